@@ -1,0 +1,13 @@
+import { LOCAL } from '../../kit/local-defaults.js';
+import type { ClientConfig } from './types.js';
+
+/** The mobile apps: native clients with fixed operations; no browser origins, no introspection. */
+export const mobile: ClientConfig = {
+  name: 'mobile',
+  defaultPort: LOCAL.ports.mobile,
+  subgraphs: ['accounts', 'email', 'storage', 'analytics'],
+  introspection: false,
+  corsOrigins: [],
+  maxBodyBytes: 16 * 1024,
+  subgraphTimeoutMs: 6000,
+};

@@ -1,0 +1,27 @@
+/**
+ * Where everything is when nothing is configured: the sandbox providers on localhost with
+ * their sandbox credentials. Production sets the corresponding environment variables.
+ */
+export const LOCAL = {
+  ports: {
+    web: 4000,
+    mobile: 4001,
+    accounts: 4011,
+    email: 4012,
+    storage: 4013,
+    analytics: 4014,
+    sandbox: { accounts: 4021, email: 4022, storage: 4023, analytics: 4024 },
+  },
+  accounts: { token: 'sandbox-accounts-token' },
+  sendgrid: { apiKey: 'SG.sandbox-key' },
+  s3: {
+    bucket: 'patchbay-files',
+    region: 'us-east-1',
+    accessKeyId: 'AKIASANDBOXEXAMPLE01',
+    secretAccessKey: 'sandbox/secret/access/key/EXAMPLEKEY00',
+  },
+  segment: { writeKey: 'sandbox-write-key' },
+  mixpanel: { serviceAccount: 'patchbay.sandbox:sandbox-secret', projectId: '1000001' },
+} as const;
+
+export const localUrl = (port: number) => `http://127.0.0.1:${port}`;

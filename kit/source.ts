@@ -1,0 +1,373 @@
+import http from 'node:http';
+import https from 'node:https';
+import { got, RequestError, type Headers as GotHeaders } from 'got';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  CircuitState,
+  ConsecutiveBreaker,
+  DelegateBackoff,
+  ExponentialBackoff,
+  SamplingBreaker,
+  TaskCancelledError,
+  TimeoutStrategy,
+  bulkhead,
+  circuitBreaker,
+  handleWhen,
+  noop,
+  retry,
+  timeout,
+  wrap,
+  type CircuitBreakerPolicy,
+  type IBackoff,
+  type IPolicy,
+  type IRetryBackoffContext,
+} from 'cockatiel';
+import type { ZodType } from 'zod';
+import { UpstreamError, UpstreamErrorCode } from './errors.js';
+import { safeUrl, type Logger } from './logger.js';
+import type { SourceMetrics } from './metrics.js';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+
+/** How one upstream is called: declared once per source, enforced for every call. */
+export interface SourcePolicy {
+  /** Limit of one attempt, from connect to last byte. */
+  timeoutMs: number;
+  /** Limit of a whole call, retries and their waits included. Defaults to 3 x timeoutMs. */
+  deadlineMs?: number;
+  retry?: {
+    /** Attempts in all, the first included. */
+    attempts: number;
+    /** Statuses that mean "try again" for requests that are safe to repeat. */
+    on: number[];
+    /**
+     * Statuses after which the provider documents it did not accept the request, so even a
+     * non-idempotent request (an email send) may be repeated.
+     */
+    notAcceptedOn?: number[];
+    baseDelayMs?: number;
+    maxDelayMs?: number;
+    /** A Retry-After longer than this is not waited for: the call fails RATE_LIMITED. */
+    maxRetryAfterMs?: number;
+  };
+  breaker?:
+    | { failureRate: number; minimumRequests: number; windowMs: number; halfOpenAfterMs: number }
+    | { consecutiveFailures: number; halfOpenAfterMs: number };
+  bulkhead?: { maxConcurrent: number; maxQueued: number };
+}
+
+/** Request as it is about to be sent, for sources that sign requests (S3 SigV4). */
+export interface OutgoingRequest {
+  method: HttpMethod;
+  url: URL;
+  headers: Record<string, string>;
+  body: Buffer | undefined;
+}
+
+export interface SourceOptions extends SourcePolicy {
+  /** `<subgraph>.<provider>`: the label in errors, logs and metrics. */
+  name: string;
+  baseUrl: string;
+  /** Headers sent with every request (credentials, Accept). */
+  headers?: Record<string, string>;
+  /** Adds signature headers to a request that is ready to go. */
+  sign?: (request: OutgoingRequest) => Record<string, string>;
+  /** Provider-specific reading of a throttle signal, in ms to wait. Defaults to Retry-After. */
+  retryAfterMs?: (response: UpstreamResponse) => number | undefined;
+  logger?: Logger;
+  metrics?: SourceMetrics;
+}
+
+export interface RequestOptions {
+  /** Low-cardinality name of the call for metrics and logs, e.g. `listObjects`. */
+  operation: string;
+  method?: HttpMethod;
+  /** Path below the base URL; query parameters go in `query`. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  json?: unknown;
+  body?: Buffer | string;
+  headers?: Record<string, string>;
+  /**
+   * Whether repeating the request cannot do anything twice. Defaults to true for GET,
+   * HEAD, PUT and DELETE; a POST is idempotent only when it carries a dedup id the
+   * provider honours.
+   */
+  idempotent?: boolean;
+  /** Statuses returned to the caller instead of thrown, e.g. 404 for a lookup. */
+  expect?: number[];
+  signal?: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  text(): string;
+  /** Parses and validates a JSON body; a body that does not fit is UPSTREAM_BAD_RESPONSE. */
+  json<T>(schema: ZodType<T>): T;
+}
+
+export interface Source {
+  readonly name: string;
+  readonly baseUrl: string;
+  request(options: RequestOptions): Promise<UpstreamResponse>;
+  breakerState(): 'closed' | 'open' | 'half-open' | 'isolated';
+  close(): void;
+}
+
+const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
+/** Errors raised before any byte of the request left: the upstream cannot have acted on it. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export function retryAfterHeaderMs(response: UpstreamResponse): number | undefined {
+  const value = response.headers['retry-after'];
+  if (typeof value !== 'string') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function buildResponse(source: string, status: number, headers: http.IncomingHttpHeaders, body: Buffer): UpstreamResponse {
+  return {
+    status,
+    headers,
+    body,
+    text: () => body.toString('utf8'),
+    json<T>(schema: ZodType<T>): T {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch (cause) {
+        throw new UpstreamError(source, UpstreamErrorCode.BAD_RESPONSE, { status, cause });
+      }
+      const result = schema.safeParse(parsed);
+      if (!result.success) {
+        throw new UpstreamError(source, UpstreamErrorCode.BAD_RESPONSE, { status, cause: result.error });
+      }
+      return result.data;
+    },
+  };
+}
+
+function codeForStatus(status: number): UpstreamErrorCode {
+  if (status === 429) return UpstreamErrorCode.RATE_LIMITED;
+  if (status === 401 || status === 403) return UpstreamErrorCode.UNAUTHORIZED;
+  if (status === 404) return UpstreamErrorCode.NOT_FOUND;
+  if (status === 408 || status === 504) return UpstreamErrorCode.TIMEOUT;
+  if (status >= 500) return UpstreamErrorCode.UNAVAILABLE;
+  return UpstreamErrorCode.REJECTED;
+}
+
+/** Failures that say something about the upstream's health, as opposed to our request. */
+function countsAgainstHealth(error: unknown): boolean {
+  return (
+    error instanceof UpstreamError &&
+    (error.code === UpstreamErrorCode.UNAVAILABLE || error.code === UpstreamErrorCode.TIMEOUT)
+  );
+}
+
+function buildBreaker(policy: SourcePolicy['breaker']): CircuitBreakerPolicy | undefined {
+  if (!policy) return undefined;
+  const breaker =
+    'consecutiveFailures' in policy
+      ? new ConsecutiveBreaker(policy.consecutiveFailures)
+      : new SamplingBreaker({
+          threshold: policy.failureRate,
+          duration: policy.windowMs,
+          minimumRps: policy.minimumRequests / (policy.windowMs / 1000),
+        });
+  return circuitBreaker(handleWhen(countsAgainstHealth), { halfOpenAfter: policy.halfOpenAfterMs, breaker });
+}
+
+/**
+ * Builds the client of one upstream service. This is the only code in patchbay that does
+ * HTTP to an upstream: every call gets the per-attempt timeout, the overall deadline, the
+ * retry rule, the circuit breaker and the bulkhead of the declared policy, and every
+ * failure leaves as one typed UpstreamError.
+ */
+export function createSource(options: SourceOptions): Source {
+  const { name, logger, metrics } = options;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const maxSockets = options.bulkhead?.maxConcurrent ?? 64;
+  const agent = {
+    http: new http.Agent({ keepAlive: true, maxSockets }),
+    https: new https.Agent({ keepAlive: true, maxSockets }),
+  };
+  const deadlineMs = options.deadlineMs ?? options.timeoutMs * 3;
+  const retryPolicy = options.retry;
+  const readRetryAfter = options.retryAfterMs ?? retryAfterHeaderMs;
+
+  const breaker = buildBreaker(options.breaker);
+  const bulkheadPolicy = options.bulkhead
+    ? bulkhead(options.bulkhead.maxConcurrent, options.bulkhead.maxQueued)
+    : noop;
+
+  if (breaker) {
+    breaker.onStateChange((state) => {
+      const label = stateLabel(state);
+      metrics?.breakerState.set({ source: name }, BREAKER_GAUGE[label]);
+      metrics?.breakerTransitions.inc({ source: name, to: label });
+      logger?.warn({ source: name, state: label }, 'circuit breaker changed state');
+    });
+  }
+  metrics?.breakerState.set({ source: name }, 0);
+
+  function makeRetry(idempotent: boolean): IPolicy {
+    if (!retryPolicy || retryPolicy.attempts <= 1) return noop;
+    const retryable = (error: unknown): boolean => {
+      if (!(error instanceof UpstreamError)) return false;
+      const cause = (error as { cause?: unknown }).cause;
+      const notSent = cause instanceof RequestError && NOT_SENT_CODES.has(cause.code);
+      if (notSent) return true;
+      const cap = retryPolicy.maxRetryAfterMs ?? deadlineMs;
+      if (error.retryAfterMs !== undefined && error.retryAfterMs > cap) return false;
+      if (error.status === undefined) return idempotent && error.code === UpstreamErrorCode.TIMEOUT;
+      if (idempotent) return retryPolicy.on.includes(error.status);
+      return (retryPolicy.notAcceptedOn ?? []).includes(error.status);
+    };
+    const exponential = new ExponentialBackoff({
+      initialDelay: retryPolicy.baseDelayMs ?? 100,
+      maxDelay: retryPolicy.maxDelayMs ?? 2000,
+    });
+    type Context = IRetryBackoffContext<unknown>;
+    const backoff = new DelegateBackoff<Context, IBackoff<Context> | undefined>((context, state) => {
+      const error = 'error' in context.result ? context.result.error : undefined;
+      const waitMs = error instanceof UpstreamError ? error.retryAfterMs : undefined;
+      if (waitMs !== undefined) {
+        metrics?.retryAfterWait.observe({ source: name }, waitMs / 1000);
+        return { delay: waitMs, state };
+      }
+      const next = (state ?? exponential).next(context);
+      return { delay: next.duration, state: next };
+    });
+    const policy = retry(handleWhen(retryable), { maxAttempts: retryPolicy.attempts - 1, backoff });
+    policy.onRetry(({ attempt }) => {
+      metrics?.retries.inc({ source: name });
+      logger?.debug({ source: name, attempt }, 'retrying upstream call');
+    });
+    return policy;
+  }
+  const retryIdempotent = makeRetry(true);
+  const retryNotAccepted = makeRetry(false);
+
+  async function attempt(request: RequestOptions, signal: AbortSignal): Promise<UpstreamResponse> {
+    const method = request.method ?? 'GET';
+    const url = new URL(`${baseUrl}/${request.path.replace(/^\/+/, '')}`);
+    for (const [key, value] of Object.entries(request.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const body =
+      request.json !== undefined
+        ? Buffer.from(JSON.stringify(request.json))
+        : typeof request.body === 'string'
+          ? Buffer.from(request.body)
+          : request.body;
+    const headers: Record<string, string> = {
+      'user-agent': 'patchbay',
+      ...options.headers,
+      ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...request.headers,
+    };
+    if (options.sign) Object.assign(headers, options.sign({ method, url, headers, body }));
+
+    const startedAt = performance.now();
+    const labels = { source: name, operation: request.operation };
+    const observe = (outcome: string) => {
+      const seconds = (performance.now() - startedAt) / 1000;
+      metrics?.attemptDuration.observe({ ...labels, outcome }, seconds);
+      metrics?.requests.inc({ ...labels, outcome });
+    };
+    let response;
+    try {
+      response = await got(url, {
+        method,
+        headers: headers as GotHeaders,
+        body,
+        signal,
+        agent,
+        retry: { limit: 0 },
+        timeout: { request: options.timeoutMs },
+        throwHttpErrors: false,
+        followRedirect: false,
+        responseType: 'buffer',
+        decompress: true,
+      });
+    } catch (cause) {
+      const timedOut = cause instanceof RequestError && (cause.name === 'TimeoutError' || signal.aborted);
+      observe(timedOut ? 'timeout' : 'network_error');
+      logger?.warn(
+        { source: name, operation: request.operation, url: safeUrl(url), err: (cause as Error).message },
+        'upstream attempt failed',
+      );
+      throw new UpstreamError(name, timedOut ? UpstreamErrorCode.TIMEOUT : UpstreamErrorCode.UNAVAILABLE, { cause });
+    }
+    const result = buildResponse(name, response.statusCode, response.headers, response.body);
+    const ok = (response.statusCode >= 200 && response.statusCode < 400) || request.expect?.includes(response.statusCode);
+    observe(ok ? 'success' : `http_${Math.floor(response.statusCode / 100)}xx`);
+    if (ok) return result;
+    const code = codeForStatus(response.statusCode);
+    const retryAfterMs = code === UpstreamErrorCode.RATE_LIMITED || response.statusCode === 503 ? readRetryAfter(result) : undefined;
+    logger?.warn(
+      { source: name, operation: request.operation, url: safeUrl(url), status: response.statusCode },
+      'upstream answered with an error status',
+    );
+    throw new UpstreamError(name, code, { status: response.statusCode, retryAfterMs, cause: `HTTP ${response.statusCode}` });
+  }
+
+  return {
+    name,
+    baseUrl,
+    async request(request) {
+      const method = request.method ?? 'GET';
+      const idempotent = request.idempotent ?? IDEMPOTENT_METHODS.has(method);
+      const retryFor = idempotent ? retryIdempotent : retryNotAccepted;
+      const deadline = timeout(deadlineMs, TimeoutStrategy.Cooperative);
+      const policy = wrap(deadline, retryFor, breaker ?? noop, bulkheadPolicy);
+      try {
+        return await policy.execute(async ({ signal }) => {
+          const combined = request.signal ? AbortSignal.any([signal, request.signal]) : signal;
+          const response = await attempt(request, combined);
+          return response;
+        });
+      } catch (error) {
+        throw toUpstreamError(name, error, metrics);
+      }
+    },
+    breakerState() {
+      return breaker ? stateLabel(breaker.state) : 'closed';
+    },
+    close() {
+      agent.http.destroy();
+      agent.https.destroy();
+    },
+  };
+}
+
+const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2, isolated: 3 } as const;
+
+function stateLabel(state: CircuitState): 'closed' | 'open' | 'half-open' | 'isolated' {
+  switch (state) {
+    case CircuitState.Open:
+      return 'open';
+    case CircuitState.HalfOpen:
+      return 'half-open';
+    case CircuitState.Isolated:
+      return 'isolated';
+    default:
+      return 'closed';
+  }
+}
+
+function toUpstreamError(name: string, error: unknown, metrics?: SourceMetrics): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (error instanceof BrokenCircuitError) return new UpstreamError(name, UpstreamErrorCode.CIRCUIT_OPEN, { cause: error });
+  if (error instanceof BulkheadRejectedError) {
+    metrics?.bulkheadRejections.inc({ source: name });
+    return new UpstreamError(name, UpstreamErrorCode.OVERLOADED, { cause: error });
+  }
+  if (error instanceof TaskCancelledError) return new UpstreamError(name, UpstreamErrorCode.TIMEOUT, { cause: error });
+  return new UpstreamError(name, UpstreamErrorCode.UNAVAILABLE, { cause: error });
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ApolloServer } from '@apollo/server';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import express from 'express';
+import { parse } from 'graphql';
+import { z } from 'zod';
+import { env, loadConfig } from './config.js';
+import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
+import { createLogger, type Logger } from './logger.js';
+import { createRegistry, createSourceMetrics, type SourceMetrics } from './metrics.js';
+import { createServiceApp, listen, type RunningService } from './service.js';
+import type { Source } from './source.js';
+
+/** What a subgraph's sources are built with: the process's logger and metrics. */
+export interface SourceKit {
+  logger: Logger;
+  metrics: SourceMetrics;
+}
+
+/** Per-request context of every subgraph resolver. */
+export interface SubgraphContext<Sources, Loaders> {
+  requestId: string;
+  logger: Logger;
+  sources: Sources;
+  loaders: Loaders;
+}
+
+export interface SubgraphDefinition<Config extends z.ZodObject, Sources, Loaders> {
+  /** Lower-case name; also the prefix of its environment variables (`ACCOUNTS_PORT`). */
+  name: string;
+  defaultPort: number;
+  schemaFile: URL;
+  /** Environment variables of this subgraph (upstream URLs, credentials). */
+  config: Config;
+  resolvers: object;
+  createSources(config: z.infer<Config>, kit: SourceKit): Sources;
+  /** Called once per GraphQL request: loaders never share a cache between requests. */
+  createLoaders(sources: Sources): Loaders;
+}
+
+export function defineSubgraph<Config extends z.ZodObject, Sources, Loaders>(
+  definition: SubgraphDefinition<Config, Sources, Loaders>,
+): SubgraphDefinition<Config, Sources, Loaders> {
+  return definition;
+}
+
+export function readSchema(file: URL): string {
+  return readFileSync(file, 'utf8');
+}
+
+/** Any subgraph, whatever its config, sources and loaders (for code that runs them all). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnySubgraphDefinition = SubgraphDefinition<any, any, any>;
+
+/** Starts a subgraph's HTTP server: /graphql, /healthz, /readyz, /metrics. */
+export async function startSubgraph(
+  definition: AnySubgraphDefinition,
+  environment: NodeJS.ProcessEnv = process.env,
+): Promise<RunningService> {
+  const prefix = definition.name.toUpperCase();
+  const serviceSchema = z.object({ HOST: env.host(), [`${prefix}_PORT`]: env.port(definition.defaultPort), LOG_LEVEL: env.logLevel() });
+  const service = loadConfig(serviceSchema, environment) as { HOST: string; LOG_LEVEL: string } & Record<string, number>;
+  const config = loadConfig(definition.config, environment);
+
+  const logger = createLogger(`subgraph-${definition.name}`, service.LOG_LEVEL);
+  const registry = createRegistry(`subgraph-${definition.name}`);
+  const sources = definition.createSources(config, { logger, metrics: createSourceMetrics(registry) });
+
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(readSchema(definition.schemaFile)),
+    resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
+  });
+  const server = new ApolloServer<SubgraphContext<unknown, unknown>>({
+    schema,
+    includeStacktraceInErrorResponses: false,
+    formatError: errorFormatter(logger),
+    plugins: noPhoneHomePlugins(),
+  });
+  await server.start();
+
+  const app = createServiceApp({ registry });
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(server, {
+      context: async ({ req }) => {
+        const header = req.headers['x-request-id'];
+        const requestId = typeof header === 'string' && /^[\w.-]{1,128}$/.test(header) ? header : randomUUID();
+        return { requestId, logger: logger.child({ requestId }), sources, loaders: definition.createLoaders(sources) };
+      },
+    }),
+  );
+
+  return listen(`subgraph ${definition.name}`, app, service.HOST, service[`${prefix}_PORT`] as number, async () => {
+    await server.stop();
+    for (const source of Object.values(sources as Record<string, Partial<Source>>)) source.close?.();
+  });
+}

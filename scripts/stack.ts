@@ -1,0 +1,56 @@
+import { CLIENTS } from '../gateway/clients/index.js';
+import { startGateway } from '../gateway/index.js';
+import type { RunningService } from '../kit/service.js';
+import { startSubgraph } from '../kit/subgraph.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { SUBGRAPHS } from '../subgraphs/index.js';
+
+export interface Stack {
+  sandbox: Sandbox;
+  subgraphs: Record<string, RunningService>;
+  gateways: Record<string, RunningService>;
+  services: RunningService[];
+  close(): Promise<void>;
+}
+
+/**
+ * The whole local stack in one process: sandbox providers, every subgraph pointed at
+ * them, and one gateway per client pointed at the subgraphs. With `freePorts`, every
+ * server takes a free port (tests, benchmarks); otherwise the documented defaults.
+ */
+export async function startStack(options: { freePorts?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Stack> {
+  const base = { ...process.env, ...options.env };
+  const port = (name: string) => (options.freePorts ? { [name]: '0' } : {});
+  const started: RunningService[] = [];
+  const stop = () => Promise.allSettled([...started].reverse().map((s) => s.close())).then(() => undefined);
+  try {
+    const sandbox = await startSandbox({
+      ...base,
+      ...port('SANDBOX_ACCOUNTS_PORT'),
+      ...port('SANDBOX_EMAIL_PORT'),
+      ...port('SANDBOX_STORAGE_PORT'),
+      ...port('SANDBOX_ANALYTICS_PORT'),
+    });
+    started.push({ name: 'sandbox', url: '', port: 0, close: sandbox.close });
+
+    const subgraphs: Record<string, RunningService> = {};
+    for (const definition of SUBGRAPHS) {
+      const service = await startSubgraph(definition, { ...sandbox.env(), ...base, ...port(`${definition.name.toUpperCase()}_PORT`) });
+      subgraphs[definition.name] = service;
+      started.push(service);
+    }
+    const subgraphUrls = Object.fromEntries(
+      Object.entries(subgraphs).map(([name, s]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
+    );
+    const gateways: Record<string, RunningService> = {};
+    for (const client of CLIENTS) {
+      const service = await startGateway(client, { ...subgraphUrls, ...base, ...port(`${client.name.toUpperCase()}_GATEWAY_PORT`) });
+      gateways[client.name] = service;
+      started.push(service);
+    }
+    return { sandbox, subgraphs, gateways, services: [...sandbox.services, ...started.slice(1)], close: stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

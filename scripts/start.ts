@@ -1,0 +1,38 @@
+import { ConfigError } from '../kit/config.js';
+import { startStack } from './stack.js';
+
+/** `npm start`: the whole stack on its local defaults, until Ctrl-C. */
+const startedAt = performance.now();
+let stack;
+try {
+  stack = await startStack({ env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
+} catch (error) {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : `patchbay failed to start: ${(error as Error).message}`}\n`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+}
+const ms = Math.round(performance.now() - startedAt);
+const line = (label: string, url: string) => `  ${label.padEnd(22)} ${url}`;
+process.stdout.write(
+  [
+    `patchbay is up in ${ms} ms`,
+    'gateways:',
+    ...Object.entries(stack.gateways).map(([name, s]) => line(name, `${s.url}/graphql`)),
+    'subgraphs:',
+    ...Object.entries(stack.subgraphs).map(([name, s]) => line(name, `${s.url}/graphql`)),
+    'sandbox providers:',
+    ...(['accounts', 'email', 'storage', 'analytics'] as const).map((name) => line(name, stack.sandbox.url(name))),
+    'Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write('stopping...\n');
+  await stack.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

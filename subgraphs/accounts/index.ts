@@ -1,0 +1,22 @@
+import { LOCAL } from '../../kit/local-defaults.js';
+import { createLogger } from '../../kit/logger.js';
+import { isMainModule, runProcess } from '../../kit/service.js';
+import { defineSubgraph, startSubgraph } from '../../kit/subgraph.js';
+import { createLoaders } from './loaders.js';
+import { resolvers } from './resolvers.js';
+import { AccountsConfig, createAccountsApi } from './source.js';
+
+/** Users: our own account service. Owns the User entity's identity fields. */
+export const accounts = defineSubgraph({
+  name: 'accounts',
+  defaultPort: LOCAL.ports.accounts,
+  schemaFile: new URL('./schema.graphql', import.meta.url),
+  config: AccountsConfig,
+  resolvers,
+  createSources: (config, kit) => ({ accounts: createAccountsApi(config, kit) }),
+  createLoaders,
+});
+
+if (isMainModule(import.meta.url)) {
+  await runProcess(async () => [await startSubgraph(accounts)], createLogger('subgraph-accounts'));
+}

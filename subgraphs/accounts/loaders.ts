@@ -1,0 +1,23 @@
+import DataLoader from 'dataloader';
+import type { SubgraphContext } from '../../kit/subgraph.js';
+import { MAX_IDS_PER_CALL, type AccountUser, type AccountsApi } from './source.js';
+
+export interface Sources {
+  accounts: AccountsApi;
+}
+
+export function createLoaders({ accounts }: Sources) {
+  return {
+    /** Users by id: every lookup of one request becomes one `?ids=` call per 100 ids. */
+    user: new DataLoader<string, AccountUser | null>(
+      async (ids) => {
+        const found = new Map((await accounts.getUsers(ids)).map((u) => [u.id, u]));
+        return ids.map((id) => found.get(id) ?? null);
+      },
+      { maxBatchSize: MAX_IDS_PER_CALL, name: 'accounts.user' },
+    ),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+export type Context = SubgraphContext<Sources, Loaders>;

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { env } from '../../kit/config.js';
+import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { createSource } from '../../kit/source.js';
+import type { SourceKit } from '../../kit/subgraph.js';
+
+export const AccountsConfig = z.object({
+  ACCOUNTS_API_URL: env.url(localUrl(LOCAL.ports.sandbox.accounts)),
+  ACCOUNTS_API_TOKEN: env.secret(LOCAL.accounts.token),
+});
+export type AccountsConfig = z.infer<typeof AccountsConfig>;
+
+/** The account service answers at most this many ids in one `?ids=` call. */
+export const MAX_IDS_PER_CALL = 100;
+
+const UserRecord = z.object({ id: z.string(), email: z.string(), name: z.string(), created_at: z.string() });
+const UserList = z.object({ data: z.array(UserRecord), next_cursor: z.string().nullish() });
+
+export interface AccountUser {
+  id: string;
+  email: string;
+  name: string;
+  createdAt: string;
+}
+
+const toUser = (r: z.infer<typeof UserRecord>): AccountUser => ({ id: r.id, email: r.email, name: r.name, createdAt: r.created_at });
+
+/** Client of our own account service (JSON REST, bearer token). */
+export function createAccountsApi(config: AccountsConfig, kit: SourceKit) {
+  const source = createSource({
+    name: 'accounts.api',
+    baseUrl: config.ACCOUNTS_API_URL,
+    headers: { authorization: `Bearer ${config.ACCOUNTS_API_TOKEN}`, accept: 'application/json' },
+    timeoutMs: 1000,
+    deadlineMs: 2500,
+    retry: { attempts: 3, on: [502, 503, 504], maxRetryAfterMs: 1000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    bulkhead: { maxConcurrent: 50, maxQueued: 200 },
+    ...kit,
+  });
+
+  return {
+    source,
+    /** Up to MAX_IDS_PER_CALL users in one call; unknown ids are absent from the result. */
+    async getUsers(ids: readonly string[]): Promise<AccountUser[]> {
+      const response = await source.request({ operation: 'getUsers', path: '/v1/users', query: { ids: ids.join(',') } });
+      return response.json(UserList).data.map(toUser);
+    },
+    async listUsers(limit: number, cursor?: string): Promise<{ users: AccountUser[]; nextCursor: string | null }> {
+      const response = await source.request({ operation: 'listUsers', path: '/v1/users', query: { limit, cursor } });
+      const page = response.json(UserList);
+      return { users: page.data.map(toUser), nextCursor: page.next_cursor ?? null };
+    },
+    close: () => source.close(),
+  };
+}
+export type AccountsApi = ReturnType<typeof createAccountsApi>;

@@ -1,0 +1,22 @@
+import { LOCAL } from '../../kit/local-defaults.js';
+import { createLogger } from '../../kit/logger.js';
+import { isMainModule, runProcess } from '../../kit/service.js';
+import { defineSubgraph, startSubgraph } from '../../kit/subgraph.js';
+import { createLoaders } from './loaders.js';
+import { resolvers } from './resolvers.js';
+import { AnalyticsConfig, createMixpanelApi, createSegmentApi } from './source.js';
+
+/** Analytics: tracking events (Segment ingest) and reading them back (Mixpanel query). */
+export const analytics = defineSubgraph({
+  name: 'analytics',
+  defaultPort: LOCAL.ports.analytics,
+  schemaFile: new URL('./schema.graphql', import.meta.url),
+  config: AnalyticsConfig,
+  resolvers,
+  createSources: (config, kit) => ({ segment: createSegmentApi(config, kit), mixpanel: createMixpanelApi(config, kit) }),
+  createLoaders,
+});
+
+if (isMainModule(import.meta.url)) {
+  await runProcess(async () => [await startSubgraph(analytics)], createLogger('subgraph-analytics'));
+}

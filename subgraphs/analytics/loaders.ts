@@ -1,0 +1,33 @@
+import DataLoader from 'dataloader';
+import { groupBy } from '../../kit/batch.js';
+import type { SubgraphContext } from '../../kit/subgraph.js';
+import { STREAM_IDS_PER_CALL, type MixpanelApi, type SegmentApi, type UserEvent } from './source.js';
+
+export interface Sources {
+  segment: SegmentApi;
+  mixpanel: MixpanelApi;
+}
+
+/** How far back "recent" reaches. */
+export const RECENT_DAYS = 30;
+
+const isoDate = (d: Date) => d.toISOString().slice(0, 10);
+
+export function createLoaders({ mixpanel }: Sources) {
+  return {
+    /** Each user's events of the last RECENT_DAYS, newest first: one stream query per 100 users. */
+    recentEvents: new DataLoader<string, UserEvent[]>(
+      async (userIds) => {
+        const now = new Date();
+        const from = new Date(now.getTime() - (RECENT_DAYS - 1) * 86_400_000);
+        const events = await mixpanel.eventsOf(userIds, isoDate(from), isoDate(now));
+        const byUser = groupBy(events, (e) => e.userId);
+        return userIds.map((id) => (byUser.get(id) ?? []).reverse());
+      },
+      { maxBatchSize: STREAM_IDS_PER_CALL, name: 'analytics.recentEvents' },
+    ),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+export type Context = SubgraphContext<Sources, Loaders>;

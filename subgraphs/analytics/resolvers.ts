@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { pageSize } from '../../kit/args.js';
+import { badUserInput } from '../../kit/errors.js';
+import { DateScalar, DateTimeScalar } from '../../kit/scalars.js';
+import type { Resolvers, TimeInterval } from './__generated__/resolvers-types.js';
+import type { Unit } from './source.js';
+
+const MAX_TRACK_EVENTS = 100;
+const DAY_MS = 86_400_000;
+const UNIT: Record<TimeInterval, Unit> = { HOUR: 'hour', DAY: 'day', MONTH: 'month' };
+/** Longest span per interval, so one answer stays a readable number of points. */
+const MAX_SPAN_DAYS: Record<TimeInterval, number> = { HOUR: 31, DAY: 366, MONTH: 366 * 5 };
+
+/** Mixpanel's series keys: `2026-11-26`, `2026-11-26 13:00:00` or `2026-11-01`. */
+const periodStart = (period: string) => new Date(`${period.replace(' ', 'T')}${period.length === 10 ? 'T00:00:00' : ''}Z`).toISOString();
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeScalar,
+  Date: DateScalar,
+  User: {
+    recentEvents: async ({ id }, { last }, { loaders }) => {
+      const count = pageSize(last, 'last', 100, 10);
+      return (await loaders.recentEvents.load(id)).slice(0, count);
+    },
+    lastSeenAt: async ({ id }, _args, { loaders }) => (await loaders.recentEvents.load(id))[0]?.occurredAt ?? null,
+  },
+  Query: {
+    eventCounts: async (_parent, { event, from, to, interval }, { sources }) => {
+      const unit = interval ?? 'DAY';
+      if (event.length < 1 || event.length > 255) throw badUserInput('event must be 1 to 255 characters', 'event');
+      const spanDays = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS;
+      if (spanDays < 0) throw badUserInput('from must be on or before to', 'from');
+      if (spanDays + 1 > MAX_SPAN_DAYS[unit]) {
+        throw badUserInput(`${unit} counts span at most ${MAX_SPAN_DAYS[unit]} days; this asks for ${spanDays + 1}`, 'to');
+      }
+      const counts = await sources.mixpanel.counts(event, from, to, UNIT[unit]);
+      return {
+        event,
+        interval: unit,
+        points: counts.map((c) => ({ periodStart: periodStart(c.period), count: c.count })),
+        total: counts.reduce((sum, c) => sum + c.count, 0),
+      };
+    },
+  },
+  Mutation: {
+    track: async (_parent, { events }, { sources }) => {
+      if (events.length < 1 || events.length > MAX_TRACK_EVENTS) {
+        throw badUserInput(`track takes 1 to ${MAX_TRACK_EVENTS} events, got ${events.length}`, 'events');
+      }
+      const tracked = events.map((e, i) => {
+        const id = e.id ?? randomUUID();
+        if (id.length > 100) throw badUserInput(`events[${i}].id is longer than 100 characters`, `events.${i}.id`);
+        if (e.name.length < 1 || e.name.length > 255) throw badUserInput(`events[${i}].name must be 1 to 255 characters`, `events.${i}.name`);
+        return {
+          id,
+          userId: e.userId,
+          name: e.name,
+          occurredAt: e.occurredAt ?? new Date().toISOString(),
+          properties: Object.fromEntries((e.properties ?? []).map((p) => [p.key, p.value])),
+        };
+      });
+      await sources.segment.batch(tracked);
+      return { accepted: tracked.length, eventIds: tracked.map((e) => e.id) };
+    },
+  },
+};

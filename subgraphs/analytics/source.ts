@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { env } from '../../kit/config.js';
+import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { createSource } from '../../kit/source.js';
+import type { SourceKit } from '../../kit/subgraph.js';
+
+export const AnalyticsConfig = z.object({
+  SEGMENT_API_URL: env.url(localUrl(LOCAL.ports.sandbox.analytics)),
+  SEGMENT_WRITE_KEY: env.secret(LOCAL.segment.writeKey),
+  MIXPANEL_API_URL: env.url(`${localUrl(LOCAL.ports.sandbox.analytics)}/api/query`),
+  /** Mixpanel service account, `username:secret`. */
+  MIXPANEL_SERVICE_ACCOUNT: z.string().regex(/^[^:]+:.+$/, 'must be username:secret').default(LOCAL.mixpanel.serviceAccount),
+  MIXPANEL_PROJECT_ID: z.string().regex(/^\d+$/, 'must be a numeric project id').default(LOCAL.mixpanel.projectId),
+});
+export type AnalyticsConfig = z.infer<typeof AnalyticsConfig>;
+
+/** Segment takes up to 2500 events (and 500 KB) per batch call. */
+export const SEGMENT_BATCH_EVENTS = 2500;
+/** distinct_ids per stream query; Mixpanel documents no cap, we keep URLs short. */
+export const STREAM_IDS_PER_CALL = 100;
+
+export interface TrackedEvent {
+  id: string;
+  userId: string;
+  name: string;
+  occurredAt: string;
+  properties: Record<string, string>;
+}
+
+export interface UserEvent {
+  userId: string;
+  name: string;
+  occurredAt: string;
+  properties: Array<{ key: string; value: string }>;
+}
+
+export type Unit = 'hour' | 'day' | 'month';
+
+const StreamResponse = z.object({
+  status: z.literal('ok'),
+  results: z.object({
+    events: z.array(z.object({ event: z.string(), properties: z.record(z.string(), z.unknown()).and(z.object({ time: z.number() })) })),
+  }),
+});
+const SegmentationResponse = z.object({
+  data: z.object({ series: z.array(z.string()), values: z.record(z.string(), z.record(z.string(), z.number())) }),
+});
+
+const basic = (user: string) => `Basic ${Buffer.from(user).toString('base64')}`;
+const HIDDEN_PROPERTIES = new Set(['time', '$distinct_id', 'distinct_id', '$insert_id', 'token']);
+
+/** Segment HTTP Tracking API (ingest). Every event carries a messageId: retries are safe. */
+export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
+  const source = createSource({
+    name: 'analytics.segment',
+    baseUrl: config.SEGMENT_API_URL,
+    headers: { authorization: basic(`${config.SEGMENT_WRITE_KEY}:`) },
+    timeoutMs: 2000,
+    deadlineMs: 5000,
+    retry: { attempts: 3, on: [429, 500, 502, 503, 504], maxRetryAfterMs: 2000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    bulkhead: { maxConcurrent: 20, maxQueued: 100 },
+    ...kit,
+  });
+  return {
+    source,
+    async batch(events: readonly TrackedEvent[]): Promise<void> {
+      await source.request({
+        operation: 'batch',
+        method: 'POST',
+        path: '/v1/batch',
+        idempotent: true,
+        json: {
+          batch: events.map((e) => ({
+            type: 'track',
+            messageId: e.id,
+            userId: e.userId,
+            event: e.name,
+            timestamp: e.occurredAt,
+            properties: e.properties,
+          })),
+        },
+      });
+    },
+    close: () => source.close(),
+  };
+}
+
+/** Mixpanel Query API: 60 queries an hour and 5 at once per project, hence the small bulkhead. */
+export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
+  const source = createSource({
+    name: 'analytics.mixpanel',
+    baseUrl: config.MIXPANEL_API_URL,
+    headers: { authorization: basic(config.MIXPANEL_SERVICE_ACCOUNT), accept: 'application/json' },
+    timeoutMs: 3000,
+    deadlineMs: 6000,
+    retry: { attempts: 2, on: [502, 503, 504], maxRetryAfterMs: 2000 },
+    breaker: { failureRate: 0.5, minimumRequests: 10, windowMs: 30_000, halfOpenAfterMs: 10_000 },
+    bulkhead: { maxConcurrent: 5, maxQueued: 50 },
+    ...kit,
+  });
+  const project = { project_id: config.MIXPANEL_PROJECT_ID };
+  return {
+    source,
+    /** Events of many users between two dates (inclusive), oldest first. */
+    async eventsOf(userIds: readonly string[], fromDate: string, toDate: string): Promise<UserEvent[]> {
+      const response = await source.request({
+        operation: 'streamQuery',
+        path: '/stream/query',
+        query: { ...project, distinct_ids: JSON.stringify(userIds), from_date: fromDate, to_date: toDate },
+      });
+      return response.json(StreamResponse).results.events.map(({ event, properties }) => ({
+        userId: String(properties.$distinct_id ?? properties.distinct_id ?? ''),
+        name: event,
+        occurredAt: new Date(properties.time * (properties.time > 1e12 ? 1 : 1000)).toISOString(),
+        properties: Object.entries(properties)
+          .filter(([key]) => !HIDDEN_PROPERTIES.has(key))
+          .map(([key, value]) => ({ key, value: typeof value === 'string' ? value : JSON.stringify(value) })),
+      }));
+    },
+    async counts(event: string, fromDate: string, toDate: string, unit: Unit): Promise<Array<{ period: string; count: number }>> {
+      const response = await source.request({
+        operation: 'segmentation',
+        path: '/segmentation',
+        query: { ...project, event, from_date: fromDate, to_date: toDate, unit, type: 'general' },
+      });
+      const { series, values } = response.json(SegmentationResponse).data;
+      const counts = values[event] ?? {};
+      return series.map((period) => ({ period, count: counts[period] ?? 0 }));
+    },
+    close: () => source.close(),
+  };
+}
+
+export type SegmentApi = ReturnType<typeof createSegmentApi>;
+export type MixpanelApi = ReturnType<typeof createMixpanelApi>;

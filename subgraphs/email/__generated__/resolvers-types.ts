@@ -1,0 +1,261 @@
+import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
+import type { UserReference, Context } from '../loaders.js';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** An instant in time, ISO 8601 in UTC, e.g. 2026-11-26T12:00:00.000Z. */
+  DateTime: { input: string; output: string; }
+  _FieldSet: { input: unknown; output: unknown; }
+};
+
+export type EmailDeliverability =
+  /** The address bounced; the provider suppresses mail to it. */
+  | 'BOUNCED'
+  /** Mail to the address is being delivered. */
+  | 'DELIVERABLE';
+
+/** One message sent through the email provider. */
+export type EmailMessage = {
+  __typename?: 'EmailMessage';
+  clicks: Scalars['Int']['output'];
+  from: Scalars['String']['output'];
+  /** The provider's message id. */
+  id: Scalars['ID']['output'];
+  /** When the provider last recorded an event for this message. */
+  lastEventAt: Scalars['DateTime']['output'];
+  opens: Scalars['Int']['output'];
+  status: EmailMessageStatus;
+  subject: Scalars['String']['output'];
+  to: Scalars['String']['output'];
+};
+
+export type EmailMessageStatus =
+  /** Delivered to the receiving server. */
+  | 'DELIVERED'
+  /** Dropped, bounced or deferred past retrying. */
+  | 'NOT_DELIVERED'
+  /** Accepted and being processed by the provider. */
+  | 'PROCESSED';
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Sends one email. The message is queued by the provider; delivery is reported on the message's status. */
+  sendEmail: SendEmailPayload;
+};
+
+
+export type MutationSendEmailArgs = {
+  input: SendEmailInput;
+};
+
+export type SendEmailInput = {
+  /** Up to 10 categories for reporting. */
+  categories?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** HTML body. */
+  html?: InputMaybe<Scalars['String']['input']>;
+  subject: Scalars['String']['input'];
+  /** Plain-text body. At least one of text and html is required. */
+  text?: InputMaybe<Scalars['String']['input']>;
+  /** Recipient address. */
+  to: Scalars['String']['input'];
+};
+
+export type SendEmailPayload = {
+  __typename?: 'SendEmailPayload';
+  /** The provider's message id, once the provider accepted the message. */
+  messageId: Scalars['ID']['output'];
+  /** Which provider accepted the message. */
+  provider: Scalars['String']['output'];
+  /** Our own id of this send, also attached to the message as metadata. */
+  sendId: Scalars['ID']['output'];
+};
+
+export type User = {
+  __typename?: 'User';
+  email: Scalars['String']['output'];
+  /** Whether mail to this user's address can be delivered. */
+  emailDeliverability: EmailDeliverability;
+  /** Messages sent to this user's address, newest first. `first` is 1 to 100. */
+  emailMessages: Array<EmailMessage>;
+  id: Scalars['ID']['output'];
+};
+
+
+export type UserEmailMessagesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type WithIndex<TObject> = TObject & Record<string, any>;
+export type ResolversObject<TObject> = WithIndex<TObject>;
+
+export type ResolverTypeWrapper<T> = Promise<T> | T;
+
+export type ReferenceResolver<TResult, TReference, TContext> = (
+      reference: TReference,
+      context: TContext,
+      info: GraphQLResolveInfo
+    ) => Promise<TResult> | TResult;
+
+      type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
+      type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
+      type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
+      export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
+    
+
+export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
+  resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
+};
+export type Resolver<TResult, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> = ResolverFn<TResult, TParent, TContext, TArgs> | ResolverWithResolve<TResult, TParent, TContext, TArgs>;
+
+export type ResolverFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => Promise<TResult> | TResult;
+
+export type SubscriptionSubscribeFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => AsyncIterable<TResult> | Promise<AsyncIterable<TResult>>;
+
+export type SubscriptionResolveFn<TResult, TParent, TContext, TArgs> = (
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => TResult | Promise<TResult>;
+
+export interface SubscriptionSubscriberObject<TResult, TKey extends string, TParent, TContext, TArgs> {
+  subscribe: SubscriptionSubscribeFn<{ [key in TKey]: TResult }, TParent, TContext, TArgs>;
+  resolve?: SubscriptionResolveFn<TResult, { [key in TKey]: TResult }, TContext, TArgs>;
+}
+
+export interface SubscriptionResolverObject<TResult, TParent, TContext, TArgs> {
+  subscribe: SubscriptionSubscribeFn<any, TParent, TContext, TArgs>;
+  resolve: SubscriptionResolveFn<TResult, any, TContext, TArgs>;
+}
+
+export type SubscriptionObject<TResult, TKey extends string, TParent, TContext, TArgs> =
+  | SubscriptionSubscriberObject<TResult, TKey, TParent, TContext, TArgs>
+  | SubscriptionResolverObject<TResult, TParent, TContext, TArgs>;
+
+export type SubscriptionResolver<TResult, TKey extends string, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> =
+  | ((...args: any[]) => SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>)
+  | SubscriptionObject<TResult, TKey, TParent, TContext, TArgs>;
+
+export type TypeResolveFn<TTypes, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>> = (
+  parent: TParent,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => Maybe<TTypes> | Promise<Maybe<TTypes>>;
+
+export type IsTypeOfResolverFn<T = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>> = (obj: T, context: TContext, info: GraphQLResolveInfo) => boolean | Promise<boolean>;
+
+export type NextResolverFn<T> = () => Promise<T>;
+
+export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = Record<PropertyKey, never>, TContext = Record<PropertyKey, never>, TArgs = Record<PropertyKey, never>> = (
+  next: NextResolverFn<TResult>,
+  parent: TParent,
+  args: TArgs,
+  context: TContext,
+  info: GraphQLResolveInfo
+) => TResult | Promise<TResult>;
+
+/** Mapping of federation types */
+export type FederationTypes = ResolversObject<{
+  User: User;
+}>;
+
+/** Mapping of federation reference types */
+export type FederationReferenceTypes = ResolversObject<{
+  User:
+    ( { __typename: 'User' }
+    & GraphQLRecursivePick<FederationTypes['User'], {"id":true}>
+    & ( Record<PropertyKey, never>
+        | GraphQLRecursivePick<FederationTypes['User'], {"email":true}>
+        | GraphQLRecursivePick<FederationTypes['User'], {"email":true}>
+        | GraphQLRecursivePick<FederationTypes['User'], {"email":true}> ) );
+}>;
+
+
+
+/** Mapping between all available schema types and the resolvers types */
+export type ResolversTypes = ResolversObject<{
+  DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  EmailDeliverability: EmailDeliverability;
+  EmailMessage: ResolverTypeWrapper<EmailMessage>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  EmailMessageStatus: EmailMessageStatus;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SendEmailInput: SendEmailInput;
+  SendEmailPayload: ResolverTypeWrapper<SendEmailPayload>;
+  User: ResolverTypeWrapper<UserReference>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+}>;
+
+/** Mapping between all available schema types and the resolvers parents */
+export type ResolversParentTypes = ResolversObject<{
+  DateTime: Scalars['DateTime']['output'];
+  EmailMessage: EmailMessage;
+  Int: Scalars['Int']['output'];
+  String: Scalars['String']['output'];
+  ID: Scalars['ID']['output'];
+  Mutation: Record<PropertyKey, never>;
+  SendEmailInput: SendEmailInput;
+  SendEmailPayload: SendEmailPayload;
+  User: UserReference;
+  Boolean: Scalars['Boolean']['output'];
+}>;
+
+export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
+  name: 'DateTime';
+}
+
+export type EmailMessageResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EmailMessage'] = ResolversParentTypes['EmailMessage']> = ResolversObject<{
+  clicks?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastEventAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  opens?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['EmailMessageStatus'], ParentType, ContextType>;
+  subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  sendEmail?: Resolver<ResolversTypes['SendEmailPayload'], ParentType, ContextType, RequireFields<MutationSendEmailArgs, 'input'>>;
+}>;
+
+export type SendEmailPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SendEmailPayload'] = ResolversParentTypes['SendEmailPayload']> = ResolversObject<{
+  messageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sendId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  emailDeliverability?: Resolver<ResolversTypes['EmailDeliverability'], ParentType, ContextType>;
+  emailMessages?: Resolver<Array<ResolversTypes['EmailMessage']>, ParentType, ContextType, RequireFields<UserEmailMessagesArgs, 'first'>>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type Resolvers<ContextType = Context> = ResolversObject<{
+  DateTime?: GraphQLScalarType;
+  EmailMessage?: EmailMessageResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
+  SendEmailPayload?: SendEmailPayloadResolvers<ContextType>;
+  User?: UserResolvers<ContextType>;
+}>;
+

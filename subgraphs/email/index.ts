@@ -1,0 +1,22 @@
+import { LOCAL } from '../../kit/local-defaults.js';
+import { createLogger } from '../../kit/logger.js';
+import { isMainModule, runProcess } from '../../kit/service.js';
+import { defineSubgraph, startSubgraph } from '../../kit/subgraph.js';
+import { createLoaders } from './loaders.js';
+import { resolvers } from './resolvers.js';
+import { EmailConfig, createSendgridApi } from './source.js';
+
+/** Email: messages sent to a user and sending new ones, over SendGrid v3. */
+export const email = defineSubgraph({
+  name: 'email',
+  defaultPort: LOCAL.ports.email,
+  schemaFile: new URL('./schema.graphql', import.meta.url),
+  config: EmailConfig,
+  resolvers,
+  createSources: (config, kit) => ({ sendgrid: createSendgridApi(config, kit) }),
+  createLoaders,
+});
+
+if (isMainModule(import.meta.url)) {
+  await runProcess(async () => [await startSubgraph(email)], createLogger('subgraph-email'));
+}

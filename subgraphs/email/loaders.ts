@@ -1,0 +1,72 @@
+import DataLoader from 'dataloader';
+import { chunk, fanOut, groupBy } from '../../kit/batch.js';
+import type { SubgraphContext } from '../../kit/subgraph.js';
+import { ACTIVITY_LIMIT, type EmailMessageRecord, type SendgridApi } from './source.js';
+
+export interface Sources {
+  sendgrid: SendgridApi;
+}
+
+/** A User as the gateway sends it here: its key and the @requires'd email. */
+export interface UserReference {
+  id: string;
+  email?: string | null;
+}
+
+interface MessagesKey {
+  address: string;
+  first: number;
+}
+
+/** Upstream calls that run at once for one request's per-address lookups. */
+const FAN_OUT = 8;
+
+export function createLoaders({ sendgrid }: Sources) {
+  /**
+   * Messages of many addresses in as few Email Activity queries as the 1000-message cap
+   * allows. A query that comes back full may have cut some addresses short: those are
+   * asked again on their own, so no user ever sees a truncated list.
+   */
+  async function loadMessages(keys: readonly MessagesKey[]): Promise<Array<EmailMessageRecord[] | Error>> {
+    const results = new Map<string, EmailMessageRecord[] | Error>();
+    const byFirst = groupBy(keys, (k) => k.first);
+    await Promise.all(
+      [...byFirst].flatMap(([first, group]) => {
+        const addresses = [...new Set(group.map((k) => k.address))];
+        return chunk(addresses, Math.max(1, Math.floor(ACTIVITY_LIMIT / first))).map(async (part) => {
+          const id = (address: string) => `${first}\u0000${address}`;
+          try {
+            const found = await sendgrid.messagesTo(part, ACTIVITY_LIMIT);
+            const perAddress = groupBy(found, (m) => m.to);
+            const full = found.length >= ACTIVITY_LIMIT;
+            const short: string[] = [];
+            for (const address of part) {
+              const list = perAddress.get(address) ?? [];
+              if (full && list.length < first) short.push(address);
+              else results.set(id(address), list.slice(0, first));
+            }
+            const retried = await fanOut(short, FAN_OUT, (address) => sendgrid.messagesTo([address], first));
+            short.forEach((address, i) => results.set(id(address), retried[i]!));
+          } catch (error) {
+            for (const address of part) results.set(id(address), error as Error);
+          }
+        });
+      }),
+    );
+    return keys.map((k) => results.get(`${k.first}\u0000${k.address}`)!);
+  }
+
+  return {
+    messages: new DataLoader<MessagesKey, EmailMessageRecord[], string>(loadMessages, {
+      cacheKeyFn: (k) => `${k.first}\u0000${k.address}`,
+      name: 'email.messages',
+    }),
+    /** Bounce state per address: SendGrid looks up one address per call. */
+    bounced: new DataLoader<string, boolean>((addresses) => fanOut(addresses, FAN_OUT, (a) => sendgrid.isBounced(a)), {
+      name: 'email.bounced',
+    }),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;
+export type Context = SubgraphContext<Sources, Loaders>;

@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { env } from '../../kit/config.js';
+import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
+import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { createSource, type UpstreamResponse } from '../../kit/source.js';
+import type { SourceKit } from '../../kit/subgraph.js';
+
+export const EmailConfig = z.object({
+  SENDGRID_API_URL: env.url(localUrl(LOCAL.ports.sandbox.email)),
+  SENDGRID_API_KEY: env.secret(LOCAL.sendgrid.apiKey),
+  EMAIL_FROM_ADDRESS: z.email().default('notifications@patchbay.example'),
+  EMAIL_FROM_NAME: z.string().default('patchbay'),
+});
+export type EmailConfig = z.infer<typeof EmailConfig>;
+
+/** Email Activity answers at most this many messages per query. */
+export const ACTIVITY_LIMIT = 1000;
+
+const ActivityMessage = z.object({
+  msg_id: z.string(),
+  from_email: z.string(),
+  to_email: z.string(),
+  subject: z.string(),
+  status: z.enum(['processed', 'delivered', 'not_delivered']),
+  opens_count: z.number().int(),
+  clicks_count: z.number().int(),
+  last_event_time: z.string(),
+});
+const ActivityResponse = z.object({ messages: z.array(ActivityMessage) });
+const BounceList = z.array(z.object({ email: z.string(), created: z.number(), reason: z.string().optional(), status: z.string().optional() }));
+
+export interface EmailMessageRecord {
+  id: string;
+  from: string;
+  to: string;
+  subject: string;
+  status: 'PROCESSED' | 'DELIVERED' | 'NOT_DELIVERED';
+  opens: number;
+  clicks: number;
+  lastEventAt: string;
+}
+
+export interface OutgoingEmail {
+  to: string;
+  subject: string;
+  text?: string;
+  html?: string;
+  categories?: string[];
+  /** Our id of this send; travels in custom_args so a duplicate can be traced. */
+  sendId: string;
+}
+
+/** SendGrid's X-RateLimit-Reset is the epoch second the window resets, not a delay. */
+export function sendgridRetryAfterMs(response: UpstreamResponse): number | undefined {
+  const reset = Number(response.headers['x-ratelimit-reset']);
+  return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : undefined;
+}
+
+const sgqlString = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
+
+/** SendGrid v3 client: mail send, Email Activity, bounce suppressions. */
+export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
+  const source = createSource({
+    name: 'email.sendgrid',
+    baseUrl: config.SENDGRID_API_URL,
+    headers: { authorization: `Bearer ${config.SENDGRID_API_KEY}`, accept: 'application/json' },
+    timeoutMs: 2000,
+    deadlineMs: 5000,
+    // A 429 on mail/send means SendGrid did not accept the message: safe to send again.
+    retry: { attempts: 3, on: [429, 500, 502, 503, 504], notAcceptedOn: [429], maxRetryAfterMs: 2000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    bulkhead: { maxConcurrent: 50, maxQueued: 100 },
+    retryAfterMs: sendgridRetryAfterMs,
+    ...kit,
+  });
+
+  return {
+    source,
+    async send(mail: OutgoingEmail): Promise<{ messageId: string }> {
+      const content = [
+        ...(mail.text ? [{ type: 'text/plain', value: mail.text }] : []),
+        ...(mail.html ? [{ type: 'text/html', value: mail.html }] : []),
+      ];
+      const response = await source.request({
+        operation: 'mailSend',
+        method: 'POST',
+        path: '/v3/mail/send',
+        json: {
+          personalizations: [{ to: [{ email: mail.to }] }],
+          from: { email: config.EMAIL_FROM_ADDRESS, name: config.EMAIL_FROM_NAME },
+          subject: mail.subject,
+          content,
+          ...(mail.categories?.length ? { categories: mail.categories } : {}),
+          custom_args: { patchbay_send_id: mail.sendId },
+        },
+      });
+      const messageId = response.headers['x-message-id'];
+      if (typeof messageId !== 'string' || messageId === '') {
+        throw new UpstreamError(source.name, UpstreamErrorCode.BAD_RESPONSE, { status: response.status, cause: 'no X-Message-Id' });
+      }
+      return { messageId };
+    },
+    /** Most recent messages to any of `addresses`, newest first, at most `limit` in all. */
+    async messagesTo(addresses: readonly string[], limit: number): Promise<EmailMessageRecord[]> {
+      const query =
+        addresses.length === 1
+          ? `to_email=${sgqlString(addresses[0]!)}`
+          : `to_email IN (${addresses.map(sgqlString).join(',')})`;
+      const response = await source.request({ operation: 'activityQuery', path: '/v3/messages', query: { query, limit } });
+      return response.json(ActivityResponse).messages.map((m) => ({
+        id: m.msg_id,
+        from: m.from_email,
+        to: m.to_email,
+        subject: m.subject,
+        status: m.status.toUpperCase() as EmailMessageRecord['status'],
+        opens: m.opens_count,
+        clicks: m.clicks_count,
+        lastEventAt: new Date(m.last_event_time).toISOString(),
+      }));
+    },
+    async isBounced(address: string): Promise<boolean> {
+      const response = await source.request({ operation: 'getBounce', path: `/v3/suppression/bounces/${encodeURIComponent(address)}` });
+      return response.json(BounceList).length > 0;
+    },
+    close: () => source.close(),
+  };
+}
+export type SendgridApi = ReturnType<typeof createSendgridApi>;

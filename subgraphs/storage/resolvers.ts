@@ -1,0 +1,52 @@
+import { pageSize } from '../../kit/args.js';
+import { badUserInput } from '../../kit/errors.js';
+import { DateTimeScalar } from '../../kit/scalars.js';
+import type { Resolvers } from './__generated__/resolvers-types.js';
+import { userPrefix } from './loaders.js';
+
+const FILE_NAME = /^[^/\\\u0000-\u001f\u007f]{1,255}$/;
+const MEDIA_TYPE = /^[a-z0-9][\w!#$&^.+-]{0,126}\/[a-z0-9][\w!#$&^.+-]{0,126}$/i;
+
+const cursorOf = (key: string) => Buffer.from(key).toString('base64url');
+
+function keyAfter(cursor: string | null | undefined, prefix: string): string | undefined {
+  if (!cursor) return undefined;
+  const key = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!key.startsWith(prefix)) throw badUserInput('after is not a cursor of this list', 'after');
+  return key;
+}
+
+export const resolvers: Resolvers = {
+  DateTime: DateTimeScalar,
+  User: {
+    files: async ({ id }, { first, after }, { loaders }) => {
+      const prefix = userPrefix(id);
+      const page = await loaders.filesPage.load({
+        userId: id,
+        first: pageSize(first, 'first', 100, 20),
+        startAfter: keyAfter(after, prefix),
+      });
+      const last = page.objects.at(-1);
+      return {
+        nodes: page.objects.map((o) => ({ ...o, name: o.key.slice(prefix.length) })),
+        pageInfo: { hasNextPage: page.isTruncated, endCursor: last ? cursorOf(last.key) : null },
+      };
+    },
+    storageUsedBytes: ({ id }, _args, { loaders }) => loaders.usedBytes.load(id),
+  },
+  File: {
+    contentType: async ({ key }, _args, { loaders }) => (await loaders.head.load(key))?.contentType ?? null,
+    downloadUrl: ({ key }, _args, { sources }) => sources.s3.presignGet(key).url,
+  },
+  Mutation: {
+    createUploadUrl: (_parent, { input }, { sources }) => {
+      if (!FILE_NAME.test(input.fileName) || input.fileName === '.' || input.fileName === '..') {
+        throw badUserInput('input.fileName must be 1 to 255 characters with no slash or control character', 'input.fileName');
+      }
+      if (!MEDIA_TYPE.test(input.contentType)) throw badUserInput('input.contentType must be a media type such as image/png', 'input.contentType');
+      const key = `${userPrefix(input.userId)}${input.fileName}`;
+      const { url, expiresAt } = sources.s3.presignPut(key, input.contentType);
+      return { url, method: 'PUT', headers: [{ name: 'Content-Type', value: input.contentType }], key, expiresAt: expiresAt.toISOString() };
+    },
+  },
+};

@@ -1,0 +1,133 @@
+import aws4 from 'aws4';
+import { XMLParser } from 'fast-xml-parser';
+import { z } from 'zod';
+import { env } from '../../kit/config.js';
+import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
+import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { createSource } from '../../kit/source.js';
+import type { SourceKit } from '../../kit/subgraph.js';
+
+export const StorageConfig = z.object({
+  S3_ENDPOINT: env.url(localUrl(LOCAL.ports.sandbox.storage)),
+  /** Where clients reach storage for presigned URLs, when it differs from S3_ENDPOINT. */
+  S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  S3_REGION: z.string().min(1).default(LOCAL.s3.region),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').default(LOCAL.s3.bucket),
+  S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId),
+  S3_SECRET_ACCESS_KEY: env.secret(LOCAL.s3.secretAccessKey),
+  S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(900),
+});
+export type StorageConfig = z.infer<typeof StorageConfig>;
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  lastModified: string;
+  etag: string;
+}
+
+export interface ObjectPage {
+  objects: StoredObject[];
+  isTruncated: boolean;
+  nextContinuationToken?: string;
+}
+
+const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, isArray: (name) => name === 'Contents' });
+const ListResult = z.object({
+  ListBucketResult: z.object({
+    IsTruncated: z.enum(['true', 'false']),
+    NextContinuationToken: z.string().optional(),
+    Contents: z.array(z.object({ Key: z.string(), Size: z.string(), LastModified: z.string(), ETag: z.string() })).default([]),
+  }),
+});
+
+function parseXml(text: string): unknown {
+  try {
+    return xml.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keys go in the path with each segment percent-encoded once, as S3 expects. */
+const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/');
+
+/** S3-compatible object storage client: SigV4-signed by the aws4 package, path-style. */
+export function createS3Api(config: StorageConfig, kit: SourceKit) {
+  const credentials = { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY };
+  const publicEndpoint = new URL(config.S3_PUBLIC_ENDPOINT || config.S3_ENDPOINT);
+  const bucketPath = `/${encodeURIComponent(config.S3_BUCKET)}`;
+
+  const source = createSource({
+    name: 'storage.s3',
+    baseUrl: config.S3_ENDPOINT,
+    timeoutMs: 2000,
+    deadlineMs: 5000,
+    // S3 throttles with 503 SlowDown; every call made here is safe to repeat.
+    retry: { attempts: 3, on: [500, 502, 503, 504], maxRetryAfterMs: 2000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    bulkhead: { maxConcurrent: 64, maxQueued: 256 },
+    sign: ({ method, url, headers, body }) => {
+      const signed = aws4.sign(
+        { host: url.host, path: url.pathname + url.search, method, service: 's3', region: config.S3_REGION, headers: { ...headers }, body },
+        credentials,
+      );
+      return signed.headers as Record<string, string>;
+    },
+    ...kit,
+  });
+
+  function presign(method: 'GET' | 'PUT', key: string, headers: Record<string, string> = {}): { url: string; expiresAt: Date } {
+    const ttl = config.S3_PRESIGN_TTL_SECONDS;
+    const signed = aws4.sign(
+      {
+        host: publicEndpoint.host,
+        path: `${publicEndpoint.pathname.replace(/\/$/, '')}${bucketPath}/${encodeKey(key)}?X-Amz-Expires=${ttl}`,
+        method,
+        service: 's3',
+        region: config.S3_REGION,
+        signQuery: true,
+        headers,
+      },
+      credentials,
+    );
+    return { url: `${publicEndpoint.protocol}//${publicEndpoint.host}${signed.path}`, expiresAt: new Date(Date.now() + ttl * 1000) };
+  }
+
+  return {
+    source,
+    async listObjects(options: { prefix: string; maxKeys: number; startAfter?: string; continuationToken?: string }): Promise<ObjectPage> {
+      const response = await source.request({
+        operation: 'listObjects',
+        path: bucketPath,
+        query: {
+          'list-type': 2,
+          prefix: options.prefix,
+          'max-keys': options.maxKeys,
+          'start-after': options.startAfter,
+          'continuation-token': options.continuationToken,
+        },
+      });
+      const result = ListResult.safeParse(parseXml(response.text()));
+      if (!result.success) {
+        throw new UpstreamError(source.name, UpstreamErrorCode.BAD_RESPONSE, { status: response.status, cause: result.error });
+      }
+      const list = result.data.ListBucketResult;
+      return {
+        objects: list.Contents.map((c) => ({ key: c.Key, size: Number(c.Size), lastModified: new Date(c.LastModified).toISOString(), etag: c.ETag })),
+        isTruncated: list.IsTruncated === 'true',
+        nextContinuationToken: list.NextContinuationToken,
+      };
+    },
+    /** Content type and size of one object, or null when it does not exist. */
+    async headObject(key: string): Promise<{ contentType: string | null; size: number } | null> {
+      const response = await source.request({ operation: 'headObject', method: 'HEAD', path: `${bucketPath}/${encodeKey(key)}`, expect: [404] });
+      if (response.status === 404) return null;
+      return { contentType: response.headers['content-type'] ?? null, size: Number(response.headers['content-length'] ?? 0) };
+    },
+    presignGet: (key: string) => presign('GET', key),
+    presignPut: (key: string, contentType: string) => presign('PUT', key, { 'Content-Type': contentType }),
+    close: () => source.close(),
+  };
+}
+export type S3Api = ReturnType<typeof createS3Api>;
