@@ -1,5 +1,4 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { unwrapResolverError } from '@apollo/server/errors';
 import {
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -17,7 +16,7 @@ import type { Logger } from './logger.js';
  */
 export function errorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const original = unwrap(error);
     if (original instanceof UpstreamError) {
       logger.warn(
         { source: original.sourceName, code: original.code, status: original.status, path: formatted.path },
@@ -25,7 +24,7 @@ export function errorFormatter(logger: Logger) {
       );
       return formatted;
     }
-    if (original instanceof GraphQLError) return formatted;
+    if (isGraphQLError(original)) return formatted;
     logger.error({ err: original, path: formatted.path }, 'unexpected error in resolver');
     return {
       message: 'Internal server error',
@@ -34,6 +33,30 @@ export function errorFormatter(logger: Logger) {
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };
+}
+
+/**
+ * The error a resolver threw, under graphql's located-error wrappers. Checked by shape, not
+ * only by class: a process can hold two copies of graphql (its CJS and ESM builds), or
+ * run modules in several realms (jest), where instanceof says no. Errors a subgraph sent
+ * (plain JSON under the gateway's wrapper) are already client-safe and stay wrapped.
+ */
+function unwrap(error: unknown): unknown {
+  let current = error;
+  while (isGraphQLError(current) && isThrown(current.originalError)) current = current.originalError;
+  return current;
+}
+
+/** A thrown error, as opposed to an error object a subgraph sent as JSON (no stack). */
+function isThrown(value: unknown): value is Error {
+  return typeof value === 'object' && value !== null && typeof (value as { stack?: unknown }).stack === 'string';
+}
+
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return (
+    error instanceof GraphQLError ||
+    (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError')
+  );
 }
 
 /** Apollo Server reports to Apollo's cloud when an APOLLO_KEY is around; patchbay never does. */

@@ -1,0 +1,41 @@
+import { print, type DocumentNode } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+
+export interface GraphQLResponse<T> {
+  status: number;
+  headers: Headers;
+  body: { data?: T | null; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }> };
+}
+
+/** A GraphQL POST over real HTTP, the way a client sends it. */
+export async function graphql<T, V extends Record<string, unknown>>(
+  url: string,
+  document: TypedDocumentNode<T, V> | DocumentNode | string,
+  variables?: V,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<T>> {
+  const query = typeof document === 'string' ? document : print(document);
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
+}
+
+/** Environment that gives every sandbox provider a free port. */
+export const FREE_SANDBOX_PORTS = {
+  SANDBOX_ACCOUNTS_PORT: '0',
+  SANDBOX_EMAIL_PORT: '0',
+  SANDBOX_STORAGE_PORT: '0',
+  SANDBOX_ANALYTICS_PORT: '0',
+  LOG_LEVEL: 'silent',
+};
+
+/** Fails when a value carries anything that must never reach a client. */
+export function expectNoLeaks(value: unknown): void {
+  const text = JSON.stringify(value);
+  for (const secret of ['sandbox-accounts-token', 'SG.sandbox-key', 'sandbox/secret', 'sandbox-write-key', 'sandbox-secret', 'stacktrace', '    at ']) {
+    if (text.includes(secret)) throw new Error(`response leaks ${JSON.stringify(secret)}: ${text.slice(0, 500)}`);
+  }
+}

@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { CreateUploadUrlDocument, HomeDocument, TrackDocument } from '../clients/mobile/__generated__/operations.js';
+import { DashboardDocument, EventCountsDocument, SendEmailDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
+import { startStack, type Stack } from '../scripts/stack.js';
+import { expectNoLeaks, graphql } from './helpers.js';
+
+let stack: Stack;
+let web: string;
+let mobile: string;
+
+beforeAll(async () => {
+  stack = await startStack({ freePorts: true, env: { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' } });
+  web = `${stack.gateways.web!.url}/graphql`;
+  mobile = `${stack.gateways.mobile!.url}/graphql`;
+});
+afterAll(() => stack?.close());
+beforeEach(() => stack.sandbox.resetCalls());
+
+const DAY = 86_400_000;
+const seed = () => stack.sandbox.seed;
+const filesOf = (userId: string) => seed().files.filter((f) => f.key.startsWith(`users/${userId}/`));
+const eventsOf = (userId: string) =>
+  seed()
+    .events.filter((e) => e.properties.distinct_id === userId && e.properties.time * 1000 >= Date.now() - 30 * DAY)
+    .sort((a, b) => b.properties.time - a.properties.time);
+/** A user with at least `files` files, messages and events: a full Dashboard. */
+function busyUser(files = 5) {
+  const user = seed().users.find(
+    (u) => filesOf(u.id).length >= files && seed().messages.some((m) => m.to_email === u.email) && eventsOf(u.id).length >= 10,
+  );
+  if (!user) throw new Error('seed has no busy user');
+  return user;
+}
+
+describe('Dashboard through the web gateway', () => {
+  test('joins all four subgraphs into the data the sandbox holds', async () => {
+    const user = busyUser();
+    const { status, body } = await graphql(web, DashboardDocument, { userId: user.id });
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    const got = body.data!.user!;
+    expect(got).toMatchObject({ id: user.id, name: user.name, email: user.email });
+
+    const files = filesOf(user.id);
+    expect(got.storageUsedBytes).toBe(files.reduce((sum, f) => sum + f.size, 0));
+    expect(got.files.nodes.map((f) => f.key)).toEqual(files.slice(0, 5).map((f) => f.key));
+    expect(got.files.nodes[0]).toMatchObject({ size: files[0]!.size, contentType: files[0]!.contentType, name: files[0]!.key.split('/').at(-1) });
+    expect(got.files.pageInfo.hasNextPage).toBe(files.length > 5);
+
+    const messages = seed().messages.filter((m) => m.to_email === user.email);
+    expect(got.emailMessages.map((m) => m.id)).toEqual(messages.slice(0, 5).map((m) => m.msg_id));
+
+    const events = eventsOf(user.id);
+    expect(got.recentEvents.map((e) => e.name)).toEqual(events.slice(0, 10).map((e) => e.event));
+    expect(got.lastSeenAt).toBe(new Date(events[0]!.properties.time * 1000).toISOString());
+  });
+
+  test('costs one upstream call per source, plus one HEAD per listed file', async () => {
+    const user = busyUser();
+    await graphql(web, DashboardDocument, { userId: user.id });
+    expect(stack.sandbox.calls()).toEqual({
+      accounts: { getUsersByIds: 1 },
+      email: { activityQuery: 1 },
+      storage: { ListObjectsV2: 2, HeadObject: 5 },
+      analytics: { mixpanelStream: 1 },
+    });
+  });
+
+  test('download URLs are presigned: the URL downloads, a tampered one is refused', async () => {
+    const user = busyUser();
+    const { body } = await graphql(web, DashboardDocument, { userId: user.id });
+    const file = body.data!.user!.files.nodes[0]!;
+    const ok = await fetch(file.downloadUrl);
+    expect(ok.status).toBe(200);
+    expect((await ok.arrayBuffer()).byteLength).toBe(file.size);
+
+    const tampered = file.downloadUrl.replace(/X-Amz-Expires=\d+/, 'X-Amz-Expires=604800');
+    const refused = await fetch(tampered);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
+  });
+
+  test('an unknown user is null, not an error', async () => {
+    const { body } = await graphql(web, DashboardDocument, { userId: 'usr_nobody' });
+    expect(body).toEqual({ data: { user: null } });
+  });
+});
+
+describe('UserList through the web gateway', () => {
+  test('50 users with storage, last seen and deliverability', async () => {
+    const { body } = await graphql(web, UserListDocument, { first: 50 });
+    expect(body.errors).toBeUndefined();
+    const nodes = body.data!.users.nodes;
+    expect(nodes.map((u) => u.id)).toEqual(seed().users.slice(0, 50).map((u) => u.id));
+    const bounced = new Set(seed().bounces.map((b) => b.email));
+    for (const node of nodes) {
+      expect(node.storageUsedBytes).toBe(filesOf(node.id).reduce((sum, f) => sum + f.size, 0));
+      const last = eventsOf(node.id)[0];
+      expect(node.lastSeenAt).toBe(last ? new Date(last.properties.time * 1000).toISOString() : null);
+      expect(node.emailDeliverability).toBe(bounced.has(node.email) ? 'BOUNCED' : 'DELIVERABLE');
+    }
+    expect(body.data!.users.pageInfo.hasNextPage).toBe(true);
+
+    const next = await graphql(web, UserListDocument, { first: 50, after: body.data!.users.pageInfo.endCursor });
+    expect(next.body.data!.users.nodes[0]!.id).toBe(seed().users[50]!.id);
+  });
+
+  test('upstream calls: one user page, one event query, one bounce lookup and listing per user', async () => {
+    await graphql(web, UserListDocument, { first: 50 });
+    expect(stack.sandbox.calls()).toEqual({
+      accounts: { listUsers: 1 },
+      email: { getBounce: 50 },
+      storage: { ListObjectsV2: 50 },
+      analytics: { mixpanelStream: 1 },
+    });
+  });
+
+  test('a page size out of range is a clear input error', async () => {
+    const { body } = await graphql(web, UserListDocument, { first: 1000 });
+    expect(body.errors?.[0]).toMatchObject({ message: 'first must be between 1 and 100, got 1000', extensions: { code: 'BAD_USER_INPUT' } });
+    expectNoLeaks(body);
+  });
+});
+
+describe('mobile gateway', () => {
+  test('Home joins files, messages and events', async () => {
+    const user = busyUser(10);
+    const { body } = await graphql(mobile, HomeDocument, { userId: user.id });
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.user!.files.nodes).toHaveLength(10);
+    expect(body.data!.user!.recentEvents.map((e) => e.name)).toEqual(eventsOf(user.id).slice(0, 5).map((e) => e.event));
+    expect(body.data!.user!.emailMessages.length).toBeGreaterThan(0);
+  });
+
+  test('introspection is off for mobile and on for web', async () => {
+    const query = '{ __schema { queryType { name } } }';
+    const onMobile = await graphql(mobile, query);
+    expect(onMobile.body.errors?.[0]?.message).toMatch(/introspection/i);
+    const onWeb = await graphql(web, query);
+    expect(onWeb.body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+  });
+
+  test('upload URL: a PUT with the signed headers stores the file, which then lists', async () => {
+    const user = seed().users[7]!;
+    const { body } = await graphql(mobile, CreateUploadUrlDocument, {
+      input: { userId: user.id, fileName: 'zz-report.txt', contentType: 'text/plain' },
+    });
+    const upload = body.data!.createUploadUrl;
+    expect(upload.method).toBe('PUT');
+    const put = await fetch(upload.url, {
+      method: 'PUT',
+      headers: Object.fromEntries(upload.headers.map((h) => [h.name, h.value])),
+      body: 'hello patchbay',
+    });
+    expect(put.status).toBe(200);
+    const wrongType = await fetch(upload.url, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body: 'x' });
+    expect(wrongType.status).toBe(403);
+
+    const dashboard = await graphql(web, DashboardDocument, { userId: user.id });
+    const files = dashboard.body.data!.user!.storageUsedBytes;
+    expect(files).toBe(filesOf(user.id).reduce((sum, f) => sum + f.size, 0) + 'hello patchbay'.length);
+  });
+
+  test('a file name with a slash is refused', async () => {
+    const { body } = await graphql(mobile, CreateUploadUrlDocument, {
+      input: { userId: 'usr_00001', fileName: '../other/x.txt', contentType: 'text/plain' },
+    });
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  test('tracked events show up as the user\'s recent events; a repeated id is kept once', async () => {
+    const user = seed().users[3]!;
+    const events = [{ id: 'evt-test-1', userId: user.id, name: 'Checkout', properties: [{ key: 'plan', value: 'pro' }] }];
+    const first = await graphql(mobile, TrackDocument, { events });
+    expect(first.body.data!.track).toEqual({ accepted: 1, eventIds: ['evt-test-1'] });
+    await graphql(mobile, TrackDocument, { events });
+    const home = await graphql(mobile, HomeDocument, { userId: user.id });
+    const checkouts = home.body.data!.user!.recentEvents.filter((e) => e.name === 'Checkout');
+    expect(checkouts).toHaveLength(1);
+  });
+});
+
+describe('web mutations and queries', () => {
+  test('sendEmail goes out through SendGrid with our send id in custom_args', async () => {
+    const { body } = await graphql(web, SendEmailDocument, {
+      input: { to: 'someone@example.com', subject: 'Hello', text: 'Hi there' },
+    });
+    expect(body.errors).toBeUndefined();
+    const result = body.data!.sendEmail;
+    expect(result.provider).toBe('sendgrid');
+    const sent = stack.sandbox.providers.email.sent.find((m) => m.messageId === result.messageId);
+    expect(sent?.body.custom_args).toEqual({ patchbay_send_id: result.sendId });
+    expect(stack.sandbox.calls().email).toEqual({ mailSend: 1 });
+  });
+
+  test('sendEmail with a bad address is refused before any upstream call', async () => {
+    const { body } = await graphql(web, SendEmailDocument, { input: { to: 'not an address', subject: 'x', text: 'y' } });
+    expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    expect(stack.sandbox.calls().email).toEqual({});
+  });
+
+  test('eventCounts counts per day over the range', async () => {
+    const to = new Date().toISOString().slice(0, 10);
+    const from = new Date(Date.now() - 6 * DAY).toISOString().slice(0, 10);
+    const { body } = await graphql(web, EventCountsDocument, { event: 'Search', from, to, interval: 'DAY' });
+    expect(body.errors).toBeUndefined();
+    const series = body.data!.eventCounts;
+    expect(series.points).toHaveLength(7);
+    const start = Date.parse(`${from}T00:00:00Z`) / 1000;
+    const expected = seed().events.filter((e) => e.event === 'Search' && e.properties.time >= start).length;
+    expect(series.total).toBeGreaterThanOrEqual(expected);
+    expect(series.total).toBe(series.points.reduce((sum, p) => sum + p.count, 0));
+  });
+
+  test('eventCounts refuses a range that runs backwards', async () => {
+    const { body } = await graphql(web, EventCountsDocument, { event: 'Search', from: '2026-02-01', to: '2026-01-01' });
+    expect(body.errors?.[0]).toMatchObject({ message: 'from must be on or before to', extensions: { code: 'BAD_USER_INPUT' } });
+  });
+
+  test('health, readiness and metrics on every process', async () => {
+    for (const service of [...Object.values(stack.gateways), ...Object.values(stack.subgraphs)]) {
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+      const metrics = await fetch(`${service.url}/metrics`);
+      expect(metrics.status).toBe(200);
+    }
+    const metrics = await (await fetch(`${stack.subgraphs.storage!.url}/metrics`)).text();
+    expect(metrics).toMatch(/patchbay_upstream_requests_total\{.*source="storage.s3".*\} \d+/);
+  });
+});
