@@ -61,20 +61,23 @@ export async function startSubgraph(
   environment: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService> {
   const prefix = definition.name.toUpperCase();
-  const serviceSchema = z.object({ HOST: env.host(), [`${prefix}_PORT`]: env.port(definition.defaultPort), LOG_LEVEL: env.logLevel() });
-  const service = loadConfig(serviceSchema, environment) as { HOST: string; LOG_LEVEL: string } & Record<string, number>;
-  const config = loadConfig(definition.config, environment);
+  const portVariable = `${definition.name.toUpperCase()}_PORT`;
+  const schema = z.object({ HOST: env.host(), [portVariable]: env.port(definition.defaultPort), LOG_LEVEL: env.logLevel() }).extend(
+    definition.config.shape,
+  );
+  // One validation for all variables, so a bad deployment learns every wrong value at once.
+  const config = loadConfig(schema, environment) as Record<string, unknown> & { HOST: string; LOG_LEVEL: string };
 
-  const logger = createLogger(`subgraph-${definition.name}`, service.LOG_LEVEL);
+  const logger = createLogger(`subgraph-${definition.name}`, config.LOG_LEVEL);
   const registry = createRegistry(`subgraph-${definition.name}`);
   const sources = definition.createSources(config, { logger, metrics: createSourceMetrics(registry) });
 
-  const schema = buildSubgraphSchema({
+  const subgraphSchema = buildSubgraphSchema({
     typeDefs: parse(readSchema(definition.schemaFile)),
     resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
   });
   const server = new ApolloServer<SubgraphContext<unknown, unknown>>({
-    schema,
+    schema: subgraphSchema,
     includeStacktraceInErrorResponses: false,
     formatError: errorFormatter(logger),
     plugins: noPhoneHomePlugins(),
@@ -94,7 +97,7 @@ export async function startSubgraph(
     }),
   );
 
-  return listen(`subgraph ${definition.name}`, app, service.HOST, service[`${prefix}_PORT`] as number, async () => {
+  return listen(`subgraph ${definition.name}`, app, config.HOST, config[portVariable] as number, async () => {
     await server.stop();
     for (const source of Object.values(sources as Record<string, Partial<Source>>)) source.close?.();
   });

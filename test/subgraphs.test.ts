@@ -1,0 +1,151 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { RunningService } from '../kit/service.js';
+import { startSubgraph } from '../kit/subgraph.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { accounts } from '../subgraphs/accounts/index.js';
+import { analytics } from '../subgraphs/analytics/index.js';
+import { email } from '../subgraphs/email/index.js';
+import { storage } from '../subgraphs/storage/index.js';
+import { FREE_SANDBOX_PORTS, expectNoLeaks, graphql } from './helpers.js';
+
+let sandbox: Sandbox;
+const running: Record<string, RunningService> = {};
+const url = (name: string) => `${running[name]!.url}/graphql`;
+const ENTITIES = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { %s } } }';
+const entities = (name: string, selection: string, representations: object[]) =>
+  graphql<{ _entities: Array<Record<string, unknown> | null> }, { r: object[] }>(url(name), ENTITIES.replace('%s', selection), { r: representations });
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '300' });
+  for (const definition of [accounts, email, storage, analytics]) {
+    running[definition.name] = await startSubgraph(definition, {
+      ...sandbox.env(),
+      LOG_LEVEL: 'silent',
+      [`${definition.name.toUpperCase()}_PORT`]: '0',
+    });
+  }
+});
+afterAll(async () => {
+  await Promise.all(Object.values(running).map((s) => s.close()));
+  await sandbox?.close();
+});
+
+describe('accounts subgraph', () => {
+  test('resolves many User references with one ?ids= call, in order, null for unknown ids', async () => {
+    sandbox.resetCalls();
+    const refs = ['usr_00003', 'usr_99999', 'usr_00001', 'usr_00003'].map((id) => ({ __typename: 'User', id }));
+    const { body } = await entities('accounts', 'id name email', refs);
+    const users = sandbox.seed.users;
+    expect(body.data?._entities).toEqual([
+      { id: 'usr_00003', name: users[2]!.name, email: users[2]!.email },
+      null,
+      { id: 'usr_00001', name: users[0]!.name, email: users[0]!.email },
+      { id: 'usr_00003', name: users[2]!.name, email: users[2]!.email },
+    ]);
+    expect(sandbox.calls().accounts).toEqual({ getUsersByIds: 1 });
+  });
+
+  test('users() pages with the service cursor', async () => {
+    const first = await graphql<{ users: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } }, Record<string, unknown>>(
+      url('accounts'),
+      '{ users(first: 2) { nodes { id } pageInfo { hasNextPage endCursor } } }',
+    );
+    const cursor = first.body.data!.users.pageInfo.endCursor;
+    const next = await graphql<{ users: { nodes: Array<{ id: string }> } }, { after: string }>(
+      url('accounts'),
+      'query($after: String) { users(first: 2, after: $after) { nodes { id } } }',
+      { after: cursor },
+    );
+    expect(next.body.data!.users.nodes.map((u) => u.id)).toEqual(['usr_00003', 'usr_00004']);
+  });
+});
+
+describe('email subgraph', () => {
+  test('messages of many users come from one Email Activity query, using the @requires\'d email', async () => {
+    sandbox.resetCalls();
+    const users = sandbox.seed.users.slice(0, 20);
+    const { body } = await entities('email', 'emailMessages(first: 3) { id to }', users.map((u) => ({ __typename: 'User', id: u.id, email: u.email })));
+    users.forEach((u, i) => {
+      const expected = sandbox.seed.messages.filter((m) => m.to_email === u.email).slice(0, 3).map((m) => m.msg_id);
+      expect((body.data!._entities[i]!.emailMessages as Array<{ id: string }>).map((m) => m.id)).toEqual(expected);
+    });
+    expect(sandbox.calls().email).toEqual({ activityQuery: 1 });
+  });
+});
+
+describe('storage subgraph', () => {
+  test('files are paged by our cursor; storageUsedBytes sums the whole listing', async () => {
+    const owner = sandbox.seed.files[0]!.key.split('/')[1]!;
+    const files = sandbox.seed.files.filter((f) => f.key.startsWith(`users/${owner}/`));
+    const page = await entities('storage', 'files(first: 1) { nodes { key } pageInfo { hasNextPage endCursor } } storageUsedBytes', [
+      { __typename: 'User', id: owner },
+    ]);
+    const user = page.body.data!._entities[0] as { files: { nodes: Array<{ key: string }>; pageInfo: { endCursor: string } }; storageUsedBytes: number };
+    expect(user.files.nodes[0]!.key).toBe(files[0]!.key);
+    expect(user.storageUsedBytes).toBe(files.reduce((s, f) => s + f.size, 0));
+    const query = 'query($r: [_Any!]!, $after: String) { _entities(representations: $r) { ... on User { files(first: 100, after: $after) { nodes { key } } } } }';
+    const next = await graphql<{ _entities: Array<{ files: { nodes: Array<{ key: string }> } }> }, Record<string, unknown>>(url('storage'), query, {
+      r: [{ __typename: 'User', id: owner }],
+      after: user.files.pageInfo.endCursor,
+    });
+    expect(next.body.data!._entities[0]!.files.nodes.map((n) => n.key)).toEqual(files.slice(1).map((f) => f.key));
+  });
+
+  test('a cursor of another user\'s list is refused', async () => {
+    const foreign = Buffer.from('users/usr_00002/x.txt').toString('base64url');
+    const query = 'query($r: [_Any!]!, $after: String) { _entities(representations: $r) { ... on User { files(after: $after) { nodes { key } } } } }';
+    const { body } = await graphql(url('storage'), query, { r: [{ __typename: 'User', id: 'usr_00001' }], after: foreign });
+    expect(body.errors?.[0]).toMatchObject({ message: 'after is not a cursor of this list', extensions: { code: 'BAD_USER_INPUT' } });
+  });
+});
+
+describe('analytics subgraph', () => {
+  test('recent events of many users come from one stream query', async () => {
+    sandbox.resetCalls();
+    const refs = sandbox.seed.users.slice(0, 30).map((u) => ({ __typename: 'User', id: u.id }));
+    const { body } = await entities('analytics', 'lastSeenAt recentEvents(last: 2) { name }', refs);
+    expect(body.errors).toBeUndefined();
+    expect(body.data!._entities).toHaveLength(30);
+    expect(sandbox.calls().analytics).toEqual({ mixpanelStream: 1 });
+  });
+});
+
+describe('an upstream that is down', () => {
+  test('fails the field with a typed error that names the source and leaks nothing', async () => {
+    const down = await startSubgraph(accounts, { ACCOUNTS_API_URL: 'http://127.0.0.1:9', ACCOUNTS_PORT: '0', LOG_LEVEL: 'silent' });
+    try {
+      const { status, body } = await graphql(`${down.url}/graphql`, '{ user(id: "usr_00001") { id } }');
+      expect(status).toBe(200);
+      expect(body.data).toEqual({ user: null });
+      expect(body.errors?.[0]).toMatchObject({
+        message: 'Upstream accounts.api is unavailable',
+        path: ['user'],
+        extensions: { code: 'UPSTREAM_UNAVAILABLE', source: 'accounts.api', retryable: true },
+      });
+      expectNoLeaks(body);
+      expect(JSON.stringify(body)).not.toContain('127.0.0.1:9');
+    } finally {
+      await down.close();
+    }
+  });
+
+  test('a malformed upstream body is UPSTREAM_BAD_RESPONSE', async () => {
+    const impostor = http.createServer((_req, res) => res.setHeader('content-type', 'application/json').end('{"data":"not a list","secret":"s3cr3t"}'));
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const { port } = impostor.address() as AddressInfo;
+    const odd = await startSubgraph(accounts, { ACCOUNTS_API_URL: `http://127.0.0.1:${port}`, ACCOUNTS_PORT: '0', LOG_LEVEL: 'silent' });
+    try {
+      const { body } = await graphql(`${odd.url}/graphql`, '{ users(first: 1) { nodes { id } } }');
+      expect(body.errors?.[0]).toMatchObject({
+        message: 'Upstream accounts.api sent a response we could not read',
+        extensions: { code: 'UPSTREAM_BAD_RESPONSE', source: 'accounts.api', retryable: false },
+      });
+      expect(JSON.stringify(body)).not.toContain('s3cr3t');
+    } finally {
+      await odd.close();
+      impostor.close();
+    }
+  });
+});
