@@ -33,7 +33,7 @@ describe('configuration', () => {
   });
 
   test('a subgraph process with a bad variable stops at start and names it', () => {
-    const { status, stderr } = run('subgraphs/storage/index.ts', { S3_ENDPOINT: 'not a url', STORAGE_PORT: '70000' });
+    const { status, stderr } = run('scripts/run-subgraph.ts', { S3_ENDPOINT: 'not a url', STORAGE_PORT: '70000' }, ['storage']);
     expect(status).toBe(2);
     expect(stderr).toContain('STORAGE_PORT');
     expect(stderr).toContain('S3_ENDPOINT: must be an http(s) URL');

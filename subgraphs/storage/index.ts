@@ -1,7 +1,5 @@
 import { LOCAL } from '../../kit/local-defaults.js';
-import { createLogger } from '../../kit/logger.js';
-import { isMainModule, runProcess } from '../../kit/service.js';
-import { defineSubgraph, startSubgraph } from '../../kit/subgraph.js';
+import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
 import { StorageConfig, createS3Api } from './source.js';
@@ -17,6 +15,3 @@ export const storage = defineSubgraph({
   createLoaders,
 });
 
-if (isMainModule(import.meta.url)) {
-  await runProcess(async () => [await startSubgraph(storage)], createLogger('subgraph-storage'));
-}
