@@ -6,6 +6,7 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
+import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { env, loadConfig } from '../kit/config.js';
 import { errorFormatter, noPhoneHomePlugins } from '../kit/graphql.js';
@@ -33,16 +34,32 @@ function gatewayConfigSchema(client: ClientConfig) {
   });
 }
 
-/** Subgraph calls: keep-alive, bounded in time, carrying the request id. */
+/**
+ * Subgraph calls: keep-alive, bounded in time, carrying the request id. A subgraph that
+ * cannot be reached fails the fields it owns with a typed error naming it, never with the
+ * transport's message (which would carry internal URLs).
+ */
 class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(url: string, private readonly timeoutMs: number) {
+  constructor(
+    private readonly subgraph: string,
+    url: string,
+    private readonly timeoutMs: number,
+  ) {
     super({ url });
   }
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
     if (context?.requestId) request.http?.headers.set('x-request-id', context.requestId);
   }
-  override fetcher = ((input: string, init: RequestInit & { signal?: AbortSignal }) =>
-    fetch(input, { ...init, signal: AbortSignal.timeout(this.timeoutMs) })) as unknown as RemoteGraphQLDataSource['fetcher'];
+  override fetcher = (async (input: string, init: RequestInit) => {
+    try {
+      return await fetch(input, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (error) {
+      const timedOut = (error as Error).name === 'TimeoutError';
+      throw new GraphQLError(`Subgraph ${this.subgraph} ${timedOut ? 'did not answer in time' : 'is unavailable'}`, {
+        extensions: { code: timedOut ? 'SUBGRAPH_TIMEOUT' : 'SUBGRAPH_UNAVAILABLE', subgraph: this.subgraph, retryable: true },
+      });
+    }
+  }) as unknown as RemoteGraphQLDataSource['fetcher'];
 }
 
 function readSupergraph(path: string, logger: Logger): string {
@@ -71,7 +88,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
         throw new Error(`supergraph has subgraph ${name}, which the ${client.name} client does not route to`);
       }
       const override = config[`${name.toUpperCase()}_SUBGRAPH_URL`];
-      return new SubgraphDataSource(typeof override === 'string' ? override : String(url), client.subgraphTimeoutMs);
+      return new SubgraphDataSource(name, typeof override === 'string' ? override : String(url), client.subgraphTimeoutMs);
     },
   });
 

@@ -48,7 +48,7 @@ export type HomeQueryVariables = Exact<{
 }>;
 
 
-export type HomeQuery = { user: { id: string, name: string, files: { nodes: Array<{ key: string, name: string, size: number, downloadUrl: string }> }, emailMessages: Array<{ id: string, subject: string, status: EmailMessageStatus }>, recentEvents: Array<{ name: string, occurredAt: string }> } | null };
+export type HomeQuery = { user: { id: string, name: string, files: { nodes: Array<{ key: string, name: string, size: number, downloadUrl: string }> } | null, emailMessages: Array<{ id: string, subject: string, status: EmailMessageStatus }> | null, recentEvents: Array<{ name: string, occurredAt: string }> | null } | null };
 
 export type TrackMutationVariables = Exact<{
   events: Array<TrackEventInput> | TrackEventInput;

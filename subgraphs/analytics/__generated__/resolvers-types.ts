@@ -106,8 +106,11 @@ export type User = {
   id: Scalars['ID']['output'];
   /** When the user last did anything we track, within the last 30 days; null if not. */
   lastSeenAt?: Maybe<Scalars['DateTime']['output']>;
-  /** The user's most recent events of the last 30 days, newest first. `last` is 1 to 100. */
-  recentEvents: Array<AnalyticsEvent>;
+  /**
+   * The user's most recent events of the last 30 days, newest first. `last` is 1 to 100.
+   * Null when analytics cannot be reached.
+   */
+  recentEvents?: Maybe<Array<AnalyticsEvent>>;
 };
 
 
@@ -297,7 +300,7 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastSeenAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
-  recentEvents?: Resolver<Array<ResolversTypes['AnalyticsEvent']>, ParentType, ContextType, RequireFields<UserRecentEventsArgs, 'last'>>;
+  recentEvents?: Resolver<Maybe<Array<ResolversTypes['AnalyticsEvent']>>, ParentType, ContextType, RequireFields<UserRecentEventsArgs, 'last'>>;
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{

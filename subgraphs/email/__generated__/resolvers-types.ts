@@ -80,10 +80,13 @@ export type SendEmailPayload = {
 export type User = {
   __typename?: 'User';
   email: Scalars['String']['output'];
-  /** Whether mail to this user's address can be delivered. */
-  emailDeliverability: EmailDeliverability;
-  /** Messages sent to this user's address, newest first. `first` is 1 to 100. */
-  emailMessages: Array<EmailMessage>;
+  /** Whether mail to this user's address can be delivered; null when the provider cannot be reached. */
+  emailDeliverability?: Maybe<EmailDeliverability>;
+  /**
+   * Messages sent to this user's address, newest first. `first` is 1 to 100.
+   * Null (with an error) when the email provider cannot be reached.
+   */
+  emailMessages?: Maybe<Array<EmailMessage>>;
   id: Scalars['ID']['output'];
 };
 
@@ -246,8 +249,8 @@ export type SendEmailPayloadResolvers<ContextType = Context, ParentType extends 
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  emailDeliverability?: Resolver<ResolversTypes['EmailDeliverability'], ParentType, ContextType>;
-  emailMessages?: Resolver<Array<ResolversTypes['EmailMessage']>, ParentType, ContextType, RequireFields<UserEmailMessagesArgs, 'first'>>;
+  emailDeliverability?: Resolver<Maybe<ResolversTypes['EmailDeliverability']>, ParentType, ContextType>;
+  emailMessages?: Resolver<Maybe<Array<ResolversTypes['EmailMessage']>>, ParentType, ContextType, RequireFields<UserEmailMessagesArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 

@@ -88,11 +88,11 @@ export type UploadUrl = {
 
 export type User = {
   __typename?: 'User';
-  /** The user's files, by key order, a page at a time. `first` is 1 to 100. */
-  files: FileConnection;
+  /** The user's files, by key order, a page at a time. `first` is 1 to 100. Null when storage cannot be reached. */
+  files?: Maybe<FileConnection>;
   id: Scalars['ID']['output'];
-  /** Total size of the user's files in bytes. */
-  storageUsedBytes: Scalars['Float']['output'];
+  /** Total size of the user's files in bytes; null when storage cannot be reached. */
+  storageUsedBytes?: Maybe<Scalars['Float']['output']>;
 };
 
 
@@ -208,7 +208,7 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   UploadUrl: ResolverTypeWrapper<UploadUrl>;
-  User: ResolverTypeWrapper<Omit<User, 'files'> & { files: ResolversTypes['FileConnection'] }>;
+  User: ResolverTypeWrapper<Omit<User, 'files'> & { files?: Maybe<ResolversTypes['FileConnection']> }>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
 }>;
 
@@ -226,7 +226,7 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   UploadUrl: UploadUrl;
-  User: Omit<User, 'files'> & { files: ResolversParentTypes['FileConnection'] } | FederationReferenceTypes['User'];
+  User: Omit<User, 'files'> & { files?: Maybe<ResolversParentTypes['FileConnection']> } | FederationReferenceTypes['User'];
   Int: Scalars['Int']['output'];
 }>;
 
@@ -272,9 +272,9 @@ export type UploadUrlResolvers<ContextType = Context, ParentType extends Resolve
 
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  files?: Resolver<ResolversTypes['FileConnection'], ParentType, ContextType, RequireFields<UserFilesArgs, 'first'>>;
+  files?: Resolver<Maybe<ResolversTypes['FileConnection']>, ParentType, ContextType, RequireFields<UserFilesArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  storageUsedBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  storageUsedBytes?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 }>;
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
