@@ -49,6 +49,12 @@ export function createSourceMetrics(registry: Registry) {
       labelNames: ['source', 'to'] as const,
       registers: [registry],
     }),
+    rateLimitWaits: new Counter({
+      name: 'patchbay_upstream_rate_limit_waits_total',
+      help: 'Calls that waited for the client-side rate limit of their source',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
     bulkheadRejections: new Counter({
       name: 'patchbay_bulkhead_rejections_total',
       help: 'Calls refused because the source had too many in flight and queued',

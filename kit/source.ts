@@ -27,6 +27,7 @@ import type { ZodType } from 'zod';
 import { UpstreamError, UpstreamErrorCode } from './errors.js';
 import { safeUrl, type Logger } from './logger.js';
 import type { SourceMetrics } from './metrics.js';
+import { TokenBucket } from './rate-limit.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -55,6 +56,8 @@ export interface SourcePolicy {
     | { failureRate: number; minimumRequests: number; windowMs: number; halfOpenAfterMs: number }
     | { consecutiveFailures: number; halfOpenAfterMs: number };
   bulkhead?: { maxConcurrent: number; maxQueued: number };
+  /** The provider's documented request rate; calls wait for their turn within the deadline. */
+  rateLimit?: { perSecond: number; burst?: number };
 }
 
 /** Request as it is about to be sent, for sources that sign requests (S3 SigV4). */
@@ -224,7 +227,9 @@ export function createSource(options: SourceOptions): Source {
       if (notSent) return true;
       const cap = retryPolicy.maxRetryAfterMs ?? deadlineMs;
       if (error.retryAfterMs !== undefined && error.retryAfterMs > cap) return false;
-      if (error.status === undefined) return idempotent && error.code === UpstreamErrorCode.TIMEOUT;
+      if (error.status === undefined) {
+        return idempotent && (error.code === UpstreamErrorCode.TIMEOUT || error.code === UpstreamErrorCode.UNAVAILABLE);
+      }
       if (idempotent) return retryPolicy.on.includes(error.status);
       return (retryPolicy.notAcceptedOn ?? []).includes(error.status);
     };
@@ -253,7 +258,14 @@ export function createSource(options: SourceOptions): Source {
   const retryIdempotent = makeRetry(true);
   const retryNotAccepted = makeRetry(false);
 
+  const bucket = options.rateLimit ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst) : undefined;
+
   async function attempt(request: RequestOptions, signal: AbortSignal): Promise<UpstreamResponse> {
+    if (bucket) {
+      const waited = await bucket.take(deadlineMs, signal);
+      if (waited < 0) throw new UpstreamError(name, UpstreamErrorCode.RATE_LIMITED, { cause: 'client-side rate limit' });
+      if (waited > 0) metrics?.rateLimitWaits.inc({ source: name });
+    }
     const method = request.method ?? 'GET';
     const url = new URL(`${baseUrl}/${request.path.replace(/^\/+/, '')}`);
     for (const [key, value] of Object.entries(request.query ?? {})) {

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { createProviderApp, type ProviderApp } from './provider.js';
+import { createProviderApp, jsonError, type ProviderApp } from './provider.js';
 import type { SeedUser } from './seed.js';
 
 export interface AccountsSandboxOptions {
@@ -21,7 +21,9 @@ function fail(res: Response, status: number, code: string, message: string) {
  *   GET /v1/users?limit=&cursor=   all users, oldest first, cursor paginated
  */
 export function createAccountsSandbox({ users, token }: AccountsSandboxOptions): ProviderApp {
-  const provider = createProviderApp('accounts');
+  const provider = createProviderApp('accounts', {
+    errorBody: jsonError((status) => ({ error: { code: status === 429 ? 'rate_limited' : 'unavailable', message: `injected ${status}` } })),
+  });
   const byId = new Map(users.map((u, index) => [u.id, { user: u, index }]));
 
   provider.app.use('/v1', (req: Request, res: Response, next) => {

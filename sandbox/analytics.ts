@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import express from 'express';
-import { createProviderApp, type ProviderApp } from './provider.js';
+import { createProviderApp, jsonError, type ProviderApp } from './provider.js';
 import type { SeedEvent } from './seed.js';
 
 export interface AnalyticsSandboxOptions {
@@ -70,7 +70,13 @@ function buckets(from: number, to: number, unit: Unit): string[] {
  * Events ingested through Segment show up in queries, as they would downstream.
  */
 export function createAnalyticsSandbox(options: AnalyticsSandboxOptions): ProviderApp & { ingested: SeedEvent[] } {
-  const provider = createProviderApp('analytics');
+  const provider = createProviderApp('analytics', {
+    errorBody: (status, req) =>
+      req.path.startsWith('/api/query')
+        ? jsonError(() => ({ error: status === 429 ? 'Project exceeded rate limits. Please retry the request with exponential backoff.' : 'Internal error', status: 'error' }))(status)
+        : jsonError(() => ({ success: false, message: status === 429 ? 'Too Many Requests' : 'Internal Server Error' }))(status),
+    throttleHeaders: (seconds) => ({ 'X-RateLimit-Reset': String(seconds) }),
+  });
   const events = [...options.events];
   const seen = new Set(events.map((e) => e.properties.$insert_id));
   const ingested: SeedEvent[] = [];

@@ -6,6 +6,7 @@ import { createLogger } from '../kit/logger.js';
 import { isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { createAccountsSandbox } from './accounts.js';
 import { createAnalyticsSandbox } from './analytics.js';
+import type { FaultRule } from './faults.js';
 import type { ProviderApp } from './provider.js';
 import { createS3Sandbox } from './s3.js';
 import { generateSeed } from './seed.js';
@@ -94,7 +95,13 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
         Record<string, number>
       >,
     resetCalls: () => Object.values(providers).forEach((p) => p.calls.reset()),
-    close: () => Promise.all(Object.values(running).map((s) => s.close())).then(() => undefined),
+    /** Replaces the fault rules of one provider (an empty list clears them). */
+    faults: (name: keyof typeof providers, rules: FaultRule[]) => providers[name].faults.set(rules),
+    clearFaults: () => Object.values(providers).forEach((p) => p.faults.clear()),
+    close: async () => {
+      Object.values(providers).forEach((p) => p.faults.clear());
+      await Promise.all(Object.values(running).map((s) => s.close()));
+    },
   };
 }
 

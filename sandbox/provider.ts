@@ -1,4 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { FaultInjector, validateRules, type ErrorBody } from './faults.js';
 
 /**
  * Common shell of a sandbox provider: counts every call by operation (so tests can assert
@@ -9,6 +10,9 @@ export interface ProviderApp {
   name: string;
   app: Express;
   calls: CallCounter;
+  faults: FaultInjector;
+  /** Counts a call and applies any fault; true when the fault already answered it. */
+  enter(operation: string, req: Request, res: Response): Promise<boolean>;
   route(
     method: 'get' | 'head' | 'post' | 'put' | 'delete',
     path: string,
@@ -35,12 +39,39 @@ export class CallCounter {
   }
 }
 
-export function createProviderApp(name: string): ProviderApp {
+export interface ProviderOptions {
+  /** The provider's own error body for a status, used by injected faults. */
+  errorBody: (status: number, req: Request) => ErrorBody;
+  /** The provider's own throttle headers besides Retry-After, for a wait in seconds. */
+  throttleHeaders?: (retryAfterSeconds: number) => Record<string, string>;
+}
+
+export const jsonError = (body: (status: number) => unknown) => (status: number): ErrorBody => ({
+  contentType: 'application/json',
+  body: JSON.stringify(body(status)),
+});
+
+export function createProviderApp(name: string, options: ProviderOptions): ProviderApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
   const calls = new CallCounter();
+  const faults = new FaultInjector(options.errorBody);
+
+  app.get('/__sandbox/faults', (_req, res) => {
+    res.json({ provider: name, rules: faults.list() });
+  });
+  app.post('/__sandbox/faults', express.json(), (req, res) => {
+    const rules = validateRules(req.body);
+    if (typeof rules === 'string') return res.status(400).json({ error: rules });
+    faults.set(rules);
+    res.json({ provider: name, rules: faults.list() });
+  });
+  app.delete('/__sandbox/faults', (_req, res) => {
+    faults.clear();
+    res.status(204).end();
+  });
 
   app.get('/__sandbox/calls', (_req, res) => {
     res.json({ provider: name, total: calls.total, byOperation: calls.byOperation() });
@@ -50,14 +81,21 @@ export function createProviderApp(name: string): ProviderApp {
     res.status(204).end();
   });
 
+  const enter = async (operation: string, req: Request, res: Response) => {
+    calls.record(operation);
+    return faults.apply(operation, req, res, options.throttleHeaders);
+  };
   return {
     name,
     app,
     calls,
+    faults,
+    enter,
     route(method, path, operation, handler) {
       app[method](path, (req, res, next) => {
-        calls.record(typeof operation === 'function' ? operation(req) : operation);
-        Promise.resolve(handler(req, res, next)).catch(next);
+        enter(typeof operation === 'function' ? operation(req) : operation, req, res)
+          .then((answered) => (answered ? undefined : handler(req, res, next)))
+          .catch(next);
       });
     },
   };

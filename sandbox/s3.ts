@@ -59,7 +59,18 @@ function lowerBound(keys: string[], target: string): number {
  * failures come back as S3's XML errors (HEAD errors without a body, as S3 does).
  */
 export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { objects: Map<string, StoredObject> } {
-  const provider = createProviderApp('storage');
+  const S3_FAULTS: Record<number, [string, string]> = {
+    500: ['InternalError', 'We encountered an internal error. Please try again.'],
+    503: ['SlowDown', 'Please reduce your request rate.'],
+    403: ['AccessDenied', 'Access Denied'],
+    404: ['NoSuchKey', 'The specified key does not exist.'],
+  };
+  const provider = createProviderApp('storage', {
+    errorBody: (status) => {
+      const [code, message] = S3_FAULTS[status] ?? ['ServiceUnavailable', 'Service is unable to handle request.'];
+      return { contentType: 'application/xml', body: xml('Error', { Code: code, Message: message }, false) };
+    },
+  });
   const objects = new Map<string, StoredObject>();
   const keys: string[] = [];
   for (const file of options.files) {
@@ -110,8 +121,8 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
   });
 
   const handle = (operation: string, fn: (req: Request, res: Response, bucket: string, key: string) => unknown) =>
-    (req: Request, res: Response, bucket: string, key: string) => {
-      provider.calls.record(operation);
+    async (req: Request, res: Response, bucket: string, key: string) => {
+      if (await provider.enter(operation, req, res)) return;
       return fn(req, res, bucket, key);
     };
 
@@ -301,7 +312,11 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
     res.type('application/xml').send(xml('DeleteResult', quiet ? {} : { Deleted: deleted }));
   });
 
-  provider.app.use((req, res) => {
+  provider.app.use((req, res, next) => {
+    void route(req, res).catch(next);
+  });
+
+  async function route(req: Request, res: Response) {
     const url = res.locals.url as URL;
     const [, bucketRaw = '', ...rest] = url.pathname.split('/');
     const bucket = decodeURIComponent(bucketRaw);
@@ -311,10 +326,7 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
     const q = url.searchParams;
     if (!key) {
       if (req.method === 'GET' && q.get('list-type') === '2') return listObjectsV2(req, res, bucket, key);
-      if (req.method === 'HEAD') {
-        provider.calls.record('HeadBucket');
-        return res.status(200).end();
-      }
+      if (req.method === 'HEAD') return handle('HeadBucket', () => res.status(200).end())(req, res, bucket, key);
       if (req.method === 'POST' && q.has('delete')) return deleteObjects(req, res, bucket, key);
       return sendError(req, res, 501, 'NotImplemented', 'A header or query you provided implies functionality that is not implemented');
     }
@@ -330,7 +342,7 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
       default:
         return sendError(req, res, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
     }
-  });
+  }
 
   return Object.assign(provider, { objects });
 }

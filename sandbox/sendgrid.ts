@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import express from 'express';
-import { createProviderApp, type ProviderApp } from './provider.js';
+import { createProviderApp, jsonError, type ProviderApp } from './provider.js';
 import type { SeedBounce, SeedMessage } from './seed.js';
 
 export interface SendgridSandboxOptions {
@@ -107,7 +107,10 @@ function parseActivityQuery(query: string): ((m: SeedMessage) => boolean) | unde
  * auth, error bodies and X-RateLimit-* headers (reset in epoch seconds).
  */
 export function createSendgridSandbox(options: SendgridSandboxOptions): ProviderApp & { sent: SentMail[] } {
-  const provider = createProviderApp('email');
+  const provider = createProviderApp('email', {
+    errorBody: jsonError((status) => ({ errors: [{ field: null, message: status === 429 ? 'too many requests' : 'internal error' }] })),
+    throttleHeaders: (seconds) => ({ 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + seconds) }),
+  });
   const messages = [...options.messages];
   const bounces = [...options.bounces];
   const sent: SentMail[] = [];

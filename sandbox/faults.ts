@@ -1,0 +1,112 @@
+import type { Request, Response } from 'express';
+
+/**
+ * Fault injection of a sandbox provider, set at run time through its admin endpoint
+ * (`POST /__sandbox/faults`). Rules are tried in order; the first that matches a request
+ * and has uses left applies. Everything is deterministic: a `rate` of 0.25 fails exactly
+ * every fourth matching request, and `times` makes scripted sequences ("fail 2 times, then
+ * answer normally").
+ */
+export interface FaultRule {
+  /** Provider operation to match (as counted in /__sandbox/calls); all when absent. */
+  operation?: string;
+  /** Added delay before answering (or before the fault), in ms. */
+  latencyMs?: number;
+  /** Answer with this status and the provider's own error body for it. */
+  status?: number;
+  /** Seconds sent as Retry-After (and the provider's own throttle headers) with the status. */
+  retryAfter?: number;
+  /** Destroy the connection without an answer. */
+  reset?: boolean;
+  /** Never answer. */
+  hang?: boolean;
+  /** Fraction of matching requests the fault hits, spread evenly (1 by default). */
+  rate?: number;
+  /** Matching requests this rule applies to before it is spent; unlimited when absent. */
+  times?: number;
+}
+
+export interface ErrorBody {
+  contentType: string;
+  body: string;
+}
+
+interface ActiveRule extends FaultRule {
+  seen: number;
+  used: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function validateRules(input: unknown): FaultRule[] | string {
+  const rules = (input as { rules?: unknown })?.rules;
+  if (!Array.isArray(rules)) return 'body must be {"rules": [...]}';
+  for (const [i, rule] of rules.entries()) {
+    if (typeof rule !== 'object' || rule === null) return `rules[${i}] must be an object`;
+    const r = rule as FaultRule;
+    if (r.status !== undefined && (!Number.isInteger(r.status) || r.status < 100 || r.status > 599)) return `rules[${i}].status must be an HTTP status`;
+    if (r.rate !== undefined && !(r.rate > 0 && r.rate <= 1)) return `rules[${i}].rate must be in (0, 1]`;
+    if (r.times !== undefined && !(Number.isInteger(r.times) && r.times > 0)) return `rules[${i}].times must be a positive integer`;
+    if (r.latencyMs !== undefined && !(r.latencyMs >= 0 && r.latencyMs <= 120_000)) return `rules[${i}].latencyMs must be 0 to 120000`;
+  }
+  return rules as FaultRule[];
+}
+
+export class FaultInjector {
+  private rules: ActiveRule[] = [];
+  private readonly hanging = new Set<Response>();
+
+  constructor(private readonly errorBody: (status: number, req: Request) => ErrorBody) {}
+
+  set(rules: FaultRule[]): void {
+    this.rules = rules.map((r) => ({ ...r, seen: 0, used: 0 }));
+  }
+  list(): FaultRule[] {
+    return this.rules.map(({ seen: _seen, used, ...rule }) => ({ ...rule, ...(rule.times ? { times: rule.times - used } : {}) }));
+  }
+  clear(): void {
+    this.rules = [];
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
+  }
+
+  private pick(operation: string): ActiveRule | undefined {
+    for (const rule of this.rules) {
+      if (rule.operation && rule.operation !== operation) continue;
+      if (rule.times !== undefined && rule.used >= rule.times) continue;
+      rule.seen++;
+      const rate = rule.rate ?? 1;
+      // Bresenham-style: hits exactly rate * seen requests, evenly spread.
+      if (Math.floor(rule.seen * rate) === Math.floor((rule.seen - 1) * rate)) continue;
+      rule.used++;
+      return rule;
+    }
+    return undefined;
+  }
+
+  /** Applies the first matching rule; true when the request has been answered (or dropped). */
+  async apply(operation: string, req: Request, res: Response, throttleHeaders?: (retryAfter: number) => Record<string, string>): Promise<boolean> {
+    const rule = this.pick(operation);
+    if (!rule) return false;
+    if (rule.latencyMs) await sleep(rule.latencyMs);
+    if (rule.hang) {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return true;
+    }
+    if (rule.reset) {
+      req.socket.destroy();
+      return true;
+    }
+    if (rule.status === undefined) return false;
+    if (rule.retryAfter !== undefined) {
+      res.setHeader('Retry-After', String(rule.retryAfter));
+      for (const [name, value] of Object.entries(throttleHeaders?.(rule.retryAfter) ?? {})) res.setHeader(name, value);
+    }
+    const { contentType, body } = this.errorBody(rule.status, req);
+    res.status(rule.status);
+    if (req.method === 'HEAD' || rule.status === 204 || rule.status === 304) res.end();
+    else res.type(contentType).send(body);
+    return true;
+  }
+}

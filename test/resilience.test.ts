@@ -1,0 +1,191 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { UpstreamError } from '../kit/errors.js';
+import { LOCAL } from '../kit/local-defaults.js';
+import { createLogger } from '../kit/logger.js';
+import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
+import { createSource, type SourceOptions } from '../kit/source.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { createSendgridApi, EmailConfig } from '../subgraphs/email/source.js';
+import { FREE_SANDBOX_PORTS } from './helpers.js';
+
+let sandbox: Sandbox;
+beforeAll(async () => {
+  sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '50' });
+});
+afterEach(() => {
+  sandbox.clearFaults();
+  sandbox.resetCalls();
+});
+afterAll(() => sandbox?.close());
+
+const silentKit = () => ({ logger: createLogger('test', 'silent'), metrics: createSourceMetrics(createRegistry('test')) });
+/** A source on the accounts sandbox with a test policy; `getUser` is an idempotent GET. */
+function accounts(policy: Partial<SourceOptions> = {}) {
+  const source = createSource({
+    name: 'test.accounts',
+    baseUrl: sandbox.url('accounts'),
+    headers: { authorization: `Bearer ${LOCAL.accounts.token}` },
+    timeoutMs: 500,
+    deadlineMs: 3000,
+    retry: { attempts: 3, on: [429, 502, 503, 504], baseDelayMs: 10, maxDelayMs: 20, maxRetryAfterMs: 1500 },
+    ...silentKit(),
+    ...policy,
+  });
+  return { source, getUser: () => source.request({ operation: 'getUser', path: '/v1/users/usr_00001' }) };
+}
+const attempts = () => sandbox.calls().accounts.getUser ?? 0;
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (error: unknown) => error as UpstreamError,
+  );
+
+describe('retries of an idempotent GET', () => {
+  test('fails twice with 503, then succeeds on the third attempt', async () => {
+    sandbox.faults('accounts', [{ operation: 'getUser', status: 503, times: 2 }]);
+    const response = await accounts().getUser();
+    expect(response.status).toBe(200);
+    expect(attempts()).toBe(3);
+  });
+
+  test('gives up after the declared attempts with UPSTREAM_UNAVAILABLE', async () => {
+    sandbox.faults('accounts', [{ operation: 'getUser', status: 503 }]);
+    const error = await failure(accounts().getUser());
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', source: 'test.accounts', retryable: true, upstreamStatus: 503 });
+    expect(attempts()).toBe(3);
+  });
+
+  test('a 4xx is not retried', async () => {
+    sandbox.faults('accounts', [{ operation: 'getUser', status: 400 }]);
+    expect((await failure(accounts().getUser())).code).toBe('UPSTREAM_REJECTED');
+    expect(attempts()).toBe(1);
+  });
+
+  test('Retry-After is honoured when within the cap, and not waited for beyond it', async () => {
+    sandbox.faults('accounts', [{ operation: 'getUser', status: 429, retryAfter: 1, times: 1 }]);
+    expect((await accounts().getUser()).status).toBe(200);
+    expect(attempts()).toBe(2);
+
+    sandbox.resetCalls();
+    sandbox.faults('accounts', [{ operation: 'getUser', status: 429, retryAfter: 30 }]);
+    const error = await failure(accounts().getUser());
+    expect(error.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 30_000 });
+    expect(attempts()).toBe(1);
+  });
+
+  test('a reset connection is retried', async () => {
+    sandbox.faults('accounts', [{ operation: 'getUser', reset: true, times: 1 }]);
+    expect((await accounts().getUser()).status).toBe(200);
+    expect(attempts()).toBe(2);
+  });
+
+  test('an upstream that never answers costs one timeout per attempt and ends UPSTREAM_TIMEOUT', async () => {
+    sandbox.faults('accounts', [{ operation: 'getUser', hang: true }]);
+    const error = await failure(accounts({ timeoutMs: 150, retry: { attempts: 2, on: [503], baseDelayMs: 10 } }).getUser());
+    expect(error.code).toBe('UPSTREAM_TIMEOUT');
+    expect(attempts()).toBe(2);
+  });
+
+  test('the deadline bounds the whole call, retries included', async () => {
+    sandbox.faults('accounts', [{ operation: 'getUser', hang: true }]);
+    const error = await failure(accounts({ timeoutMs: 1000, deadlineMs: 300 }).getUser());
+    expect(error.code).toBe('UPSTREAM_TIMEOUT');
+    expect(attempts()).toBe(1);
+  });
+});
+
+describe('email sends are never repeated once the provider may have accepted them', () => {
+  const sendgrid = () => createSendgridApi(EmailConfig.parse({ SENDGRID_API_URL: sandbox.url('email') }), silentKit());
+  const mail = { to: 'a@example.com', subject: 'Hi', text: 'Hello', sendId: 'send-1' };
+  const sends = () => sandbox.calls().email.mailSend ?? 0;
+
+  test('a 500 after sending is not retried', async () => {
+    sandbox.faults('email', [{ operation: 'mailSend', status: 500, times: 1 }]);
+    expect((await failure(sendgrid().send(mail))).code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(sends()).toBe(1);
+  });
+
+  test('a 429 (not accepted) is retried after X-RateLimit-Reset', async () => {
+    sandbox.faults('email', [{ operation: 'mailSend', status: 429, retryAfter: 1, times: 1 }]);
+    expect((await sendgrid().send(mail)).messageId).toMatch(/^[\w-]{22}$/);
+    expect(sends()).toBe(2);
+    expect(sandbox.providers.email.sent).toHaveLength(1);
+  });
+
+  test('a timeout is not retried', async () => {
+    sandbox.faults('email', [{ operation: 'mailSend', hang: true }]);
+    expect((await failure(sendgrid().send(mail))).code).toBe('UPSTREAM_TIMEOUT');
+    expect(sends()).toBe(1);
+  });
+
+  test('413 is never retried', async () => {
+    sandbox.faults('email', [{ operation: 'mailSend', status: 413 }]);
+    expect((await failure(sendgrid().send(mail))).code).toBe('UPSTREAM_REJECTED');
+    expect(sends()).toBe(1);
+  });
+
+  test('a refused connection (nothing sent) is retried', async () => {
+    const kit = silentKit();
+    const api = createSendgridApi(EmailConfig.parse({ SENDGRID_API_URL: 'http://127.0.0.1:9' }), kit);
+    expect((await failure(api.send(mail))).code).toBe('UPSTREAM_UNAVAILABLE');
+    expect((await kit.metrics.retries.get()).values[0]?.value).toBe(2);
+  });
+});
+
+describe('circuit breaker', () => {
+  test('opens after consecutive failures, fails fast without calling, recovers through half-open', async () => {
+    const { source, getUser } = accounts({ retry: undefined, breaker: { consecutiveFailures: 3, halfOpenAfterMs: 300 } });
+    sandbox.faults('accounts', [{ operation: 'getUser', status: 503 }]);
+    for (let i = 0; i < 3; i++) expect((await failure(getUser())).code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(source.breakerState()).toBe('open');
+
+    const open = await failure(getUser());
+    expect(open.extensions).toMatchObject({ code: 'CIRCUIT_OPEN', source: 'test.accounts', retryable: true });
+    expect(attempts()).toBe(3);
+
+    sandbox.clearFaults();
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect((await getUser()).status).toBe(200);
+    expect(source.breakerState()).toBe('closed');
+    expect(attempts()).toBe(4);
+  });
+
+  test('a half-open trial that fails opens the circuit again', async () => {
+    const { source, getUser } = accounts({ retry: undefined, breaker: { consecutiveFailures: 1, halfOpenAfterMs: 100 } });
+    sandbox.faults('accounts', [{ operation: 'getUser', status: 503 }]);
+    await failure(getUser());
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect((await failure(getUser())).code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(source.breakerState()).toBe('open');
+    expect(attempts()).toBe(2);
+  });
+
+  test('client errors do not open the circuit', async () => {
+    const { source, getUser } = accounts({ retry: undefined, breaker: { consecutiveFailures: 2, halfOpenAfterMs: 1000 } });
+    sandbox.faults('accounts', [{ operation: 'getUser', status: 404 }]);
+    for (let i = 0; i < 4; i++) await failure(getUser());
+    expect(source.breakerState()).toBe('closed');
+  });
+});
+
+describe('bulkhead and rate limit', () => {
+  test('calls past the concurrency limit and queue are refused at once, without an upstream call', async () => {
+    sandbox.faults('accounts', [{ operation: 'getUser', latencyMs: 200 }]);
+    const { getUser } = accounts({ bulkhead: { maxConcurrent: 1, maxQueued: 1 } });
+    const results = await Promise.allSettled([getUser(), getUser(), getUser()]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(((results[2] as PromiseRejectedResult).reason as UpstreamError).code).toBe('UPSTREAM_OVERLOADED');
+    expect(attempts()).toBe(2);
+  });
+
+  test('the client-side rate limit makes calls wait their turn', async () => {
+    const kit = silentKit();
+    const { getUser } = accounts({ rateLimit: { perSecond: 20, burst: 1 }, ...kit });
+    await Promise.all([getUser(), getUser(), getUser()]);
+    expect(attempts()).toBe(3);
+    expect((await kit.metrics.rateLimitWaits.get()).values[0]?.value).toBe(2);
+  });
+});
