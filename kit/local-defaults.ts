@@ -10,10 +10,11 @@ export const LOCAL = {
     email: 4012,
     storage: 4013,
     analytics: 4014,
-    sandbox: { accounts: 4021, email: 4022, storage: 4023, analytics: 4024 },
+    sandbox: { accounts: 4021, email: 4022, storage: 4023, analytics: 4024, postmark: 4025 },
   },
   accounts: { token: 'sandbox-accounts-token' },
   sendgrid: { apiKey: 'SG.sandbox-key' },
+  postmark: { serverToken: 'sandbox-postmark-token' },
   s3: {
     bucket: 'patchbay-files',
     region: 'us-east-1',

@@ -8,6 +8,7 @@ import { createAccountsSandbox } from './accounts.js';
 import { createAnalyticsSandbox } from './analytics.js';
 import type { FaultRule } from './faults.js';
 import type { ProviderApp } from './provider.js';
+import { createPostmarkSandbox } from './postmark.js';
 import { createS3Sandbox } from './s3.js';
 import { generateSeed } from './seed.js';
 import { createSendgridSandbox } from './sendgrid.js';
@@ -20,6 +21,7 @@ const SandboxConfig = z.object({
   SANDBOX_EMAIL_PORT: env.port(LOCAL.ports.sandbox.email),
   SANDBOX_STORAGE_PORT: env.port(LOCAL.ports.sandbox.storage),
   SANDBOX_ANALYTICS_PORT: env.port(LOCAL.ports.sandbox.analytics),
+  SANDBOX_POSTMARK_PORT: env.port(LOCAL.ports.sandbox.postmark),
 });
 
 /** Bad JSON or an oversized body: answered in a generic JSON shape, never with a stack. */
@@ -55,12 +57,14 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
       serviceAccount: LOCAL.mixpanel.serviceAccount,
       projectId: LOCAL.mixpanel.projectId,
     }),
+    postmark: createPostmarkSandbox({ serverToken: LOCAL.postmark.serverToken }),
   };
   const ports: Record<keyof typeof providers, number> = {
     accounts: config.SANDBOX_ACCOUNTS_PORT,
     email: config.SANDBOX_EMAIL_PORT,
     storage: config.SANDBOX_STORAGE_PORT,
     analytics: config.SANDBOX_ANALYTICS_PORT,
+    postmark: config.SANDBOX_POSTMARK_PORT,
   };
 
   const running: Record<string, RunningService> = {};
@@ -84,6 +88,7 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
     env: (): Record<string, string> => ({
       ACCOUNTS_API_URL: url('accounts'),
       SENDGRID_API_URL: url('email'),
+      POSTMARK_API_URL: url('postmark'),
       S3_ENDPOINT: url('storage'),
       SEGMENT_API_URL: url('analytics'),
       MIXPANEL_API_URL: `${url('analytics')}/api/query`,

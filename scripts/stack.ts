@@ -30,6 +30,7 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
       ...port('SANDBOX_EMAIL_PORT'),
       ...port('SANDBOX_STORAGE_PORT'),
       ...port('SANDBOX_ANALYTICS_PORT'),
+      ...port('SANDBOX_POSTMARK_PORT'),
     });
     started.push({ name: 'sandbox', url: '', port: 0, close: sandbox.close });
 

@@ -20,7 +20,7 @@ process.stdout.write(
     'subgraphs:',
     ...Object.entries(stack.subgraphs).map(([name, s]) => line(name, `${s.url}/graphql`)),
     'sandbox providers:',
-    ...(['accounts', 'email', 'storage', 'analytics'] as const).map((name) => line(name, stack.sandbox.url(name))),
+    ...(['accounts', 'email', 'storage', 'analytics', 'postmark'] as const).map((name) => line(name, stack.sandbox.url(name))),
     'Ctrl-C stops everything.',
     '',
   ].join('\n'),

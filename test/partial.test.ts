@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { DashboardDocument } from '../clients/web/__generated__/operations.js';
+import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { expectNoLeaks, graphql } from './helpers.js';
 
@@ -8,6 +8,26 @@ beforeAll(async () => {
   stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
 });
 afterAll(() => stack?.close());
+
+test('with the storage provider down, Dashboard serves everything else and names the failed source', async () => {
+  stack.sandbox.faults('storage', [{ status: 503 }]);
+  try {
+    const { body } = await graphql(`${stack.gateways.web!.url}/graphql`, DashboardDocument, { userId: 'usr_00001' });
+    const user = body.data!.user!;
+    expect(user.name).toBe(stack.sandbox.seed.users[0]!.name);
+    expect(user.files).toBeNull();
+    expect(user.storageUsedBytes).toBeNull();
+    expect(user.emailMessages!.length).toBeGreaterThan(0);
+    expect(user.recentEvents!.length).toBeGreaterThan(0);
+    expect(body.errors?.map((e) => [e.path?.join('.'), e.extensions?.code, e.extensions?.source]).sort()).toEqual([
+      ['user.files', 'UPSTREAM_UNAVAILABLE', 'storage.s3'],
+      ['user.storageUsedBytes', 'UPSTREAM_UNAVAILABLE', 'storage.s3'],
+    ]);
+    expectNoLeaks(body);
+  } finally {
+    stack.sandbox.clearFaults();
+  }
+});
 
 test('with the storage subgraph gone, Dashboard still serves the user, messages and events', async () => {
   const storageUrl = stack.subgraphs.storage!.url;
@@ -25,4 +45,26 @@ test('with the storage subgraph gone, Dashboard still serves the user, messages 
   ]);
   expectNoLeaks(body);
   expect(JSON.stringify(body)).not.toContain(storageUrl);
+});
+
+// Last: it leaves SendGrid's circuit open for this stack.
+test('sends fail over to Postmark once SendGrid\'s circuit is open, and only then', async () => {
+  const web = `${stack.gateways.web!.url}/graphql`;
+  stack.sandbox.faults('email', [{ operation: 'mailSend', status: 500 }]);
+  const send = () => graphql(web, SendEmailDocument, { input: { to: 'failover@example.com', subject: 'Hi', text: 'Hello' } });
+  try {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 40 && !outcomes.includes('postmark'); i++) {
+      const { body } = await send();
+      outcomes.push(body.data?.sendEmail.provider ?? String(body.errors?.[0]?.extensions?.code));
+    }
+    // Failures before the circuit opened were reported, not re-sent through Postmark.
+    expect(outcomes.at(-1)).toBe('postmark');
+    expect(new Set(outcomes.slice(0, -1))).toEqual(new Set(['UPSTREAM_UNAVAILABLE']));
+    expect(stack.sandbox.calls().email.mailSend).toBe(outcomes.length - 1);
+    const mail = stack.sandbox.providers.postmark.sent.at(-1)!;
+    expect(mail.body).toMatchObject({ To: 'failover@example.com', Metadata: { patchbay_send_id: expect.any(String) } });
+  } finally {
+    stack.sandbox.clearFaults();
+  }
 });

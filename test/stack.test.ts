@@ -63,6 +63,7 @@ describe('Dashboard through the web gateway', () => {
       email: { activityQuery: 1 },
       storage: { ListObjectsV2: 2, HeadObject: 5 },
       analytics: { mixpanelStream: 1 },
+      postmark: {},
     });
   });
 
@@ -112,6 +113,7 @@ describe('UserList through the web gateway', () => {
       email: { getBounce: 50 },
       storage: { ListObjectsV2: 50 },
       analytics: { mixpanelStream: 1 },
+      postmark: {},
     });
   });
 

@@ -2,7 +2,7 @@ import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
-import { EmailConfig, createSendgridApi } from './source.js';
+import { EmailConfig, createPostmarkApi, createSendgridApi } from './source.js';
 
 /** Email: messages sent to a user and sending new ones, over SendGrid v3. */
 export const email = defineSubgraph({
@@ -11,7 +11,7 @@ export const email = defineSubgraph({
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: EmailConfig,
   resolvers,
-  createSources: (config, kit) => ({ sendgrid: createSendgridApi(config, kit) }),
+  createSources: (config, kit) => ({ sendgrid: createSendgridApi(config, kit), postmark: createPostmarkApi(config, kit) }),
   createLoaders,
 });
 

@@ -1,10 +1,11 @@
 import DataLoader from 'dataloader';
 import { chunk, fanOut, groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import { ACTIVITY_LIMIT, type EmailMessageRecord, type SendgridApi } from './source.js';
+import { ACTIVITY_LIMIT, type EmailMessageRecord, type PostmarkApi, type SendgridApi } from './source.js';
 
 export interface Sources {
   sendgrid: SendgridApi;
+  postmark: PostmarkApi;
 }
 
 /** A User as the gateway sends it here: its key and the @requires'd email. */

@@ -3,6 +3,7 @@ import { pageSize } from '../../kit/args.js';
 import { badUserInput } from '../../kit/errors.js';
 import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
+import { sendWithFallback } from './source.js';
 
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
@@ -32,16 +33,10 @@ export const resolvers: Resolvers = {
         throw badUserInput('input.categories takes up to 10 names of 1 to 255 characters', 'input.categories');
       }
       const sendId = randomUUID();
-      const { messageId } = await sources.sendgrid.send({
-        to,
-        subject,
-        text: input.text ?? undefined,
-        html: input.html ?? undefined,
-        categories,
-        sendId,
-      });
-      logger.info({ sendId, messageId, provider: 'sendgrid' }, 'email accepted');
-      return { messageId, sendId, provider: 'sendgrid' };
+      const mail = { to, subject, text: input.text ?? undefined, html: input.html ?? undefined, categories, sendId };
+      const { messageId, provider } = await sendWithFallback(sources.sendgrid, sources.postmark, mail);
+      logger.info({ sendId, messageId, provider }, 'email accepted');
+      return { messageId, sendId, provider };
     },
   },
 };

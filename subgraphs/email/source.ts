@@ -8,6 +8,8 @@ import type { SourceKit } from '../../kit/subgraph.js';
 export const EmailConfig = z.object({
   SENDGRID_API_URL: env.url(localUrl(LOCAL.ports.sandbox.email)),
   SENDGRID_API_KEY: env.secret(LOCAL.sendgrid.apiKey),
+  POSTMARK_API_URL: env.url(localUrl(LOCAL.ports.sandbox.postmark)),
+  POSTMARK_SERVER_TOKEN: env.secret(LOCAL.postmark.serverToken),
   EMAIL_FROM_ADDRESS: z.email().default('notifications@patchbay.example'),
   EMAIL_FROM_NAME: z.string().default('patchbay'),
 });
@@ -126,3 +128,65 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
   };
 }
 export type SendgridApi = ReturnType<typeof createSendgridApi>;
+
+const PostmarkSent = z.object({ MessageID: z.string().min(1), ErrorCode: z.literal(0) });
+
+/** Postmark server API: the fallback that takes sends while SendGrid's circuit is open. */
+export function createPostmarkApi(config: EmailConfig, kit: SourceKit) {
+  const source = createSource({
+    name: 'email.postmark',
+    baseUrl: config.POSTMARK_API_URL,
+    headers: { 'x-postmark-server-token': config.POSTMARK_SERVER_TOKEN, accept: 'application/json' },
+    timeoutMs: 2000,
+    deadlineMs: 5000,
+    // Postmark answers 429 without accepting the message; everything else may have been sent.
+    retry: { attempts: 2, on: [429, 503], notAcceptedOn: [429], maxRetryAfterMs: 2000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    bulkhead: { maxConcurrent: 20, maxQueued: 100 },
+    ...kit,
+  });
+  return {
+    source,
+    async send(mail: OutgoingEmail): Promise<{ messageId: string }> {
+      const response = await source.request({
+        operation: 'email',
+        method: 'POST',
+        path: '/email',
+        json: {
+          From: `${config.EMAIL_FROM_NAME} <${config.EMAIL_FROM_ADDRESS}>`,
+          To: mail.to,
+          Subject: mail.subject,
+          ...(mail.text ? { TextBody: mail.text } : {}),
+          ...(mail.html ? { HtmlBody: mail.html } : {}),
+          ...(mail.categories?.[0] ? { Tag: mail.categories[0] } : {}),
+          Metadata: { patchbay_send_id: mail.sendId },
+          MessageStream: 'outbound',
+        },
+      });
+      return { messageId: response.json(PostmarkSent).MessageID };
+    },
+    close: () => source.close(),
+  };
+}
+export type PostmarkApi = ReturnType<typeof createPostmarkApi>;
+
+/** Failures after which the primary provider cannot have the message: safe to send elsewhere. */
+const NEVER_SENT: ReadonlySet<string> = new Set([UpstreamErrorCode.CIRCUIT_OPEN, UpstreamErrorCode.OVERLOADED]);
+
+/**
+ * Sends through SendGrid, and through Postmark when SendGrid refused the message before
+ * sending it (open circuit, full bulkhead). Any other failure is reported, not re-sent
+ * elsewhere: SendGrid may have accepted the message, and a second provider would mail twice.
+ */
+export async function sendWithFallback(
+  primary: SendgridApi,
+  fallback: PostmarkApi,
+  mail: OutgoingEmail,
+): Promise<{ messageId: string; provider: 'sendgrid' | 'postmark' }> {
+  try {
+    return { ...(await primary.send(mail)), provider: 'sendgrid' };
+  } catch (error) {
+    if (!(error instanceof UpstreamError) || !NEVER_SENT.has(error.code)) throw error;
+    return { ...(await fallback.send(mail)), provider: 'postmark' };
+  }
+}

@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import express from 'express';
+import { createProviderApp, jsonError, type ProviderApp } from './provider.js';
+
+export interface PostmarkSandboxOptions {
+  serverToken: string;
+}
+
+export interface PostmarkMail {
+  MessageID: string;
+  body: Record<string, unknown>;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * Postmark's server API, the fallback email provider: `POST /email` with
+ * X-Postmark-Server-Token; API errors are 422 with Postmark's ErrorCode and Message.
+ */
+export function createPostmarkSandbox({ serverToken }: PostmarkSandboxOptions): ProviderApp & { sent: PostmarkMail[] } {
+  const provider = createProviderApp('postmark', {
+    errorBody: jsonError((status) => ({ ErrorCode: status === 429 ? 429 : 500, Message: status === 429 ? 'Rate Limit Exceeded' : 'Internal Server Error' })),
+  });
+  const sent: PostmarkMail[] = [];
+  const fail = (res: express.Response, status: number, code: number, message: string) => res.status(status).json({ ErrorCode: code, Message: message });
+
+  provider.app.use('/email', (req, res, next) => {
+    if (req.headers['x-postmark-server-token'] !== serverToken) {
+      return fail(res, 401, 10, 'The Server Token you provided in the X-Postmark-Server-Token request header was invalid.');
+    }
+    next();
+  }, express.json({ limit: '10mb', type: () => true }));
+
+  provider.route('post', '/email', 'email', (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const to = typeof body.To === 'string' ? body.To.split(',').map((s) => s.trim()) : [];
+    if (typeof body.From !== 'string' || !EMAIL.test(body.From.replace(/^.*<(.*)>$/, '$1'))) return fail(res, 422, 300, "Invalid 'From' address.");
+    if (to.length === 0 || to.length > 50 || to.some((t) => !EMAIL.test(t))) return fail(res, 422, 300, "Invalid 'To' address.");
+    if (!body.TextBody && !body.HtmlBody) return fail(res, 422, 300, 'Provide either email TextBody or HtmlBody or both.');
+    const MessageID = randomUUID();
+    sent.push({ MessageID, body });
+    res.json({ To: body.To, SubmittedAt: new Date().toISOString(), MessageID, ErrorCode: 0, Message: 'OK' });
+  });
+
+  return Object.assign(provider, { sent });
+}
