@@ -9,16 +9,23 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
+/** Dashboard with storage failing: everything else must arrive. */
+async function dashboardWithoutStorage() {
+  const { status, body } = await graphql(`${stack.gateways.web!.url}/graphql`, DashboardDocument, { userId: 'usr_00001' });
+  expect(status).toBe(200);
+  const user = body.data!.user!;
+  expect(user.name).toBe(stack.sandbox.seed.users[0]!.name);
+  expect(user.files).toBeNull();
+  expect(user.storageUsedBytes).toBeNull();
+  expect(user.emailMessages!.length).toBeGreaterThan(0);
+  expect(user.recentEvents!.length).toBeGreaterThan(0);
+  return body;
+}
+
 test('with the storage provider down, Dashboard serves everything else and names the failed source', async () => {
   stack.sandbox.faults('storage', [{ status: 503 }]);
   try {
-    const { body } = await graphql(`${stack.gateways.web!.url}/graphql`, DashboardDocument, { userId: 'usr_00001' });
-    const user = body.data!.user!;
-    expect(user.name).toBe(stack.sandbox.seed.users[0]!.name);
-    expect(user.files).toBeNull();
-    expect(user.storageUsedBytes).toBeNull();
-    expect(user.emailMessages!.length).toBeGreaterThan(0);
-    expect(user.recentEvents!.length).toBeGreaterThan(0);
+    const body = await dashboardWithoutStorage();
     expect(body.errors?.map((e) => [e.path?.join('.'), e.extensions?.code, e.extensions?.source]).sort()).toEqual([
       ['user.files', 'UPSTREAM_UNAVAILABLE', 'storage.s3'],
       ['user.storageUsedBytes', 'UPSTREAM_UNAVAILABLE', 'storage.s3'],
@@ -32,14 +39,7 @@ test('with the storage provider down, Dashboard serves everything else and names
 test('with the storage subgraph gone, Dashboard still serves the user, messages and events', async () => {
   const storageUrl = stack.subgraphs.storage!.url;
   await stack.subgraphs.storage!.close();
-  const { status, body } = await graphql(`${stack.gateways.web!.url}/graphql`, DashboardDocument, { userId: 'usr_00001' });
-  expect(status).toBe(200);
-  const user = body.data!.user!;
-  expect(user.name).toBe(stack.sandbox.seed.users[0]!.name);
-  expect(user.files).toBeNull();
-  expect(user.storageUsedBytes).toBeNull();
-  expect(user.emailMessages!.length).toBeGreaterThan(0);
-  expect(user.recentEvents!.length).toBeGreaterThan(0);
+  const body = await dashboardWithoutStorage();
   expect(body.errors).toEqual([
     { message: 'Subgraph storage is unavailable', extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'storage', retryable: true } },
   ]);
