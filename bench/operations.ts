@@ -2,10 +2,12 @@
  * Latency and upstream cost of client operations through the web gateway, on the whole
  * local stack (sandbox providers included) in this process.
  *
- *   npm run bench -- [--requests 200] [--operation Dashboard|UserList|Home]
+ *   npm run bench -- [--requests 200] [--operation Dashboard|UserList|Home] [--storage healthy|slow|down]
  *
  * Prints, per operation: upstream calls per source for one request (counted by the
  * sandbox), and p50/p95/p99 latency over N sequential requests after a warm-up.
+ * --storage slow adds 5 s to every storage call (the timeout bound); --storage down answers
+ * every storage call 503, so after the warm-up storage's circuit is open.
  */
 import { parseArgs } from 'node:util';
 import { print } from 'graphql';
@@ -17,11 +19,19 @@ const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '200' },
     operation: { type: 'string', multiple: true },
+    storage: { type: 'string', default: 'healthy' },
   },
 });
 const requests = Number(values.requests);
 if (!Number.isInteger(requests) || requests < 1 || requests > 10_000) {
   process.stderr.write('--requests must be a whole number from 1 to 10000\n');
+  process.exit(2);
+}
+
+const STORAGE_FAULTS = { healthy: [], slow: [{ latencyMs: 5000 }], down: [{ status: 503 }] } as const;
+const storageMode = values.storage as keyof typeof STORAGE_FAULTS;
+if (!(storageMode in STORAGE_FAULTS)) {
+  process.stderr.write('--storage must be healthy, slow or down\n');
   process.exit(2);
 }
 
@@ -47,13 +57,15 @@ async function send(name: Name): Promise<number> {
     body: JSON.stringify({ query: op.query, variables: op.variables }),
   });
   const body = (await response.json()) as { errors?: unknown[] };
-  if (body.errors) throw new Error(`${name} failed: ${JSON.stringify(body.errors).slice(0, 300)}`);
+  if (body.errors && storageMode === 'healthy') throw new Error(`${name} failed: ${JSON.stringify(body.errors).slice(0, 300)}`);
   return performance.now() - t0;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 try {
+  stack.sandbox.faults('storage', [...STORAGE_FAULTS[storageMode]]);
+  console.log(`storage: ${storageMode}`);
   console.log(`stack started in ${startupMs.toFixed(0)} ms; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   for (const name of chosen) {
     if (!(name in operations)) throw new Error(`unknown operation ${name}; choose from ${Object.keys(operations).join(', ')}`);
