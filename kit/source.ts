@@ -255,8 +255,10 @@ export function createSource(options: SourceOptions): Source {
     });
     return policy;
   }
-  const retryIdempotent = makeRetry(true);
-  const retryNotAccepted = makeRetry(false);
+  // Built once per source: a call picks the chain for its kind, it never builds one.
+  const deadline = timeout(deadlineMs, TimeoutStrategy.Cooperative);
+  const idempotentPolicy = wrap(deadline, makeRetry(true), breaker ?? noop, bulkheadPolicy);
+  const notIdempotentPolicy = wrap(deadline, makeRetry(false), breaker ?? noop, bulkheadPolicy);
 
   const bucket = options.rateLimit ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst) : undefined;
 
@@ -335,14 +337,10 @@ export function createSource(options: SourceOptions): Source {
     async request(request) {
       const method = request.method ?? 'GET';
       const idempotent = request.idempotent ?? IDEMPOTENT_METHODS.has(method);
-      const retryFor = idempotent ? retryIdempotent : retryNotAccepted;
-      const deadline = timeout(deadlineMs, TimeoutStrategy.Cooperative);
-      const policy = wrap(deadline, retryFor, breaker ?? noop, bulkheadPolicy);
+      const policy = idempotent ? idempotentPolicy : notIdempotentPolicy;
       try {
         return await policy.execute(async ({ signal }) => {
-          const combined = request.signal ? AbortSignal.any([signal, request.signal]) : signal;
-          const response = await attempt(request, combined);
-          return response;
+          return attempt(request, request.signal ? AbortSignal.any([signal, request.signal]) : signal);
         });
       } catch (error) {
         throw toUpstreamError(name, error, metrics);

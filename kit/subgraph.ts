@@ -60,7 +60,6 @@ export async function startSubgraph(
   definition: AnySubgraphDefinition,
   environment: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService> {
-  const prefix = definition.name.toUpperCase();
   const portVariable = `${definition.name.toUpperCase()}_PORT`;
   const schema = z.object({ HOST: env.host(), [portVariable]: env.port(definition.defaultPort), LOG_LEVEL: env.logLevel() }).extend(
     definition.config.shape,
