@@ -19,23 +19,28 @@ export class TokenBucket {
     this.updatedAt = now;
   }
 
-  /** Takes a token, waiting up to `maxWaitMs`; returns the ms waited, or -1 when it would exceed it. */
-  async take(maxWaitMs: number, signal?: AbortSignal): Promise<number> {
+  /**
+   * Takes a token, waiting for it when that fits in `maxWaitMs`. Returns the ms waited, or,
+   * when the wait would be longer, takes nothing and returns how long it would have been.
+   */
+  async take(maxWaitMs: number, signal?: AbortSignal): Promise<{ waitedMs: number } | { refusedForMs: number }> {
     this.refill(performance.now());
     this.tokens -= 1;
-    if (this.tokens >= 0) return 0;
+    if (this.tokens >= 0) return { waitedMs: 0 };
     const waitMs = (-this.tokens / this.perSecond) * 1000;
     if (waitMs > maxWaitMs) {
       this.tokens += 1;
-      return -1;
+      return { refusedForMs: Math.ceil(waitMs) };
     }
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, waitMs);
       signal?.addEventListener('abort', () => {
         clearTimeout(timer);
+        // The caller gave up: its token goes back to the ones waiting after it.
+        this.tokens += 1;
         reject(signal.reason);
       });
     });
-    return waitMs;
+    return { waitedMs: waitMs };
   }
 }

@@ -2,7 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
-import { ConfigError } from './config.js';
+import { z } from 'zod';
+import { ConfigError, loadConfig } from './config.js';
 import type { Logger } from './logger.js';
 
 export interface RunningService {
@@ -10,23 +11,32 @@ export interface RunningService {
   /** Base URL of the listening server, e.g. http://127.0.0.1:4011 */
   url: string;
   port: number;
+  /** Reports not-ready on /readyz from now on, while still serving. */
+  drain(): void;
+  /** Stops taking connections, lets open requests finish, then releases resources. */
   close(): Promise<void>;
 }
 
 /**
  * The HTTP shell every patchbay process shares: liveness, readiness and Prometheus
  * metrics next to whatever the service mounts.
+ *
+ * Readiness means "this process can serve": started and not shutting down. It does not
+ * follow upstream health: a provider outage already fails only the fields it backs, and
+ * taking every replica out of rotation for it would fail them all. What the process knows
+ * about its upstreams (breaker states) is reported in the body for operators.
  */
-export function createServiceApp(options: { registry: Registry; ready?: () => boolean | Promise<boolean> }): Express {
+export function createServiceApp(options: { registry: Registry; details?: () => Record<string, unknown> }): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.locals.draining = false;
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
-    const ready = options.ready ? await options.ready() : true;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  app.get('/readyz', (_req, res) => {
+    const draining = app.locals.draining === true;
+    res.status(draining ? 503 : 200).json({ status: draining ? 'draining' : 'ready', ...options.details?.() });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(options.registry.contentType).send(await options.registry.metrics());
@@ -37,12 +47,12 @@ export function createServiceApp(options: { registry: Registry; ready?: () => bo
 /** Listens on host:port (port 0 picks a free one) and returns how to reach and stop it. */
 export async function listen(
   name: string,
-  handler: http.RequestListener,
+  app: Express,
   host: string,
   port: number,
   onClose: () => Promise<void> | void = () => {},
 ): Promise<RunningService> {
-  const server = http.createServer(handler);
+  const server = http.createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -57,7 +67,11 @@ export async function listen(
     name,
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
+    drain() {
+      app.locals.draining = true;
+    },
     async close() {
+      app.locals.draining = true;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -68,13 +82,23 @@ export async function listen(
   };
 }
 
+const ShutdownConfig = z.object({
+  /**
+   * How long a stopping process keeps serving while /readyz says "draining", so the load
+   * balancer takes it out of rotation before it closes (a few seconds behind Kubernetes).
+   */
+  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(0),
+});
+
 /**
  * Runs one service as its own process: a bad configuration stops it with the message
- * naming each wrong variable; SIGINT and SIGTERM close it cleanly.
+ * naming each wrong variable; SIGINT and SIGTERM drain it, then close it cleanly.
  */
 export async function runProcess(start: () => Promise<RunningService[]>, logger: Logger): Promise<void> {
   let services: RunningService[];
+  let drainMs: number;
   try {
+    drainMs = loadConfig(ShutdownConfig, process.env).SHUTDOWN_DRAIN_MS;
     services = await start();
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -89,7 +113,9 @@ export async function runProcess(start: () => Promise<RunningService[]>, logger:
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, drainMs }, 'shutting down');
+    for (const service of services) service.drain();
+    await new Promise((resolve) => setTimeout(resolve, drainMs));
     await Promise.allSettled(services.map((s) => s.close()));
     process.exit(0);
   };

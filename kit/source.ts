@@ -76,7 +76,7 @@ export interface SourceOptions extends SourcePolicy {
   headers?: Record<string, string>;
   /** Adds signature headers to a request that is ready to go. */
   sign?: (request: OutgoingRequest) => Record<string, string>;
-  /** Provider-specific reading of a throttle signal, in ms to wait. Defaults to Retry-After. */
+  /** Provider-specific reading of a 429's throttle headers, in ms to wait. Defaults to Retry-After. */
   retryAfterMs?: (response: UpstreamResponse) => number | undefined;
   logger?: Logger;
   metrics?: SourceMetrics;
@@ -115,6 +115,8 @@ export interface UpstreamResponse {
 export interface Source {
   readonly name: string;
   readonly baseUrl: string;
+  /** The policy this source enforces, as declared. */
+  readonly policy: Readonly<SourcePolicy>;
   request(options: RequestOptions): Promise<UpstreamResponse>;
   breakerState(): 'closed' | 'open' | 'half-open' | 'isolated';
   close(): void;
@@ -264,9 +266,11 @@ export function createSource(options: SourceOptions): Source {
 
   async function attempt(request: RequestOptions, signal: AbortSignal): Promise<UpstreamResponse> {
     if (bucket) {
-      const waited = await bucket.take(deadlineMs, signal);
-      if (waited < 0) throw new UpstreamError(name, UpstreamErrorCode.RATE_LIMITED, { cause: 'client-side rate limit' });
-      if (waited > 0) metrics?.rateLimitWaits.inc({ source: name });
+      const turn = await bucket.take(deadlineMs, signal);
+      if ('refusedForMs' in turn) {
+        throw new UpstreamError(name, UpstreamErrorCode.RATE_LIMITED, { retryAfterMs: turn.refusedForMs, cause: 'client-side rate limit' });
+      }
+      if (turn.waitedMs > 0) metrics?.rateLimitWaits.inc({ source: name });
     }
     const method = request.method ?? 'GET';
     const url = new URL(`${baseUrl}/${request.path.replace(/^\/+/, '')}`);
@@ -323,7 +327,10 @@ export function createSource(options: SourceOptions): Source {
     observe(ok ? 'success' : `http_${Math.floor(response.statusCode / 100)}xx`);
     if (ok) return result;
     const code = codeForStatus(response.statusCode);
-    const retryAfterMs = code === UpstreamErrorCode.RATE_LIMITED || response.statusCode === 503 ? readRetryAfter(result) : undefined;
+    // A provider's own throttle headers mean "wait" only on a 429 (SendGrid sends its reset on
+    // every response); a 503 may carry a standard Retry-After.
+    const retryAfterMs =
+      response.statusCode === 429 ? readRetryAfter(result) : response.statusCode === 503 ? retryAfterHeaderMs(result) : undefined;
     logger?.warn(
       { source: name, operation: request.operation, url: safeUrl(url), status: response.statusCode },
       'upstream answered with an error status',
@@ -331,9 +338,11 @@ export function createSource(options: SourceOptions): Source {
     throw new UpstreamError(name, code, { status: response.statusCode, retryAfterMs, cause: `HTTP ${response.statusCode}` });
   }
 
+  const { timeoutMs, retry: declaredRetry, breaker: declaredBreaker, rateLimit } = options;
   return {
     name,
     baseUrl,
+    policy: { timeoutMs, deadlineMs, retry: declaredRetry, breaker: declaredBreaker, bulkhead: options.bulkhead, rateLimit },
     async request(request) {
       const method = request.method ?? 'GET';
       const idempotent = request.idempotent ?? IDEMPOTENT_METHODS.has(method);

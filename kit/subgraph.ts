@@ -28,7 +28,10 @@ export interface SubgraphContext<Sources, Loaders> {
   loaders: Loaders;
 }
 
-export interface SubgraphDefinition<Config extends z.ZodObject, Sources, Loaders> {
+/** What a subgraph's sources are: API clients, each built on one kit Source. */
+export type SourceSet<Sources> = { [Name in keyof Sources]: { source: Source } };
+
+export interface SubgraphDefinition<Config extends z.ZodObject, Sources extends SourceSet<Sources>, Loaders> {
   /** Lower-case name; also the prefix of its environment variables (`ACCOUNTS_PORT`). */
   name: string;
   defaultPort: number;
@@ -41,7 +44,7 @@ export interface SubgraphDefinition<Config extends z.ZodObject, Sources, Loaders
   createLoaders(sources: Sources): Loaders;
 }
 
-export function defineSubgraph<Config extends z.ZodObject, Sources, Loaders>(
+export function defineSubgraph<Config extends z.ZodObject, Sources extends SourceSet<Sources>, Loaders>(
   definition: SubgraphDefinition<Config, Sources, Loaders>,
 ): SubgraphDefinition<Config, Sources, Loaders> {
   return definition;
@@ -83,7 +86,11 @@ export async function startSubgraph(
   });
   await server.start();
 
-  const app = createServiceApp({ registry });
+  const upstreams = Object.values(sources as Record<string, { source: Source }>).map((api) => api.source);
+  const app = createServiceApp({
+    registry,
+    details: () => ({ breakers: Object.fromEntries(upstreams.map((source) => [source.name, source.breakerState()])) }),
+  });
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
@@ -98,6 +105,6 @@ export async function startSubgraph(
 
   return listen(`subgraph ${definition.name}`, app, config.HOST, config[portVariable] as number, async () => {
     await server.stop();
-    for (const source of Object.values(sources as Record<string, Partial<Source>>)) source.close?.();
+    for (const source of upstreams) source.close();
   });
 }

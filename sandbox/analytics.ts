@@ -75,7 +75,9 @@ export function createAnalyticsSandbox(options: AnalyticsSandboxOptions): Provid
       req.path.startsWith('/api/query')
         ? jsonError(() => ({ error: status === 429 ? 'Project exceeded rate limits. Please retry the request with exponential backoff.' : 'Internal error', status: 'error' }))(status)
         : jsonError(() => ({ success: false, message: status === 429 ? 'Too Many Requests' : 'Internal Server Error' }))(status),
-    throttleHeaders: (seconds) => ({ 'X-RateLimit-Reset': String(seconds) }),
+    // Segment sends both, its reset in seconds to wait; Mixpanel's query API documents neither.
+    throttleHeaders: (seconds, req): Record<string, string> =>
+      req.path.startsWith('/api/query') ? {} : { 'Retry-After': String(seconds), 'X-RateLimit-Reset': String(seconds) },
   });
   const events = [...options.events];
   const seen = new Set(events.map((e) => e.properties.$insert_id));

@@ -14,7 +14,7 @@ export interface FaultRule {
   latencyMs?: number;
   /** Answer with this status and the provider's own error body for it. */
   status?: number;
-  /** Seconds sent as Retry-After (and the provider's own throttle headers) with the status. */
+  /** Seconds to wait, sent in the provider's own throttle headers (Retry-After by default). */
   retryAfter?: number;
   /** Destroy the connection without an answer. */
   reset?: boolean;
@@ -30,6 +30,10 @@ export interface ErrorBody {
   contentType: string;
   body: string;
 }
+
+/** The headers a provider throttles with, for a wait of `seconds`. */
+export type ThrottleHeaders = (seconds: number, req: Request) => Record<string, string>;
+export const retryAfterHeader: ThrottleHeaders = (seconds) => ({ 'Retry-After': String(seconds) });
 
 interface ActiveRule extends FaultRule {
   seen: number;
@@ -85,7 +89,7 @@ export class FaultInjector {
   }
 
   /** Applies the first matching rule; true when the request has been answered (or dropped). */
-  async apply(operation: string, req: Request, res: Response, throttleHeaders?: (retryAfter: number) => Record<string, string>): Promise<boolean> {
+  async apply(operation: string, req: Request, res: Response, throttleHeaders: ThrottleHeaders = retryAfterHeader): Promise<boolean> {
     const rule = this.pick(operation);
     if (!rule) return false;
     if (rule.latencyMs) await sleep(rule.latencyMs);
@@ -100,8 +104,7 @@ export class FaultInjector {
     }
     if (rule.status === undefined) return false;
     if (rule.retryAfter !== undefined) {
-      res.setHeader('Retry-After', String(rule.retryAfter));
-      for (const [name, value] of Object.entries(throttleHeaders?.(rule.retryAfter) ?? {})) res.setHeader(name, value);
+      for (const [name, value] of Object.entries(throttleHeaders(rule.retryAfter, req))) res.setHeader(name, value);
     }
     const { contentType, body } = this.errorBody(rule.status, req);
     res.status(rule.status);

@@ -92,6 +92,8 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
       S3_ENDPOINT: url('storage'),
       SEGMENT_API_URL: url('analytics'),
       MIXPANEL_API_URL: `${url('analytics')}/api/query`,
+      // The sandbox does not limit queries; real Mixpanel allows 60 an hour.
+      MIXPANEL_QUERIES_PER_HOUR: '0',
     }),
     /** Upstream calls seen by each provider since the last reset. */
     calls: () =>

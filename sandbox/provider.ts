@@ -1,5 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { FaultInjector, validateRules, type ErrorBody } from './faults.js';
+import { FaultInjector, validateRules, type ErrorBody, type ThrottleHeaders } from './faults.js';
 
 /**
  * Common shell of a sandbox provider: counts every call by operation (so tests can assert
@@ -42,8 +42,8 @@ export class CallCounter {
 export interface ProviderOptions {
   /** The provider's own error body for a status, used by injected faults. */
   errorBody: (status: number, req: Request) => ErrorBody;
-  /** The provider's own throttle headers besides Retry-After, for a wait in seconds. */
-  throttleHeaders?: (retryAfterSeconds: number) => Record<string, string>;
+  /** The provider's own throttle headers; Retry-After when absent. */
+  throttleHeaders?: ThrottleHeaders;
 }
 
 export const jsonError = (body: (status: number) => unknown) => (status: number): ErrorBody => ({

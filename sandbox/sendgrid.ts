@@ -109,7 +109,8 @@ function parseActivityQuery(query: string): ((m: SeedMessage) => boolean) | unde
 export function createSendgridSandbox(options: SendgridSandboxOptions): ProviderApp & { sent: SentMail[] } {
   const provider = createProviderApp('email', {
     errorBody: jsonError((status) => ({ errors: [{ field: null, message: status === 429 ? 'too many requests' : 'internal error' }] })),
-    throttleHeaders: (seconds) => ({ 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + seconds) }),
+    // SendGrid sends no Retry-After: the reset is an epoch second.
+    throttleHeaders: (seconds) => ({ 'X-RateLimit-Limit': '600', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + seconds) }),
   });
   const messages = [...options.messages];
   const bounces = [...options.bounces];

@@ -32,7 +32,7 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
       ...port('SANDBOX_ANALYTICS_PORT'),
       ...port('SANDBOX_POSTMARK_PORT'),
     });
-    started.push({ name: 'sandbox', url: '', port: 0, close: sandbox.close });
+    started.push({ name: 'sandbox', url: '', port: 0, drain: () => {}, close: sandbox.close });
 
     const subgraphs: Record<string, RunningService> = {};
     for (const definition of SUBGRAPHS) {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
@@ -46,4 +46,32 @@ describe('configuration', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('EMAIL_SUBGRAPH_URL');
   });
+});
+
+describe('shutdown', () => {
+  test('SIGTERM turns /readyz to draining while the process still serves, then it exits cleanly', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/run-subgraph.ts', 'accounts'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ACCOUNTS_PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: '3000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', () => reject(new Error(`exited before listening: ${output}`)));
+    });
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const draining = await fetch(`${url}/readyz`);
+    expect(draining.status).toBe(503);
+    expect(await draining.json()).toMatchObject({ status: 'draining' });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect(await exited).toBe(0);
+  }, 20_000);
 });

@@ -228,5 +228,10 @@ describe('web mutations and queries', () => {
     }
     const metrics = await (await fetch(`${stack.subgraphs.storage!.url}/metrics`)).text();
     expect(metrics).toMatch(/patchbay_upstream_requests_total\{.*source="storage.s3".*\} \d+/);
+    // Readiness reports upstream breakers for operators without depending on them.
+    expect(await (await fetch(`${stack.subgraphs.email!.url}/readyz`)).json()).toEqual({
+      status: 'ready',
+      breakers: { 'email.sendgrid': 'closed', 'email.postmark': 'closed' },
+    });
   });
 });

@@ -33,7 +33,7 @@ export function createAccountsApi(config: AccountsConfig, kit: SourceKit) {
     headers: { authorization: `Bearer ${config.ACCOUNTS_API_TOKEN}`, accept: 'application/json' },
     timeoutMs: 1000,
     deadlineMs: 2500,
-    retry: { attempts: 3, on: [502, 503, 504], maxRetryAfterMs: 1000 },
+    retry: { attempts: 3, on: [429, 502, 503, 504], maxRetryAfterMs: 1000 },
     breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 50, maxQueued: 200 },
     ...kit,

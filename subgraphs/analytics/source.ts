@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { LOCAL, localUrl } from '../../kit/local-defaults.js';
-import { createSource } from '../../kit/source.js';
+import { createSource, retryAfterHeaderMs, type UpstreamResponse } from '../../kit/source.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 
 export const AnalyticsConfig = z.object({
@@ -11,6 +11,8 @@ export const AnalyticsConfig = z.object({
   /** Mixpanel service account, `username:secret`. */
   MIXPANEL_SERVICE_ACCOUNT: z.string().regex(/^[^:]+:.+$/, 'must be username:secret').default(LOCAL.mixpanel.serviceAccount),
   MIXPANEL_PROJECT_ID: z.string().regex(/^\d+$/, 'must be a numeric project id').default(LOCAL.mixpanel.projectId),
+  /** Mixpanel's documented Query API limit per project; 0 turns the client-side limit off. */
+  MIXPANEL_QUERIES_PER_HOUR: z.coerce.number().int().min(0).default(60),
 });
 export type AnalyticsConfig = z.infer<typeof AnalyticsConfig>;
 
@@ -46,6 +48,12 @@ const SegmentationResponse = z.object({
   data: z.object({ series: z.array(z.string()), values: z.record(z.string(), z.record(z.string(), z.number())) }),
 });
 
+/** Segment's X-RateLimit-Reset is the seconds to wait (unlike SendGrid's epoch second). */
+export function segmentRetryAfterMs(response: UpstreamResponse): number | undefined {
+  const seconds = Number(response.headers['x-ratelimit-reset']);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : retryAfterHeaderMs(response);
+}
+
 const basic = (user: string) => `Basic ${Buffer.from(user).toString('base64')}`;
 const HIDDEN_PROPERTIES = new Set(['time', '$distinct_id', 'distinct_id', '$insert_id', 'token']);
 
@@ -58,8 +66,11 @@ export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
     timeoutMs: 2000,
     deadlineMs: 5000,
     retry: { attempts: 3, on: [429, 500, 502, 503, 504], maxRetryAfterMs: 2000 },
+    retryAfterMs: segmentRetryAfterMs,
     breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 20, maxQueued: 100 },
+    // Segment's documented ceiling is 1,000 requests a second per workspace.
+    rateLimit: { perSecond: 1000, burst: 100 },
     ...kit,
   });
   return {
@@ -86,7 +97,11 @@ export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
   };
 }
 
-/** Mixpanel Query API: 60 queries an hour and 5 at once per project, hence the small bulkhead. */
+/**
+ * Mixpanel Query API: 60 queries an hour and 5 at once per project, hence the small bulkhead
+ * and the hourly token bucket (a query past it fails RATE_LIMITED at once, without a call).
+ * 429 is not retried: Mixpanel sends no Retry-After and asks for waits beyond our deadline.
+ */
 export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
   const source = createSource({
     name: 'analytics.mixpanel',
@@ -97,6 +112,9 @@ export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
     retry: { attempts: 2, on: [502, 503, 504], maxRetryAfterMs: 2000 },
     breaker: { failureRate: 0.5, minimumRequests: 10, windowMs: 30_000, halfOpenAfterMs: 10_000 },
     bulkhead: { maxConcurrent: 5, maxQueued: 50 },
+    rateLimit: config.MIXPANEL_QUERIES_PER_HOUR
+      ? { perSecond: config.MIXPANEL_QUERIES_PER_HOUR / 3600, burst: config.MIXPANEL_QUERIES_PER_HOUR }
+      : undefined,
     ...kit,
   });
   const project = { project_id: config.MIXPANEL_PROJECT_ID };

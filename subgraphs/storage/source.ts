@@ -67,6 +67,8 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
     retry: { attempts: 3, on: [500, 502, 503, 504], maxRetryAfterMs: 2000 },
     breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 64, maxQueued: 256 },
+    // S3 documents at least 5,500 GET/HEAD a second per prefix; stay under it bucket-wide.
+    rateLimit: { perSecond: 5500, burst: 500 },
     sign: ({ method, url, headers, body }) => {
       const signed = aws4.sign(
         { host: url.host, path: url.pathname + url.search, method, service: 's3', region: config.S3_REGION, headers: { ...headers }, body },

@@ -1,0 +1,274 @@
+/**
+ * The fault matrix, run against every real source with the policy it declares: for each
+ * fault, how many attempts reach the provider (counted by the sandbox) and what the caller
+ * gets. Expected counts are written out here so that a policy change shows up as a test
+ * change a reviewer sees.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { UpstreamError } from '../kit/errors.js';
+import { createLogger } from '../kit/logger.js';
+import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
+import type { Source } from '../kit/source.js';
+import type { SourceKit } from '../kit/subgraph.js';
+import type { FaultRule } from '../sandbox/faults.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { AccountsConfig, createAccountsApi } from '../subgraphs/accounts/source.js';
+import { AnalyticsConfig, createMixpanelApi, createSegmentApi } from '../subgraphs/analytics/source.js';
+import { createPostmarkApi, createSendgridApi, EmailConfig } from '../subgraphs/email/source.js';
+import { createS3Api, StorageConfig } from '../subgraphs/storage/source.js';
+import { FREE_SANDBOX_PORTS } from './helpers.js';
+
+let sandbox: Sandbox;
+beforeAll(async () => {
+  sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '50' });
+});
+afterEach(() => {
+  sandbox.clearFaults();
+  sandbox.resetCalls();
+});
+afterAll(() => sandbox?.close());
+
+type Provider = keyof ReturnType<Sandbox['calls']>;
+/** Attempts the provider saw, and the error code the caller got (none: it succeeded). */
+type Outcome = [attempts: number, code?: string];
+
+interface Row {
+  source: string;
+  provider: Provider;
+  /** The provider operation one call makes, as the sandbox counts it. */
+  operation: string;
+  /** Builds the real source on a fresh kit and makes one call with it. */
+  connect(kit: SourceKit): { source: Source; call(): Promise<unknown> };
+  /** How this provider throttles, once. */
+  throttle: FaultRule;
+  expect: { failsTwice503: Outcome; throttledOnce: Outcome; resetOnce: Outcome; rejected: Outcome; hangAttempts: [min: number, max: number] };
+}
+
+const mail = { to: 'matrix@example.com', subject: 'Hi', text: 'Hello', sendId: 'matrix-1' };
+const env = () => sandbox.env();
+const retryAfter1s: FaultRule = { status: 429, retryAfter: 1, times: 1 };
+
+const ROWS: Row[] = [
+  {
+    source: 'accounts.api',
+    provider: 'accounts',
+    operation: 'getUsersByIds',
+    connect(kit) {
+      const api = createAccountsApi(AccountsConfig.parse(env()), kit);
+      return { source: api.source, call: () => api.getUsers(['usr_00001']) };
+    },
+    throttle: retryAfter1s,
+    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+  },
+  {
+    source: 'email.sendgrid (activity)',
+    provider: 'email',
+    operation: 'activityQuery',
+    connect(kit) {
+      const api = createSendgridApi(EmailConfig.parse(env()), kit);
+      return { source: api.source, call: () => api.messagesTo(['matrix@example.com'], 10) };
+    },
+    throttle: retryAfter1s,
+    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+  },
+  {
+    // A send is repeated only after a 429 (SendGrid did not accept it), never after a
+    // failure that may have come after the message was taken.
+    source: 'email.sendgrid (send)',
+    provider: 'email',
+    operation: 'mailSend',
+    connect(kit) {
+      const api = createSendgridApi(EmailConfig.parse(env()), kit);
+      return { source: api.source, call: () => api.send(mail) };
+    },
+    throttle: retryAfter1s,
+    expect: {
+      failsTwice503: [1, 'UPSTREAM_UNAVAILABLE'],
+      throttledOnce: [2],
+      resetOnce: [1, 'UPSTREAM_UNAVAILABLE'],
+      rejected: [1, 'UPSTREAM_REJECTED'],
+      hangAttempts: [1, 1],
+    },
+  },
+  {
+    source: 'email.postmark',
+    provider: 'postmark',
+    operation: 'email',
+    connect(kit) {
+      const api = createPostmarkApi(EmailConfig.parse(env()), kit);
+      return { source: api.source, call: () => api.send(mail) };
+    },
+    throttle: retryAfter1s,
+    expect: {
+      failsTwice503: [1, 'UPSTREAM_UNAVAILABLE'],
+      throttledOnce: [2],
+      resetOnce: [1, 'UPSTREAM_UNAVAILABLE'],
+      rejected: [1, 'UPSTREAM_REJECTED'],
+      hangAttempts: [1, 1],
+    },
+  },
+  {
+    source: 'storage.s3 (list)',
+    provider: 'storage',
+    operation: 'ListObjectsV2',
+    connect(kit) {
+      const api = createS3Api(StorageConfig.parse(env()), kit);
+      return { source: api.source, call: () => api.listObjects({ prefix: 'users/usr_00001/', maxKeys: 10 }) };
+    },
+    // S3 throttles with 503 SlowDown, no header.
+    throttle: { status: 503, times: 1 },
+    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+  },
+  {
+    source: 'storage.s3 (head)',
+    provider: 'storage',
+    operation: 'HeadObject',
+    connect(kit) {
+      const api = createS3Api(StorageConfig.parse(env()), kit);
+      return { source: api.source, call: () => api.headObject('users/usr_00001/none.txt') };
+    },
+    throttle: { status: 503, times: 1 },
+    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+  },
+  {
+    // Every event carries a messageId Segment deduplicates on: the POST is safe to repeat.
+    source: 'analytics.segment',
+    provider: 'analytics',
+    operation: 'segmentBatch',
+    connect(kit) {
+      const api = createSegmentApi(AnalyticsConfig.parse(env()), kit);
+      const event = { id: 'matrix-event-1', userId: 'usr_00001', name: 'Matrix', occurredAt: new Date().toISOString(), properties: {} };
+      return { source: api.source, call: () => api.batch([event]) };
+    },
+    throttle: retryAfter1s,
+    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+  },
+  {
+    // Two attempts; a 429 is not waited for (Mixpanel names no wait, and asks for long ones).
+    source: 'analytics.mixpanel',
+    provider: 'analytics',
+    operation: 'mixpanelStream',
+    connect(kit) {
+      const api = createMixpanelApi(AnalyticsConfig.parse(env()), kit);
+      return { source: api.source, call: () => api.eventsOf(['usr_00001'], '2026-01-01', '2026-01-31') };
+    },
+    throttle: retryAfter1s,
+    expect: {
+      failsTwice503: [2, 'UPSTREAM_UNAVAILABLE'],
+      throttledOnce: [1, 'RATE_LIMITED'],
+      resetOnce: [2],
+      rejected: [1, 'UPSTREAM_REJECTED'],
+      hangAttempts: [2, 2],
+    },
+  },
+];
+
+function newKit() {
+  const registry = createRegistry('test');
+  return { registry, kit: { logger: createLogger('test', 'silent'), metrics: createSourceMetrics(registry) } };
+}
+const attempts = (row: Row) => sandbox.calls()[row.provider][row.operation] ?? 0;
+/** Applies the rules to the row's operation only, keeping rules other rows set on the provider. */
+function inject(rules: Map<Provider, FaultRule[]>, row: Row, rule: FaultRule) {
+  rules.set(row.provider, [...(rules.get(row.provider) ?? []), { ...rule, operation: row.operation }]);
+  sandbox.faults(row.provider, rules.get(row.provider)!);
+}
+async function outcome(row: Row, call: () => Promise<unknown>): Promise<Outcome> {
+  try {
+    await call();
+    return [attempts(row)];
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) throw error;
+    return [attempts(row), error.code];
+  }
+}
+async function runOnce(row: Row, rule: FaultRule): Promise<Outcome> {
+  inject(new Map(), row, rule);
+  return outcome(row, row.connect(newKit().kit).call);
+}
+
+describe.each(ROWS)('$source', (row) => {
+  test('fails twice with 503, then answers', async () => {
+    expect(await runOnce(row, { status: 503, times: 2 })).toEqual(row.expect.failsTwice503);
+  });
+
+  test('throttled once, the way this provider throttles', async () => {
+    expect(await runOnce(row, row.throttle)).toEqual(row.expect.throttledOnce);
+  });
+
+  test('connection reset once', async () => {
+    expect(await runOnce(row, { reset: true, times: 1 })).toEqual(row.expect.resetOnce);
+  });
+
+  test('a 400 is never retried', async () => {
+    expect(await runOnce(row, { status: 400 })).toEqual(row.expect.rejected);
+  });
+});
+
+// The slow and high-volume parts of the matrix run for all sources at once.
+describe('every source at once', () => {
+  test('a provider that never answers costs a timeout per attempt, within the deadline', async () => {
+    const rules = new Map<Provider, FaultRule[]>();
+    for (const row of ROWS) inject(rules, row, { hang: true });
+    const results = await Promise.all(ROWS.map((row) => outcome(row, row.connect(newKit().kit).call)));
+    for (const [i, row] of ROWS.entries()) {
+      const [seen, code] = results[i]!;
+      const [min, max] = row.expect.hangAttempts;
+      expect({ source: row.source, code, inRange: seen >= min && seen <= max }).toEqual({ source: row.source, code: 'UPSTREAM_TIMEOUT', inRange: true });
+    }
+  }, 20_000);
+
+  test('the circuit opens at the declared failure count, then fails fast with no upstream call', async () => {
+    const rules = new Map<Provider, FaultRule[]>();
+    for (const row of ROWS) inject(rules, row, { status: 503 });
+    await Promise.all(
+      ROWS.map(async (row) => {
+        const { registry, kit } = newKit();
+        const { source, call } = row.connect(kit);
+        const declared = source.policy.breaker!;
+        let opened = false;
+        for (let i = 0; i < 40 && !opened; i++) opened = (await outcome(row, call))[1] === 'CIRCUIT_OPEN';
+        const openedAt = attempts(row);
+        expect({ source: row.source, openedAt }).toEqual({ source: row.source, openedAt: 'minimumRequests' in declared ? declared.minimumRequests : declared.consecutiveFailures });
+        expect(await outcome(row, call)).toEqual([openedAt, 'CIRCUIT_OPEN']);
+        const metrics = await registry.metrics();
+        expect(metrics).toContain(`patchbay_circuit_breaker_state{source="${source.name}",service="test"} 2`);
+        expect(metrics).toContain(`patchbay_circuit_breaker_transitions_total{source="${source.name}",to="open",service="test"} 1`);
+      }),
+    );
+  }, 30_000);
+
+  test('the bulkhead runs its declared concurrency and queue, and refuses the rest at once', async () => {
+    const rules = new Map<Provider, FaultRule[]>();
+    for (const row of ROWS) inject(rules, row, { latencyMs: 100 });
+    await Promise.all(
+      ROWS.map(async (row) => {
+        const { registry, kit } = newKit();
+        const { source, call } = row.connect(kit);
+        const { maxConcurrent, maxQueued } = source.policy.bulkhead!;
+        const extra = 3;
+        const results = await Promise.all(Array.from({ length: maxConcurrent + maxQueued + extra }, () => outcome(row, call)));
+        const refused = results.filter(([, code]) => code === 'UPSTREAM_OVERLOADED').length;
+        expect({ source: row.source, refused, admitted: attempts(row) }).toEqual({ source: row.source, refused: extra, admitted: maxConcurrent + maxQueued });
+        expect(await registry.metrics()).toContain(`patchbay_bulkhead_rejections_total{source="${source.name}",service="test"} ${extra}`);
+      }),
+    );
+  }, 30_000);
+});
+
+describe('client-side rate limits', () => {
+  test('Mixpanel queries past the hourly allowance fail RATE_LIMITED without a call, saying when to come back', async () => {
+    const api = createMixpanelApi(AnalyticsConfig.parse({ ...env(), MIXPANEL_QUERIES_PER_HOUR: '2' }), newKit().kit);
+    const query = () => api.eventsOf(['usr_00001'], '2026-01-01', '2026-01-31');
+    await query();
+    await query();
+    const error = await query().then(
+      () => undefined,
+      (e: unknown) => e as UpstreamError,
+    );
+    expect(error?.extensions).toMatchObject({ code: 'RATE_LIMITED', source: 'analytics.mixpanel', retryable: true });
+    // One token comes back every 30 minutes at 2 an hour.
+    expect(error!.retryAfterMs).toBeGreaterThan(25 * 60_000);
+    expect(sandbox.calls().analytics.mixpanelStream).toBe(2);
+  });
+});
