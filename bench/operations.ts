@@ -2,12 +2,15 @@
  * Latency and upstream cost of client operations through the web gateway, on the whole
  * local stack (sandbox providers included) in this process.
  *
- *   npm run bench -- [--requests 200] [--operation Dashboard|UserList|Home] [--storage healthy|slow|down]
+ *   npm run bench -- [--requests 200] [--concurrency 1] [--operation Dashboard|UserList|Home]
+ *                    [--storage healthy|slow|down]
  *
- * Prints, per operation: upstream calls per source for one request (counted by the
- * sandbox), and p50/p95/p99 latency over N sequential requests after a warm-up.
- * --storage slow adds 5 s to every storage call (the timeout bound); --storage down answers
- * every storage call 503, so after the warm-up storage's circuit is open.
+ * Prints, per operation: upstream attempts per request by provider (counted by the sandbox
+ * over the measured requests) and p50/p95/p99 latency over N requests, sent by
+ * `concurrency` clients in parallel after a warm-up of 20 on the healthy stack.
+ * --storage slow makes every storage call answer after 5 s (past the source's timeout);
+ * --storage down answers every storage call 503. Either fault starts with the measured
+ * requests, so they include the ones that meet it before storage's circuit opens.
  */
 import { parseArgs } from 'node:util';
 import { print } from 'graphql';
@@ -18,6 +21,7 @@ import { startStack } from '../scripts/stack.js';
 const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '1' },
     operation: { type: 'string', multiple: true },
     storage: { type: 'string', default: 'healthy' },
   },
@@ -27,7 +31,14 @@ if (!Number.isInteger(requests) || requests < 1 || requests > 10_000) {
   process.stderr.write('--requests must be a whole number from 1 to 10000\n');
   process.exit(2);
 }
+const concurrency = Number(values.concurrency);
+if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+  process.stderr.write('--concurrency must be a whole number from 1 to 64\n');
+  process.exit(2);
+}
 
+/** Set while storage is broken on purpose: its field errors are then expected. */
+let storageBroken = false;
 const STORAGE_FAULTS = { healthy: [], slow: [{ latencyMs: 5000 }], down: [{ status: 503 }] } as const;
 const storageMode = values.storage as keyof typeof STORAGE_FAULTS;
 if (!(storageMode in STORAGE_FAULTS)) {
@@ -57,30 +68,49 @@ async function send(name: Name): Promise<number> {
     body: JSON.stringify({ query: op.query, variables: op.variables }),
   });
   const body = (await response.json()) as { errors?: unknown[] };
-  if (body.errors && storageMode === 'healthy') throw new Error(`${name} failed: ${JSON.stringify(body.errors).slice(0, 300)}`);
+  if (body.errors && !storageBroken) throw new Error(`${name} failed: ${JSON.stringify(body.errors).slice(0, 300)}`);
   return performance.now() - t0;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
+/** Sends `count` requests from `concurrency` clients; returns each request's latency. */
+async function load(name: Name, count: number): Promise<number[]> {
+  const times: number[] = [];
+  let next = 0;
+  const client = async () => {
+    while (next < count) {
+      next++;
+      times.push(await send(name));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, client));
+  return times;
+}
+
 try {
-  stack.sandbox.faults('storage', [...STORAGE_FAULTS[storageMode]]);
-  console.log(`storage: ${storageMode}`);
+  console.log(`storage: ${storageMode}; ${requests} requests per operation, ${concurrency} at a time`);
   console.log(`stack started in ${startupMs.toFixed(0)} ms; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   for (const name of chosen) {
     if (!(name in operations)) throw new Error(`unknown operation ${name}; choose from ${Object.keys(operations).join(', ')}`);
-    for (let i = 0; i < 20; i++) await send(name);
+    // Warm up on a healthy stack, then break storage: the measured requests include the
+    // ones that find the fault before the circuit opens.
+    stack.sandbox.clearFaults();
+    storageBroken = false;
+    await load(name, 20);
+    stack.sandbox.faults('storage', [...STORAGE_FAULTS[storageMode]]);
+    storageBroken = storageMode !== 'healthy';
     stack.sandbox.resetCalls();
-    await send(name);
-    const calls = Object.fromEntries(
-      Object.entries(stack.sandbox.calls()).map(([source, ops]) => [source, Object.values(ops).reduce((a, b) => a + b, 0)]),
+    const times = (await load(name, requests)).sort((a, b) => a - b);
+    const perRequest = Object.fromEntries(
+      Object.entries(stack.sandbox.calls()).map(([provider, ops]) => [
+        provider,
+        Number((Object.values(ops).reduce((a, b) => a + b, 0) / requests).toFixed(2)),
+      ]),
     );
-    const times: number[] = [];
-    for (let i = 0; i < requests; i++) times.push(await send(name));
-    times.sort((a, b) => a - b);
     console.log(
-      `${name.padEnd(10)} upstream calls/request ${JSON.stringify(calls)}  ` +
-        `p50 ${percentile(times, 50).toFixed(1)} ms  p95 ${percentile(times, 95).toFixed(1)} ms  p99 ${percentile(times, 99).toFixed(1)} ms  (n=${requests})`,
+      `${name.padEnd(10)} upstream attempts/request ${JSON.stringify(perRequest)}  ` +
+        `p50 ${percentile(times, 50).toFixed(1)} ms  p95 ${percentile(times, 95).toFixed(1)} ms  p99 ${percentile(times, 99).toFixed(1)} ms`,
     );
   }
   console.log(`rss after load ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
