@@ -3,7 +3,7 @@
  * local stack (sandbox providers included) in this process.
  *
  *   npm run bench -- [--requests 200] [--concurrency 1] [--operation Dashboard|UserList|Home]
- *                    [--storage healthy|slow|down]
+ *                    [--storage healthy|slow|down] [--latency 0]
  *
  * Prints, per operation: upstream attempts per request by provider (counted by the sandbox
  * over the measured requests) and p50/p95/p99 latency over N requests, sent by
@@ -16,12 +16,14 @@ import { parseArgs } from 'node:util';
 import { print } from 'graphql';
 import { HomeDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
+import type { FaultRule } from '../sandbox/faults.js';
 import { startStack } from '../scripts/stack.js';
 
 const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '1' },
+    latency: { type: 'string', default: '0' },
     operation: { type: 'string', multiple: true },
     storage: { type: 'string', default: 'healthy' },
   },
@@ -36,10 +38,15 @@ if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
   process.stderr.write('--concurrency must be a whole number from 1 to 64\n');
   process.exit(2);
 }
+const latencyMs = Number(values.latency);
+if (!Number.isInteger(latencyMs) || latencyMs < 0 || latencyMs > 1000) {
+  process.stderr.write('--latency must be a whole number of ms from 0 to 1000\n');
+  process.exit(2);
+}
 
 /** Set while storage is broken on purpose: its field errors are then expected. */
 let storageBroken = false;
-const STORAGE_FAULTS = { healthy: [], slow: [{ latencyMs: 5000 }], down: [{ status: 503 }] } as const;
+const STORAGE_FAULTS: Record<string, FaultRule[]> = { healthy: [], slow: [{ latencyMs: 5000 }], down: [{ status: 503 }] };
 const storageMode = values.storage as keyof typeof STORAGE_FAULTS;
 if (!(storageMode in STORAGE_FAULTS)) {
   process.stderr.write('--storage must be healthy, slow or down\n');
@@ -74,6 +81,14 @@ async function send(name: Name): Promise<number> {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
+/** Storage's rules of the chosen mode, then the added latency on every provider. */
+function setFaults(storageRules: readonly FaultRule[]) {
+  const latency: FaultRule[] = latencyMs ? [{ latencyMs }] : [];
+  for (const provider of ['accounts', 'email', 'storage', 'analytics', 'postmark'] as const) {
+    stack.sandbox.faults(provider, provider === 'storage' ? [...storageRules, ...latency] : latency);
+  }
+}
+
 /** Sends `count` requests from `concurrency` clients; returns each request's latency. */
 async function load(name: Name, count: number): Promise<number[]> {
   const times: number[] = [];
@@ -89,16 +104,16 @@ async function load(name: Name, count: number): Promise<number[]> {
 }
 
 try {
-  console.log(`storage: ${storageMode}; ${requests} requests per operation, ${concurrency} at a time`);
+  console.log(`storage: ${storageMode}; +${latencyMs} ms per upstream call; ${requests} requests per operation, ${concurrency} at a time`);
   console.log(`stack started in ${startupMs.toFixed(0)} ms; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
   for (const name of chosen) {
     if (!(name in operations)) throw new Error(`unknown operation ${name}; choose from ${Object.keys(operations).join(', ')}`);
     // Warm up on a healthy stack, then break storage: the measured requests include the
     // ones that find the fault before the circuit opens.
-    stack.sandbox.clearFaults();
+    setFaults([]);
     storageBroken = false;
     await load(name, 20);
-    stack.sandbox.faults('storage', [...STORAGE_FAULTS[storageMode]]);
+    setFaults(STORAGE_FAULTS[storageMode]!);
     storageBroken = storageMode !== 'healthy';
     stack.sandbox.resetCalls();
     const times = (await load(name, requests)).sort((a, b) => a - b);
