@@ -55,6 +55,18 @@ export function createSourceMetrics(registry: Registry) {
       labelNames: ['source'] as const,
       registers: [registry],
     }),
+    cacheLookups: new Counter({
+      name: 'patchbay_upstream_cache_lookups_total',
+      help: 'HTTP cache lookups of upstream GETs: hit (no call), revalidated (304), miss',
+      labelNames: ['source', 'result'] as const,
+      registers: [registry],
+    }),
+    deduplicated: new Counter({
+      name: 'patchbay_upstream_deduplicated_total',
+      help: 'Upstream reads that joined an identical call already in flight',
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
     bulkheadRejections: new Counter({
       name: 'patchbay_bulkhead_rejections_total',
       help: 'Calls refused because the source had too many in flight and queued',

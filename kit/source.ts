@@ -25,6 +25,7 @@ import {
 } from 'cockatiel';
 import type { ZodType } from 'zod';
 import { UpstreamError, UpstreamErrorCode } from './errors.js';
+import { HttpCache, type CacheOptions, type CachedResponse } from './http-cache.js';
 import { safeUrl, type Logger } from './logger.js';
 import type { SourceMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
@@ -58,6 +59,8 @@ export interface SourcePolicy {
   bulkhead?: { maxConcurrent: number; maxQueued: number };
   /** The provider's documented request rate; calls wait for their turn within the deadline. */
   rateLimit?: { perSecond: number; burst?: number };
+  /** HTTP caching of GET responses as their headers allow (kit/http-cache.ts); off when absent. */
+  cache?: CacheOptions;
 }
 
 /** Request as it is about to be sent, for sources that sign requests (S3 SigV4). */
@@ -100,6 +103,11 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** Statuses returned to the caller instead of thrown, e.g. 404 for a lookup. */
   expect?: number[];
+  /**
+   * Freshness for a cached GET whose response states none (for upstreams that send no
+   * caching headers but whose data may be a little old). The upstream's own headers win.
+   */
+  cacheTtlMs?: number;
   signal?: AbortSignal;
 }
 
@@ -119,6 +127,8 @@ export interface Source {
   readonly policy: Readonly<SourcePolicy>;
   request(options: RequestOptions): Promise<UpstreamResponse>;
   breakerState(): 'closed' | 'open' | 'half-open' | 'isolated';
+  /** Forgets every cached response. */
+  clearCache(): void;
   close(): void;
 }
 
@@ -264,14 +274,8 @@ export function createSource(options: SourceOptions): Source {
 
   const bucket = options.rateLimit ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst) : undefined;
 
-  async function attempt(request: RequestOptions, signal: AbortSignal): Promise<UpstreamResponse> {
-    if (bucket) {
-      const turn = await bucket.take(deadlineMs, signal);
-      if ('refusedForMs' in turn) {
-        throw new UpstreamError(name, UpstreamErrorCode.RATE_LIMITED, { retryAfterMs: turn.refusedForMs, cause: 'client-side rate limit' });
-      }
-      if (turn.waitedMs > 0) metrics?.rateLimitWaits.inc({ source: name });
-    }
+  /** The request as it will be sent, before signing: header names in lower case. */
+  function prepare(request: RequestOptions): OutgoingRequest {
     const method = request.method ?? 'GET';
     const url = new URL(`${baseUrl}/${request.path.replace(/^\/+/, '')}`);
     for (const [key, value] of Object.entries(request.query ?? {})) {
@@ -283,12 +287,22 @@ export function createSource(options: SourceOptions): Source {
         : typeof request.body === 'string'
           ? Buffer.from(request.body)
           : request.body;
-    const headers: Record<string, string> = {
-      'user-agent': 'patchbay',
-      ...options.headers,
-      ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...request.headers,
-    };
+    const headers: Record<string, string> = { 'user-agent': 'patchbay' };
+    const given = { ...options.headers, ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}), ...request.headers };
+    for (const [header, value] of Object.entries(given)) headers[header.toLowerCase()] = value;
+    return { method, url, headers, body };
+  }
+
+  async function attempt(request: RequestOptions, prepared: OutgoingRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+    if (bucket) {
+      const turn = await bucket.take(deadlineMs, signal);
+      if ('refusedForMs' in turn) {
+        throw new UpstreamError(name, UpstreamErrorCode.RATE_LIMITED, { retryAfterMs: turn.refusedForMs, cause: 'client-side rate limit' });
+      }
+      if (turn.waitedMs > 0) metrics?.rateLimitWaits.inc({ source: name });
+    }
+    const { method, url, body } = prepared;
+    const headers = { ...prepared.headers };
     if (options.sign) Object.assign(headers, options.sign({ method, url, headers, body }));
 
     const startedAt = performance.now();
@@ -338,22 +352,74 @@ export function createSource(options: SourceOptions): Source {
     throw new UpstreamError(name, code, { status: response.statusCode, retryAfterMs, cause: `HTTP ${response.statusCode}` });
   }
 
+  /** One call under the source's policy: the deadline, retries, breaker and bulkhead. */
+  async function execute(request: RequestOptions, prepared: OutgoingRequest): Promise<UpstreamResponse> {
+    const method = request.method ?? 'GET';
+    const idempotent = request.idempotent ?? IDEMPOTENT_METHODS.has(method);
+    const policy = idempotent ? idempotentPolicy : notIdempotentPolicy;
+    try {
+      return await policy.execute(({ signal }) => attempt(request, prepared, request.signal ? AbortSignal.any([signal, request.signal]) : signal));
+    } catch (error) {
+      throw toUpstreamError(name, error, metrics);
+    }
+  }
+
+  const inFlight = new Map<string, Promise<UpstreamResponse>>();
+  const cache = options.cache ? new HttpCache(options.cache) : undefined;
+  const served = (response: CachedResponse) => buildResponse(name, response.status, response.headers, response.body);
+
+  /** GETs go through the HTTP cache when the source has one. */
+  async function readThroughCache(request: RequestOptions, prepared: OutgoingRequest): Promise<UpstreamResponse> {
+    if (!cache || prepared.method !== 'GET') return execute(request, prepared);
+    const cacheRequest = { method: 'GET', url: prepared.url.href, headers: prepared.headers };
+    const countAs = (result: 'hit' | 'revalidated' | 'miss') => metrics?.cacheLookups.inc({ source: name, result });
+    const found = cache.lookup(cacheRequest);
+    if (found.kind === 'fresh') {
+      countAs('hit');
+      return served(found.response);
+    }
+    if (found.kind === 'stale') {
+      const conditional = { ...prepared, headers: { ...prepared.headers, ...found.revalidationHeaders } };
+      const response = await execute(request, conditional);
+      const reused = response.status === 304 ? cache.revalidated(cacheRequest, found.entry, response) : undefined;
+      if (reused) {
+        countAs('revalidated');
+        return served(reused);
+      }
+      if (response.status !== 304) {
+        countAs('miss');
+        if (response.status === 200) cache.store(cacheRequest, response, request.cacheTtlMs);
+        return response;
+      }
+    }
+    countAs('miss');
+    const response = await execute(request, prepared);
+    if (response.status === 200) cache.store(cacheRequest, response, request.cacheTtlMs);
+    return response;
+  }
+
   const { timeoutMs, retry: declaredRetry, breaker: declaredBreaker, rateLimit } = options;
   return {
     name,
     baseUrl,
-    policy: { timeoutMs, deadlineMs, retry: declaredRetry, breaker: declaredBreaker, bulkhead: options.bulkhead, rateLimit },
-    async request(request) {
-      const method = request.method ?? 'GET';
-      const idempotent = request.idempotent ?? IDEMPOTENT_METHODS.has(method);
-      const policy = idempotent ? idempotentPolicy : notIdempotentPolicy;
-      try {
-        return await policy.execute(async ({ signal }) => {
-          return attempt(request, request.signal ? AbortSignal.any([signal, request.signal]) : signal);
-        });
-      } catch (error) {
-        throw toUpstreamError(name, error, metrics);
+    policy: { timeoutMs, deadlineMs, retry: declaredRetry, breaker: declaredBreaker, bulkhead: options.bulkhead, rateLimit, cache: options.cache },
+    request(request) {
+      const prepared = prepare(request);
+      // Identical reads in flight at once share one upstream call, across GraphQL requests.
+      // A caller with its own abort signal does not share: its abort must not cancel others.
+      if ((prepared.method !== 'GET' && prepared.method !== 'HEAD') || request.signal) return execute(request, prepared);
+      const key = `${prepared.method} ${prepared.url.href} ${JSON.stringify(request.headers ?? {})} ${request.expect ?? ''}`;
+      const pending = inFlight.get(key);
+      if (pending) {
+        metrics?.deduplicated.inc({ source: name });
+        return pending;
       }
+      const call = readThroughCache(request, prepared).finally(() => inFlight.delete(key));
+      inFlight.set(key, call);
+      return call;
+    },
+    clearCache() {
+      cache?.clear();
     },
     breakerState() {
       return breaker ? stateLabel(breaker.state) : 'closed';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { createProviderApp, jsonError, type ProviderApp } from './provider.js';
 import type { SeedUser } from './seed.js';
@@ -13,6 +14,23 @@ const MAX_LIMIT = 100;
 function fail(res: Response, status: number, code: string, message: string) {
   res.status(status).json({ error: { code, message } });
 }
+
+/**
+ * Answers with an ETag and the given Cache-Control, or 304 when the client holds this body.
+ * How our account service lets callers cache: users change rarely, lists more often.
+ */
+function sendCacheable(req: Request, res: Response, body: unknown, cacheControl: string) {
+  const json = JSON.stringify(body);
+  const etag = `W/"${createHash('sha1').update(json).digest('base64url')}"`;
+  res.setHeader('Cache-Control', cacheControl);
+  res.setHeader('ETag', etag);
+  if (req.headers['if-none-match'] === etag) return res.status(304).end();
+  res.type('application/json').send(json);
+}
+
+/** Single users and users by id may be reused for 30 s; listings must be revalidated. */
+const USER_CACHE = 'private, max-age=30';
+const LIST_CACHE = 'private, no-cache';
 
 /**
  * Our own account service: JSON REST with bearer auth.
@@ -36,7 +54,7 @@ export function createAccountsSandbox({ users, token }: AccountsSandboxOptions):
   provider.route('get', '/v1/users/:id', 'getUser', (req, res) => {
     const found = byId.get(String(req.params.id));
     if (!found) return fail(res, 404, 'not_found', 'No user with that id.');
-    res.json(found.user);
+    sendCacheable(req, res, found.user, USER_CACHE);
   });
 
   provider.route('get', '/v1/users', (req) => (req.query.ids === undefined ? 'listUsers' : 'getUsersByIds'), (req, res) => {
@@ -44,8 +62,7 @@ export function createAccountsSandbox({ users, token }: AccountsSandboxOptions):
     if (typeof ids === 'string') {
       const wanted = ids.split(',').filter(Boolean);
       if (wanted.length > MAX_IDS) return fail(res, 400, 'too_many_ids', `At most ${MAX_IDS} ids per request.`);
-      res.json({ data: wanted.flatMap((id) => byId.get(id)?.user ?? []) });
-      return;
+      return sendCacheable(req, res, { data: wanted.flatMap((id) => byId.get(id)?.user ?? []) }, USER_CACHE);
     }
     const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -60,7 +77,7 @@ export function createAccountsSandbox({ users, token }: AccountsSandboxOptions):
     const page = users.slice(start, start + limit);
     const last = page.at(-1);
     const more = start + limit < users.length;
-    res.json({ data: page, next_cursor: more && last ? Buffer.from(last.id).toString('base64url') : null });
+    sendCacheable(req, res, { data: page, next_cursor: more && last ? Buffer.from(last.id).toString('base64url') : null }, LIST_CACHE);
   });
 
   return provider;

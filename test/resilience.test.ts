@@ -31,7 +31,8 @@ function accounts(policy: Partial<SourceOptions> = {}) {
     ...silentKit(),
     ...policy,
   });
-  return { source, getUser: () => source.request({ operation: 'getUser', path: '/v1/users/usr_00001' }) };
+  // `n` picks a distinct user: identical reads in flight would share one upstream call.
+  return { source, getUser: (n = 1) => source.request({ operation: 'getUser', path: `/v1/users/usr_${String(n).padStart(5, '0')}` }) };
 }
 const attempts = () => sandbox.calls().accounts.getUser ?? 0;
 const failure = (promise: Promise<unknown>) =>
@@ -175,7 +176,7 @@ describe('bulkhead and rate limit', () => {
   test('calls past the concurrency limit and queue are refused at once, without an upstream call', async () => {
     sandbox.faults('accounts', [{ operation: 'getUser', latencyMs: 200 }]);
     const { getUser } = accounts({ bulkhead: { maxConcurrent: 1, maxQueued: 1 } });
-    const results = await Promise.allSettled([getUser(), getUser(), getUser()]);
+    const results = await Promise.allSettled([getUser(1), getUser(2), getUser(3)]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
     expect(((results[2] as PromiseRejectedResult).reason as UpstreamError).code).toBe('UPSTREAM_OVERLOADED');
     expect(attempts()).toBe(2);
@@ -184,7 +185,7 @@ describe('bulkhead and rate limit', () => {
   test('the client-side rate limit makes calls wait their turn', async () => {
     const kit = silentKit();
     const { getUser } = accounts({ rateLimit: { perSecond: 20, burst: 1 }, ...kit });
-    await Promise.all([getUser(), getUser(), getUser()]);
+    await Promise.all([getUser(1), getUser(2), getUser(3)]);
     expect(attempts()).toBe(3);
     expect((await kit.metrics.rateLimitWaits.get()).values[0]?.value).toBe(2);
   });

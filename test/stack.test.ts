@@ -55,18 +55,6 @@ describe('Dashboard through the web gateway', () => {
     expect(got.lastSeenAt).toBe(new Date(events[0]!.properties.time * 1000).toISOString());
   });
 
-  test('costs one upstream call per source, plus one HEAD per listed file', async () => {
-    const user = busyUser();
-    await graphql(web, DashboardDocument, { userId: user.id });
-    expect(stack.sandbox.calls()).toEqual({
-      accounts: { getUsersByIds: 1 },
-      email: { activityQuery: 1 },
-      storage: { ListObjectsV2: 2, HeadObject: 5 },
-      analytics: { mixpanelStream: 1 },
-      postmark: {},
-    });
-  });
-
   test('download URLs are presigned: the URL downloads, a tampered one is refused', async () => {
     const user = busyUser();
     const { body } = await graphql(web, DashboardDocument, { userId: user.id });
@@ -104,17 +92,6 @@ describe('UserList through the web gateway', () => {
 
     const next = await graphql(web, UserListDocument, { first: 50, after: body.data!.users.pageInfo.endCursor });
     expect(next.body.data!.users.nodes[0]!.id).toBe(seed().users[50]!.id);
-  });
-
-  test('upstream calls: one user page, one event query, one bounce lookup and listing per user', async () => {
-    await graphql(web, UserListDocument, { first: 50 });
-    expect(stack.sandbox.calls()).toEqual({
-      accounts: { listUsers: 1 },
-      email: { getBounce: 50 },
-      storage: { ListObjectsV2: 50 },
-      analytics: { mixpanelStream: 1 },
-      postmark: {},
-    });
   });
 
   test('a page size out of range is a clear input error', async () => {

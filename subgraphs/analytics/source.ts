@@ -20,6 +20,11 @@ export type AnalyticsConfig = z.infer<typeof AnalyticsConfig>;
 export const SEGMENT_BATCH_EVENTS = 2500;
 /** distinct_ids per stream query; Mixpanel documents no cap, we keep URLs short. */
 export const STREAM_IDS_PER_CALL = 100;
+/**
+ * How old a query answer may be when reused. Mixpanel sends no caching headers, allows 60
+ * queries an hour, and takes about a minute to make new events queryable anyway.
+ */
+export const QUERY_TTL_MS = 60_000;
 
 export interface TrackedEvent {
   id: string;
@@ -112,6 +117,7 @@ export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
     retry: { attempts: 2, on: [502, 503, 504], maxRetryAfterMs: 2000 },
     breaker: { failureRate: 0.5, minimumRequests: 10, windowMs: 30_000, halfOpenAfterMs: 10_000 },
     bulkhead: { maxConcurrent: 5, maxQueued: 50 },
+    cache: { maxEntries: 1000, maxBytes: 32 * 2 ** 20 },
     rateLimit: config.MIXPANEL_QUERIES_PER_HOUR
       ? { perSecond: config.MIXPANEL_QUERIES_PER_HOUR / 3600, burst: config.MIXPANEL_QUERIES_PER_HOUR }
       : undefined,
@@ -126,6 +132,7 @@ export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
         operation: 'streamQuery',
         path: '/stream/query',
         query: { ...project, distinct_ids: JSON.stringify(userIds), from_date: fromDate, to_date: toDate },
+        cacheTtlMs: QUERY_TTL_MS,
       });
       return response.json(StreamResponse).results.events.map(({ event, properties }) => ({
         userId: String(properties.$distinct_id ?? properties.distinct_id ?? ''),
@@ -141,6 +148,7 @@ export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
         operation: 'segmentation',
         path: '/segmentation',
         query: { ...project, event, from_date: fromDate, to_date: toDate, unit, type: 'general' },
+        cacheTtlMs: QUERY_TTL_MS,
       });
       const { series, values } = response.json(SegmentationResponse).data;
       const counts = values[event] ?? {};

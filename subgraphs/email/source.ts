@@ -17,6 +17,13 @@ export type EmailConfig = z.infer<typeof EmailConfig>;
 
 /** Email Activity answers at most this many messages per query. */
 export const ACTIVITY_LIMIT = 1000;
+/** The bounce list's largest page. */
+export const BOUNCES_PER_PAGE = 500;
+/**
+ * How old a bounce list may be when reused. SendGrid sends no caching headers; a bounce
+ * shows as BOUNCED at most this late (a lookup of one address is never cached).
+ */
+export const BOUNCE_LIST_TTL_MS = 60_000;
 
 const ActivityMessage = z.object({
   msg_id: z.string(),
@@ -73,6 +80,7 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
     breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 50, maxQueued: 100 },
     retryAfterMs: sendgridRetryAfterMs,
+    cache: { maxEntries: 100, maxBytes: 8 * 2 ** 20 },
     ...kit,
   });
 
@@ -119,6 +127,25 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
         clicks: m.clicks_count,
         lastEventAt: new Date(m.last_event_time).toISOString(),
       }));
+    },
+    /**
+     * Every bounced address, when the list has at most `maxPages` pages; undefined when it
+     * is longer (the caller then asks per address, which costs no more).
+     */
+    async bouncedAddresses(maxPages: number): Promise<Set<string> | undefined> {
+      const bounced = new Set<string>();
+      for (let page = 0; page < maxPages; page++) {
+        const response = await source.request({
+          operation: 'listBounces',
+          path: '/v3/suppression/bounces',
+          query: { limit: BOUNCES_PER_PAGE, offset: page * BOUNCES_PER_PAGE },
+          cacheTtlMs: BOUNCE_LIST_TTL_MS,
+        });
+        const entries = response.json(BounceList);
+        for (const entry of entries) bounced.add(entry.email.toLowerCase());
+        if (entries.length < BOUNCES_PER_PAGE) return bounced;
+      }
+      return undefined;
     },
     async isBounced(address: string): Promise<boolean> {
       const response = await source.request({ operation: 'getBounce', path: `/v3/suppression/bounces/${encodeURIComponent(address)}` });

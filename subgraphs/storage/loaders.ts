@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
-import { fanOut } from '../../kit/batch.js';
+import { fanOut, groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import type { ObjectPage, S3Api, StoredObject } from './source.js';
+import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type S3Api, type StoredObject } from './source.js';
 
 export interface Sources {
   s3: S3Api;
@@ -12,43 +12,72 @@ export interface FileRecord extends StoredObject {
   name: string;
 }
 
-export interface FilesPageKey {
+/** One page of a user's listing: up to `maxKeys` objects after `startAfter`. */
+export interface ListingKey {
   userId: string;
-  first: number;
+  maxKeys: number;
   startAfter?: string;
 }
 
-/** S3 has no multi-prefix listing: per-user calls, at most this many at once per request. */
-const FAN_OUT = 8;
+/** S3 has no multi-prefix listing: one call per user prefix, at most this many at once per request. */
+const FAN_OUT = 16;
 
 export const userPrefix = (userId: string) => `users/${userId}/`;
 
+/** The first `maxKeys` objects of a longer page, with the page's "more" flag adjusted. */
+function firstOf(page: ObjectPage, maxKeys: number): ObjectPage {
+  if (page.objects.length <= maxKeys) return page;
+  return { objects: page.objects.slice(0, maxKeys), isTruncated: true };
+}
+
 export function createLoaders({ s3 }: Sources) {
+  /**
+   * Pages of user listings. Keys that start at the same place in the same user's folder
+   * (a files page and the storage total of one user) share one call, made for the largest
+   * page any of them asks for; distinct prefixes fan out, capped per request.
+   */
+  async function loadListings(keys: readonly ListingKey[]): Promise<Array<ObjectPage | Error>> {
+    const groups = [...groupBy(keys, (k) => JSON.stringify([k.userId, k.startAfter ?? null])).values()];
+    const pages = await fanOut(groups, FAN_OUT, (group) =>
+      s3.listObjects({
+        prefix: userPrefix(group[0]!.userId),
+        maxKeys: Math.max(...group.map((k) => k.maxKeys)),
+        startAfter: group[0]!.startAfter,
+      }),
+    );
+    const byKey = new Map<ListingKey, ObjectPage | Error>();
+    groups.forEach((group, i) => {
+      const page = pages[i]!;
+      for (const key of group) byKey.set(key, page instanceof Error ? page : firstOf(page, key.maxKeys));
+    });
+    return keys.map((k) => byKey.get(k)!);
+  }
+
+  const listing = new DataLoader<ListingKey, ObjectPage, string>(loadListings, {
+    cacheKeyFn: (k) => JSON.stringify([k.userId, k.maxKeys, k.startAfter ?? null]),
+    name: 'storage.listing',
+  });
+
   return {
-    filesPage: new DataLoader<FilesPageKey, ObjectPage, string>(
-      (keys) =>
-        fanOut(keys, FAN_OUT, (k) => s3.listObjects({ prefix: userPrefix(k.userId), maxKeys: k.first, startAfter: k.startAfter })),
-      { cacheKeyFn: (k) => JSON.stringify([k.userId, k.first, k.startAfter ?? null]), name: 'storage.filesPage' },
+    listing,
+    /**
+     * Bytes used by a user: the sum over every page of the user's listing. The first page
+     * is asked for in the caller's tick, so it joins the batch of that user's files page.
+     */
+    async usedBytes(userId: string): Promise<number> {
+      let page = await listing.load({ userId, maxKeys: LIST_MAX_KEYS });
+      let total = page.objects.reduce((sum, o) => sum + o.size, 0);
+      while (page.isTruncated && page.nextContinuationToken) {
+        page = await s3.listObjects({ prefix: userPrefix(userId), maxKeys: LIST_MAX_KEYS, continuationToken: page.nextContinuationToken });
+        total += page.objects.reduce((sum, o) => sum + o.size, 0);
+      }
+      return total;
+    },
+    /** Metadata listings do not carry (content type), per object version. */
+    metadata: new DataLoader<StoredObject, ObjectMetadata | null, string>(
+      (objects) => fanOut(objects, FAN_OUT, (object) => s3.objectMetadata(object)),
+      { cacheKeyFn: (o) => o.key, name: 'storage.metadata' },
     ),
-    /** Bytes used by a user: the sum over every page of the user's listing. */
-    usedBytes: new DataLoader<string, number>(
-      (userIds) =>
-        fanOut(userIds, FAN_OUT, async (userId) => {
-          let total = 0;
-          let continuationToken: string | undefined;
-          do {
-            const page = await s3.listObjects({ prefix: userPrefix(userId), maxKeys: 1000, continuationToken });
-            for (const o of page.objects) total += o.size;
-            continuationToken = page.isTruncated ? page.nextContinuationToken : undefined;
-          } while (continuationToken);
-          return total;
-        }),
-      { name: 'storage.usedBytes' },
-    ),
-    /** Object metadata that listings do not carry (content type). */
-    head: new DataLoader<string, Awaited<ReturnType<S3Api['headObject']>>>((keys) => fanOut(keys, FAN_OUT, (key) => s3.headObject(key)), {
-      name: 'storage.head',
-    }),
   };
 }
 

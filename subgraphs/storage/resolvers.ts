@@ -21,9 +21,9 @@ export const resolvers: Resolvers = {
   User: {
     files: async ({ id }, { first, after }, { loaders }) => {
       const prefix = userPrefix(id);
-      const page = await loaders.filesPage.load({
+      const page = await loaders.listing.load({
         userId: id,
-        first: pageSize(first, 'first', 100, 20),
+        maxKeys: pageSize(first, 'first', 100, 20),
         startAfter: keyAfter(after, prefix),
       });
       const last = page.objects.at(-1);
@@ -32,10 +32,10 @@ export const resolvers: Resolvers = {
         pageInfo: { hasNextPage: page.isTruncated, endCursor: last ? cursorOf(last.key) : null },
       };
     },
-    storageUsedBytes: ({ id }, _args, { loaders }) => loaders.usedBytes.load(id),
+    storageUsedBytes: ({ id }, _args, { loaders }) => loaders.usedBytes(id),
   },
   File: {
-    contentType: async ({ key }, _args, { loaders }) => (await loaders.head.load(key))?.contentType ?? null,
+    contentType: async (file, _args, { loaders }) => (await loaders.metadata.load(file))?.contentType ?? null,
     downloadUrl: ({ key }, _args, { sources }) => sources.s3.presignGet(key).url,
   },
   Mutation: {

@@ -1,5 +1,6 @@
 import aws4 from 'aws4';
 import { XMLParser } from 'fast-xml-parser';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
@@ -31,6 +32,16 @@ export interface ObjectPage {
   isTruncated: boolean;
   nextContinuationToken?: string;
 }
+
+export interface ObjectMetadata {
+  contentType: string | null;
+  size: number;
+}
+
+/** ListObjectsV2's largest page. */
+export const LIST_MAX_KEYS = 1000;
+/** Object versions whose metadata is remembered (about 200 bytes each). */
+const METADATA_ENTRIES = 50_000;
 
 const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, isArray: (name) => name === 'Contents' });
 const ListResult = z.object({
@@ -96,6 +107,17 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
     return { url: `${publicEndpoint.protocol}//${publicEndpoint.host}${signed.path}`, expiresAt: new Date(Date.now() + ttl * 1000) };
   }
 
+  async function headObject(key: string): Promise<ObjectMetadata | null> {
+    const response = await source.request({ operation: 'headObject', method: 'HEAD', path: `${bucketPath}/${encodeKey(key)}`, expect: [404] });
+    if (response.status === 404) return null;
+    return { contentType: response.headers['content-type'] ?? null, size: Number(response.headers['content-length'] ?? 0) };
+  }
+
+  // An object version's metadata never changes: a new upload or a metadata-replacing copy
+  // gives it a new ETag or LastModified, which the listing in hand reports. So a HEAD is
+  // needed once per version, and the listing is what proves the remembered one current.
+  const metadataByVersion = new LRUCache<string, ObjectMetadata>({ max: METADATA_ENTRIES });
+
   return {
     source,
     async listObjects(options: { prefix: string; maxKeys: number; startAfter?: string; continuationToken?: string }): Promise<ObjectPage> {
@@ -122,13 +144,23 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
       };
     },
     /** Content type and size of one object, or null when it does not exist. */
-    async headObject(key: string): Promise<{ contentType: string | null; size: number } | null> {
-      const response = await source.request({ operation: 'headObject', method: 'HEAD', path: `${bucketPath}/${encodeKey(key)}`, expect: [404] });
-      if (response.status === 404) return null;
-      return { contentType: response.headers['content-type'] ?? null, size: Number(response.headers['content-length'] ?? 0) };
+    headObject,
+    /** Metadata of a listed object version: one HEAD per version, then from memory. */
+    async objectMetadata(object: StoredObject): Promise<ObjectMetadata | null> {
+      const version = `${object.key}\u0000${object.etag}\u0000${object.lastModified}`;
+      const known = metadataByVersion.get(version);
+      if (known) {
+        kit.metrics.cacheLookups.inc({ source: source.name, result: 'hit' });
+        return known;
+      }
+      kit.metrics.cacheLookups.inc({ source: source.name, result: 'miss' });
+      const metadata = await headObject(object.key);
+      if (metadata) metadataByVersion.set(version, metadata);
+      return metadata;
     },
     presignGet: (key: string) => presign('GET', key),
     presignPut: (key: string, contentType: string) => presign('PUT', key, { 'Content-Type': contentType }),
+    clearCache: () => metadataByVersion.clear(),
     close: () => source.close(),
   };
 }

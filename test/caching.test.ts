@@ -1,0 +1,127 @@
+/**
+ * In-flight deduplication and HTTP caching of upstream reads, through the real sources
+ * against the sandbox; every count is what the provider saw.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { createLogger } from '../kit/logger.js';
+import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { AccountsConfig, createAccountsApi } from '../subgraphs/accounts/source.js';
+import { AnalyticsConfig, createMixpanelApi } from '../subgraphs/analytics/source.js';
+import { createSendgridApi, EmailConfig } from '../subgraphs/email/source.js';
+import { createS3Api, StorageConfig } from '../subgraphs/storage/source.js';
+import { FREE_SANDBOX_PORTS } from './helpers.js';
+
+let sandbox: Sandbox;
+beforeAll(async () => {
+  sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '50' });
+});
+afterEach(() => {
+  sandbox.clearFaults();
+  sandbox.resetCalls();
+});
+afterAll(() => sandbox?.close());
+
+function newKit() {
+  const registry = createRegistry('test');
+  const metrics = createSourceMetrics(registry);
+  /** The value of a counter series, 0 when it was never incremented. */
+  const count = async (counter: keyof typeof metrics, labels: Record<string, string>) => {
+    const values = (await (metrics[counter] as { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }).get()).values;
+    return values.find((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, string>)[k] === l))?.value ?? 0;
+  };
+  return { kit: { logger: createLogger('test', 'silent'), metrics }, count };
+}
+
+describe('in-flight deduplication', () => {
+  test('identical reads in flight at once make one upstream call; distinct ones do not share', async () => {
+    const { kit, count } = newKit();
+    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), kit);
+    sandbox.faults('accounts', [{ latencyMs: 100 }]);
+    const same = await Promise.all(Array.from({ length: 10 }, () => accounts.getUsers(['usr_00001', 'usr_00002'])));
+    expect(same.every((users) => users.map((u) => u.id).join() === 'usr_00001,usr_00002')).toBe(true);
+    expect(sandbox.calls().accounts.getUsersByIds).toBe(1);
+    expect(await count('deduplicated', { source: 'accounts.api' })).toBe(9);
+
+    sandbox.resetCalls();
+    await Promise.all([accounts.getUsers(['usr_00003']), accounts.getUsers(['usr_00004'])]);
+    expect(sandbox.calls().accounts.getUsersByIds).toBe(2);
+  });
+
+  test('a failure in flight reaches every caller that joined it, and is not kept', async () => {
+    const { kit } = newKit();
+    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), kit);
+    sandbox.faults('accounts', [{ latencyMs: 50, status: 400 }]);
+    const results = await Promise.allSettled([accounts.getUsers(['usr_00005']), accounts.getUsers(['usr_00005'])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(sandbox.calls().accounts.getUsersByIds).toBe(1);
+    sandbox.clearFaults();
+    expect(await accounts.getUsers(['usr_00005'])).toHaveLength(1);
+    expect(sandbox.calls().accounts.getUsersByIds).toBe(2);
+  });
+
+  test('sends are never shared', async () => {
+    const { kit } = newKit();
+    const sendgrid = createSendgridApi(EmailConfig.parse(sandbox.env()), kit);
+    const mail = { to: 'twice@example.com', subject: 'Hi', text: 'Hello', sendId: 'dedup-1' };
+    await Promise.all([sendgrid.send(mail), sendgrid.send(mail)]);
+    expect(sandbox.calls().email.mailSend).toBe(2);
+  });
+});
+
+describe('HTTP caching', () => {
+  test('a response with max-age is reused without a call while fresh', async () => {
+    const { kit, count } = newKit();
+    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), kit);
+    const first = await accounts.getUsers(['usr_00010']);
+    const again = await accounts.getUsers(['usr_00010']);
+    expect(again).toEqual(first);
+    expect(sandbox.calls().accounts.getUsersByIds).toBe(1);
+    expect(await count('cacheLookups', { source: 'accounts.api', result: 'hit' })).toBe(1);
+  });
+
+  test('a no-cache response is revalidated with its ETag: a 304 reuses the body', async () => {
+    const { kit, count } = newKit();
+    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), kit);
+    const first = await accounts.listUsers(5);
+    const again = await accounts.listUsers(5);
+    expect(again).toEqual(first);
+    expect(sandbox.calls().accounts.listUsers).toBe(2);
+    expect(await count('cacheLookups', { source: 'accounts.api', result: 'revalidated' })).toBe(1);
+  });
+
+  test('a response that states no freshness is not kept, unless the source gives the call a TTL', async () => {
+    const { kit } = newKit();
+    const sendgrid = createSendgridApi(EmailConfig.parse(sandbox.env()), kit);
+    await sendgrid.messagesTo(['a@example.com'], 10);
+    await sendgrid.messagesTo(['a@example.com'], 10);
+    expect(sandbox.calls().email.activityQuery).toBe(2);
+
+    const first = await sendgrid.bouncedAddresses(5);
+    const again = await sendgrid.bouncedAddresses(5);
+    expect(again).toEqual(first);
+    expect(first!.size).toBe(sandbox.seed.bounces.length);
+    expect(sandbox.calls().email.listBounces).toBe(1);
+  });
+
+  test('Mixpanel query answers are reused for a minute: the same query twice is one call', async () => {
+    const { kit } = newKit();
+    const mixpanel = createMixpanelApi(AnalyticsConfig.parse(sandbox.env()), kit);
+    const first = await mixpanel.eventsOf(['usr_00001'], '2026-01-01', '2026-12-31');
+    expect(await mixpanel.eventsOf(['usr_00001'], '2026-01-01', '2026-12-31')).toEqual(first);
+    expect(sandbox.calls().analytics.mixpanelStream).toBe(1);
+  });
+
+  test('S3 object metadata is fetched once per object version', async () => {
+    const { kit, count } = newKit();
+    const s3 = createS3Api(StorageConfig.parse(sandbox.env()), kit);
+    const [object] = (await s3.listObjects({ prefix: 'users/usr_00001/', maxKeys: 1 })).objects;
+    const metadata = await s3.objectMetadata(object!);
+    expect(await s3.objectMetadata(object!)).toEqual(metadata);
+    expect(sandbox.calls().storage.HeadObject).toBe(1);
+    expect(await count('cacheLookups', { source: 'storage.s3', result: 'hit' })).toBe(1);
+    // A new version (another ETag) is asked for again.
+    await s3.objectMetadata({ ...object!, etag: '"another"' });
+    expect(sandbox.calls().storage.HeadObject).toBe(2);
+  });
+});
