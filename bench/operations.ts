@@ -3,10 +3,11 @@
  * local stack (sandbox providers included) in this process.
  *
  *   npm run bench -- [--requests 200] [--concurrency 1] [--operation Dashboard|UserList|Home]
- *                    [--storage healthy|slow|down] [--latency 0]
+ *                    [--storage healthy|slow|down] [--latency 0] [--distinct] [--users 1200]
  *
  * Prints, per operation: upstream attempts per request by provider (counted by the sandbox
- * over the measured requests) and p50/p95/p99 latency over N requests, sent by
+ * over the measured requests), cache lookups per request by result (from the subgraphs'
+ * /metrics) and p50/p95/p99 latency over N requests, sent by
  * `concurrency` clients in parallel after a warm-up of 20 on the healthy stack.
  * --storage slow makes every storage call answer after 5 s (past the source's timeout);
  * --storage down answers every storage call 503. Either fault starts with the measured
@@ -24,6 +25,8 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '1' },
     latency: { type: 'string', default: '0' },
+    distinct: { type: 'boolean', default: false },
+    users: { type: 'string', default: '1200' },
     operation: { type: 'string', multiple: true },
     storage: { type: 'string', default: 'healthy' },
   },
@@ -44,6 +47,12 @@ if (!Number.isInteger(latencyMs) || latencyMs < 0 || latencyMs > 1000) {
   process.exit(2);
 }
 
+const seedUsers = Number(values.users);
+if (!Number.isInteger(seedUsers) || seedUsers < 100 || seedUsers > 20_000) {
+  process.stderr.write('--users must be a whole number from 100 to 20000\n');
+  process.exit(2);
+}
+
 /** Set while storage is broken on purpose: its field errors are then expected. */
 let storageBroken = false;
 const STORAGE_FAULTS: Record<string, FaultRule[]> = { healthy: [], slow: [{ latencyMs: 5000 }], down: [{ status: 503 }] };
@@ -54,14 +63,33 @@ if (!(storageMode in STORAGE_FAULTS)) {
 }
 
 const startedAt = performance.now();
-const stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
+const stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent', SANDBOX_USERS: String(seedUsers) } });
 const startupMs = performance.now() - startedAt;
-const busy = stack.sandbox.seed.users.find((u) => stack.sandbox.seed.files.filter((f) => f.key.startsWith(`users/${u.id}/`)).length >= 10)!;
+// Users with 10 or more files: each costs Dashboard its full budget (5 HEADs).
+const busyUsers = stack.sandbox.seed.users.filter((u) => stack.sandbox.seed.files.filter((f) => f.key.startsWith(`users/${u.id}/`)).length >= 10);
+/**
+ * Requests sent so far. With --distinct, the warm-up counts down from the last user or page
+ * and the measured requests up from the first, so the warm-up leaves nothing in the caches
+ * that a measured request could use.
+ */
+let sent = 0;
+let warmingUp = false;
+const nth = (count: number) => (warmingUp ? count - 1 - (sent++ % count) : sent++ % count);
+/** The user of the next request: the same one, or with --distinct a different one each time. */
+const nextUser = () => busyUsers[values.distinct ? nth(busyUsers.length) : 0]!.id;
+
+const users = stack.sandbox.seed.users;
+/** The next UserList page: the first one, or with --distinct each of the 24 pages in turn. */
+const nextPageCursor = () => {
+  const page = values.distinct ? nth(Math.floor(users.length / 50)) : 0;
+  // The account service's cursor is the last id of the previous page.
+  return page === 0 ? undefined : Buffer.from(users[page * 50 - 1]!.id).toString('base64url');
+};
 
 const operations = {
-  Dashboard: { gateway: 'web', query: print(DashboardDocument), variables: { userId: busy.id } },
-  UserList: { gateway: 'web', query: print(UserListDocument), variables: { first: 50 } },
-  Home: { gateway: 'mobile', query: print(HomeDocument), variables: { userId: busy.id } },
+  Dashboard: { gateway: 'web', query: print(DashboardDocument), variables: () => ({ userId: nextUser() }) },
+  UserList: { gateway: 'web', query: print(UserListDocument), variables: () => ({ first: 50, after: nextPageCursor() }) },
+  Home: { gateway: 'mobile', query: print(HomeDocument), variables: () => ({ userId: nextUser() }) },
 } as const;
 type Name = keyof typeof operations;
 const chosen = (values.operation?.length ? values.operation : Object.keys(operations)) as Name[];
@@ -72,7 +100,7 @@ async function send(name: Name): Promise<number> {
   const response = await fetch(`${stack.gateways[op.gateway]!.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: op.query, variables: op.variables }),
+    body: JSON.stringify({ query: op.query, variables: op.variables() }),
   });
   const body = (await response.json()) as { errors?: unknown[] };
   if (body.errors && !storageBroken) throw new Error(`${name} failed: ${JSON.stringify(body.errors).slice(0, 300)}`);
@@ -87,6 +115,18 @@ function setFaults(storageRules: readonly FaultRule[]) {
   for (const provider of ['accounts', 'email', 'storage', 'analytics', 'postmark'] as const) {
     stack.sandbox.faults(provider, provider === 'storage' ? [...storageRules, ...latency] : latency);
   }
+}
+
+/** Cache lookups of every subgraph's sources so far, by result (hit, revalidated, miss). */
+async function cacheLookups(): Promise<Record<string, number>> {
+  const totals: Record<string, number> = { hit: 0, revalidated: 0, miss: 0 };
+  for (const subgraph of Object.values(stack.subgraphs)) {
+    const text = await (await fetch(`${subgraph.url}/metrics`)).text();
+    for (const [, result, value] of text.matchAll(/^patchbay_upstream_cache_lookups_total\{[^}]*result="(\w+)"[^}]*\} (\d+)/gm)) {
+      totals[result!] = (totals[result!] ?? 0) + Number(value);
+    }
+  }
+  return totals;
 }
 
 /** Sends `count` requests from `concurrency` clients; returns each request's latency. */
@@ -112,11 +152,18 @@ try {
     // ones that find the fault before the circuit opens.
     setFaults([]);
     storageBroken = false;
+    warmingUp = true;
     await load(name, 20);
+    warmingUp = false;
+    sent = 0;
     setFaults(STORAGE_FAULTS[storageMode]!);
     storageBroken = storageMode !== 'healthy';
     stack.sandbox.resetCalls();
+    const lookupsBefore = await cacheLookups();
     const times = (await load(name, requests)).sort((a, b) => a - b);
+    const lookupsAfter = await cacheLookups();
+    const lookups = Object.fromEntries(Object.keys(lookupsAfter).map((k) => [k, (lookupsAfter[k]! - (lookupsBefore[k] ?? 0)) / requests]));
+    const lookupCount = Object.values(lookups).reduce((a, b) => a + b, 0);
     const perRequest = Object.fromEntries(
       Object.entries(stack.sandbox.calls()).map(([provider, ops]) => [
         provider,
@@ -126,6 +173,10 @@ try {
     console.log(
       `${name.padEnd(10)} upstream attempts/request ${JSON.stringify(perRequest)}  ` +
         `p50 ${percentile(times, 50).toFixed(1)} ms  p95 ${percentile(times, 95).toFixed(1)} ms  p99 ${percentile(times, 99).toFixed(1)} ms`,
+    );
+    console.log(
+      `${''.padEnd(10)} cache lookups/request ${JSON.stringify(lookups)}` +
+        (lookupCount ? `  hit ratio ${((100 * (lookups.hit ?? 0)) / lookupCount).toFixed(0)}% (revalidations count as calls)` : ''),
     );
   }
   console.log(`rss after load ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
