@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated__/operations.js';
+import { DashboardDocument, SendEmailDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { expectNoLeaks, graphql } from './helpers.js';
 
@@ -36,6 +36,26 @@ test('with the storage provider down, Dashboard serves everything else and names
   }
 });
 
+test('in a fanned-out batch, a failing call fails only its own entity\'s field', async () => {
+  // The first of UserList's 50 listings is refused (403 is not retried); the other 49 answer.
+  stack.sandbox.faults('storage', [{ operation: 'ListObjectsV2', status: 403, times: 1 }]);
+  try {
+    const { body } = await graphql(`${stack.gateways.web!.url}/graphql`, UserListDocument, { first: 50 });
+    const nodes = body.data!.users.nodes;
+    expect(nodes).toHaveLength(50);
+    expect(body.errors?.map((e) => e.extensions?.code)).toEqual(['UPSTREAM_UNAUTHORIZED']);
+    expect(nodes.filter((n) => n.storageUsedBytes === null)).toHaveLength(1);
+    expect(nodes.every((n) => n.name && n.emailDeliverability)).toBe(true);
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors![0]).toMatchObject({ extensions: { code: 'UPSTREAM_UNAUTHORIZED', source: 'storage.s3' } });
+    const failed = nodes.findIndex((n) => n.storageUsedBytes === null);
+    expect(body.errors![0]!.path).toEqual(['users', 'nodes', failed, 'storageUsedBytes']);
+  } finally {
+    stack.sandbox.clearFaults();
+  }
+});
+
+// After the tests that need the storage subgraph: it closes it.
 test('with the storage subgraph gone, Dashboard still serves the user, messages and events', async () => {
   const storageUrl = stack.subgraphs.storage!.url;
   await stack.subgraphs.storage!.close();

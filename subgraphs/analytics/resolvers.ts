@@ -3,7 +3,7 @@ import { pageSize } from '../../kit/args.js';
 import { badUserInput } from '../../kit/errors.js';
 import { DateScalar, DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers, TimeInterval } from './__generated__/resolvers-types.js';
-import type { Unit } from './source.js';
+import { SEGMENT_EVENT_BYTES, segmentEventBytes, type Unit } from './source.js';
 
 const MAX_TRACK_EVENTS = 100;
 const DAY_MS = 86_400_000;
@@ -58,6 +58,11 @@ export const resolvers: Resolvers = {
           occurredAt: e.occurredAt ?? new Date().toISOString(),
           properties: Object.fromEntries((e.properties ?? []).map((p) => [p.key, p.value])),
         };
+      });
+      tracked.forEach((event, i) => {
+        if (segmentEventBytes(event) > SEGMENT_EVENT_BYTES) {
+          throw badUserInput(`events[${i}] is larger than ${SEGMENT_EVENT_BYTES / 1024} KB`, `events.${i}`);
+        }
       });
       await sources.segment.batch(tracked);
       return { accepted: tracked.length, eventIds: tracked.map((e) => e.id) };

@@ -16,8 +16,10 @@ export const AnalyticsConfig = z.object({
 });
 export type AnalyticsConfig = z.infer<typeof AnalyticsConfig>;
 
-/** Segment takes up to 2500 events (and 500 KB) per batch call. */
+/** Segment takes up to 2500 events and 500 KB per batch call, and 32 KB per event. */
 export const SEGMENT_BATCH_EVENTS = 2500;
+export const SEGMENT_BATCH_BYTES = 500 * 1024;
+export const SEGMENT_EVENT_BYTES = 32 * 1024;
 /** distinct_ids per stream query; Mixpanel documents no cap, we keep URLs short. */
 export const STREAM_IDS_PER_CALL = 100;
 /**
@@ -62,6 +64,15 @@ export function segmentRetryAfterMs(response: UpstreamResponse): number | undefi
 const basic = (user: string) => `Basic ${Buffer.from(user).toString('base64')}`;
 const HIDDEN_PROPERTIES = new Set(['time', '$distinct_id', 'distinct_id', '$insert_id', 'token']);
 
+function toSegmentTrack(e: TrackedEvent) {
+  return { type: 'track', messageId: e.id, userId: e.userId, event: e.name, timestamp: e.occurredAt, properties: e.properties };
+}
+/** Room for the envelope (`{"batch":[...]}`) within Segment's 500 KB. */
+const BATCH_BODY_BYTES = SEGMENT_BATCH_BYTES - 64;
+
+/** Size of one event as Segment counts it against its 32 KB limit. */
+export const segmentEventBytes = (event: TrackedEvent) => Buffer.byteLength(JSON.stringify(toSegmentTrack(event)));
+
 /** Segment HTTP Tracking API (ingest). Every event carries a messageId: retries are safe. */
 export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
   const source = createSource({
@@ -80,23 +91,28 @@ export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
   });
   return {
     source,
+    /**
+     * Sends events in as few calls as Segment's limits allow (2500 events, 500 KB a call).
+     * An event over 32 KB is the caller's to refuse: see segmentEventBytes.
+     */
     async batch(events: readonly TrackedEvent[]): Promise<void> {
-      await source.request({
-        operation: 'batch',
-        method: 'POST',
-        path: '/v1/batch',
-        idempotent: true,
-        json: {
-          batch: events.map((e) => ({
-            type: 'track',
-            messageId: e.id,
-            userId: e.userId,
-            event: e.name,
-            timestamp: e.occurredAt,
-            properties: e.properties,
-          })),
-        },
-      });
+      const calls: Array<{ items: unknown[]; bytes: number }> = [];
+      for (const event of events) {
+        const item = toSegmentTrack(event);
+        const bytes = Buffer.byteLength(JSON.stringify(item)) + 1;
+        const last = calls.at(-1);
+        if (last && last.items.length < SEGMENT_BATCH_EVENTS && last.bytes + bytes <= BATCH_BODY_BYTES) {
+          last.items.push(item);
+          last.bytes += bytes;
+        } else {
+          calls.push({ items: [item], bytes });
+        }
+      }
+      await Promise.all(
+        calls.map(({ items }) =>
+          source.request({ operation: 'batch', method: 'POST', path: '/v1/batch', idempotent: true, json: { batch: items } }),
+        ),
+      );
     },
     close: () => source.close(),
   };

@@ -1,13 +1,15 @@
 /**
- * In-flight deduplication and HTTP caching of upstream reads, through the real sources
- * against the sandbox; every count is what the provider saw.
+ * Batching to provider limits, in-flight deduplication and HTTP caching of upstream calls,
+ * through the real sources and loaders against the sandbox; every count is what the
+ * provider saw.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { createLogger } from '../kit/logger.js';
 import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { createLoaders as accountsLoaders } from '../subgraphs/accounts/loaders.js';
 import { AccountsConfig, createAccountsApi } from '../subgraphs/accounts/source.js';
-import { AnalyticsConfig, createMixpanelApi } from '../subgraphs/analytics/source.js';
+import { AnalyticsConfig, createMixpanelApi, createSegmentApi } from '../subgraphs/analytics/source.js';
 import { createSendgridApi, EmailConfig } from '../subgraphs/email/source.js';
 import { createS3Api, StorageConfig } from '../subgraphs/storage/source.js';
 import { FREE_SANDBOX_PORTS } from './helpers.js';
@@ -32,6 +34,36 @@ function newKit() {
   };
   return { kit: { logger: createLogger('test', 'silent'), metrics }, count };
 }
+
+describe('batches follow the providers\' limits', () => {
+  test('150 users by id are two `?ids=` calls (100 each at most); unknown ids are null, not errors', async () => {
+    const { kit } = newKit();
+    const loaders = accountsLoaders({ accounts: createAccountsApi(AccountsConfig.parse(sandbox.env()), kit) });
+    const ids = [...sandbox.seed.users.map((u) => u.id), ...Array.from({ length: 100 }, (_, i) => `usr_unknown_${i}`)];
+    const users = await loaders.user.loadMany(ids);
+    expect(sandbox.calls().accounts.getUsersByIds).toBe(2);
+    expect(users.slice(0, 50).map((u) => (u as { id: string }).id)).toEqual(sandbox.seed.users.map((u) => u.id));
+    expect(users.slice(50)).toEqual(Array(100).fill(null));
+  });
+
+  test('Segment batches are split at 500 KB, and every event arrives once', async () => {
+    const { kit } = newKit();
+    const segment = createSegmentApi(AnalyticsConfig.parse(sandbox.env()), kit);
+    const big = 'x'.repeat(20 * 1024);
+    const events = Array.from({ length: 40 }, (_, i) => ({
+      id: `split-${i}`,
+      userId: 'usr_00001',
+      name: 'Upload',
+      occurredAt: new Date().toISOString(),
+      properties: { note: big },
+    }));
+    const before = sandbox.providers.analytics.ingested.length;
+    await segment.batch(events);
+    // 40 x 20 KB = 800 KB: two calls under 500 KB each.
+    expect(sandbox.calls().analytics.segmentBatch).toBe(2);
+    expect(sandbox.providers.analytics.ingested.length - before).toBe(40);
+  });
+});
 
 describe('in-flight deduplication', () => {
   test('identical reads in flight at once make one upstream call; distinct ones do not share', async () => {
