@@ -19,6 +19,7 @@ import {
   timeout,
   wrap,
   type CircuitBreakerPolicy,
+  type IBreaker,
   type IBackoff,
   type IPolicy,
   type IRetryBackoffContext,
@@ -53,9 +54,18 @@ export interface SourcePolicy {
     /** A Retry-After longer than this is not waited for: the call fails RATE_LIMITED. */
     maxRetryAfterMs?: number;
   };
-  breaker?:
-    | { failureRate: number; minimumRequests: number; windowMs: number; halfOpenAfterMs: number }
-    | { consecutiveFailures: number; halfOpenAfterMs: number };
+  /**
+   * Opens on a failure rate over a window (with a minimum of calls in it), on a number of
+   * failures in a row, or on whichever comes first when both are given: a rate alone never
+   * trips under light traffic, a run alone is twitchy under heavy traffic.
+   */
+  breaker?: {
+    halfOpenAfterMs: number;
+    consecutiveFailures?: number;
+    failureRate?: number;
+    minimumRequests?: number;
+    windowMs?: number;
+  };
   bulkhead?: { maxConcurrent: number; maxQueued: number };
   /** The provider's documented request rate; calls wait for their turn within the deadline. */
   rateLimit?: { perSecond: number; burst?: number };
@@ -184,16 +194,35 @@ function countsAgainstHealth(error: unknown): boolean {
   );
 }
 
+/** Opens when any of its breakers says so; each sees every outcome. */
+class FirstToOpen implements IBreaker {
+  constructor(private readonly breakers: IBreaker[]) {}
+  get state(): unknown {
+    return this.breakers.map((b) => b.state);
+  }
+  set state(value: unknown) {
+    (value as unknown[]).forEach((s, i) => (this.breakers[i]!.state = s));
+  }
+  success(state: CircuitState): void {
+    for (const b of this.breakers) b.success(state);
+  }
+  failure(state: CircuitState): boolean {
+    return this.breakers.map((b) => b.failure(state)).some(Boolean);
+  }
+}
+
 function buildBreaker(policy: SourcePolicy['breaker']): CircuitBreakerPolicy | undefined {
   if (!policy) return undefined;
-  const breaker =
-    'consecutiveFailures' in policy
-      ? new ConsecutiveBreaker(policy.consecutiveFailures)
-      : new SamplingBreaker({
-          threshold: policy.failureRate,
-          duration: policy.windowMs,
-          minimumRps: policy.minimumRequests / (policy.windowMs / 1000),
-        });
+  const breakers: IBreaker[] = [];
+  if (policy.failureRate !== undefined) {
+    const windowMs = policy.windowMs ?? 10_000;
+    breakers.push(
+      new SamplingBreaker({ threshold: policy.failureRate, duration: windowMs, minimumRps: (policy.minimumRequests ?? 20) / (windowMs / 1000) }),
+    );
+  }
+  if (policy.consecutiveFailures !== undefined) breakers.push(new ConsecutiveBreaker(policy.consecutiveFailures));
+  if (breakers.length === 0) throw new Error('a breaker needs failureRate, consecutiveFailures or both');
+  const breaker = breakers.length === 1 ? breakers[0]! : new FirstToOpen(breakers);
   return circuitBreaker(handleWhen(countsAgainstHealth), { halfOpenAfter: policy.halfOpenAfterMs, breaker });
 }
 

@@ -164,6 +164,17 @@ describe('circuit breaker', () => {
     expect(attempts()).toBe(2);
   });
 
+  test('a failure rate opens it when failures never come enough in a row', async () => {
+    const breaker = { failureRate: 0.5, minimumRequests: 6, windowMs: 10_000, consecutiveFailures: 4, halfOpenAfterMs: 10_000 };
+    const { source, getUser } = accounts({ retry: undefined, breaker });
+    // Three of every four calls fail, never more than three in a row: S F F F S F ...
+    sandbox.faults('accounts', [{ operation: 'getUser', status: 503, rate: 0.75 }]);
+    const codes: string[] = [];
+    for (let i = 0; i < 7; i++) codes.push(await getUser().then(() => 'ok', (e: UpstreamError) => e.code));
+    expect(codes).toEqual(['ok', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'ok', 'UPSTREAM_UNAVAILABLE', 'CIRCUIT_OPEN']);
+    expect(source.breakerState()).toBe('open');
+  });
+
   test('client errors do not open the circuit', async () => {
     const { source, getUser } = accounts({ retry: undefined, breaker: { consecutiveFailures: 2, halfOpenAfterMs: 1000 } });
     sandbox.faults('accounts', [{ operation: 'getUser', status: 404 }]);

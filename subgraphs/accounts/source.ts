@@ -34,7 +34,7 @@ export function createAccountsApi(config: AccountsConfig, kit: SourceKit) {
     timeoutMs: 1000,
     deadlineMs: 2500,
     retry: { attempts: 3, on: [429, 502, 503, 504], maxRetryAfterMs: 1000 },
-    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 50, maxQueued: 200 },
     // The account service sends Cache-Control and ETags: users are reused, lists revalidated.
     cache: { maxEntries: 10_000, maxBytes: 32 * 2 ** 20 },

@@ -83,7 +83,7 @@ export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
     deadlineMs: 5000,
     retry: { attempts: 3, on: [429, 500, 502, 503, 504], maxRetryAfterMs: 2000 },
     retryAfterMs: segmentRetryAfterMs,
-    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 20, maxQueued: 100 },
     // Segment's documented ceiling is 1,000 requests a second per workspace.
     rateLimit: { perSecond: 1000, burst: 100 },
@@ -131,7 +131,7 @@ export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
     timeoutMs: 3000,
     deadlineMs: 6000,
     retry: { attempts: 2, on: [502, 503, 504], maxRetryAfterMs: 2000 },
-    breaker: { failureRate: 0.5, minimumRequests: 10, windowMs: 30_000, halfOpenAfterMs: 10_000 },
+    breaker: { failureRate: 0.5, minimumRequests: 10, windowMs: 30_000, consecutiveFailures: 10, halfOpenAfterMs: 10_000 },
     bulkhead: { maxConcurrent: 5, maxQueued: 50 },
     cache: { maxEntries: 1000, maxBytes: 32 * 2 ** 20 },
     rateLimit: config.MIXPANEL_QUERIES_PER_HOUR

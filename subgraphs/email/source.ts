@@ -77,7 +77,7 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
     deadlineMs: 5000,
     // A 429 on mail/send means SendGrid did not accept the message: safe to send again.
     retry: { attempts: 3, on: [429, 500, 502, 503, 504], notAcceptedOn: [429], maxRetryAfterMs: 2000 },
-    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 50, maxQueued: 100 },
     retryAfterMs: sendgridRetryAfterMs,
     cache: { maxEntries: 100, maxBytes: 8 * 2 ** 20 },
@@ -168,7 +168,7 @@ export function createPostmarkApi(config: EmailConfig, kit: SourceKit) {
     deadlineMs: 5000,
     // Postmark answers 429 without accepting the message; everything else may have been sent.
     retry: { attempts: 2, on: [429, 503], notAcceptedOn: [429], maxRetryAfterMs: 2000 },
-    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 20, maxQueued: 100 },
     ...kit,
   });

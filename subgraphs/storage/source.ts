@@ -76,7 +76,7 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
     deadlineMs: 5000,
     // S3 throttles with 503 SlowDown; every call made here is safe to repeat.
     retry: { attempts: 3, on: [500, 502, 503, 504], maxRetryAfterMs: 2000 },
-    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, halfOpenAfterMs: 5000 },
+    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 64, maxQueued: 256 },
     // S3 documents at least 5,500 GET/HEAD a second per prefix; stay under it bucket-wide.
     rateLimit: { perSecond: 5500, burst: 500 },
