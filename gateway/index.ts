@@ -13,13 +13,12 @@ import { errorFormatter, noPhoneHomePlugins } from '../kit/graphql.js';
 import { createLogger, type Logger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
 import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
-import { CLIENTS, clientByName, type ClientConfig } from './clients/index.js';
+import { CLIENTS, clientByName, clientSupergraphFile, type ClientConfig } from './clients/index.js';
 
 export interface GatewayContext {
   requestId: string;
 }
 
-const DEFAULT_SUPERGRAPH = fileURLToPath(new URL('../schema/supergraph.graphql', import.meta.url));
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 
 /** Environment of one client's gateway; per-client names so one shell can start both. */
@@ -29,7 +28,7 @@ function gatewayConfigSchema(client: ClientConfig) {
     HOST: env.host(),
     LOG_LEVEL: env.logLevel(),
     [`${prefix}_GATEWAY_PORT`]: env.port(client.defaultPort),
-    SUPERGRAPH_PATH: z.string().min(1).default(DEFAULT_SUPERGRAPH),
+    SUPERGRAPH_PATH: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
     ...Object.fromEntries(client.subgraphs.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, env.url('').optional()])),
   });
 }
@@ -95,6 +94,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const server = new ApolloServer<GatewayContext>({
     gateway,
     introspection: client.introspection,
+    hideSchemaDetailsFromClientErrors: !client.fieldSuggestions,
     includeStacktraceInErrorResponses: false,
     formatError: errorFormatter(logger),
     plugins: noPhoneHomePlugins(),

@@ -1,53 +1,59 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
-import { parse, printSchema } from 'graphql';
-import { CLIENTS } from '../gateway/clients/index.js';
+import { parse, printSchema, type GraphQLError } from 'graphql';
+import { CLIENTS, SCHEMA_DIR, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../gateway/clients/index.js';
+import { applyContract, type SubgraphSdl } from '../gateway/contract.js';
 import { localUrl } from '../kit/local-defaults.js';
 import { isMainModule } from '../kit/service.js';
 import { readSchema } from '../kit/subgraph.js';
-import { SUBGRAPHS } from '../subgraphs/index.js';
+import { SUBGRAPHS, type SubgraphName } from '../subgraphs/index.js';
 
-export const SCHEMA_DIR = new URL('../schema/', import.meta.url);
-export const SUPERGRAPH_FILE = new URL('supergraph.graphql', SCHEMA_DIR);
-export const apiSchemaFile = (client: string) => new URL(`${client}.graphql`, SCHEMA_DIR);
+export { SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile };
 
 export interface CompositionFailure {
   ok: false;
+  /** Which composition failed: the whole graph, or a client's contract of it. */
+  target: string;
   errors: Array<{ code: string; message: string }>;
 }
 export interface CompositionSuccess {
   ok: true;
   supergraph: string;
+  /** Each client's supergraph (its contract applied), by client name. */
+  clientSupergraphs: Record<string, string>;
   /** The API schema each client is served, by client name. */
   apiSchemas: Record<string, string>;
   hints: string[];
 }
 
+function compose(subgraphs: readonly SubgraphSdl[]) {
+  return composeServices(subgraphs.map((s) => ({ ...s, url: `${localUrl(SUBGRAPHS.find((d) => d.name === s.name)!.defaultPort)}/graphql` })));
+}
+
 /**
  * Composes every subgraph's SDL offline, as the gateway will see it, with each subgraph's
- * local URL (gateways override URLs by configuration, not by recomposing).
+ * local URL (gateways override URLs by configuration, not by recomposing); then, for each
+ * client with a contract, the same subgraphs with what the contract hides made @inaccessible.
  */
 export function composeAll(): CompositionSuccess | CompositionFailure {
-  const result = composeServices(
-    SUBGRAPHS.map((s) => ({
-      name: s.name,
-      typeDefs: parse(readSchema(s.schemaFile)),
-      url: `${localUrl(s.defaultPort)}/graphql`,
-    })),
-  );
-  if (result.errors) {
-    return {
-      ok: false,
-      errors: result.errors.map((e) => ({ code: String(e.extensions.code ?? 'COMPOSITION_ERROR'), message: e.message })),
-    };
+  const subgraphs = SUBGRAPHS.map((s) => ({ name: s.name, typeDefs: parse(readSchema(s.schemaFile)) }));
+  const failure = (target: string, errors: readonly GraphQLError[]): CompositionFailure => ({
+    ok: false,
+    target,
+    errors: errors.map((e) => ({ code: String(e.extensions.code ?? 'COMPOSITION_ERROR'), message: e.message })),
+  });
+  const whole = compose(subgraphs);
+  if (whole.errors) return failure('supergraph', whole.errors);
+
+  const clientSupergraphs: Record<string, string> = {};
+  const apiSchemas: Record<string, string> = {};
+  for (const client of CLIENTS) {
+    const result = client.contract ? compose(applyContract(subgraphs.filter((s) => client.subgraphs.includes(s.name as SubgraphName)), client.contract)) : whole;
+    if (result.errors) return failure(`${client.name} contract`, result.errors);
+    clientSupergraphs[client.name] = result.supergraphSdl;
+    apiSchemas[client.name] = `${printSchema(result.schema.toAPISchema().toGraphQLJSSchema())}\n`;
   }
-  const api = printSchema(result.schema.toAPISchema().toGraphQLJSSchema());
-  return {
-    ok: true,
-    supergraph: result.supergraphSdl,
-    apiSchemas: Object.fromEntries(CLIENTS.map((c) => [c.name, `${api}\n`])),
-    hints: result.hints.map((h) => h.toString()),
-  };
+  return { ok: true, supergraph: whole.supergraphSdl, clientSupergraphs, apiSchemas, hints: whole.hints.map((h) => h.toString()) };
 }
 
 export function readCommitted(file: URL): string | undefined {
@@ -61,12 +67,16 @@ export function readCommitted(file: URL): string | undefined {
 if (isMainModule(import.meta.url)) {
   const result = composeAll();
   if (!result.ok) {
-    for (const e of result.errors) process.stderr.write(`${e.code}: ${e.message}\n`);
+    process.stderr.write(`composition of the ${result.target} failed:\n`);
+    for (const e of result.errors) process.stderr.write(`  ${e.code}: ${e.message}\n`);
     process.exit(1);
   }
   mkdirSync(SCHEMA_DIR, { recursive: true });
   writeFileSync(SUPERGRAPH_FILE, result.supergraph);
-  for (const [client, sdl] of Object.entries(result.apiSchemas)) writeFileSync(apiSchemaFile(client), sdl);
+  for (const client of CLIENTS) {
+    if (client.contract) writeFileSync(clientSupergraphFile(client), result.clientSupergraphs[client.name]!);
+    writeFileSync(apiSchemaFile(client.name), result.apiSchemas[client.name]!);
+  }
   for (const hint of result.hints) process.stdout.write(`hint: ${hint}\n`);
-  process.stdout.write(`composed ${SUBGRAPHS.length} subgraphs into schema/supergraph.graphql and ${Object.keys(result.apiSchemas).length} client API schemas\n`);
+  process.stdout.write(`composed ${SUBGRAPHS.length} subgraphs into schema/supergraph.graphql and ${CLIENTS.length} client schemas\n`);
 }

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { buildClientSchema, buildSchema, getIntrospectionQuery, lexicographicSortSchema, printSchema, type IntrospectionQuery } from 'graphql';
 import { CreateUploadUrlDocument, HomeDocument, TrackDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, EventCountsDocument, SendEmailDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
+import { apiSchemaFile } from '../gateway/clients/index.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { expectNoLeaks, graphql } from './helpers.js';
 
@@ -210,5 +213,35 @@ describe('web mutations and queries', () => {
       status: 'ready',
       breakers: { 'email.sendgrid': 'closed', 'email.postmark': 'closed' },
     });
+  });
+});
+
+describe('contracts', () => {
+  test('a mobile request for a field outside its contract fails validation as if the field did not exist', async () => {
+    const root = await graphql(mobile, '{ users(first: 1) { nodes { id } } }');
+    expect(root.status).toBe(400);
+    // No "Did you mean" on mobile: suggestions would reveal the schema.
+    expect(root.body.errors).toMatchObject([
+      { message: 'Cannot query field "users" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+    ]);
+    const field = await graphql(mobile, '{ user(id: "usr_00001") { storageUsedBytes } }');
+    expect(field.body.errors?.[0]?.message).toBe('Cannot query field "storageUsedBytes" on type "User".');
+    // The same query is valid on web.
+    expect((await graphql(web, '{ user(id: "usr_00001") { storageUsedBytes } }')).body.errors).toBeUndefined();
+  });
+
+  test('a field hidden from mobile still links entities: emailMessages needs the hidden User.email', async () => {
+    const { body } = await graphql(mobile, '{ user(id: "usr_00001") { emailMessages(first: 1) { subject } } }');
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toMatchObject({ user: { emailMessages: expect.any(Array) } });
+  });
+
+  test('web introspection shows exactly its committed API schema; mobile does not introspect', async () => {
+    const introspected = await graphql<IntrospectionQuery, Record<string, never>>(web, getIntrospectionQuery());
+    const served = printSchema(lexicographicSortSchema(buildClientSchema(introspected.body.data!)));
+    const committed = printSchema(lexicographicSortSchema(buildSchema(readFileSync(apiSchemaFile('web'), 'utf8'))));
+    expect(served).toBe(committed);
+    const refused = await graphql(mobile, getIntrospectionQuery());
+    expect(refused.body.errors?.[0]?.message).toMatch(/introspection is not allowed/i);
   });
 });

@@ -6,6 +6,9 @@ export const mobile: ClientConfig = {
   name: 'mobile',
   defaultPort: LOCAL.ports.mobile,
   subgraphs: ['accounts', 'email', 'storage', 'analytics'],
+  // Only what the apps use: fields and types tagged "mobile" in the subgraph SDLs.
+  contract: { include: ['mobile'] },
+  fieldSuggestions: false,
   introspection: false,
   corsOrigins: [],
   maxBodyBytes: 16 * 1024,

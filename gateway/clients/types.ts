@@ -1,4 +1,5 @@
 import type { SubgraphName } from '../../subgraphs/index.js';
+import type { Contract } from '../contract.js';
 
 /** Everything that differs between the clients one gateway program serves. */
 export interface ClientConfig {
@@ -6,8 +7,12 @@ export interface ClientConfig {
   defaultPort: number;
   /** Subgraphs this client's gateway routes to. */
   subgraphs: readonly SubgraphName[];
+  /** The part of the graph this client sees, by `@tag`; the whole graph when absent. */
+  contract?: Contract;
   /** Whether the schema can be introspected (off for clients that ship fixed queries). */
   introspection: boolean;
+  /** Whether validation errors suggest field names ("Did you mean ...?"), which reveal the schema. */
+  fieldSuggestions: boolean;
   /** Browser origins allowed to call this gateway; none for native apps. */
   corsOrigins: readonly string[];
   /** Largest request body accepted, in bytes. */
