@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
@@ -8,35 +8,58 @@ import cors from 'cors';
 import express from 'express';
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
+import { CALLER_HEADER, signCaller } from '../kit/caller.js';
 import { env, loadConfig } from '../kit/config.js';
 import { errorFormatter, noPhoneHomePlugins } from '../kit/graphql.js';
+import { LOCAL } from '../kit/local-defaults.js';
 import { createLogger, type Logger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
 import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
+import { AuthConfig, AuthError, createVerifier, type Identity } from './auth.js';
 import { CLIENTS, clientByName, clientSupergraphFile, type ClientConfig } from './clients/index.js';
 
 export interface GatewayContext {
   requestId: string;
+  /** W3C trace context of this request: its trace id and flags, from the client or new. */
+  trace: { traceId: string; flags: string; state?: string };
+  /** The verified caller, signed for the subgraphs (kit/caller.ts). */
+  callerToken: string;
+  /** Client headers this client's config lets through to the subgraphs. */
+  forwarded: Record<string, string>;
 }
 
 const REQUEST_ID = /^[\w.-]{1,128}$/;
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Environment of one client's gateway; per-client names so one shell can start both. */
 function gatewayConfigSchema(client: ClientConfig) {
   const prefix = client.name.toUpperCase();
-  return z.object({
-    HOST: env.host(),
-    LOG_LEVEL: env.logLevel(),
-    [`${prefix}_GATEWAY_PORT`]: env.port(client.defaultPort),
-    SUPERGRAPH_PATH: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
-    ...Object.fromEntries(client.subgraphs.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, env.url('').optional()])),
-  });
+  return z
+    .object({
+      HOST: env.host(),
+      LOG_LEVEL: env.logLevel(),
+      [`${prefix}_GATEWAY_PORT`]: env.port(client.defaultPort),
+      [`${prefix}_SUPERGRAPH_PATH`]: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
+      INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret).pipe(z.string().min(32, 'must be at least 32 characters')),
+      ...Object.fromEntries(client.subgraphs.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, env.url('').optional()])),
+    })
+    .extend(AuthConfig.shape);
+}
+
+/** The trace this request continues (a valid incoming traceparent) or starts. */
+function traceOf(req: express.Request): GatewayContext['trace'] {
+  const incoming = TRACEPARENT.exec(String(req.headers.traceparent ?? ''));
+  const state = typeof req.headers.tracestate === 'string' && req.headers.tracestate.length <= 512 ? req.headers.tracestate : undefined;
+  if (incoming && !/^0+$/.test(incoming[1]!) && !/^0+$/.test(incoming[2]!)) return { traceId: incoming[1]!, flags: incoming[3]!, state };
+  return { traceId: randomBytes(16).toString('hex'), flags: '01' };
 }
 
 /**
- * Subgraph calls: keep-alive, bounded in time, carrying the request id. A subgraph that
- * cannot be reached fails the fields it owns with a typed error naming it, never with the
- * transport's message (which would carry internal URLs).
+ * Subgraph calls: keep-alive (fetch's pooled connections), bounded in time, carrying the
+ * request id, the trace context with a span of their own, the signed caller and only the
+ * client headers the client's config allows. A subgraph that cannot be reached fails the
+ * fields it owns with a typed error naming it, never with the transport's message (which
+ * would carry internal URLs).
  */
 class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -47,7 +70,13 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     super({ url });
   }
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
-    if (context?.requestId) request.http?.headers.set('x-request-id', context.requestId);
+    const headers = request.http?.headers;
+    if (!headers || !context?.callerToken) return;
+    for (const [name, value] of Object.entries(context.forwarded as Record<string, string>)) headers.set(name, value);
+    headers.set('x-request-id', context.requestId);
+    headers.set(CALLER_HEADER, context.callerToken);
+    headers.set('traceparent', `00-${context.trace.traceId}-${randomBytes(8).toString('hex')}-${context.trace.flags}`);
+    if (context.trace.state) headers.set('tracestate', context.trace.state);
   }
   override fetcher = (async (input: string, init: RequestInit) => {
     try {
@@ -72,10 +101,13 @@ function readSupergraph(path: string, logger: Logger): string {
 
 /** Starts the gateway of one client: its schema, limits and policy come from its config. */
 export async function startGateway(client: ClientConfig, environment: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
-  const config = loadConfig(gatewayConfigSchema(client), environment) as Record<string, string | number | undefined>;
+  const prefix = client.name.toUpperCase();
+  const config = loadConfig(gatewayConfigSchema(client), environment) as Record<string, string | number | undefined> &
+    AuthConfig & { INTERNAL_TOKEN_SECRET: string };
   const logger = createLogger(`gateway-${client.name}`, String(config.LOG_LEVEL));
   const registry = createRegistry(`gateway-${client.name}`);
-  const supergraphSdl = readSupergraph(String(config.SUPERGRAPH_PATH), logger);
+  const supergraphSdl = readSupergraph(String(config[`${prefix}_SUPERGRAPH_PATH`]), logger);
+  const verify = createVerifier(config);
 
   // @apollo/gateway reports usage to Apollo unless told not to; patchbay never phones home.
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
@@ -106,13 +138,38 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   app.use(
     '/graphql',
     cors({ origin: [...client.corsOrigins], credentials: false, maxAge: 600 }),
+    // Every operation needs a verified caller; the subgraphs decide what that caller may see.
+    (req, res, next) => {
+      verify(req.headers.authorization).then(
+        (identity) => {
+          res.locals.identity = identity;
+          next();
+        },
+        (error: unknown) => {
+          if (!(error instanceof AuthError)) return next(error);
+          res.setHeader('WWW-Authenticate', `Bearer realm="patchbay", error="invalid_token"`);
+          res.status(401).json({ errors: [{ message: error.message, extensions: { code: 'UNAUTHENTICATED' } }] });
+        },
+      );
+    },
     express.json({ limit: client.maxBodyBytes }),
     expressMiddleware(server, {
       context: async ({ req, res }) => {
         const incoming = req.headers['x-request-id'];
         const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
         res.setHeader('x-request-id', requestId);
-        return { requestId };
+        const identity = res.locals.identity as Identity;
+        const forwarded: Record<string, string> = {};
+        for (const name of client.forwardHeaders) {
+          const value = req.headers[name];
+          if (typeof value === 'string') forwarded[name] = value;
+        }
+        return {
+          requestId,
+          trace: traceOf(req),
+          callerToken: await signCaller({ ...identity, client: client.name }, config.INTERNAL_TOKEN_SECRET),
+          forwarded,
+        };
       },
     }),
   );

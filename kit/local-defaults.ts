@@ -23,6 +23,13 @@ export const LOCAL = {
   },
   segment: { writeKey: 'sandbox-write-key' },
   mixpanel: { serviceAccount: 'patchbay.sandbox:sandbox-secret', projectId: '1000001' },
+  /** Local development only: tokens signed with these are refused by any real deployment. */
+  auth: {
+    jwtSecret: 'local-development-jwt-secret-change-me-0001',
+    issuer: 'patchbay-local',
+    audience: 'patchbay',
+    internalTokenSecret: 'local-development-internal-token-secret-0001',
+  },
 } as const;
 
 export const localUrl = (port: number) => `http://127.0.0.1:${port}`;

@@ -7,8 +7,10 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import express from 'express';
 import { parse } from 'graphql';
 import { z } from 'zod';
+import { CALLER_HEADER, verifyCaller, type Caller } from './caller.js';
 import { env, loadConfig } from './config.js';
 import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
+import { LOCAL } from './local-defaults.js';
 import { createLogger, type Logger } from './logger.js';
 import { createRegistry, createSourceMetrics, type SourceMetrics } from './metrics.js';
 import { createServiceApp, listen, type RunningService } from './service.js';
@@ -23,6 +25,8 @@ export interface SourceKit {
 /** Per-request context of every subgraph resolver. */
 export interface SubgraphContext<Sources, Loaders> {
   requestId: string;
+  /** Who is calling, as the gateway vouches; every request has one. */
+  caller: Caller;
   logger: Logger;
   sources: Sources;
   loaders: Loaders;
@@ -64,11 +68,16 @@ export async function startSubgraph(
   environment: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService> {
   const portVariable = `${definition.name.toUpperCase()}_PORT`;
-  const schema = z.object({ HOST: env.host(), [portVariable]: env.port(definition.defaultPort), LOG_LEVEL: env.logLevel() }).extend(
-    definition.config.shape,
-  );
+  const schema = z
+    .object({
+      HOST: env.host(),
+      [portVariable]: env.port(definition.defaultPort),
+      LOG_LEVEL: env.logLevel(),
+      INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret).pipe(z.string().min(32, 'must be at least 32 characters')),
+    })
+    .extend(definition.config.shape);
   // One validation for all variables, so a bad deployment learns every wrong value at once.
-  const config = loadConfig(schema, environment) as Record<string, unknown> & { HOST: string; LOG_LEVEL: string };
+  const config = loadConfig(schema, environment) as Record<string, unknown> & { HOST: string; LOG_LEVEL: string; INTERNAL_TOKEN_SECRET: string };
 
   const logger = createLogger(`subgraph-${definition.name}`, config.LOG_LEVEL);
   const registry = createRegistry(`subgraph-${definition.name}`);
@@ -93,12 +102,33 @@ export async function startSubgraph(
   });
   app.use(
     '/graphql',
+    // Only the gateway may call a subgraph: it vouches for the caller with a signed header.
+    (req, res, next) => {
+      const header = req.headers[CALLER_HEADER];
+      verifyCaller(typeof header === 'string' ? header : undefined, config.INTERNAL_TOKEN_SECRET).then((caller) => {
+        if (!caller) {
+          logger.warn({ forged: header !== undefined }, 'subgraph request without a valid caller header refused');
+          res.status(401).json({ errors: [{ message: 'This service answers the patchbay gateway only', extensions: { code: 'UNAUTHENTICATED' } }] });
+          return;
+        }
+        res.locals.caller = caller;
+        next();
+      }, next);
+    },
     express.json({ limit: '1mb' }),
     expressMiddleware(server, {
-      context: async ({ req }) => {
+      context: async ({ req, res }) => {
         const header = req.headers['x-request-id'];
         const requestId = typeof header === 'string' && /^[\w.-]{1,128}$/.test(header) ? header : randomUUID();
-        return { requestId, logger: logger.child({ requestId }), sources, loaders: definition.createLoaders(sources) };
+        const caller = res.locals.caller as Caller;
+        const traceparent = req.headers.traceparent;
+        return {
+          requestId,
+          caller,
+          logger: logger.child({ requestId, userId: caller.userId, ...(typeof traceparent === 'string' ? { traceparent } : {}) }),
+          sources,
+          loaders: definition.createLoaders(sources),
+        };
       },
     }),
   );

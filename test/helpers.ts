@@ -1,5 +1,19 @@
 import { print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { AuthConfig, mintToken } from '../gateway/auth.js';
+import { CALLER_HEADER, signCaller } from '../kit/caller.js';
+import { LOCAL } from '../kit/local-defaults.js';
+
+/** Authorization for a local-development token of `userId` with `scopes`. */
+export async function as(userId: string, ...scopes: string[]): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await mintToken(AuthConfig.parse({}), userId, scopes)}` };
+}
+/** The signed caller header the gateway sends a subgraph, for tests that call subgraphs directly. */
+export async function asGateway(userId: string, ...scopes: string[]): Promise<Record<string, string>> {
+  return { [CALLER_HEADER]: await signCaller({ userId, scopes, client: 'test' }, LOCAL.auth.internalTokenSecret) };
+}
+/** A back-office caller that may see every user. */
+export const ADMIN_USER = 'usr_admin';
 
 export interface GraphQLResponse<T> {
   status: number;
@@ -7,17 +21,22 @@ export interface GraphQLResponse<T> {
   body: { data?: T | null; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }> };
 }
 
-/** A GraphQL POST over real HTTP, the way a client sends it. */
+/** A GraphQL POST over real HTTP, the way a client sends it; as the admin unless `headers` say who. */
 export async function graphql<T, V extends Record<string, unknown>>(
   url: string,
   document: TypedDocumentNode<T, V> | DocumentNode | string,
   variables?: V,
-  headers: Record<string, string> = {},
+  headers?: Record<string, string>,
 ): Promise<GraphQLResponse<T>> {
   const query = typeof document === 'string' ? document : print(document);
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      // The caller header is for direct subgraph calls; a gateway must ignore a client's.
+      ...(headers ?? { ...(await as(ADMIN_USER, 'admin')), ...(await asGateway(ADMIN_USER, 'admin')) }),
+    },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };

@@ -12,5 +12,6 @@ export const mobile: ClientConfig = {
   introspection: false,
   corsOrigins: [],
   maxBodyBytes: 16 * 1024,
+  forwardHeaders: ['accept-language', 'x-app-version'],
   subgraphTimeoutMs: 6000,
 };

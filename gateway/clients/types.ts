@@ -17,6 +17,8 @@ export interface ClientConfig {
   corsOrigins: readonly string[];
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
+  /** Client request headers passed on to the subgraphs (lower case); no others are. */
+  forwardHeaders: readonly string[];
   /** Time one subgraph call may take before its fields fail. */
   subgraphTimeoutMs: number;
 }

@@ -13,5 +13,6 @@ export const web: ClientConfig = {
   introspection: development,
   corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
   maxBodyBytes: 100 * 1024,
+  forwardHeaders: ['accept-language'],
   subgraphTimeoutMs: 8000,
 };

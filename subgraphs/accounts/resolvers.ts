@@ -1,12 +1,18 @@
 import { pageSize } from '../../kit/args.js';
+import { ADMIN, requireScope, requireSelf } from '../../kit/caller.js';
 import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   Query: {
-    user: (_parent, { id }, { loaders }) => loaders.user.load(id),
-    users: async (_parent, { first, after }, { sources, loaders }) => {
+    me: (_parent, _args, { caller, loaders }) => loaders.user.load(caller.userId),
+    user: (_parent, { id }, { caller, loaders }) => {
+      requireSelf(caller, id);
+      return loaders.user.load(id);
+    },
+    users: async (_parent, { first, after }, { caller, sources, loaders }) => {
+      requireScope(caller, ADMIN);
       const limit = pageSize(first, 'first', 100, 20);
       const page = await sources.accounts.listUsers(limit, after ?? undefined);
       for (const user of page.users) loaders.user.prime(user.id, user);

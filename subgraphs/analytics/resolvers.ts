@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { pageSize } from '../../kit/args.js';
+import { requireScope, requireSelf } from '../../kit/caller.js';
 import { badUserInput } from '../../kit/errors.js';
 import { DateScalar, DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers, TimeInterval } from './__generated__/resolvers-types.js';
 import { SEGMENT_EVENT_BYTES, segmentEventBytes, type Unit } from './source.js';
 
 const MAX_TRACK_EVENTS = 100;
+/** Counts over every user's events: for analysts, not for each user. */
+const READ_ANALYTICS = 'analytics:read';
 const DAY_MS = 86_400_000;
 const UNIT: Record<TimeInterval, Unit> = { HOUR: 'hour', DAY: 'day', MONTH: 'month' };
 /** Longest span per interval, so one answer stays a readable number of points. */
@@ -18,14 +21,19 @@ export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   Date: DateScalar,
   User: {
-    recentEvents: async ({ id }, { last }, { loaders }) => {
+    recentEvents: async ({ id }, { last }, { caller, loaders }) => {
+      requireSelf(caller, id);
       const count = pageSize(last, 'last', 100, 10);
       return (await loaders.recentEvents.load(id)).slice(0, count);
     },
-    lastSeenAt: async ({ id }, _args, { loaders }) => (await loaders.recentEvents.load(id))[0]?.occurredAt ?? null,
+    lastSeenAt: async ({ id }, _args, { caller, loaders }) => {
+      requireSelf(caller, id);
+      return (await loaders.recentEvents.load(id))[0]?.occurredAt ?? null;
+    },
   },
   Query: {
-    eventCounts: async (_parent, { event, from, to, interval }, { sources }) => {
+    eventCounts: async (_parent, { event, from, to, interval }, { caller, sources }) => {
+      requireScope(caller, READ_ANALYTICS);
       const unit = interval ?? 'DAY';
       if (event.length < 1 || event.length > 255) throw badUserInput('event must be 1 to 255 characters', 'event');
       const spanDays = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS;
@@ -43,7 +51,8 @@ export const resolvers: Resolvers = {
     },
   },
   Mutation: {
-    track: async (_parent, { events }, { sources }) => {
+    track: async (_parent, { events }, { caller, sources }) => {
+      for (const event of events) requireSelf(caller, event.userId);
       if (events.length < 1 || events.length > MAX_TRACK_EVENTS) {
         throw badUserInput(`track takes 1 to ${MAX_TRACK_EVENTS} events, got ${events.length}`, 'events');
       }

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { pageSize } from '../../kit/args.js';
+import { requireScope, requireSelf } from '../../kit/caller.js';
 import { badUserInput } from '../../kit/errors.js';
 import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { sendWithFallback } from './source.js';
+
+/** Sending mail to any address is not every user's right. */
+const SEND_EMAIL = 'email:send';
 
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
@@ -16,13 +20,18 @@ function requiredEmail(parent: { email?: string | null }): string {
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   User: {
-    emailMessages: (parent, { first }, { loaders }) =>
-      loaders.messages.load({ address: requiredEmail(parent), first: pageSize(first, 'first', 100, 10) }),
-    emailDeliverability: async (parent, _args, { loaders }) =>
-      (await loaders.bounced.load(requiredEmail(parent))) ? 'BOUNCED' : 'DELIVERABLE',
+    emailMessages: (parent, { first }, { caller, loaders }) => {
+      requireSelf(caller, parent.id);
+      return loaders.messages.load({ address: requiredEmail(parent), first: pageSize(first, 'first', 100, 10) });
+    },
+    emailDeliverability: async (parent, _args, { caller, loaders }) => {
+      requireSelf(caller, parent.id);
+      return (await loaders.bounced.load(requiredEmail(parent))) ? 'BOUNCED' : 'DELIVERABLE';
+    },
   },
   Mutation: {
-    sendEmail: async (_parent, { input }, { sources, logger }) => {
+    sendEmail: async (_parent, { input }, { caller, sources, logger }) => {
+      requireScope(caller, SEND_EMAIL);
       const to = input.to.trim();
       if (!EMAIL.test(to) || to.length > 254) throw badUserInput('input.to must be a single email address', 'input.to');
       const subject = input.subject.trim();

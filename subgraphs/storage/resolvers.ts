@@ -1,4 +1,5 @@
 import { pageSize } from '../../kit/args.js';
+import { requireSelf } from '../../kit/caller.js';
 import { badUserInput } from '../../kit/errors.js';
 import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
@@ -19,7 +20,8 @@ function keyAfter(cursor: string | null | undefined, prefix: string): string | u
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   User: {
-    files: async ({ id }, { first, after }, { loaders }) => {
+    files: async ({ id }, { first, after }, { caller, loaders }) => {
+      requireSelf(caller, id);
       const prefix = userPrefix(id);
       const page = await loaders.listing.load({
         userId: id,
@@ -32,14 +34,18 @@ export const resolvers: Resolvers = {
         pageInfo: { hasNextPage: page.isTruncated, endCursor: last ? cursorOf(last.key) : null },
       };
     },
-    storageUsedBytes: ({ id }, _args, { loaders }) => loaders.usedBytes(id),
+    storageUsedBytes: ({ id }, _args, { caller, loaders }) => {
+      requireSelf(caller, id);
+      return loaders.usedBytes(id);
+    },
   },
   File: {
     contentType: async (file, _args, { loaders }) => (await loaders.metadata.load(file))?.contentType ?? null,
     downloadUrl: ({ key }, _args, { sources }) => sources.s3.presignGet(key).url,
   },
   Mutation: {
-    createUploadUrl: (_parent, { input }, { sources }) => {
+    createUploadUrl: (_parent, { input }, { caller, sources }) => {
+      requireSelf(caller, input.userId);
       if (!FILE_NAME.test(input.fileName) || input.fileName === '.' || input.fileName === '..') {
         throw badUserInput('input.fileName must be 1 to 255 characters with no slash or control character', 'input.fileName');
       }

@@ -25,9 +25,11 @@ export type PageInfo = {
 
 export type Query = {
   __typename?: 'Query';
-  /** One user by id, or null when no user has that id. */
+  /** The signed-in user. */
+  me?: Maybe<User>;
+  /** One user by id, or null when no user has that id. Only the user themselves, or the admin scope. */
   user?: Maybe<User>;
-  /** All users, oldest first, a page at a time. `first` is 1 to 100. */
+  /** All users, oldest first, a page at a time. `first` is 1 to 100. Needs the admin scope. */
   users: UserConnection;
 };
 
@@ -190,6 +192,7 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 }>;
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  me?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
 }>;

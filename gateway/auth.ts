@@ -1,0 +1,85 @@
+import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { z } from 'zod';
+import { env } from '../kit/config.js';
+import { LOCAL } from '../kit/local-defaults.js';
+
+/** How client tokens are verified: an HS256 secret, or the keys an identity provider publishes. */
+export const AuthConfig = z.object({
+  /** Shared HS256 secret; used when JWT_JWKS_URL is not set. */
+  JWT_SECRET: env.secret(LOCAL.auth.jwtSecret).pipe(z.string().min(32, 'must be at least 32 characters')),
+  /** JWKS of the identity provider (RS256/ES256/EdDSA keys); takes precedence over JWT_SECRET. */
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  JWT_ISSUER: z.string().min(1).default(LOCAL.auth.issuer),
+  JWT_AUDIENCE: z.string().min(1).default(LOCAL.auth.audience),
+});
+export type AuthConfig = z.infer<typeof AuthConfig>;
+
+/** A verified client identity. */
+export interface Identity {
+  userId: string;
+  scopes: string[];
+}
+
+/** Why a token was refused, in words a client developer can act on (never the token). */
+export class AuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthError';
+  }
+}
+
+const ASYMMETRIC = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+
+export function createVerifier(config: AuthConfig): (authorization: string | undefined) => Promise<Identity> {
+  const key: Uint8Array | JWTVerifyGetKey = config.JWT_JWKS_URL
+    ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL), { timeoutDuration: 3000, cooldownDuration: 30_000 })
+    : new TextEncoder().encode(config.JWT_SECRET);
+  // Pinned algorithms: "none" and algorithm swaps (an HS256 token signed with a public key) never verify.
+  const algorithms = config.JWT_JWKS_URL ? ASYMMETRIC : ['HS256'];
+
+  return async (authorization) => {
+    const match = /^Bearer ([\w-]+\.[\w-]*\.[\w-]*)$/.exec(authorization ?? '');
+    if (!authorization) throw new AuthError('Authentication required: send Authorization: Bearer <token>');
+    if (!match) throw new AuthError('Authorization must be "Bearer <JWT>"');
+    try {
+      const { payload } = await jwtVerify(match[1]!, key as Uint8Array, {
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+        algorithms,
+        clockTolerance: 5,
+        requiredClaims: ['sub', 'exp'],
+      });
+      const scope = payload.scope ?? payload.scp;
+      const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.map(String) : [];
+      return { userId: String(payload.sub), scopes };
+    } catch (error) {
+      throw new AuthError(describe(error));
+    }
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'Token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'Token is not valid yet';
+    return `Token claim "${error.claim}" is not accepted`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'Token algorithm is not accepted';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'Token was signed with an unknown key';
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID') {
+    return 'Token keys could not be fetched; try again';
+  }
+  return 'Token signature or format is invalid';
+}
+
+/** A token this configuration accepts, signed with its HS256 secret (local development, tests). */
+export function mintToken(config: AuthConfig, userId: string, scopes: readonly string[], ttlSeconds = 3600): Promise<string> {
+  return new SignJWT({ scope: scopes.join(' ') })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuer(config.JWT_ISSUER)
+    .setAudience(config.JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(new TextEncoder().encode(config.JWT_SECRET));
+}
