@@ -17,6 +17,7 @@ import { createRegistry } from '../kit/metrics.js';
 import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { AuthConfig, AuthError, createVerifier, type Identity } from './auth.js';
 import { CLIENTS, clientByName, clientSupergraphFile, type ClientConfig } from './clients/index.js';
+import { readManifest, safelist } from './persisted.js';
 
 export interface GatewayContext {
   requestId: string;
@@ -40,6 +41,7 @@ function gatewayConfigSchema(client: ClientConfig) {
       LOG_LEVEL: env.logLevel(),
       [`${prefix}_GATEWAY_PORT`]: env.port(client.defaultPort),
       [`${prefix}_SUPERGRAPH_PATH`]: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
+      [`${prefix}_SAFELIST`]: env.bool(client.safelist !== undefined),
       INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret).pipe(z.string().min(32, 'must be at least 32 characters')),
       ...Object.fromEntries(client.subgraphs.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, env.url('').optional()])),
     })
@@ -108,6 +110,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const registry = createRegistry(`gateway-${client.name}`);
   const supergraphSdl = readSupergraph(String(config[`${prefix}_SUPERGRAPH_PATH`]), logger);
   const verify = createVerifier(config);
+  const safelisted = client.safelist && config[`${prefix}_SAFELIST`] ? readManifest(client.safelist) : undefined;
 
   // @apollo/gateway reports usage to Apollo unless told not to; patchbay never phones home.
   process.env.APOLLO_TELEMETRY_DISABLED = '1';
@@ -131,6 +134,8 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
     formatError: errorFormatter(logger),
     plugins: noPhoneHomePlugins(),
     csrfPrevention: true,
+    // A safelisted client runs its manifest only: no run-time registration (APQ) at all.
+    ...(safelisted ? { persistedQueries: false as const } : {}),
   });
   await server.start();
 
@@ -153,6 +158,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
       );
     },
     express.json({ limit: client.maxBodyBytes }),
+    ...(safelisted ? [safelist(safelisted)] : []),
     expressMiddleware(server, {
       context: async ({ req, res }) => {
         const incoming = req.headers['x-request-id'];

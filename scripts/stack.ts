@@ -9,6 +9,8 @@ export interface Stack {
   sandbox: Sandbox;
   subgraphs: Record<string, RunningService>;
   gateways: Record<string, RunningService>;
+  /** `<NAME>_SUBGRAPH_URL` of every subgraph, to start another gateway on this stack. */
+  subgraphUrls: Record<string, string>;
   services: RunningService[];
   close(): Promise<void>;
 }
@@ -49,7 +51,7 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
       gateways[client.name] = service;
       started.push(service);
     }
-    return { sandbox, subgraphs, gateways, services: [...sandbox.services, ...started.slice(1)], close: stop };
+    return { sandbox, subgraphs, gateways, subgraphUrls, services: [...sandbox.services, ...started.slice(1)], close: stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
+import { generatePersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
+import { buildSchema, parse, validate } from 'graphql';
 import { CLIENTS, clientSupergraphFile } from '../gateway/clients/index.js';
 import { SUPERGRAPH_FILE, apiSchemaFile, composeAll, readCommitted } from '../scripts/compose.js';
 
@@ -22,5 +26,22 @@ describe('composition', () => {
   test.each(CLIENTS.filter((c) => c.contract).map((c) => [c.name, c] as const))('the committed %s contract supergraph is fresh', (name, client) => {
     if (!result.ok) throw new Error('composition failed');
     expect(readCommitted(clientSupergraphFile(client))).toBe(result.clientSupergraphs[name]);
+  });
+});
+
+describe('mobile persisted query manifest', () => {
+  const committedFile = new URL('../clients/mobile/persisted-query-manifest.json', import.meta.url);
+  const committed = JSON.parse(readFileSync(committedFile, 'utf8')) as { operations: Array<{ name: string; body: string }> };
+
+  test('is what clients/mobile/*.graphql generate (run `npm run persisted` if not)', async () => {
+    const config = JSON.parse(readFileSync(new URL('../persisted-query-manifest.config.json', import.meta.url), 'utf8'));
+    const generated = await generatePersistedQueryManifest({ documents: config.documents }, fileURLToPath(new URL('../persisted-query-manifest.config.json', import.meta.url)));
+    expect(committed).toEqual(generated);
+  });
+
+  test('every operation in it is valid against the mobile API schema', () => {
+    const schema = buildSchema(readFileSync(apiSchemaFile('mobile'), 'utf8'));
+    const invalid = committed.operations.flatMap((op) => validate(schema, parse(op.body)).map((e) => `${op.name}: ${e.message}`));
+    expect(invalid).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import { print, type DocumentNode } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { getOperationAST, print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { CALLER_HEADER, signCaller } from '../kit/caller.js';
@@ -58,4 +59,30 @@ export function expectNoLeaks(value: unknown): void {
   for (const secret of ['sandbox-accounts-token', 'SG.sandbox-key', 'sandbox/secret', 'sandbox-write-key', 'sandbox-secret', 'stacktrace', '    at ']) {
     if (text.includes(secret)) throw new Error(`response leaks ${JSON.stringify(secret)}: ${text.slice(0, 500)}`);
   }
+}
+
+/** The committed mobile manifest's operation ids by name, as a mobile app ships them. */
+const MOBILE_MANIFEST = JSON.parse(readFileSync(new URL('../clients/mobile/persisted-query-manifest.json', import.meta.url), 'utf8')) as {
+  operations: Array<{ id: string; name: string; body: string }>;
+};
+export const persistedId = (name: string) => {
+  const op = MOBILE_MANIFEST.operations.find((o) => o.name === name);
+  if (!op) throw new Error(`no persisted operation ${name}`);
+  return op.id;
+};
+
+/** A persisted operation by id only (no query text), the way the mobile apps call. */
+export async function persisted<T, V extends Record<string, unknown>>(
+  url: string,
+  document: TypedDocumentNode<T, V>,
+  variables?: V,
+  headers?: Record<string, string>,
+): Promise<GraphQLResponse<T>> {
+  const operationName = getOperationAST(document)!.name!.value;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(headers ?? (await as(ADMIN_USER, 'admin'))) },
+    body: JSON.stringify({ operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: persistedId(operationName) } } }),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
 }

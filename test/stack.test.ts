@@ -4,8 +4,11 @@ import { buildClientSchema, buildSchema, getIntrospectionQuery, lexicographicSor
 import { CreateUploadUrlDocument, HomeDocument, TrackDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, EventCountsDocument, SendEmailDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { apiSchemaFile } from '../gateway/clients/index.js';
+import { mobile as mobileClient } from '../gateway/clients/mobile.js';
+import { startGateway } from '../gateway/index.js';
+import type { RunningService } from '../kit/service.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { expectNoLeaks, graphql } from './helpers.js';
+import { expectNoLeaks, graphql, persisted } from './helpers.js';
 
 let stack: Stack;
 let web: string;
@@ -107,24 +110,16 @@ describe('UserList through the web gateway', () => {
 describe('mobile gateway', () => {
   test('Home joins files, messages and events', async () => {
     const user = busyUser(10);
-    const { body } = await graphql(mobile, HomeDocument, { userId: user.id });
+    const { body } = await persisted(mobile, HomeDocument, { userId: user.id });
     expect(body.errors).toBeUndefined();
     expect(body.data!.user!.files!.nodes).toHaveLength(10);
     expect(body.data!.user!.recentEvents!.map((e) => e.name)).toEqual(eventsOf(user.id).slice(0, 5).map((e) => e.event));
     expect(body.data!.user!.emailMessages!.length).toBeGreaterThan(0);
   });
 
-  test('introspection is off for mobile and on for web', async () => {
-    const query = '{ __schema { queryType { name } } }';
-    const onMobile = await graphql(mobile, query);
-    expect(onMobile.body.errors?.[0]?.message).toMatch(/introspection/i);
-    const onWeb = await graphql(web, query);
-    expect(onWeb.body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
-  });
-
   test('upload URL: a PUT with the signed headers stores the file, which then lists', async () => {
     const user = seed().users[7]!;
-    const { body } = await graphql(mobile, CreateUploadUrlDocument, {
+    const { body } = await persisted(mobile, CreateUploadUrlDocument, {
       input: { userId: user.id, fileName: 'zz-report.txt', contentType: 'text/plain' },
     });
     const upload = body.data!.createUploadUrl;
@@ -144,7 +139,7 @@ describe('mobile gateway', () => {
   });
 
   test('a file name with a slash is refused', async () => {
-    const { body } = await graphql(mobile, CreateUploadUrlDocument, {
+    const { body } = await persisted(mobile, CreateUploadUrlDocument, {
       input: { userId: 'usr_00001', fileName: '../other/x.txt', contentType: 'text/plain' },
     });
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
@@ -153,10 +148,10 @@ describe('mobile gateway', () => {
   test('tracked events show up as the user\'s recent events; a repeated id is kept once', async () => {
     const user = seed().users[3]!;
     const events = [{ id: 'evt-test-1', userId: user.id, name: 'Checkout', properties: [{ key: 'plan', value: 'pro' }] }];
-    const first = await graphql(mobile, TrackDocument, { events });
-    expect(first.body.data!.track).toEqual({ accepted: 1, eventIds: ['evt-test-1'] });
-    await graphql(mobile, TrackDocument, { events });
-    const home = await graphql(mobile, HomeDocument, { userId: user.id });
+    const first = await persisted(mobile, TrackDocument, { events });
+    expect(first.body.data!.track).toMatchObject({ accepted: 1, eventIds: ['evt-test-1'] });
+    await persisted(mobile, TrackDocument, { events });
+    const home = await persisted(mobile, HomeDocument, { userId: user.id });
     const checkouts = home.body.data!.user!.recentEvents!.filter((e) => e.name === 'Checkout');
     expect(checkouts).toHaveLength(1);
   });
@@ -217,21 +212,30 @@ describe('web mutations and queries', () => {
 });
 
 describe('contracts', () => {
+  // The mobile program with its safelist off, so ad-hoc queries reach validation.
+  let adhoc: RunningService;
+  let mobileAdhoc: string;
+  beforeAll(async () => {
+    adhoc = await startGateway(mobileClient, { ...stack.subgraphUrls, MOBILE_GATEWAY_PORT: '0', MOBILE_SAFELIST: 'false', LOG_LEVEL: 'silent' });
+    mobileAdhoc = `${adhoc.url}/graphql`;
+  });
+  afterAll(() => adhoc?.close());
+
   test('a mobile request for a field outside its contract fails validation as if the field did not exist', async () => {
-    const root = await graphql(mobile, '{ users(first: 1) { nodes { id } } }');
+    const root = await graphql(mobileAdhoc, '{ users(first: 1) { nodes { id } } }');
     expect(root.status).toBe(400);
     // No "Did you mean" on mobile: suggestions would reveal the schema.
     expect(root.body.errors).toMatchObject([
       { message: 'Cannot query field "users" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
     ]);
-    const field = await graphql(mobile, '{ user(id: "usr_00001") { storageUsedBytes } }');
+    const field = await graphql(mobileAdhoc, '{ user(id: "usr_00001") { storageUsedBytes } }');
     expect(field.body.errors?.[0]?.message).toBe('Cannot query field "storageUsedBytes" on type "User".');
     // The same query is valid on web.
     expect((await graphql(web, '{ user(id: "usr_00001") { storageUsedBytes } }')).body.errors).toBeUndefined();
   });
 
   test('a field hidden from mobile still links entities: emailMessages needs the hidden User.email', async () => {
-    const { body } = await graphql(mobile, '{ user(id: "usr_00001") { emailMessages(first: 1) { subject } } }');
+    const { body } = await graphql(mobileAdhoc, '{ user(id: "usr_00001") { emailMessages(first: 1) { subject } } }');
     expect(body.errors).toBeUndefined();
     expect(body.data).toMatchObject({ user: { emailMessages: expect.any(Array) } });
   });
@@ -241,7 +245,7 @@ describe('contracts', () => {
     const served = printSchema(lexicographicSortSchema(buildClientSchema(introspected.body.data!)));
     const committed = printSchema(lexicographicSortSchema(buildSchema(readFileSync(apiSchemaFile('web'), 'utf8'))));
     expect(served).toBe(committed);
-    const refused = await graphql(mobile, getIntrospectionQuery());
+    const refused = await graphql(mobileAdhoc, getIntrospectionQuery());
     expect(refused.body.errors?.[0]?.message).toMatch(/introspection is not allowed/i);
   });
 });

@@ -8,6 +8,8 @@ export const mobile: ClientConfig = {
   subgraphs: ['accounts', 'email', 'storage', 'analytics'],
   // Only what the apps use: fields and types tagged "mobile" in the subgraph SDLs.
   contract: { include: ['mobile'] },
+  // `npm run persisted` writes it from clients/mobile/*.graphql.
+  safelist: new URL('../../clients/mobile/persisted-query-manifest.json', import.meta.url),
   fieldSuggestions: false,
   introspection: false,
   corsOrigins: [],

@@ -9,6 +9,12 @@ export interface ClientConfig {
   subgraphs: readonly SubgraphName[];
   /** The part of the graph this client sees, by `@tag`; the whole graph when absent. */
   contract?: Contract;
+  /**
+   * The persisted query manifest of a client that may run only its own operations (safelist);
+   * absent for clients that send ad-hoc queries (with APQ). `<CLIENT>_SAFELIST=false` turns
+   * the safelist off, e.g. to audit the gateway with ad-hoc queries.
+   */
+  safelist?: URL;
   /** Whether the schema can be introspected (off for clients that ship fixed queries). */
   introspection: boolean;
   /** Whether validation errors suggest field names ("Did you mean ...?"), which reveal the schema. */
