@@ -17,6 +17,7 @@ import { createRegistry } from '../kit/metrics.js';
 import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { AuthConfig, AuthError, createVerifier, type Identity } from './auth.js';
 import { CLIENTS, clientByName, clientSupergraphFile, type ClientConfig } from './clients/index.js';
+import { queryLimits } from './limits.js';
 import { readManifest, safelist } from './persisted.js';
 
 export interface GatewayContext {
@@ -110,6 +111,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const registry = createRegistry(`gateway-${client.name}`);
   const supergraphSdl = readSupergraph(String(config[`${prefix}_SUPERGRAPH_PATH`]), logger);
   const verify = createVerifier(config);
+  const limits = queryLimits(client.limits);
   const safelisted = client.safelist && config[`${prefix}_SAFELIST`] ? readManifest(client.safelist) : undefined;
 
   // @apollo/gateway reports usage to Apollo unless told not to; patchbay never phones home.
@@ -132,7 +134,8 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
     hideSchemaDetailsFromClientErrors: !client.fieldSuggestions,
     includeStacktraceInErrorResponses: false,
     formatError: errorFormatter(logger),
-    plugins: noPhoneHomePlugins(),
+    validationRules: limits.validationRules,
+    plugins: [...noPhoneHomePlugins(), ...limits.plugins],
     csrfPrevention: true,
     // A safelisted client runs its manifest only: no run-time registration (APQ) at all.
     ...(safelisted ? { persistedQueries: false as const } : {}),

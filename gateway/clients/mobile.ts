@@ -13,6 +13,7 @@ export const mobile: ClientConfig = {
   fieldSuggestions: false,
   introspection: false,
   corsOrigins: [],
+  limits: { depth: 6, aliases: 5, tokens: 500, cost: 500 },
   maxBodyBytes: 16 * 1024,
   forwardHeaders: ['accept-language', 'x-app-version'],
   subgraphTimeoutMs: 6000,

@@ -1,5 +1,6 @@
 import type { SubgraphName } from '../../subgraphs/index.js';
 import type { Contract } from '../contract.js';
+import type { QueryLimits } from '../limits.js';
 
 /** Everything that differs between the clients one gateway program serves. */
 export interface ClientConfig {
@@ -21,6 +22,8 @@ export interface ClientConfig {
   fieldSuggestions: boolean;
   /** Browser origins allowed to call this gateway; none for native apps. */
   corsOrigins: readonly string[];
+  /** Depth, aliases, tokens and estimated cost an operation may have (gateway/limits.ts). */
+  limits: QueryLimits;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;
   /** Client request headers passed on to the subgraphs (lower case); no others are. */

@@ -12,6 +12,7 @@ export const web: ClientConfig = {
   fieldSuggestions: development,
   introspection: development,
   corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
+  limits: { depth: 8, aliases: 15, tokens: 2000, cost: 2000 },
   maxBodyBytes: 100 * 1024,
   forwardHeaders: ['accept-language'],
   subgraphTimeoutMs: 8000,

@@ -1,0 +1,76 @@
+/**
+ * Query limits per client: depth, aliases, tokens, estimated cost and body size, each
+ * refused before execution with an error that names the limit and how far it was passed.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { web } from '../gateway/clients/web.js';
+import { startGateway } from '../gateway/index.js';
+import type { RunningService } from '../kit/service.js';
+import { startStack, type Stack } from '../scripts/stack.js';
+import { ADMIN_USER, as, graphql } from './helpers.js';
+
+let stack: Stack;
+let gateway: string;
+let shallow: RunningService;
+beforeAll(async () => {
+  stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
+  gateway = `${stack.gateways.web!.url}/graphql`;
+  // The schema has no cycles, so no valid query is deeper than 4: a client configured with
+  // a depth limit of 3 shows the limit at work.
+  shallow = await startGateway({ ...web, limits: { ...web.limits, depth: 3 } }, { ...stack.subgraphUrls, WEB_GATEWAY_PORT: '0', LOG_LEVEL: 'silent' });
+});
+afterAll(async () => {
+  await shallow?.close();
+  await stack?.close();
+});
+
+async function refusedWith(url: string, query: string, variables?: Record<string, unknown>) {
+  const { status, body } = await graphql(url, query, variables);
+  expect(status).toBe(400);
+  expect(body.data).toBeUndefined();
+  expect(body.errors).toHaveLength(1);
+  expect(body.errors![0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  return body.errors![0]!.message;
+}
+
+describe('query limits of the web client', () => {
+  test('depth', async () => {
+    const deep = '{ user(id: "usr_00001") { files(first: 1) { nodes { key } } } }';
+    expect(await refusedWith(`${shallow.url}/graphql`, deep)).toBe('Query depth limit of 3 exceeded, found 4.');
+    expect((await graphql(gateway, deep)).body.errors).toBeUndefined();
+  });
+
+  test('aliases', async () => {
+    const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: me { id }`).join(' ')} }`;
+    expect(await refusedWith(gateway, aliases(web.limits.aliases + 1))).toBe(`Aliases limit of ${web.limits.aliases} exceeded, found ${web.limits.aliases + 1}.`);
+    expect((await graphql(gateway, aliases(web.limits.aliases))).body.errors).toBeUndefined();
+  });
+
+  test('tokens', async () => {
+    // Each `{ userId: "u", name: "n" }` is 8 tokens (commas are not tokens); 13 around them.
+    const events = (n: number) => `mutation { track(events: [${'{ userId: "u", name: "n" }, '.repeat(n)}]) { accepted } }`;
+    const n = Math.ceil((web.limits.tokens - 13) / 8) + 1;
+    expect(await refusedWith(gateway, events(n))).toBe(`Token limit of ${web.limits.tokens} exceeded, found ${13 + 8 * n}.`);
+  });
+
+  test('estimated cost, with page sizes from the variables sent', async () => {
+    const query = 'query($n: Int) { users(first: $n) { nodes { files(first: $n) { nodes { key } } } } }';
+    // users 1, its nodes 1, then per user: files 1 and its nodes 1, then key once per file.
+    const cost = (n: number) => 1 + 1 + n * (1 + 1) + n * n;
+    expect(await refusedWith(gateway, query, { n: 50 })).toBe(`Cost limit of ${web.limits.cost} exceeded, found ${cost(50)}.`);
+    const cheap = await graphql(gateway, query, { n: 5 });
+    expect(cheap.body.errors).toBeUndefined();
+  });
+
+  test('request body size', async () => {
+    const response = await fetch(gateway, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await as(ADMIN_USER, 'admin')) },
+      body: JSON.stringify({ query: `{ me { id } } # ${'x'.repeat(web.maxBodyBytes)}` }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({
+      errors: [{ message: `Request body is larger than ${web.maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
+  });
+});
