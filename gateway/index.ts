@@ -43,6 +43,7 @@ function gatewayConfigSchema(client: ClientConfig) {
       [`${prefix}_GATEWAY_PORT`]: env.port(client.defaultPort),
       [`${prefix}_SUPERGRAPH_PATH`]: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
       [`${prefix}_SAFELIST`]: env.bool(client.safelist !== undefined),
+      [`${prefix}_INTROSPECTION`]: env.bool(client.introspection),
       INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret).pipe(z.string().min(32, 'must be at least 32 characters')),
       ...Object.fromEntries(client.subgraphs.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, env.url('').optional()])),
     })
@@ -130,7 +131,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
 
   const server = new ApolloServer<GatewayContext>({
     gateway,
-    introspection: client.introspection,
+    introspection: Boolean(config[`${prefix}_INTROSPECTION`]),
     hideSchemaDetailsFromClientErrors: !client.fieldSuggestions,
     includeStacktraceInErrorResponses: false,
     formatError: errorFormatter(logger),

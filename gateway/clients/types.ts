@@ -16,7 +16,7 @@ export interface ClientConfig {
    * the safelist off, e.g. to audit the gateway with ad-hoc queries.
    */
   safelist?: URL;
-  /** Whether the schema can be introspected (off for clients that ship fixed queries). */
+  /** Whether the schema can be introspected (off for clients that ship fixed queries); `<CLIENT>_INTROSPECTION` overrides. */
   introspection: boolean;
   /** Whether validation errors suggest field names ("Did you mean ...?"), which reveal the schema. */
   fieldSuggestions: boolean;
