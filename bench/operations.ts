@@ -2,27 +2,31 @@
  * Latency and upstream cost of client operations through the web gateway, on the whole
  * local stack (sandbox providers included) in this process.
  *
- *   npm run bench -- [--requests 200] [--concurrency 1] [--operation Dashboard|UserList|Home]
- *                    [--storage healthy|slow|down] [--latency 0] [--distinct] [--users 1200]
+ *   npm run bench -- [--requests 200] [--concurrency 1] [--operation Dashboard|UserList|Home|HomeOnWeb]
+ *                    [--storage healthy|slow|down] [--latency 0] [--distinct] [--users 1200] [--warmup 100]
  *
  * Prints, per operation: upstream attempts per request by provider (counted by the sandbox
  * over the measured requests), cache lookups per request by result (from the subgraphs'
  * /metrics) and p50/p95/p99 latency over N requests, sent by
- * `concurrency` clients in parallel after a warm-up of 20 on the healthy stack.
+ * `concurrency` clients in parallel, after a warm-up (`--warmup`, 100 by default) of each
+ * chosen operation on the healthy stack.
  * --storage slow makes every storage call answer after 5 s (past the source's timeout);
  * --storage down answers every storage call 503. Either fault starts with the measured
  * requests, so they include the ones that meet it before storage's circuit opens.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { print } from 'graphql';
 import { HomeDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
+import { AuthConfig, mintToken } from '../gateway/auth.js';
 import type { FaultRule } from '../sandbox/faults.js';
 import { startStack } from '../scripts/stack.js';
 
 const { values } = parseArgs({
   options: {
     requests: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '100' },
     concurrency: { type: 'string', default: '1' },
     latency: { type: 'string', default: '0' },
     distinct: { type: 'boolean', default: false },
@@ -34,6 +38,11 @@ const { values } = parseArgs({
 const requests = Number(values.requests);
 if (!Number.isInteger(requests) || requests < 1 || requests > 10_000) {
   process.stderr.write('--requests must be a whole number from 1 to 10000\n');
+  process.exit(2);
+}
+const warmup = Number(values.warmup);
+if (!Number.isInteger(warmup) || warmup < 0 || warmup > 10_000) {
+  process.stderr.write('--warmup must be a whole number from 0 to 10000\n');
   process.exit(2);
 }
 const concurrency = Number(values.concurrency);
@@ -86,11 +95,21 @@ const nextPageCursor = () => {
   return page === 0 ? undefined : Buffer.from(users[page * 50 - 1]!.id).toString('base64url');
 };
 
+const manifest = JSON.parse(readFileSync(new URL('../clients/mobile/persisted-query-manifest.json', import.meta.url), 'utf8')) as {
+  operations: Array<{ id: string; name: string }>;
+};
+/** What a request sends: the query text, or (mobile) the persisted operation's id alone. */
+const text = (query: string) => ({ query });
+const byId = (name: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: manifest.operations.find((o) => o.name === name)!.id } } });
+
 const operations = {
-  Dashboard: { gateway: 'web', query: print(DashboardDocument), variables: () => ({ userId: nextUser() }) },
-  UserList: { gateway: 'web', query: print(UserListDocument), variables: () => ({ first: 50, after: nextPageCursor() }) },
-  Home: { gateway: 'mobile', query: print(HomeDocument), variables: () => ({ userId: nextUser() }) },
+  Dashboard: { gateway: 'web', request: text(print(DashboardDocument)), variables: () => ({ userId: nextUser() }) },
+  UserList: { gateway: 'web', request: text(print(UserListDocument)), variables: () => ({ first: 50, after: nextPageCursor() }) },
+  Home: { gateway: 'mobile', request: byId('Home'), variables: () => ({ userId: nextUser() }) },
+  // The same operation as text to the web gateway: what persisting saves.
+  HomeOnWeb: { gateway: 'web', request: text(print(HomeDocument)), variables: () => ({ userId: nextUser() }) },
 } as const;
+const authorization = `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_bench', ['admin'], 86_400)}`;
 type Name = keyof typeof operations;
 const chosen = (values.operation?.length ? values.operation : Object.keys(operations)) as Name[];
 
@@ -99,8 +118,8 @@ async function send(name: Name): Promise<number> {
   const t0 = performance.now();
   const response = await fetch(`${stack.gateways[op.gateway]!.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: op.query, variables: op.variables() }),
+    headers: { 'content-type': 'application/json', authorization },
+    body: JSON.stringify({ ...op.request, variables: op.variables() }),
   });
   const body = (await response.json()) as { errors?: unknown[] };
   if (body.errors && !storageBroken) throw new Error(`${name} failed: ${JSON.stringify(body.errors).slice(0, 300)}`);
@@ -146,15 +165,18 @@ async function load(name: Name, count: number): Promise<number[]> {
 try {
   console.log(`storage: ${storageMode}; +${latencyMs} ms per upstream call; ${requests} requests per operation, ${concurrency} at a time`);
   console.log(`stack started in ${startupMs.toFixed(0)} ms; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  const unknown = chosen.filter((name) => !(name in operations));
+  if (unknown.length) throw new Error(`unknown operation ${unknown.join(', ')}; choose from ${Object.keys(operations).join(', ')}`);
+  // Every operation warms up before any is measured, so the first one measured does not
+  // pay for warming the whole stack.
+  warmingUp = true;
+  for (const name of chosen) await load(name, warmup);
+  warmingUp = false;
   for (const name of chosen) {
-    if (!(name in operations)) throw new Error(`unknown operation ${name}; choose from ${Object.keys(operations).join(', ')}`);
-    // Warm up on a healthy stack, then break storage: the measured requests include the
-    // ones that find the fault before the circuit opens.
+    // Measured on a healthy stack, or with storage broken from the first measured request,
+    // so the figures include the requests that meet the fault before the circuit opens.
     setFaults([]);
     storageBroken = false;
-    warmingUp = true;
-    await load(name, 20);
-    warmingUp = false;
     sent = 0;
     setFaults(STORAGE_FAULTS[storageMode]!);
     storageBroken = storageMode !== 'healthy';
