@@ -21,6 +21,7 @@ process.stdout.write(
     ...Object.entries(stack.subgraphs).map(([name, s]) => line(name, `${s.url}/graphql`)),
     'sandbox providers:',
     ...(['accounts', 'email', 'storage', 'analytics', 'postmark'] as const).map((name) => line(name, stack.sandbox.url(name))),
+    'every request needs a token: TOKEN=$(npm run -s token -- usr_00001) (README: one query to try)',
     'Ctrl-C stops everything.',
     '',
   ].join('\n'),
