@@ -3,6 +3,7 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** The file an upload URL is for. */
 export type CreateUploadUrlInput = {
   /** Media type the upload will be sent with. */
   contentType: string;
@@ -12,6 +13,7 @@ export type CreateUploadUrlInput = {
   userId: string | number;
 };
 
+/** Where a message is in delivery, as the provider reports it. */
 export type EmailMessageStatus =
   /** Delivered to the receiving server. */
   | 'DELIVERED'
@@ -20,11 +22,13 @@ export type EmailMessageStatus =
   /** Accepted and being processed by the provider. */
   | 'PROCESSED';
 
+/** One property of a recorded event. */
 export type EventPropertyInput = {
   key: string;
   value: string;
 };
 
+/** One event to record. */
 export type TrackEventInput = {
   /** Dedup id of the event; generated when absent. At most 100 characters. */
   id?: string | number | null | undefined;

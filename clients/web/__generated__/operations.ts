@@ -3,12 +3,14 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** Whether mail to an address reaches it. */
 export type EmailDeliverability =
   /** The address bounced; the provider suppresses mail to it. */
   | 'BOUNCED'
   /** Mail to the address is being delivered. */
   | 'DELIVERABLE';
 
+/** Where a message is in delivery, as the provider reports it. */
 export type EmailMessageStatus =
   /** Delivered to the receiving server. */
   | 'DELIVERED'
@@ -17,6 +19,7 @@ export type EmailMessageStatus =
   /** Accepted and being processed by the provider. */
   | 'PROCESSED';
 
+/** One email to one address; text, html or both. */
 export type SendEmailInput = {
   /** Up to 10 categories for reporting. */
   categories?: Array<string> | null | undefined;
@@ -29,6 +32,7 @@ export type SendEmailInput = {
   to: string;
 };
 
+/** The period event counts are grouped by. */
 export type TimeInterval =
   | 'DAY'
   | 'HOUR'

@@ -22,9 +22,11 @@ export type AnalyticsEvent = {
   __typename?: 'AnalyticsEvent';
   name: Scalars['String']['output'];
   occurredAt: Scalars['DateTime']['output'];
+  /** The event's own properties. At most 255, Mixpanel's limit. */
   properties: Array<EventProperty>;
 };
 
+/** The count of one period. */
 export type EventCountPoint = {
   __typename?: 'EventCountPoint';
   count: Scalars['Int']['output'];
@@ -32,21 +34,25 @@ export type EventCountPoint = {
   periodStart: Scalars['DateTime']['output'];
 };
 
+/** How often an event happened, per period. */
 export type EventCountSeries = {
   __typename?: 'EventCountSeries';
   event: Scalars['String']['output'];
   interval: TimeInterval;
+  /** One point per period, oldest first. At most 744 (hours of 31 days; days span at most 366, months 60). */
   points: Array<EventCountPoint>;
   /** Sum of all points. */
   total: Scalars['Int']['output'];
 };
 
+/** One property of an event. */
 export type EventProperty = {
   __typename?: 'EventProperty';
   key: Scalars['String']['output'];
   value: Scalars['String']['output'];
 };
 
+/** One property of a recorded event. */
 export type EventPropertyInput = {
   key: Scalars['String']['input'];
   value: Scalars['String']['input'];
@@ -77,11 +83,13 @@ export type QueryEventCountsArgs = {
   to: Scalars['Date']['input'];
 };
 
+/** The period event counts are grouped by. */
 export type TimeInterval =
   | 'DAY'
   | 'HOUR'
   | 'MONTH';
 
+/** One event to record. */
 export type TrackEventInput = {
   /** Dedup id of the event; generated when absent. At most 100 characters. */
   id?: InputMaybe<Scalars['ID']['input']>;
@@ -93,6 +101,7 @@ export type TrackEventInput = {
   userId: Scalars['ID']['input'];
 };
 
+/** Events accepted for recording, with their ids. */
 export type TrackPayload = {
   __typename?: 'TrackPayload';
   /** How many events the provider accepted. */

@@ -15,6 +15,7 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+/** Whether mail to an address reaches it. */
 export type EmailDeliverability =
   /** The address bounced; the provider suppresses mail to it. */
   | 'BOUNCED'
@@ -36,6 +37,7 @@ export type EmailMessage = {
   to: Scalars['String']['output'];
 };
 
+/** Where a message is in delivery, as the provider reports it. */
 export type EmailMessageStatus =
   /** Delivered to the receiving server. */
   | 'DELIVERED'
@@ -55,6 +57,7 @@ export type MutationSendEmailArgs = {
   input: SendEmailInput;
 };
 
+/** One email to one address; text, html or both. */
 export type SendEmailInput = {
   /** Up to 10 categories for reporting. */
   categories?: InputMaybe<Array<Scalars['String']['input']>>;
@@ -67,6 +70,7 @@ export type SendEmailInput = {
   to: Scalars['String']['input'];
 };
 
+/** The accepted send: the provider's message id, our id of the send, and which provider took it. */
 export type SendEmailPayload = {
   __typename?: 'SendEmailPayload';
   /** The provider's message id, once the provider accepted the message. */

@@ -16,6 +16,7 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+/** The file an upload URL is for. */
 export type CreateUploadUrlInput = {
   /** Media type the upload will be sent with. */
   contentType: Scalars['String']['input'];
@@ -48,6 +49,7 @@ export type FileConnection = {
   pageInfo: PageInfo;
 };
 
+/** One HTTP header. */
 export type HttpHeader = {
   __typename?: 'HttpHeader';
   name: Scalars['String']['output'];
@@ -77,7 +79,7 @@ export type PageInfo = {
 export type UploadUrl = {
   __typename?: 'UploadUrl';
   expiresAt: Scalars['DateTime']['output'];
-  /** Headers the upload must carry exactly, as they are part of the signature. */
+  /** Headers the upload must carry exactly, as they are part of the signature. At most 10. */
   headers: Array<HttpHeader>;
   /** Key the file will have once uploaded. */
   key: Scalars['ID']['output'];
