@@ -5,7 +5,6 @@ import { CLIENTS, SCHEMA_DIR, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFi
 import { applyContract, type SubgraphSdl } from '../gateway/contract.js';
 import { localUrl } from '../kit/local-defaults.js';
 import { isMainModule } from '../kit/service.js';
-import { readSchema } from '../kit/subgraph.js';
 import { SUBGRAPHS, type SubgraphName } from '../subgraphs/index.js';
 
 export { SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile };
@@ -26,6 +25,14 @@ export interface CompositionSuccess {
   hints: string[];
 }
 
+/** The repository; tools take another root to check a copy of it. */
+export const REPO_ROOT = new URL('../', import.meta.url);
+
+/** Every subgraph's SDL as it is in `root`. */
+export function readSubgraphs(root: URL): SubgraphSdl[] {
+  return SUBGRAPHS.map((s) => ({ name: s.name, typeDefs: parse(readFileSync(new URL(`subgraphs/${s.name}/schema.graphql`, root), 'utf8')) }));
+}
+
 function compose(subgraphs: readonly SubgraphSdl[]) {
   return composeServices(subgraphs.map((s) => ({ ...s, url: `${localUrl(SUBGRAPHS.find((d) => d.name === s.name)!.defaultPort)}/graphql` })));
 }
@@ -35,8 +42,8 @@ function compose(subgraphs: readonly SubgraphSdl[]) {
  * local URL (gateways override URLs by configuration, not by recomposing); then, for each
  * client with a contract, the same subgraphs with what the contract hides made @inaccessible.
  */
-export function composeAll(): CompositionSuccess | CompositionFailure {
-  const subgraphs = SUBGRAPHS.map((s) => ({ name: s.name, typeDefs: parse(readSchema(s.schemaFile)) }));
+export function composeAll(root: URL = REPO_ROOT): CompositionSuccess | CompositionFailure {
+  const subgraphs = readSubgraphs(root);
   const failure = (target: string, errors: readonly GraphQLError[]): CompositionFailure => ({
     ok: false,
     target,

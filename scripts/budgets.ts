@@ -1,0 +1,130 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { parse, type OperationDefinitionNode } from 'graphql';
+import { AuthConfig, mintToken } from '../gateway/auth.js';
+import { clientByName } from '../gateway/clients/index.js';
+import type { SeedData } from '../sandbox/seed.js';
+import { startStack } from './stack.js';
+
+/**
+ * Upstream-call budgets: every client operation declares, in its .graphql file, the most
+ * upstream calls per source it may cost (`# budget: storage.s3=6 ...`; a source it does not
+ * name gets 0). Measuring runs it on a fresh stack (cold caches) against the sandbox, which
+ * counts the calls it receives.
+ */
+export interface ClientOperation {
+  client: string;
+  name: string;
+  file: string;
+  document: string;
+  budget: Record<string, number>;
+}
+
+/** `# budget: a.b=1 c.d=2` or `# budget: none`. */
+function readBudget(text: string, file: string): Record<string, number> {
+  const line = /^# budget:(.*)$/m.exec(text)?.[1]?.trim();
+  if (line === undefined) throw new Error(`${file} declares no "# budget:" line`);
+  if (line === 'none') return {};
+  return Object.fromEntries(
+    line.split(/\s+/).map((entry) => {
+      const match = /^([a-z]+\.[a-z0-9]+)=(\d+)$/.exec(entry);
+      if (!match) throw new Error(`${file}: budget entry "${entry}" is not source=count`);
+      return [match[1]!, Number(match[2])];
+    }),
+  );
+}
+
+/** Every operation in `root`/clients/<client>/*.graphql. */
+export function readOperations(root: URL): ClientOperation[] {
+  const clients = new URL('clients/', root);
+  return readdirSync(clients, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((dir) =>
+      readdirSync(new URL(`${dir.name}/`, clients))
+        .filter((f) => f.endsWith('.graphql'))
+        .sort()
+        .map((f) => {
+          const file = `clients/${dir.name}/${f}`;
+          const document = readFileSync(new URL(file, root), 'utf8');
+          const operation = parse(document).definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
+          return { client: dir.name, name: operation?.name?.value ?? f, file, document, budget: readBudget(document, file) };
+        }),
+    );
+}
+
+/** The sandbox provider and operation of a call, as the source that makes it. */
+function sourceOf(provider: string, operation: string): string {
+  if (provider === 'analytics') return operation.startsWith('segment') ? 'analytics.segment' : 'analytics.mixpanel';
+  return { accounts: 'accounts.api', email: 'email.sendgrid', postmark: 'email.postmark', storage: 'storage.s3' }[provider] ?? provider;
+}
+
+/** Variables that make each operation cost the most it can: the worst case its budget covers. */
+export function exampleVariables(name: string, seed: SeedData): Record<string, unknown> {
+  const filesOf = (id: string) => seed.files.filter((f) => f.key.startsWith(`users/${id}/`)).length;
+  const busy = seed.users.find((u) => filesOf(u.id) >= 10 && seed.messages.some((m) => m.to_email === u.email))!;
+  const examples: Record<string, Record<string, unknown>> = {
+    Dashboard: { userId: busy.id },
+    UserList: { first: 50 },
+    EventCounts: { event: 'Search', from: '2026-01-01', to: '2026-01-31' },
+    SendEmail: { input: { to: 'budget@example.com', subject: 'Budget', text: 'Hello' } },
+    Home: { userId: busy.id },
+    CreateUploadUrl: { input: { userId: busy.id, fileName: 'photo.png', contentType: 'image/png' } },
+    Track: { events: [{ id: 'budget-1', userId: busy.id, name: 'Budget' }] },
+  };
+  const variables = examples[name];
+  if (!variables) throw new Error(`no example variables for ${name}: add them to scripts/budgets.ts`);
+  return variables;
+}
+
+export interface BudgetResult {
+  operation: ClientOperation;
+  /** Upstream calls per source the sandbox saw. */
+  actual: Record<string, number>;
+  /** Errors the operation answered with, which make its count meaningless. */
+  errors: string[];
+  /** One line per source whose count differs from the budget: over it, or under (loose). */
+  mismatches: string[];
+}
+
+/**
+ * Runs one operation on a fresh stack, as its admin (so access rules do not cut it short),
+ * and compares its upstream calls with its budget. The budget is the minimum the operation
+ * can cost at these worst-case variables: over it fails, and so does under it (a budget
+ * that is loose must be lowered).
+ */
+export async function measureBudget(operation: ClientOperation): Promise<BudgetResult> {
+  const stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
+  try {
+    const url = `${stack.gateways[operation.client]!.url}/graphql`;
+    const variables = exampleVariables(operation.name, stack.sandbox.seed);
+    stack.sandbox.resetCalls();
+    // A safelisted client sends the operation's id, as its apps do.
+    const request = clientByName(operation.client)?.safelist ? { extensions: { persistedQuery: { version: 1, sha256Hash: persistedId(operation.name) } } } : { query: operation.document };
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_budget', ['admin'])}` },
+      body: JSON.stringify({ ...request, variables }),
+    });
+    const body = (await response.json()) as { errors?: Array<{ message: string }> };
+    const actual: Record<string, number> = {};
+    for (const [provider, operations] of Object.entries(stack.sandbox.calls())) {
+      for (const [call, n] of Object.entries(operations)) actual[sourceOf(provider, call)] = (actual[sourceOf(provider, call)] ?? 0) + n;
+    }
+    const mismatches = [...new Set([...Object.keys(actual), ...Object.keys(operation.budget)])].flatMap((source) => {
+      const budget = operation.budget[source] ?? 0;
+      const calls = actual[source] ?? 0;
+      if (calls === budget) return [];
+      return [`${operation.name}: ${source} budget ${budget}, actual ${calls}${calls > budget ? ' (over budget)' : ' (budget is loose: lower it)'}`];
+    });
+    return { operation, actual, errors: (body.errors ?? []).map((e) => e.message), mismatches };
+  } finally {
+    await stack.close();
+  }
+}
+
+const MOBILE_MANIFEST = new URL('../clients/mobile/persisted-query-manifest.json', import.meta.url);
+function persistedId(name: string): string {
+  const manifest = JSON.parse(readFileSync(MOBILE_MANIFEST, 'utf8')) as { operations: Array<{ id: string; name: string }> };
+  const op = manifest.operations.find((o) => o.name === name);
+  if (!op) throw new Error(`${name} is not in the mobile manifest: run npm run persisted`);
+  return op.id;
+}

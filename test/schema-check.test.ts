@@ -1,0 +1,139 @@
+/**
+ * `npm run schema:check` on fixture changes, each applied to a temporary copy of the
+ * repository's schema sources, with the verdict a platform team should get. The base is the
+ * repository's committed API schemas; artifacts are regenerated in the copy, as a developer
+ * would, unless the fixture is about stale artifacts.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { REPO_ROOT, composeAll, type CompositionSuccess } from '../scripts/compose.js';
+import { generatedArtifacts, runSchemaCheck, type CheckReport } from '../scripts/schema-check.js';
+
+const copies: string[] = [];
+afterAll(() => copies.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+const BASE = fileURLToPath(new URL('schema/', REPO_ROOT));
+
+/** A copy of what the check reads: SDLs, generated files, client operations, configs. */
+function copyRepository(): URL {
+  const dir = mkdtempSync(join(tmpdir(), 'patchbay-schema-check-'));
+  copies.push(dir);
+  for (const path of ['subgraphs', 'schema', 'clients', 'codegen.yml', 'persisted-query-manifest.config.json']) {
+    cpSync(fileURLToPath(new URL(path, REPO_ROOT)), join(dir, path), { recursive: true, filter: (src) => !src.endsWith('.ts') || src.includes('__generated__') });
+  }
+  return pathToFileURL(`${dir}/`);
+}
+
+function edit(root: URL, file: string, from: string, to: string) {
+  const path = new URL(file, root);
+  const text = readFileSync(path, 'utf8');
+  if (!text.includes(from)) throw new Error(`${file} has no ${JSON.stringify(from)}`);
+  writeFileSync(path, text.replace(from, to));
+}
+
+/** What `npm run generate` would write in the copy: the schemas first, as codegen reads them. */
+async function regenerate(root: URL) {
+  const composed = composeAll(root);
+  if (!composed.ok) return;
+  for (let pass = 0; pass < 2; pass++) {
+    const { artifacts } = await generatedArtifacts(root, composed as CompositionSuccess);
+    for (const [file, { content }] of artifacts) writeFileSync(new URL(file, root), content);
+  }
+}
+
+async function check(change: (root: URL) => void, options: { regenerate?: boolean } = {}): Promise<CheckReport> {
+  const root = copyRepository();
+  change(root);
+  if (options.regenerate !== false) await regenerate(root);
+  return runSchemaCheck({ root, base: BASE, skip: ['budgets'] });
+}
+const step = (report: CheckReport, name: string) => report.steps.find((s) => s.step === name)!;
+const messages = (report: CheckReport, name: string) => step(report, name).findings.map((f) => f.message);
+
+describe('schema:check verdicts', () => {
+  test('the repository as it is passes', async () => {
+    const report = await runSchemaCheck({ base: BASE, skip: ['budgets'] });
+    expect(report.steps.map((s) => [s.step, s.status])).toEqual([
+      ['composition', 'passed'],
+      ['freshness', 'passed'],
+      ['breaking', 'passed'],
+      ['operations', 'passed'],
+      ['budgets', 'skipped'],
+      ['lint', 'passed'],
+    ]);
+    expect(report.changes).toEqual([]);
+  });
+
+  test('a field Dashboard uses, removed: BREAKING, naming the operations it breaks', async () => {
+    const report = await check((root) =>
+      edit(root, 'subgraphs/storage/schema.graphql', '  "Total size of the user\'s files in bytes; null when storage cannot be reached."\n  storageUsedBytes: Float\n', ''),
+    );
+    expect(report.ok).toBe(false);
+    expect(report.changes).toContainEqual(
+      expect.objectContaining({ client: 'web', level: 'BREAKING', type: 'FIELD_REMOVED', path: 'User.storageUsedBytes', operations: ['web/Dashboard', 'web/UserList'] }),
+    );
+    expect(messages(report, 'breaking')).toContainEqual(expect.stringContaining('(used by web/Dashboard, web/UserList)'));
+    expect(messages(report, 'operations')).toContainEqual(
+      expect.stringMatching(/^web\/Dashboard: Cannot query field "storageUsedBytes" on type "User"\. \(broken by: Field 'storageUsedBytes' was removed/),
+    );
+  });
+
+  test('a required argument added: BREAKING', async () => {
+    const report = await check((root) => edit(root, 'subgraphs/accounts/schema.graphql', 'user(id: ID!): User', 'user(id: ID!, tenant: ID!): User'));
+    expect(report.changes).toContainEqual(expect.objectContaining({ client: 'web', level: 'BREAKING', path: 'Query.user.tenant', operations: ['web/Dashboard'] }));
+    expect(step(report, 'breaking').status).toBe('failed');
+  });
+
+  test('a field type changed: BREAKING', async () => {
+    const report = await check((root) => edit(root, 'subgraphs/accounts/schema.graphql', '  name: String! @tag(name: "mobile")', '  name: Int! @tag(name: "mobile")'));
+    expect(report.changes).toContainEqual(expect.objectContaining({ client: 'mobile', level: 'BREAKING', type: 'FIELD_TYPE_CHANGED', path: 'User.name', operations: ['mobile/Home'] }));
+    expect(report.ok).toBe(false);
+  });
+
+  test('an enum value added: DANGEROUS, reported, passes', async () => {
+    const report = await check((root) => edit(root, 'subgraphs/email/schema.graphql', '  NOT_DELIVERED\n', '  NOT_DELIVERED\n  BOUNCED\n'));
+    expect(report.changes).toContainEqual(expect.objectContaining({ level: 'DANGEROUS', type: 'ENUM_VALUE_ADDED', path: 'EmailMessageStatus.BOUNCED' }));
+    expect(messages(report, 'breaking')).toContainEqual(expect.stringMatching(/^DANGEROUS for web: Enum value 'BOUNCED' was added/));
+    expect(report.ok).toBe(true);
+  });
+
+  test('a field added: SAFE, passes', async () => {
+    const report = await check((root) => edit(root, 'subgraphs/accounts/schema.graphql', '  "Display name."\n', '  "Nickname, if the user chose one."\n  nickname: String\n  "Display name."\n'));
+    expect(report.changes).toContainEqual(expect.objectContaining({ client: 'web', level: 'SAFE', type: 'FIELD_ADDED', path: 'User.nickname' }));
+    expect(report.ok).toBe(true);
+  });
+
+  test('two subgraphs defining a non-shareable field: a composition error naming both and the field', async () => {
+    const report = await check((root) => edit(root, 'subgraphs/storage/schema.graphql', '  id: ID!\n', '  id: ID!\n  "Display name."\n  name: String!\n'));
+    expect(step(report, 'composition').status).toBe('failed');
+    expect(messages(report, 'composition')).toContainEqual(expect.stringMatching(/^INVALID_FIELD_SHARING \(subgraph accounts, storage at User\.name\) in the supergraph: /));
+    expect(step(report, 'breaking').status).toBe('skipped');
+  });
+
+  test('a mobile operation using a web-only field fails the operations step', async () => {
+    const report = await check((root) => edit(root, 'clients/mobile/Home.graphql', '    name\n', '    name\n    storageUsedBytes\n'), { regenerate: false });
+    expect(messages(report, 'operations')).toEqual(['mobile/Home: Cannot query field "storageUsedBytes" on type "User".']);
+    expect(report.ok).toBe(false);
+  });
+
+  test('a stale supergraph fails freshness with the command that regenerates it', async () => {
+    const report = await check((root) => edit(root, 'subgraphs/accounts/schema.graphql', '"A person with an account."', '"A person with an account here."'), { regenerate: false });
+    expect(step(report, 'freshness').findings).toContainEqual({ level: 'error', message: 'schema/supergraph.graphql is stale', fix: 'npm run compose' });
+    expect(report.ok).toBe(false);
+  });
+
+  test('an acknowledged breaking change passes, with its reason in the report', async () => {
+    const report = await check((root) => {
+      edit(root, 'subgraphs/accounts/schema.graphql', '  name: String! @tag(name: "mobile")', '  name: Int! @tag(name: "mobile")');
+      writeFileSync(
+        new URL('schema/acknowledged-changes.json', root),
+        JSON.stringify([{ type: 'FIELD_TYPE_CHANGED', path: 'User.name', reason: 'Every client moved to displayName in release 42.' }]),
+      );
+    });
+    expect(report.changes.filter((c) => c.level === 'BREAKING').every((c) => c.acknowledged === 'Every client moved to displayName in release 42.')).toBe(true);
+    expect(step(report, 'breaking').status).toBe('passed');
+  });
+});
