@@ -27,13 +27,15 @@ export interface SubgraphContext<Sources, Loaders> {
   requestId: string;
   /** Who is calling, as the gateway vouches; every request has one. */
   caller: Caller;
+  /** The client's Idempotency-Key header, passed on by the gateway, if any. */
+  idempotencyKey?: string;
   logger: Logger;
   sources: Sources;
   loaders: Loaders;
 }
 
-/** What a subgraph's sources are: API clients, each built on one kit Source. */
-export type SourceSet<Sources> = { [Name in keyof Sources]: { source: Source } };
+/** What a subgraph's sources are: API clients built on a kit Source, or stores with a close(). */
+export type SourceSet<Sources> = { [Name in keyof Sources]: { source: Source } | { close(): unknown } };
 
 export interface SubgraphDefinition<Config extends z.ZodObject, Sources extends SourceSet<Sources>, Loaders> {
   /** Lower-case name; also the prefix of its environment variables (`ACCOUNTS_PORT`). */
@@ -95,7 +97,7 @@ export async function startSubgraph(
   });
   await server.start();
 
-  const upstreams = Object.values(sources as Record<string, { source: Source }>).map((api) => api.source);
+  const upstreams = Object.values(sources as Record<string, { source?: Source }>).flatMap((api) => (api.source ? [api.source] : []));
   const app = createServiceApp({
     registry,
     details: () => ({ breakers: Object.fromEntries(upstreams.map((source) => [source.name, source.breakerState()])) }),
@@ -121,10 +123,12 @@ export async function startSubgraph(
         const header = req.headers['x-request-id'];
         const requestId = typeof header === 'string' && /^[\w.-]{1,128}$/.test(header) ? header : randomUUID();
         const caller = res.locals.caller as Caller;
+        const idempotencyKey = req.headers['idempotency-key'];
         const traceparent = req.headers.traceparent;
         return {
           requestId,
           caller,
+          idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
           logger: logger.child({ requestId, userId: caller.userId, ...(typeof traceparent === 'string' ? { traceparent } : {}) }),
           sources,
           loaders: definition.createLoaders(sources),
@@ -136,5 +140,10 @@ export async function startSubgraph(
   return listen(`subgraph ${definition.name}`, app, config.HOST, config[portVariable] as number, async () => {
     await server.stop();
     for (const source of upstreams) source.close();
+    await Promise.all(
+      Object.values(sources as Record<string, { source?: Source; close?: () => unknown }>)
+        .filter((entry) => !entry.source && entry.close)
+        .map((entry) => entry.close!()),
+    );
   });
 }

@@ -15,6 +15,6 @@ export const mobile: ClientConfig = {
   corsOrigins: [],
   limits: { depth: 6, aliases: 5, tokens: 500, cost: 500 },
   maxBodyBytes: 16 * 1024,
-  forwardHeaders: ['accept-language', 'x-app-version'],
+  forwardHeaders: ['accept-language', 'idempotency-key', 'x-app-version'],
   subgraphTimeoutMs: 6000,
 };

@@ -14,6 +14,6 @@ export const web: ClientConfig = {
   corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
   limits: { depth: 8, aliases: 15, tokens: 2000, cost: 2000 },
   maxBodyBytes: 100 * 1024,
-  forwardHeaders: ['accept-language'],
+  forwardHeaders: ['accept-language', 'idempotency-key'],
   subgraphTimeoutMs: 8000,
 };

@@ -1,3 +1,4 @@
+import { createIdempotencyStore } from '../../kit/idempotency.js';
 import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
@@ -11,7 +12,11 @@ export const email = defineSubgraph({
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: EmailConfig,
   resolvers,
-  createSources: (config, kit) => ({ sendgrid: createSendgridApi(config, kit), postmark: createPostmarkApi(config, kit) }),
+  createSources: (config, kit) => ({
+    sendgrid: createSendgridApi(config, kit),
+    postmark: createPostmarkApi(config, kit),
+    sends: createIdempotencyStore(config.REDIS_URL),
+  }),
   createLoaders,
 });
 

@@ -1,10 +1,22 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { pageSize } from '../../kit/args.js';
 import { requireScope, requireSelf } from '../../kit/caller.js';
-import { badUserInput } from '../../kit/errors.js';
+import { UpstreamError, UpstreamErrorCode, badUserInput } from '../../kit/errors.js';
+import { runOnce, type RunOnceOptions } from '../../kit/idempotency.js';
 import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { sendWithFallback } from './source.js';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** Failures after which the provider may have the message: the key then never sends again. */
+const MAY_HAVE_SENT: ReadonlySet<string> = new Set([UpstreamErrorCode.TIMEOUT, UpstreamErrorCode.UNAVAILABLE, UpstreamErrorCode.BAD_RESPONSE]);
+const SEND_ONCE: RunOnceOptions = {
+  retentionMs: 24 * 3_600_000,
+  // Longer than a send can take (deadline of both providers); a crashed send frees its key then.
+  pendingMs: 60_000,
+  waitMs: 10_000,
+  mayHaveActed: (error) => !(error instanceof UpstreamError) || MAY_HAVE_SENT.has(error.code),
+};
 
 /** Sending mail to any address is not every user's right. */
 const SEND_EMAIL = 'email:send';
@@ -30,7 +42,7 @@ export const resolvers: Resolvers = {
     },
   },
   Mutation: {
-    sendEmail: async (_parent, { input }, { caller, sources, logger }) => {
+    sendEmail: async (_parent, { input }, { caller, sources, logger, idempotencyKey: headerKey }) => {
       requireScope(caller, SEND_EMAIL);
       const to = input.to.trim();
       if (!EMAIL.test(to) || to.length > 254) throw badUserInput('input.to must be a single email address', 'input.to');
@@ -41,11 +53,19 @@ export const resolvers: Resolvers = {
       if (categories.length > 10 || categories.some((c) => c.length < 1 || c.length > 255)) {
         throw badUserInput('input.categories takes up to 10 names of 1 to 255 characters', 'input.categories');
       }
-      const sendId = randomUUID();
-      const mail = { to, subject, text: input.text ?? undefined, html: input.html ?? undefined, categories, sendId };
-      const { messageId, provider } = await sendWithFallback(sources.sendgrid, sources.postmark, mail);
-      logger.info({ sendId, messageId, provider }, 'email accepted');
-      return { messageId, sendId, provider };
+      const content = { to, subject, text: input.text ?? undefined, html: input.html ?? undefined, categories };
+      const send = async () => {
+        const sendId = randomUUID();
+        const { messageId, provider } = await sendWithFallback(sources.sendgrid, sources.postmark, { ...content, sendId });
+        logger.info({ sendId, messageId, provider }, 'email accepted');
+        return { messageId, sendId, provider };
+      };
+      const key = input.idempotencyKey ?? headerKey;
+      if (key === undefined) return send();
+      if (!IDEMPOTENCY_KEY.test(key)) throw badUserInput('input.idempotencyKey must be 1 to 255 printable characters', 'input.idempotencyKey');
+      // Keys are the caller's own: another user's key is another key.
+      const fingerprint = createHash('sha256').update(JSON.stringify(content)).digest('hex');
+      return runOnce(sources.sends, `send:${caller.userId}:${key}`, fingerprint, send, SEND_ONCE);
     },
   },
 };

@@ -12,6 +12,8 @@ export const EmailConfig = z.object({
   POSTMARK_SERVER_TOKEN: env.secret(LOCAL.postmark.serverToken),
   EMAIL_FROM_ADDRESS: z.email().default('notifications@patchbay.example'),
   EMAIL_FROM_NAME: z.string().default('patchbay'),
+  /** Where idempotency keys of sends live; in this process when unset (one replica only). */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
 });
 export type EmailConfig = z.infer<typeof EmailConfig>;
 

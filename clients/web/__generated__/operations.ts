@@ -25,6 +25,12 @@ export type SendEmailInput = {
   categories?: Array<string> | null | undefined;
   /** HTML body. */
   html?: string | null | undefined;
+  /**
+   * Makes the send happen at most once: the same key (per user, for 24 hours) returns the
+   * first result and never sends again, also while the first is in flight or when it failed
+   * after the provider may have taken it. The Idempotency-Key header sets it too.
+   */
+  idempotencyKey?: string | null | undefined;
   subject: string;
   /** Plain-text body. At least one of text and html is required. */
   text?: string | null | undefined;

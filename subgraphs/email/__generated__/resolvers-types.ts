@@ -63,6 +63,12 @@ export type SendEmailInput = {
   categories?: InputMaybe<Array<Scalars['String']['input']>>;
   /** HTML body. */
   html?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * Makes the send happen at most once: the same key (per user, for 24 hours) returns the
+   * first result and never sends again, also while the first is in flight or when it failed
+   * after the provider may have taken it. The Idempotency-Key header sets it too.
+   */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   subject: Scalars['String']['input'];
   /** Plain-text body. At least one of text and html is required. */
   text?: InputMaybe<Scalars['String']['input']>;
