@@ -23,6 +23,16 @@ export const LOCAL = {
   },
   segment: { writeKey: 'sandbox-write-key' },
   mixpanel: { serviceAccount: 'patchbay.sandbox:sandbox-secret', projectId: '1000001' },
+  /** Webhook credentials of the sandbox email providers (local development only). */
+  webhooks: {
+    sendgridPublicKey:
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENdZfxBf5aa8PT6b4sEGHvouF1BLUnHrFXL4UYJXZ/3bsw1rkERxXDPxQdGbM1cIogLJBinMq14wcfMZoDuUPdA==',
+    sendgridPrivateKey:
+      'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg5MVqxHmZU2wiHHKKuO0qVuZDzWQHGwxUEqQ7U0sx8eehRANCAAQ11l/EF/lprw9PpviwQYe+i4XUEtScesVcvhRgldn/duzDWuQRHFcM/FB0ZszVwiiAskGKcyrXjBx8xmgO5Q90',
+    mailgunSigningKey: 'sandbox-mailgun-webhook-signing-key',
+    postmarkUser: 'patchbay-webhooks',
+    postmarkPassword: 'sandbox-postmark-webhook-password',
+  },
   /** Local development only: tokens signed with these are refused by any real deployment. */
   auth: {
     jwtSecret: 'local-development-jwt-secret-change-me-0001',

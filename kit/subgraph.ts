@@ -4,7 +4,8 @@ import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import express from 'express';
+import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
 import { parse } from 'graphql';
 import { z } from 'zod';
 import { CALLER_HEADER, verifyCaller, type Caller } from './caller.js';
@@ -46,6 +47,8 @@ export interface SubgraphDefinition<Config extends z.ZodObject, Sources extends 
   config: Config;
   resolvers: object;
   createSources(config: z.infer<Config>, kit: SourceKit): Sources;
+  /** Extra HTTP routes of the subgraph's process (provider webhooks), beside /graphql. */
+  routes?(app: Express, context: { config: z.infer<Config>; sources: Sources; logger: Logger; registry: Registry }): void;
   /** Called once per GraphQL request: loaders never share a cache between requests. */
   createLoaders(sources: Sources): Loaders;
 }
@@ -102,6 +105,7 @@ export async function startSubgraph(
     registry,
     details: () => ({ breakers: Object.fromEntries(upstreams.map((source) => [source.name, source.breakerState()])) }),
   });
+  definition.routes?.(app, { config, sources, logger, registry });
   app.use(
     '/graphql',
     // Only the gateway may call a subgraph: it vouches for the caller with a signed header.

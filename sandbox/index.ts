@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { z } from 'zod';
 import { env, loadConfig } from '../kit/config.js';
-import { LOCAL } from '../kit/local-defaults.js';
+import { LOCAL, localUrl } from '../kit/local-defaults.js';
 import { createLogger } from '../kit/logger.js';
 import { isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { createAccountsSandbox } from './accounts.js';
@@ -22,6 +22,8 @@ const SandboxConfig = z.object({
   SANDBOX_STORAGE_PORT: env.port(LOCAL.ports.sandbox.storage),
   SANDBOX_ANALYTICS_PORT: env.port(LOCAL.ports.sandbox.analytics),
   SANDBOX_POSTMARK_PORT: env.port(LOCAL.ports.sandbox.postmark),
+  /** The email subgraph the email providers post delivery webhooks to. */
+  SANDBOX_WEBHOOKS_TO: env.url(localUrl(LOCAL.ports.email)),
 });
 
 /** Bad JSON or an oversized body: answered in a generic JSON shape, never with a stack. */
@@ -44,7 +46,7 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
 
   const providers = {
     accounts: createAccountsSandbox({ users: seed.users, token: LOCAL.accounts.token }),
-    email: createSendgridSandbox({ messages: seed.messages, bounces: seed.bounces, apiKey: LOCAL.sendgrid.apiKey }),
+    email: createSendgridSandbox({ messages: seed.messages, bounces: seed.bounces, apiKey: LOCAL.sendgrid.apiKey, webhookPrivateKey: LOCAL.webhooks.sendgridPrivateKey }),
     storage: createS3Sandbox({
       bucket: LOCAL.s3.bucket,
       region: LOCAL.s3.region,
@@ -57,7 +59,7 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
       serviceAccount: LOCAL.mixpanel.serviceAccount,
       projectId: LOCAL.mixpanel.projectId,
     }),
-    postmark: createPostmarkSandbox({ serverToken: LOCAL.postmark.serverToken }),
+    postmark: createPostmarkSandbox({ serverToken: LOCAL.postmark.serverToken, webhookUser: LOCAL.webhooks.postmarkUser, webhookPassword: LOCAL.webhooks.postmarkPassword }),
   };
   const ports: Record<keyof typeof providers, number> = {
     accounts: config.SANDBOX_ACCOUNTS_PORT,
@@ -78,6 +80,8 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
     throw error;
   }
   const url = (name: keyof typeof providers) => running[name]!.url;
+  providers.email.deliverWebhooksTo(`${config.SANDBOX_WEBHOOKS_TO}/webhooks/sendgrid`);
+  providers.postmark.deliverWebhooksTo(`${config.SANDBOX_WEBHOOKS_TO}/webhooks/postmark`);
 
   return {
     seed,
@@ -95,6 +99,11 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
       // The sandbox does not limit queries; real Mixpanel allows 60 an hour.
       MIXPANEL_QUERIES_PER_HOUR: '0',
     }),
+    /** Sends the email providers' delivery webhooks to an email subgraph (its base URL). */
+    deliverWebhooksTo(emailSubgraphUrl: string | undefined) {
+      providers.email.deliverWebhooksTo(emailSubgraphUrl && `${emailSubgraphUrl}/webhooks/sendgrid`);
+      providers.postmark.deliverWebhooksTo(emailSubgraphUrl && `${emailSubgraphUrl}/webhooks/postmark`);
+    },
     /** Upstream calls seen by each provider since the last reset. */
     calls: () =>
       Object.fromEntries(Object.entries(providers).map(([name, p]) => [name, p.calls.byOperation()])) as Record<

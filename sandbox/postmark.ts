@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
-import { createProviderApp, jsonError, type ProviderApp } from './provider.js';
+import { createProviderApp, jsonError, webhookSender, type ProviderApp } from './provider.js';
 
 export interface PostmarkSandboxOptions {
   serverToken: string;
+  /** The basic-auth credentials Postmark puts on its webhook calls. */
+  webhookUser: string;
+  webhookPassword: string;
 }
 
 export interface PostmarkMail {
@@ -17,11 +20,16 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
  * Postmark's server API, the fallback email provider: `POST /email` with
  * X-Postmark-Server-Token; API errors are 422 with Postmark's ErrorCode and Message.
  */
-export function createPostmarkSandbox({ serverToken }: PostmarkSandboxOptions): ProviderApp & { sent: PostmarkMail[] } {
+export function createPostmarkSandbox({
+  serverToken,
+  webhookUser,
+  webhookPassword,
+}: PostmarkSandboxOptions): ProviderApp & { sent: PostmarkMail[]; deliverWebhooksTo(url: string | undefined): void } {
   const provider = createProviderApp('postmark', {
     errorBody: jsonError((status) => ({ ErrorCode: status === 429 ? 429 : 500, Message: status === 429 ? 'Rate Limit Exceeded' : 'Internal Server Error' })),
   });
   const sent: PostmarkMail[] = [];
+  const webhooks = webhookSender(() => ({ authorization: `Basic ${Buffer.from(`${webhookUser}:${webhookPassword}`).toString('base64')}` }));
   const fail = (res: express.Response, status: number, code: number, message: string) => res.status(status).json({ ErrorCode: code, Message: message });
 
   provider.app.use('/email', (req, res, next) => {
@@ -40,7 +48,8 @@ export function createPostmarkSandbox({ serverToken }: PostmarkSandboxOptions): 
     const MessageID = randomUUID();
     sent.push({ MessageID, body });
     res.json({ To: body.To, SubmittedAt: new Date().toISOString(), MessageID, ErrorCode: 0, Message: 'OK' });
+    webhooks.post({ RecordType: 'Delivery', MessageID, Recipient: to[0], DeliveredAt: new Date().toISOString(), MessageStream: 'outbound' });
   });
 
-  return Object.assign(provider, { sent });
+  return Object.assign(provider, { sent, deliverWebhooksTo: webhooks.deliverTo });
 }

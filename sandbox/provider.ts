@@ -103,3 +103,24 @@ export function createProviderApp(name: string, options: ProviderOptions): Provi
 
 /** Reads the whole request body as bytes, whatever its content type. */
 export const rawBody = (limit: string) => express.raw({ type: () => true, limit });
+
+/**
+ * Where a sandbox provider posts its delivery webhooks, once told (`deliverTo`): like the
+ * real provider, a short moment after it accepted a message, and never failing the send.
+ */
+export function webhookSender(sign: (body: string) => Record<string, string>) {
+  let target: string | undefined;
+  return {
+    deliverTo(url: string | undefined) {
+      target = url;
+    },
+    post(payload: unknown) {
+      if (!target) return;
+      const url = target;
+      const body = JSON.stringify(payload);
+      setTimeout(() => {
+        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...sign(body) }, body }).catch(() => undefined);
+      }, 20).unref();
+    },
+  };
+}

@@ -1,13 +1,15 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createSign, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import express from 'express';
-import { createProviderApp, jsonError, type ProviderApp } from './provider.js';
+import { createProviderApp, jsonError, webhookSender, type ProviderApp } from './provider.js';
 import type { SeedBounce, SeedMessage } from './seed.js';
 
 export interface SendgridSandboxOptions {
   messages: SeedMessage[];
   bounces: SeedBounce[];
   apiKey: string;
+  /** Base64 PKCS#8 P-256 key the Event Webhook is signed with. */
+  webhookPrivateKey: string;
   /** Requests per minute before 429; SendGrid publishes no fixed number, headers tell. */
   ratePerMinute?: number;
 }
@@ -106,7 +108,9 @@ function parseActivityQuery(query: string): ((m: SeedMessage) => boolean) | unde
  * SendGrid v3: mail send, Email Activity and bounce suppressions, with SendGrid's bearer
  * auth, error bodies and X-RateLimit-* headers (reset in epoch seconds).
  */
-export function createSendgridSandbox(options: SendgridSandboxOptions): ProviderApp & { sent: SentMail[] } {
+export function createSendgridSandbox(
+  options: SendgridSandboxOptions,
+): ProviderApp & { sent: SentMail[]; deliverWebhooksTo(url: string | undefined): void } {
   const provider = createProviderApp('email', {
     errorBody: jsonError((status) => ({ errors: [{ field: null, message: status === 429 ? 'too many requests' : 'internal error' }] })),
     // SendGrid sends no Retry-After: the reset is an epoch second.
@@ -115,6 +119,13 @@ export function createSendgridSandbox(options: SendgridSandboxOptions): Provider
   const messages = [...options.messages];
   const bounces = [...options.bounces];
   const sent: SentMail[] = [];
+  // Signed as SendGrid's Event Webhook signs: ECDSA P-256 over timestamp + body.
+  const webhooks = webhookSender((body) => {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const key = createPrivateKey({ key: Buffer.from(options.webhookPrivateKey, 'base64'), format: 'der', type: 'pkcs8' });
+    const signature = createSign('sha256').update(timestamp + body).sign(key).toString('base64');
+    return { 'X-Twilio-Email-Event-Webhook-Signature': signature, 'X-Twilio-Email-Event-Webhook-Timestamp': timestamp };
+  });
   const limit = options.ratePerMinute ?? 100_000;
   let windowStart = 0;
   let used = 0;
@@ -159,6 +170,19 @@ export function createSendgridSandbox(options: SendgridSandboxOptions): Provider
     }
     res.setHeader('X-Message-Id', messageId);
     res.status(202).end();
+    const recipients = (body.personalizations ?? []).flatMap((p) => (p.to ?? []).map((t) => t.email ?? ''));
+    const now = Math.floor(Date.now() / 1000);
+    webhooks.post(
+      recipients.flatMap((email) =>
+        (['processed', 'delivered'] as const).map((event) => ({
+          email,
+          event,
+          timestamp: now,
+          sg_event_id: randomBytes(16).toString('base64url'),
+          sg_message_id: `${messageId}.filterdrecv-${randomBytes(4).toString('hex')}`,
+        })),
+      ),
+    );
   });
 
   provider.route('get', '/v3/messages', 'activityQuery', (req, res) => {
@@ -187,5 +211,5 @@ export function createSendgridSandbox(options: SendgridSandboxOptions): Provider
     res.json(bounces.filter((b) => b.email.startsWith(prefix)).slice(offset, offset + max));
   });
 
-  return Object.assign(provider, { sent });
+  return Object.assign(provider, { sent, deliverWebhooksTo: webhooks.deliverTo });
 }

@@ -42,6 +42,7 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
       subgraphs[definition.name] = service;
       started.push(service);
     }
+    sandbox.deliverWebhooksTo(subgraphs.email?.url);
     const subgraphUrls = Object.fromEntries(
       Object.entries(subgraphs).map(([name, s]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
     );

@@ -3,7 +3,7 @@ import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
-import { EmailConfig, createPostmarkApi, createSendgridApi } from './source.js';
+import { EmailConfig, createPostmarkApi, createSendgridApi, createMessageStatuses, receiveWebhooks } from './source.js';
 
 /** Email: messages sent to a user and sending new ones, over SendGrid v3. */
 export const email = defineSubgraph({
@@ -16,7 +16,9 @@ export const email = defineSubgraph({
     sendgrid: createSendgridApi(config, kit),
     postmark: createPostmarkApi(config, kit),
     sends: createIdempotencyStore(config.REDIS_URL),
+    statuses: createMessageStatuses(),
   }),
+  routes: receiveWebhooks,
   createLoaders,
 });
 

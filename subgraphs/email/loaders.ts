@@ -2,13 +2,15 @@ import DataLoader from 'dataloader';
 import { chunk, fanOut, groupBy } from '../../kit/batch.js';
 import type { IdempotencyStore } from '../../kit/idempotency.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import { ACTIVITY_LIMIT, type EmailMessageRecord, type PostmarkApi, type SendgridApi } from './source.js';
+import { ACTIVITY_LIMIT, type EmailMessageRecord, type MessageStatuses, type PostmarkApi, type SendgridApi } from './source.js';
 
 export interface Sources {
   sendgrid: SendgridApi;
   postmark: PostmarkApi;
   /** Idempotency keys of sends, shared by replicas when REDIS_URL is set. */
   sends: IdempotencyStore;
+  /** Delivery events heard by webhook. */
+  statuses: MessageStatuses;
 }
 
 /** A User as the gateway sends it here: its key and the @requires'd email. */

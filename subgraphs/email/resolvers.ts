@@ -32,9 +32,10 @@ function requiredEmail(parent: { email?: string | null }): string {
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   User: {
-    emailMessages: (parent, { first }, { caller, loaders }) => {
+    emailMessages: async (parent, { first }, { caller, loaders, sources }) => {
       requireSelf(caller, parent.id);
-      return loaders.messages.load({ address: requiredEmail(parent), first: pageSize(first, 'first', 100, 10) });
+      const messages = await loaders.messages.load({ address: requiredEmail(parent), first: pageSize(first, 'first', 100, 10) });
+      return messages.map((m) => ({ ...m, status: sources.statuses.of(m.id, m.status) }));
     },
     emailDeliverability: async (parent, _args, { caller, loaders }) => {
       requireSelf(caller, parent.id);

@@ -1,9 +1,14 @@
+import express, { type Express, type Response } from 'express';
+import { LRUCache } from 'lru-cache';
+import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import { LOCAL, localUrl } from '../../kit/local-defaults.js';
 import { createSource, type UpstreamResponse } from '../../kit/source.js';
+import type { Logger } from '../../kit/logger.js';
 import type { SourceKit } from '../../kit/subgraph.js';
+import { ReplayGuard, hmacSha256Hex, isFresh, safeEqual, verifyEcdsaP256 } from '../../kit/webhooks.js';
 
 export const EmailConfig = z.object({
   SENDGRID_API_URL: env.url(localUrl(LOCAL.ports.sandbox.email)),
@@ -12,6 +17,15 @@ export const EmailConfig = z.object({
   POSTMARK_SERVER_TOKEN: env.secret(LOCAL.postmark.serverToken),
   EMAIL_FROM_ADDRESS: z.email().default('notifications@patchbay.example'),
   EMAIL_FROM_NAME: z.string().default('patchbay'),
+  /** SendGrid Event Webhook verification key (base64 SPKI, from SendGrid's webhook settings). */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(LOCAL.webhooks.sendgridPublicKey),
+  /** Mailgun's HTTP webhook signing key. */
+  MAILGUN_WEBHOOK_SIGNING_KEY: env.secret(LOCAL.webhooks.mailgunSigningKey),
+  /** The basic-auth credentials put in the Postmark webhook URL. */
+  POSTMARK_WEBHOOK_USER: env.secret(LOCAL.webhooks.postmarkUser),
+  POSTMARK_WEBHOOK_PASSWORD: env.secret(LOCAL.webhooks.postmarkPassword),
+  /** How old a signed webhook may be; older ones are refused as possible replays. */
+  WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
   /** Where idempotency keys of sends live; in this process when unset (one replica only). */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
 });
@@ -45,7 +59,7 @@ export interface EmailMessageRecord {
   from: string;
   to: string;
   subject: string;
-  status: 'PROCESSED' | 'DELIVERED' | 'NOT_DELIVERED';
+  status: MessageStatus;
   opens: number;
   clicks: number;
   lastEventAt: string;
@@ -218,4 +232,114 @@ export async function sendWithFallback(
     if (!(error instanceof UpstreamError) || !NEVER_SENT.has(error.code)) throw error;
     return { ...(await fallback.send(mail)), provider: 'postmark' };
   }
+}
+
+export type MessageStatus = 'PROCESSED' | 'DELIVERED' | 'NOT_DELIVERED' | 'BOUNCED' | 'OPENED';
+/** How far along a message is: a late "delivered" never undoes an "opened" or a bounce. */
+const PROGRESS: Record<MessageStatus, number> = { PROCESSED: 0, DELIVERED: 1, OPENED: 2, NOT_DELIVERED: 3, BOUNCED: 3 };
+
+/** Delivery events received by webhook, by provider message id, laid over what Email Activity reports. */
+export function createMessageStatuses(max = 200_000) {
+  const latest = new LRUCache<string, MessageStatus>({ max });
+  return {
+    record(messageId: string, status: MessageStatus) {
+      const known = latest.get(messageId);
+      if (!known || PROGRESS[status] >= PROGRESS[known]) latest.set(messageId, status);
+    },
+    /** The furthest status known for a message: its own, or a webhook's. */
+    of(messageId: string, reported: MessageStatus): MessageStatus {
+      const heard = latest.get(messageId);
+      return heard && PROGRESS[heard] > PROGRESS[reported] ? heard : reported;
+    },
+    close() {},
+  };
+}
+export type MessageStatuses = ReturnType<typeof createMessageStatuses>;
+
+const SENDGRID_EVENTS: Record<string, MessageStatus> = { processed: 'PROCESSED', delivered: 'DELIVERED', open: 'OPENED', bounce: 'BOUNCED', dropped: 'NOT_DELIVERED' };
+const MAILGUN_EVENTS: Record<string, MessageStatus> = { delivered: 'DELIVERED', opened: 'OPENED', failed: 'BOUNCED' };
+const POSTMARK_EVENTS: Record<string, MessageStatus> = { Delivery: 'DELIVERED', Open: 'OPENED', Bounce: 'BOUNCED' };
+
+const SendgridEvents = z.array(z.object({ event: z.string(), sg_message_id: z.string().optional(), sg_event_id: z.string().optional() }).loose());
+const MailgunWebhook = z.object({
+  signature: z.object({ timestamp: z.string(), token: z.string().min(1), signature: z.string() }),
+  'event-data': z.object({ event: z.string(), message: z.object({ headers: z.object({ 'message-id': z.string() }).loose() }).loose() }).loose(),
+});
+const PostmarkWebhook = z.object({ RecordType: z.string(), MessageID: z.string() }).loose();
+
+/**
+ * Delivery-event webhooks, served by the email subgraph's process: SendGrid (ECDSA P-256 over
+ * timestamp + raw body), Mailgun (HMAC-SHA256 over timestamp + token, each token once) and
+ * Postmark (basic auth). A request that does not verify is refused with 401 and counted; a
+ * valid one moves the message's status on.
+ */
+export function receiveWebhooks(
+  app: Express,
+  { config, sources, logger, registry }: { config: EmailConfig; sources: { statuses: MessageStatuses }; logger: Logger; registry: Registry },
+) {
+  const received = new Counter({
+    name: 'patchbay_webhooks_total',
+    help: 'Delivery-event webhooks by provider and outcome (accepted, forged, stale, replayed, malformed)',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [registry],
+  });
+  const tolerance = config.WEBHOOK_TOLERANCE_SECONDS;
+  const replays = new ReplayGuard(tolerance);
+  const refuse = (res: Response, provider: string, outcome: string, status = 401) => {
+    received.inc({ provider, outcome });
+    logger.warn({ provider, outcome }, 'webhook refused');
+    res.status(status).json({ error: outcome });
+  };
+  const accept = (res: Response, provider: string, events: Array<{ messageId?: string; status?: MessageStatus }>) => {
+    for (const e of events) if (e.messageId && e.status) sources.statuses.record(e.messageId, e.status);
+    received.inc({ provider, outcome: 'accepted' });
+    res.status(200).json({ received: events.length });
+  };
+  const raw = express.raw({ type: () => true, limit: '1mb' });
+  const json = (body: Buffer): unknown => {
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  };
+
+  app.post('/webhooks/sendgrid', raw, (req, res) => {
+    const signature = req.get('x-twilio-email-event-webhook-signature');
+    const timestamp = req.get('x-twilio-email-event-webhook-timestamp');
+    const body = req.body as Buffer;
+    if (!signature || !timestamp || !verifyEcdsaP256(config.SENDGRID_WEBHOOK_PUBLIC_KEY, signature, Buffer.concat([Buffer.from(timestamp), body]))) {
+      return refuse(res, 'sendgrid', 'forged');
+    }
+    if (!isFresh(Number(timestamp), tolerance)) return refuse(res, 'sendgrid', 'stale');
+    const events = SendgridEvents.safeParse(json(body));
+    if (!events.success) return refuse(res, 'sendgrid', 'malformed', 400);
+    // A signed request replayed within the window repeats its event ids.
+    if (!events.data.every((e) => !e.sg_event_id || replays.firstUse(`sendgrid:${e.sg_event_id}`))) return refuse(res, 'sendgrid', 'replayed');
+    accept(res, 'sendgrid', events.data.map((e) => ({ messageId: e.sg_message_id?.split('.')[0], status: SENDGRID_EVENTS[e.event] })));
+  });
+
+  app.post('/webhooks/mailgun', raw, (req, res) => {
+    const parsed = MailgunWebhook.safeParse(json(req.body as Buffer));
+    if (!parsed.success) return refuse(res, 'mailgun', 'malformed', 400);
+    const { timestamp, token, signature } = parsed.data.signature;
+    if (!safeEqual(hmacSha256Hex(config.MAILGUN_WEBHOOK_SIGNING_KEY, timestamp + token), signature)) return refuse(res, 'mailgun', 'forged');
+    if (!isFresh(Number(timestamp), tolerance)) return refuse(res, 'mailgun', 'stale');
+    if (!replays.firstUse(`mailgun:${token}`)) return refuse(res, 'mailgun', 'replayed');
+    const event = parsed.data['event-data'];
+    accept(res, 'mailgun', [{ messageId: event.message.headers['message-id'].replace(/^<|>$/g, ''), status: MAILGUN_EVENTS[event.event] }]);
+  });
+
+  app.post('/webhooks/postmark', raw, (req, res) => {
+    const [scheme, encoded] = (req.get('authorization') ?? '').split(' ');
+    const [user, password] = Buffer.from(encoded ?? '', 'base64').toString('utf8').split(':');
+    const authorized = scheme === 'Basic' && safeEqual(user ?? '', config.POSTMARK_WEBHOOK_USER) && safeEqual(password ?? '', config.POSTMARK_WEBHOOK_PASSWORD);
+    if (!authorized) {
+      res.setHeader('WWW-Authenticate', 'Basic realm="postmark-webhooks"');
+      return refuse(res, 'postmark', 'forged');
+    }
+    const parsed = PostmarkWebhook.safeParse(json(req.body as Buffer));
+    if (!parsed.success) return refuse(res, 'postmark', 'malformed', 400);
+    accept(res, 'postmark', [{ messageId: parsed.data.MessageID, status: POSTMARK_EVENTS[parsed.data.RecordType] }]);
+  });
 }

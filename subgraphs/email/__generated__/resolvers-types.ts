@@ -39,10 +39,14 @@ export type EmailMessage = {
 
 /** Where a message is in delivery, as the provider reports it. */
 export type EmailMessageStatus =
+  /** The recipient's server refused it (from delivery webhooks). */
+  | 'BOUNCED'
   /** Delivered to the receiving server. */
   | 'DELIVERED'
   /** Dropped, bounced or deferred past retrying. */
   | 'NOT_DELIVERED'
+  /** Delivered and opened (from delivery webhooks). */
+  | 'OPENED'
   /** Accepted and being processed by the provider. */
   | 'PROCESSED';
 
