@@ -124,6 +124,10 @@ export function createAnalyticsSandbox(options: AnalyticsSandboxOptions): Provid
   provider.route('post', '/v1/batch', 'segmentBatch', (req, res) => {
     const batch = (req.body as { batch?: SegmentMessage[] }).batch;
     if (!Array.isArray(batch)) return res.status(400).json({ success: false, message: 'batch must be an array' });
+    // Segment refuses a batch holding an event over its 32 KB limit, the whole batch.
+    if (batch.some((message) => Buffer.byteLength(JSON.stringify(message)) > EVENT_LIMIT)) {
+      return res.status(400).json({ success: false, message: 'an event is larger than 32 KB' });
+    }
     // Segment answers 200 and drops a batch with too many events; so does the sandbox.
     if (batch.length <= BATCH_EVENTS) for (const message of batch) ingest(message);
     res.json({ success: true });

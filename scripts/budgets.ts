@@ -105,6 +105,7 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
       body: JSON.stringify({ ...request, variables }),
     });
     const body = (await response.json()) as { errors?: Array<{ message: string }> };
+    await settled(() => JSON.stringify(stack.sandbox.calls()));
     const actual: Record<string, number> = {};
     for (const [provider, operations] of Object.entries(stack.sandbox.calls())) {
       for (const [call, n] of Object.entries(operations)) actual[sourceOf(provider, call)] = (actual[sourceOf(provider, call)] ?? 0) + n;
@@ -118,6 +119,21 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
     return { operation, actual, errors: (body.errors ?? []).map((e) => e.message), mismatches };
   } finally {
     await stack.close();
+  }
+}
+
+/** Waits until `state` stops changing for a moment: work an operation started after answering (the outbox delivering). */
+async function settled(state: () => string, quietMs = 300, maxMs = 5000) {
+  const until = Date.now() + maxMs;
+  let last = state();
+  let quietSince = Date.now();
+  while (Date.now() < until && Date.now() - quietSince < quietMs) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    const now = state();
+    if (now !== last) {
+      last = now;
+      quietSince = Date.now();
+    }
   }
 }
 

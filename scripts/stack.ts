@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CLIENTS } from '../gateway/clients/index.js';
 import { startGateway } from '../gateway/index.js';
 import type { RunningService } from '../kit/service.js';
@@ -24,7 +27,13 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
   const base = { ...process.env, ...options.env };
   const port = (name: string) => (options.freePorts ? { [name]: '0' } : {});
   const started: RunningService[] = [];
-  const stop = () => Promise.allSettled([...started].reverse().map((s) => s.close())).then(() => undefined);
+  // Stacks on free ports (tests, benchmarks) each get an outbox of their own, gone with them.
+  const ownOutbox = options.freePorts && !base.OUTBOX_DIR ? mkdtempSync(join(tmpdir(), 'patchbay-outbox-')) : undefined;
+  const outbox = ownOutbox ? { OUTBOX_DIR: ownOutbox } : {};
+  const stop = () =>
+    Promise.allSettled([...started].reverse().map((s) => s.close())).then(() => {
+      if (ownOutbox) rmSync(ownOutbox, { recursive: true, force: true });
+    });
   try {
     const sandbox = await startSandbox({
       ...base,
@@ -38,7 +47,7 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
 
     const subgraphs: Record<string, RunningService> = {};
     for (const definition of SUBGRAPHS) {
-      const service = await startSubgraph(definition, { ...sandbox.env(), ...base, ...port(`${definition.name.toUpperCase()}_PORT`) });
+      const service = await startSubgraph(definition, { ...sandbox.env(), ...outbox, ...base, ...port(`${definition.name.toUpperCase()}_PORT`) });
       subgraphs[definition.name] = service;
       started.push(service);
     }

@@ -152,6 +152,10 @@ describe('mobile gateway', () => {
     const first = await persisted(mobile, TrackDocument, { events });
     expect(first.body.data!.track).toMatchObject({ accepted: 1, eventIds: ['evt-test-1'] });
     await persisted(mobile, TrackDocument, { events });
+    // Delivery to Segment follows the acknowledgement (the outbox): wait for it, then ask.
+    const ingested = () => stack.sandbox.providers.analytics.ingested.filter((e) => e.properties.$insert_id === 'evt-test-1').length;
+    for (let i = 0; i < 100 && ingested() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(ingested()).toBe(1);
     const home = await persisted(mobile, HomeDocument, { userId: user.id });
     const checkouts = home.body.data!.user!.recentEvents!.filter((e) => e.name === 'Checkout');
     expect(checkouts).toHaveLength(1);

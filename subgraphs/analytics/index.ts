@@ -2,7 +2,7 @@ import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
-import { AnalyticsConfig, createMixpanelApi, createSegmentApi } from './source.js';
+import { AnalyticsConfig, createMixpanelApi, createSegmentApi, createTrackOutbox } from './source.js';
 
 /** Analytics: tracking events (Segment ingest) and reading them back (Mixpanel query). */
 export const analytics = defineSubgraph({
@@ -11,7 +11,10 @@ export const analytics = defineSubgraph({
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: AnalyticsConfig,
   resolvers,
-  createSources: (config, kit) => ({ segment: createSegmentApi(config, kit), mixpanel: createMixpanelApi(config, kit) }),
+  createSources: (config, kit) => {
+    const segment = createSegmentApi(config, kit);
+    return { segment, mixpanel: createMixpanelApi(config, kit), outbox: createTrackOutbox(config, segment, kit.logger) };
+  },
   createLoaders,
 });
 

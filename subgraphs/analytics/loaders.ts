@@ -1,11 +1,13 @@
 import DataLoader from 'dataloader';
 import { groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import { STREAM_IDS_PER_CALL, type MixpanelApi, type SegmentApi, type UserEvent } from './source.js';
+import { STREAM_IDS_PER_CALL, type MixpanelApi, type SegmentApi, type UserEvent, type TrackOutbox } from './source.js';
 
 export interface Sources {
   segment: SegmentApi;
   mixpanel: MixpanelApi;
+  /** Tracked events on their way to Segment. */
+  outbox: TrackOutbox;
 }
 
 /** How far back "recent" reaches. */

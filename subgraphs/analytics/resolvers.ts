@@ -73,7 +73,8 @@ export const resolvers: Resolvers = {
           throw badUserInput(`events[${i}] is larger than ${SEGMENT_EVENT_BYTES / 1024} KB`, `events.${i}`);
         }
       });
-      await sources.segment.batch(tracked);
+      // Acknowledged once on disk; the outbox delivers to Segment, through outages too.
+      sources.outbox.append(tracked.map((event) => ({ id: event.id, payload: event })));
       return { accepted: tracked.length, eventIds: tracked.map((e) => e.id) };
     },
   },

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
+import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
+import type { Logger } from '../../kit/logger.js';
+import { DiskOutbox } from '../../kit/outbox.js';
 import { LOCAL, localUrl } from '../../kit/local-defaults.js';
 import { createSource, retryAfterHeaderMs, type UpstreamResponse } from '../../kit/source.js';
 import type { SourceKit } from '../../kit/subgraph.js';
@@ -13,6 +16,8 @@ export const AnalyticsConfig = z.object({
   MIXPANEL_PROJECT_ID: z.string().regex(/^\d+$/, 'must be a numeric project id').default(LOCAL.mixpanel.projectId),
   /** Mixpanel's documented Query API limit per project; 0 turns the client-side limit off. */
   MIXPANEL_QUERIES_PER_HOUR: z.coerce.number().int().min(0).default(60),
+  /** Where tracked events wait for Segment: acknowledged only once written here. */
+  OUTBOX_DIR: z.string().min(1).default('.outbox/analytics'),
 });
 export type AnalyticsConfig = z.infer<typeof AnalyticsConfig>;
 
@@ -176,3 +181,25 @@ export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
 
 export type SegmentApi = ReturnType<typeof createSegmentApi>;
 export type MixpanelApi = ReturnType<typeof createMixpanelApi>;
+
+/**
+ * Tracked events go through a durable outbox to Segment: `track` answers once they are on
+ * disk; delivery follows in batches, with Segment's messageId making every resend harmless.
+ */
+export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, logger: Logger) {
+  return new DiskOutbox<TrackedEvent>({
+    dir: config.OUTBOX_DIR,
+    batchSize: SEGMENT_BATCH_EVENTS,
+    logger,
+    async deliver(items) {
+      try {
+        await segment.batch(items.map((item) => item.payload));
+        return 'delivered';
+      } catch (error) {
+        // 400/413: Segment refuses these events as they are; anything else may pass later.
+        return error instanceof UpstreamError && error.code === UpstreamErrorCode.REJECTED ? 'rejected' : 'retry-later';
+      }
+    },
+  });
+}
+export type TrackOutbox = ReturnType<typeof createTrackOutbox>;

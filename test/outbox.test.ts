@@ -1,0 +1,145 @@
+/**
+ * No-loss analytics ingest: tracked events are acknowledged once on disk, delivered to the
+ * sandbox Segment in batches through an outage, parked when Segment refuses them as
+ * invalid, and delivered after a SIGKILL by the next process. Counted at the sandbox, which
+ * keeps one event per messageId.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { createLogger } from '../kit/logger.js';
+import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
+import { DiskOutbox } from '../kit/outbox.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { AnalyticsConfig, createSegmentApi, createTrackOutbox, type TrackedEvent } from '../subgraphs/analytics/source.js';
+import { FREE_SANDBOX_PORTS, asGateway } from './helpers.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let sandbox: Sandbox;
+const dirs: string[] = [];
+beforeAll(async () => {
+  sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '20' });
+});
+afterEach(() => sandbox.clearFaults());
+afterAll(async () => {
+  await sandbox?.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'patchbay-outbox-test-'));
+  dirs.push(dir);
+  return dir;
+};
+let n = 0;
+const event = (over: Partial<TrackedEvent> = {}): TrackedEvent => ({ id: `ob-${++n}`, userId: 'usr_00001', name: 'Outbox', occurredAt: new Date().toISOString(), properties: {}, ...over });
+const ingestedIds = (prefix: string) => sandbox.providers.analytics.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix));
+async function until(condition: () => boolean, timeoutMs = 15_000) {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+const items = (events: TrackedEvent[]) => events.map((e) => ({ id: e.id, payload: e }));
+function outbox(dir: string) {
+  const config = AnalyticsConfig.parse({ ...sandbox.env(), OUTBOX_DIR: dir });
+  const kit = { logger: createLogger('test', 'silent'), metrics: createSourceMetrics(createRegistry('test')) };
+  return createTrackOutbox(config, createSegmentApi(config, kit), kit.logger) as DiskOutbox<TrackedEvent>;
+}
+
+describe('the outbox', () => {
+  test('holds events through an outage and delivers each once when Segment is back', async () => {
+    sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 503 }]);
+    const box = outbox(tempDir());
+    const events = Array.from({ length: 60 }, () => event({ id: `outage-${++n}` }));
+    box.append(items(events.slice(0, 30)));
+    box.append(items(events.slice(30)));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(box.size).toBe(60);
+    expect(ingestedIds('outage-')).toHaveLength(0);
+    sandbox.clearFaults();
+    await until(() => box.size === 0);
+    expect(new Set(ingestedIds('outage-'))).toEqual(new Set(events.map((e) => e.id)));
+    await box.close();
+  }, 30_000);
+
+  test('an event Segment refuses is parked as a dead letter; the rest of its batch arrives; parked ones replay', async () => {
+    const box = outbox(tempDir());
+    const sandboxBefore = sandbox.providers.analytics.ingested.length;
+    // Over Segment's 32 KB per event: the whole batch is refused with 400.
+    const huge = event({ id: 'dead-huge', properties: { blob: 'x'.repeat(40 * 1024) } });
+    box.append(items([event({ id: 'dead-ok-1' }), huge, event({ id: 'dead-ok-2' })]));
+    await until(() => box.size === 0);
+    expect(ingestedIds('dead-')).toEqual(['dead-ok-1', 'dead-ok-2']);
+    expect(sandbox.providers.analytics.ingested.length - sandboxBefore).toBe(2);
+    expect(box.deadLetters().map((d) => [d.id, d.reason])).toEqual([['dead-huge', 'rejected by the provider as invalid']]);
+    expect(box.replayDeadLetters()).toBe(1);
+    await until(() => box.size === 0);
+    // Still invalid: parked again, nothing lost.
+    expect(box.deadLetters().map((d) => d.id)).toEqual(['dead-huge']);
+    await box.close();
+  });
+
+  test('close() delivers what is queued before it returns', async () => {
+    const dir = tempDir();
+    const box = outbox(dir);
+    box.append(items([event({ id: 'drain-1' }), event({ id: 'drain-2' })]));
+    await box.close();
+    expect(ingestedIds('drain-')).toEqual(['drain-1', 'drain-2']);
+    expect(outbox(dir).size).toBe(0);
+  });
+});
+
+describe('a SIGKILL mid-outage', () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    child?.kill('SIGKILL');
+  });
+
+  /** The analytics subgraph as its own process, as deployed; resolves with its URL. */
+  function startAnalytics(dir: string): Promise<string> {
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/run-subgraph.ts', 'analytics'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...sandbox.env(), ANALYTICS_PORT: '0', OUTBOX_DIR: dir, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    return new Promise((resolve, reject) => {
+      child!.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+        if (match) resolve(match[1]!);
+      });
+      child!.on('exit', (code) => reject(new Error(`analytics exited (${code}) before listening: ${output}`)));
+    });
+  }
+
+  test('loses nothing acknowledged: the next process delivers every event, once', async () => {
+    const dir = tempDir();
+    sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 503 }]);
+    const url = await startAnalytics(dir);
+    const headers = { 'content-type': 'application/json', ...(await asGateway('usr_00001')) };
+    const track = 'mutation($events: [TrackEventInput!]!) { track(events: $events) { accepted } }';
+    const ids: string[] = [];
+    for (let batch = 0; batch < 4; batch++) {
+      const events = Array.from({ length: 25 }, (_, i) => ({ id: `kill-${batch}-${i}`, userId: 'usr_00001', name: 'Killed' }));
+      const response = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: track, variables: { events } }) });
+      expect(((await response.json()) as { data: { track: { accepted: number } } }).data.track.accepted).toBe(25);
+      ids.push(...events.map((e) => e.id));
+    }
+    child!.kill('SIGKILL');
+    await new Promise((resolve) => child!.once('exit', resolve));
+    expect(ingestedIds('kill-')).toHaveLength(0);
+
+    sandbox.clearFaults();
+    await startAnalytics(dir);
+    await until(() => ingestedIds('kill-').length === ids.length);
+    // Every acknowledged event arrived, and exactly once (Segment keeps one per messageId).
+    expect(new Set(ingestedIds('kill-'))).toEqual(new Set(ids));
+    expect(ingestedIds('kill-')).toHaveLength(100);
+  }, 60_000);
+});
