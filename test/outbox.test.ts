@@ -13,6 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { createLogger } from '../kit/logger.js';
 import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
 import { DiskOutbox } from '../kit/outbox.js';
+import { startSubgraph } from '../kit/subgraph.js';
+import { analytics } from '../subgraphs/analytics/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { AnalyticsConfig, createSegmentApi, createTrackOutbox, type TrackedEvent } from '../subgraphs/analytics/source.js';
 import { FREE_SANDBOX_PORTS, asGateway } from './helpers.js';
@@ -91,6 +93,36 @@ describe('the outbox', () => {
     await box.close();
     expect(ingestedIds('drain-')).toEqual(['drain-1', 'drain-2']);
     expect(outbox(dir).size).toBe(0);
+  });
+});
+
+describe('dead letters through GraphQL (admin)', () => {
+  test('refused events are listed, and replayed once the cause is fixed', async () => {
+    const service = await startSubgraph(analytics, { ...sandbox.env(), ANALYTICS_PORT: '0', OUTBOX_DIR: tempDir(), LOG_LEVEL: 'silent' });
+    try {
+      const call = async (query: string, variables?: object, userId = 'usr_admin', scopes = ['admin']) => {
+        const response = await fetch(`${service.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(await asGateway(userId, ...scopes)) },
+          body: JSON.stringify({ query, variables }),
+        });
+        return (await response.json()) as { data?: Record<string, unknown>; errors?: Array<{ extensions: { code: string } }> };
+      };
+      sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 400 }]);
+      const events = [1, 2].map((i) => ({ id: `gql-dead-${i}`, userId: 'usr_00002', name: 'Refused' }));
+      await call('mutation($e: [TrackEventInput!]!) { track(events: $e) { accepted } }', { e: events }, 'usr_00002', []);
+      const listed = async () => ((await call('{ trackDeadLetters { id userId reason } }')).data?.trackDeadLetters ?? []) as Array<{ id: string }>;
+            for (let i = 0; i < 100 && (await listed()).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await listed()).map((d) => d.id).sort()).toEqual(['gql-dead-1', 'gql-dead-2']);
+      expect((await call('{ trackDeadLetters { id } }', undefined, 'usr_00002', [])).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
+
+      sandbox.clearFaults();
+      expect((await call('mutation { replayTrackDeadLetters }')).data).toEqual({ replayTrackDeadLetters: 2 });
+      await until(() => ingestedIds('gql-dead-').length === 2);
+      expect(await listed()).toEqual([]);
+    } finally {
+      await service.close();
+    }
   });
 });
 

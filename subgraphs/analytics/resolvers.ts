@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pageSize } from '../../kit/args.js';
-import { requireScope, requireSelf } from '../../kit/caller.js';
+import { ADMIN, requireScope, requireSelf } from '../../kit/caller.js';
 import { badUserInput } from '../../kit/errors.js';
 import { DateScalar, DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers, TimeInterval } from './__generated__/resolvers-types.js';
@@ -32,6 +32,13 @@ export const resolvers: Resolvers = {
     },
   },
   Query: {
+    trackDeadLetters: (_parent, { first }, { caller, sources }) => {
+      requireScope(caller, ADMIN);
+      return sources.outbox
+        .deadLetters()
+        .slice(0, pageSize(first, 'first', 1000, 100))
+        .map((d) => ({ id: d.id, userId: d.payload.userId, name: d.payload.name, occurredAt: d.payload.occurredAt, reason: d.reason, parkedAt: d.at }));
+    },
     eventCounts: async (_parent, { event, from, to, interval }, { caller, sources }) => {
       requireScope(caller, READ_ANALYTICS);
       const unit = interval ?? 'DAY';
@@ -51,6 +58,10 @@ export const resolvers: Resolvers = {
     },
   },
   Mutation: {
+    replayTrackDeadLetters: (_parent, _args, { caller, sources }) => {
+      requireScope(caller, ADMIN);
+      return sources.outbox.replayDeadLetters();
+    },
     track: async (_parent, { events }, { caller, sources }) => {
       for (const event of events) requireSelf(caller, event.userId);
       if (events.length < 1 || events.length > MAX_TRACK_EVENTS) {

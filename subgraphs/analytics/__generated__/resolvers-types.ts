@@ -60,6 +60,8 @@ export type EventPropertyInput = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Sends every parked event of this replica's outbox again (after the cause was fixed); returns how many. Needs the admin scope. */
+  replayTrackDeadLetters: Scalars['Int']['output'];
   /** Records events. Each event's id makes a repeated call safe: the provider keeps one event per id. */
   track: TrackPayload;
 };
@@ -73,6 +75,8 @@ export type Query = {
   __typename?: 'Query';
   /** How often an event happened, per interval, between two dates (both included, at most 366 days apart). */
   eventCounts: EventCountSeries;
+  /** Tracked events Segment refused as invalid, parked by this replica's outbox; at most `first` (1 to 1000). Needs the admin scope. */
+  trackDeadLetters: Array<TrackDeadLetter>;
 };
 
 
@@ -83,11 +87,27 @@ export type QueryEventCountsArgs = {
   to: Scalars['Date']['input'];
 };
 
+
+export type QueryTrackDeadLettersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** The period event counts are grouped by. */
 export type TimeInterval =
   | 'DAY'
   | 'HOUR'
   | 'MONTH';
+
+/** A tracked event Segment refused, kept so it can be fixed and replayed. */
+export type TrackDeadLetter = {
+  __typename?: 'TrackDeadLetter';
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  occurredAt: Scalars['DateTime']['output'];
+  parkedAt: Scalars['DateTime']['output'];
+  reason: Scalars['String']['output'];
+  userId: Scalars['ID']['output'];
+};
 
 /** One event to record. */
 export type TrackEventInput = {
@@ -234,8 +254,9 @@ export type ResolversTypes = ResolversObject<{
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TimeInterval: TimeInterval;
-  TrackEventInput: TrackEventInput;
+  TrackDeadLetter: ResolverTypeWrapper<TrackDeadLetter>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  TrackEventInput: TrackEventInput;
   TrackPayload: ResolverTypeWrapper<TrackPayload>;
   User: ResolverTypeWrapper<User>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
@@ -254,8 +275,9 @@ export type ResolversParentTypes = ResolversObject<{
   EventPropertyInput: EventPropertyInput;
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
-  TrackEventInput: TrackEventInput;
+  TrackDeadLetter: TrackDeadLetter;
   ID: Scalars['ID']['output'];
+  TrackEventInput: TrackEventInput;
   TrackPayload: TrackPayload;
   User: User | FederationReferenceTypes['User'];
   Boolean: Scalars['Boolean']['output'];
@@ -293,11 +315,22 @@ export type EventPropertyResolvers<ContextType = Context, ParentType extends Res
 }>;
 
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  replayTrackDeadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   track?: Resolver<ResolversTypes['TrackPayload'], ParentType, ContextType, RequireFields<MutationTrackArgs, 'events'>>;
 }>;
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   eventCounts?: Resolver<ResolversTypes['EventCountSeries'], ParentType, ContextType, RequireFields<QueryEventCountsArgs, 'event' | 'from' | 'interval' | 'to'>>;
+  trackDeadLetters?: Resolver<Array<ResolversTypes['TrackDeadLetter']>, ParentType, ContextType, RequireFields<QueryTrackDeadLettersArgs, 'first'>>;
+}>;
+
+export type TrackDeadLetterResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TrackDeadLetter'] = ResolversParentTypes['TrackDeadLetter']> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  parkedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  userId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
 export type TrackPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['TrackPayload'] = ResolversParentTypes['TrackPayload']> = ResolversObject<{
@@ -321,6 +354,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   EventProperty?: EventPropertyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  TrackDeadLetter?: TrackDeadLetterResolvers<ContextType>;
   TrackPayload?: TrackPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 }>;
