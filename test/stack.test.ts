@@ -163,7 +163,7 @@ describe('mobile gateway', () => {
 });
 
 describe('web mutations and queries', () => {
-  test('sendEmail goes out through SendGrid with our send id in custom_args', async () => {
+  test('sendEmail goes out through SendGrid with our send id in the personalization custom_args', async () => {
     const { body } = await graphql(web, SendEmailDocument, {
       input: { to: 'someone@example.com', subject: 'Hello', text: 'Hi there' },
     });
@@ -171,7 +171,7 @@ describe('web mutations and queries', () => {
     const result = body.data!.sendEmail;
     expect(result.provider).toBe('sendgrid');
     const sent = stack.sandbox.providers.email.sent.find((m) => m.messageId === result.messageId);
-    expect(sent?.body.custom_args).toEqual({ patchbay_send_id: result.sendId });
+    expect(sent?.body.personalizations?.[0]?.custom_args).toEqual({ patchbay_send_id: result.sendId });
     expect(stack.sandbox.calls().email).toEqual({ mailSend: 1 });
   });
 

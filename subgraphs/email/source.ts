@@ -112,12 +112,12 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
         method: 'POST',
         path: '/v3/mail/send',
         json: {
-          personalizations: [{ to: [{ email: mail.to }] }],
+          // Our send id rides on the personalization, where SendGrid's spec takes an object.
+          personalizations: [{ to: [{ email: mail.to }], custom_args: { patchbay_send_id: mail.sendId } }],
           from: { email: config.EMAIL_FROM_ADDRESS, name: config.EMAIL_FROM_NAME },
           subject: mail.subject,
           content,
           ...(mail.categories?.length ? { categories: mail.categories } : {}),
-          custom_args: { patchbay_send_id: mail.sendId },
         },
       });
       const messageId = response.headers['x-message-id'];
