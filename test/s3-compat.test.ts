@@ -3,6 +3,7 @@
  * SDK (@aws-sdk/client-s3) as a real S3 client, and our storage source against s3rver, a
  * third-party S3 server, as a second S3 implementation.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { LOCAL } from '../kit/local-defaults.js';
 import { createLogger } from '../kit/logger.js';
 import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { verifyS3Request } from '../sandbox/sigv4.js';
 import { StorageConfig, createS3Api } from '../subgraphs/storage/source.js';
 import { FREE_SANDBOX_PORTS } from './helpers.js';
 
@@ -96,6 +98,26 @@ describe('the storage source against s3rver', () => {
     expect(await api.headObject('users/usr_00042/missing')).toBeNull();
     const { url } = api.presignGet('users/usr_00042/a.txt');
     expect(await (await fetch(url)).text()).toBe('alpha');
+    api.close();
+  });
+});
+
+describe('virtual-host style addressing (S3_FORCE_PATH_STYLE=false)', () => {
+  test('puts the bucket in the host, and signs what it sends there', () => {
+    const api = createS3Api(
+      StorageConfig.parse({ S3_ENDPOINT: 'https://s3.eu-west-1.amazonaws.com', S3_REGION: 'eu-west-1', S3_FORCE_PATH_STYLE: 'false', S3_ACCESS_KEY_ID: credentials.accessKeyId, S3_SECRET_ACCESS_KEY: credentials.secretAccessKey }),
+      kit(),
+    );
+    const url = new URL(api.presignGet('users/usr_00001/report 1.pdf').url);
+    expect(url.host).toBe('patchbay-files.s3.eu-west-1.amazonaws.com');
+    expect(url.pathname).toBe('/users/usr_00001/report%201.pdf');
+    expect(api.source.baseUrl).toBe('https://patchbay-files.s3.eu-west-1.amazonaws.com');
+    const verdict = verifyS3Request(
+      { method: 'GET', rawPath: url.pathname, query: url.searchParams, headers: { host: url.host }, bodySha256: createHash('sha256').update('').digest('hex') },
+      (id) => (id === credentials.accessKeyId ? credentials : undefined),
+      'eu-west-1',
+    );
+    expect(verdict).toMatchObject({ ok: true });
     api.close();
   });
 });

@@ -16,6 +16,11 @@ export const StorageConfig = z.object({
   S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').default(LOCAL.s3.bucket),
   S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId),
   S3_SECRET_ACCESS_KEY: env.secret(LOCAL.s3.secretAccessKey),
+  /**
+   * Path-style (`endpoint/bucket/key`: the sandbox, MinIO) or virtual-host style
+   * (`bucket.endpoint/key`: AWS S3, which requires it for buckets made since 2020, R2).
+   */
+  S3_FORCE_PATH_STYLE: env.bool(true),
   S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(900),
 });
 export type StorageConfig = z.infer<typeof StorageConfig>;
@@ -66,12 +71,19 @@ const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('
 /** S3-compatible object storage client: SigV4-signed by the aws4 package, path-style. */
 export function createS3Api(config: StorageConfig, kit: SourceKit) {
   const credentials = { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY };
-  const publicEndpoint = new URL(config.S3_PUBLIC_ENDPOINT || config.S3_ENDPOINT);
-  const bucketPath = `/${encodeURIComponent(config.S3_BUCKET)}`;
+  // Virtual-host style names the bucket in the host; path-style in the first path segment.
+  const inHost = (endpoint: string) => {
+    const url = new URL(endpoint);
+    if (!config.S3_FORCE_PATH_STYLE) url.hostname = `${config.S3_BUCKET}.${url.hostname}`;
+    return url;
+  };
+  const endpoint = inHost(config.S3_ENDPOINT);
+  const publicEndpoint = inHost(config.S3_PUBLIC_ENDPOINT || config.S3_ENDPOINT);
+  const bucketPath = config.S3_FORCE_PATH_STYLE ? `/${encodeURIComponent(config.S3_BUCKET)}` : '';
 
   const source = createSource({
     name: 'storage.s3',
-    baseUrl: config.S3_ENDPOINT,
+    baseUrl: endpoint.href,
     timeoutMs: 2000,
     deadlineMs: 5000,
     // S3 throttles with 503 SlowDown; every call made here is safe to repeat.
@@ -123,7 +135,7 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
     async listObjects(options: { prefix: string; maxKeys: number; startAfter?: string; continuationToken?: string }): Promise<ObjectPage> {
       const response = await source.request({
         operation: 'listObjects',
-        path: bucketPath,
+        path: bucketPath || '/',
         query: {
           'list-type': 2,
           prefix: options.prefix,
