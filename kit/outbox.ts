@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 
 /** An event waiting for delivery, under the id the provider deduplicates on. */
@@ -16,9 +17,21 @@ export interface DeadLetter<T> extends OutboxItem<T> {
 /** What the deliverer is told by a delivery attempt. */
 export type DeliveryOutcome = 'delivered' | 'retry-later' | 'rejected';
 
+/** Where an outbox keeps its items durably: a directory, or a Redis stream. */
+export interface OutboxStore<T> {
+  /** Items still to deliver, left by this or an earlier process. */
+  load(): Promise<Array<OutboxItem<T>>>;
+  /** Returns once the items are durable. */
+  add(items: ReadonlyArray<OutboxItem<T>>): Promise<void>;
+  delivered(ids: readonly string[]): Promise<void>;
+  park(letters: ReadonlyArray<DeadLetter<T>>): Promise<void>;
+  deadLetters(): Promise<Array<DeadLetter<T>>>;
+  clearDeadLetters(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface OutboxOptions<T> {
-  /** Directory of the outbox files; one outbox per directory. */
-  dir: string;
+  store: OutboxStore<T>;
   /** Sends one batch; says whether it arrived, may arrive later, or is refused as invalid. */
   deliver(items: ReadonlyArray<OutboxItem<T>>): Promise<DeliveryOutcome>;
   /** Items per delivery call. */
@@ -28,30 +41,35 @@ export interface OutboxOptions<T> {
   backoff?: { minMs: number; maxMs: number };
 }
 
+const REJECTED = 'rejected by the provider as invalid';
+
 /**
- * A durable outbox on disk: `append` returns once the items are on disk (fsync), so an
- * acknowledged event survives a crash; a background deliverer sends queued items in
- * batches, retries through outages with backoff, parks what the provider refuses as invalid
- * in a dead-letter file (listable, replayable), and on start delivers what a previous
- * process left. Files: pending.jsonl (every item appended), delivered.jsonl (ids delivered),
- * dead.jsonl (parked items).
+ * A durable outbox: `append` returns once the items are stored durably, so an acknowledged
+ * event survives a crash; a background deliverer sends queued items in batches, retries
+ * through outages with backoff, parks what the provider refuses as invalid as dead letters
+ * (listable, replayable), and on start delivers what an earlier process left. Delivery is
+ * at least once: the provider's dedup id makes a repeat harmless.
  */
-export class DiskOutbox<T> {
+export class Outbox<T> {
   private readonly queue = new Map<string, T>();
-  private readonly pendingFile: string;
-  private readonly deliveredFile: string;
-  private readonly deadFile: string;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private waitMs = 0;
   private closed = false;
 
+  /** Settles once what an earlier process left is loaded; appends wait for it. */
+  readonly ready: Promise<void>;
+
   constructor(private readonly options: OutboxOptions<T>) {
-    mkdirSync(options.dir, { recursive: true });
-    this.pendingFile = join(options.dir, 'pending.jsonl');
-    this.deliveredFile = join(options.dir, 'delivered.jsonl');
-    this.deadFile = join(options.dir, 'dead.jsonl');
-    this.recover();
+    this.ready = options.store.load().then((items) => {
+      for (const item of items) if (!this.queue.has(item.id)) this.queue.set(item.id, item.payload);
+      if (items.length) {
+        options.logger?.info({ queued: items.length }, 'outbox: delivering what an earlier process left');
+        this.schedule(0);
+      }
+    });
+    // A failed load is reported by the first append, which awaits it.
+    this.ready.catch(() => undefined);
   }
 
   /** Items not yet delivered nor parked. */
@@ -60,30 +78,32 @@ export class DiskOutbox<T> {
   }
 
   /** Durably queues the items (an id already queued is kept once); delivery follows. */
-  append(items: ReadonlyArray<OutboxItem<T>>): void {
+  async append(items: ReadonlyArray<OutboxItem<T>>): Promise<void> {
     if (this.closed) throw new Error('outbox is closed');
+    await this.ready;
     const fresh = items.filter((item) => !this.queue.has(item.id));
     if (fresh.length) {
-      this.writeDurably(this.pendingFile, fresh.map((item) => JSON.stringify(item)));
+      await this.options.store.add(fresh);
       for (const item of fresh) this.queue.set(item.id, item.payload);
     }
     this.schedule(0);
   }
 
-  deadLetters(): Array<DeadLetter<T>> {
-    return parseLines<DeadLetter<T>>(this.deadFile);
+  deadLetters(): Promise<Array<DeadLetter<T>>> {
+    return this.options.store.deadLetters();
   }
 
-  /** Puts every parked item back in the queue (after the cause was fixed), and empties the dead letters. */
-  replayDeadLetters(): number {
-    const parked = this.deadLetters();
-    this.append(parked.map(({ id, payload }) => ({ id, payload })));
-    writeFileSync(this.deadFile, '');
+  /** Puts every parked item back in the queue (after the cause was fixed); returns how many. */
+  async replayDeadLetters(): Promise<number> {
+    const parked = await this.options.store.deadLetters();
+    await this.options.store.clearDeadLetters();
+    await this.append(parked.map(({ id, payload }) => ({ id, payload })));
     return parked.length;
   }
 
-  /** Stops taking items and tries to deliver what is queued within `timeoutMs`; what remains stays on disk. */
+  /** Stops taking items and delivers what is queued within `timeoutMs`; what remains stays stored. */
   async close(timeoutMs = 5000): Promise<void> {
+    await this.ready.catch(() => undefined);
     this.closed = true;
     clearTimeout(this.timer);
     const until = Date.now() + timeoutMs;
@@ -92,24 +112,7 @@ export class DiskOutbox<T> {
       if (this.queue.size > 0 && this.waitMs > 0) await sleep(Math.min(this.waitMs, until - Date.now()));
     }
     await this.running;
-  }
-
-  private recover(): void {
-    const delivered = new Set(readLines(this.deliveredFile));
-    for (const dead of parseLines<DeadLetter<T>>(this.deadFile)) delivered.add(dead.id);
-    for (const item of parseLines<OutboxItem<T>>(this.pendingFile)) {
-      if (!delivered.has(item.id)) this.queue.set(item.id, item.payload);
-    }
-    // Compact: keep only what is still to deliver.
-    const rest = [...this.queue].map(([id, payload]) => JSON.stringify({ id, payload }));
-    const tmp = `${this.pendingFile}.tmp`;
-    writeFileSync(tmp, rest.length ? `${rest.join('\n')}\n` : '');
-    renameSync(tmp, this.pendingFile);
-    writeFileSync(this.deliveredFile, '');
-    if (this.queue.size) {
-      this.options.logger?.info({ queued: this.queue.size }, 'outbox: delivering what a previous process left');
-      this.schedule(0);
-    }
+    await this.options.store.close();
   }
 
   private schedule(delayMs: number): void {
@@ -122,60 +125,156 @@ export class DiskOutbox<T> {
   }
 
   private deliverOnce(): Promise<void> {
-    this.running ??= this.deliverBatch().finally(() => {
-      this.running = undefined;
-      if (this.queue.size) this.schedule(this.waitMs);
-    });
+    this.running ??= this.deliverBatch()
+      .catch((error: unknown) => {
+        // The store itself failed (Redis away): keep the items, try again later.
+        this.options.logger?.warn({ err: (error as Error).message }, 'outbox: could not record a delivery; retrying later');
+        this.backOff();
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.queue.size) this.schedule(this.waitMs);
+      });
     return this.running;
+  }
+
+  private backOff(): void {
+    const { minMs, maxMs } = this.options.backoff ?? { minMs: 500, maxMs: 30_000 };
+    this.waitMs = Math.min(maxMs, Math.max(minMs, this.waitMs * 2));
+  }
+
+  private async send(items: ReadonlyArray<OutboxItem<T>>): Promise<DeliveryOutcome> {
+    try {
+      return await this.options.deliver(items);
+    } catch (error) {
+      this.options.logger?.warn({ err: (error as Error).message }, 'outbox: delivery failed unexpectedly; retrying later');
+      return 'retry-later';
+    }
+  }
+
+  private async settle(items: ReadonlyArray<OutboxItem<T>>, outcome: 'delivered' | 'rejected'): Promise<void> {
+    if (outcome === 'delivered') await this.options.store.delivered(items.map((item) => item.id));
+    else {
+      const at = new Date().toISOString();
+      await this.options.store.park(items.map((item) => ({ ...item, reason: REJECTED, at })));
+      this.options.logger?.warn({ ids: items.map((item) => item.id) }, 'outbox: parked as dead letters');
+    }
+    for (const item of items) this.queue.delete(item.id);
   }
 
   private async deliverBatch(): Promise<void> {
     const batch = [...this.queue].slice(0, this.options.batchSize).map(([id, payload]) => ({ id, payload }));
     if (!batch.length) return;
-    let outcome: DeliveryOutcome;
-    try {
-      outcome = await this.options.deliver(batch);
-    } catch (error) {
-      this.options.logger?.warn({ err: (error as Error).message }, 'outbox: delivery failed unexpectedly; retrying later');
-      outcome = 'retry-later';
-    }
-    if (outcome === 'delivered') {
-      this.writeDurably(this.deliveredFile, batch.map((item) => item.id));
-      for (const item of batch) this.queue.delete(item.id);
-      this.waitMs = 0;
-    } else if (outcome === 'rejected' && batch.length === 1) {
-      const at = new Date().toISOString();
-      this.writeDurably(this.deadFile, batch.map((item) => JSON.stringify({ ...item, reason: 'rejected by the provider as invalid', at })));
-      this.queue.delete(batch[0]!.id);
-      this.options.logger?.warn({ id: batch[0]!.id }, 'outbox: event parked as a dead letter');
-    } else if (outcome === 'rejected') {
-      // One bad event refuses its whole batch: find it by sending the batch one event at a time.
-      for (const item of batch) {
-        const single = await this.options.deliver([item]).catch((): DeliveryOutcome => 'retry-later');
-        if (single === 'delivered') {
-          this.writeDurably(this.deliveredFile, [item.id]);
-          this.queue.delete(item.id);
-        } else if (single === 'rejected') {
-          this.writeDurably(this.deadFile, [JSON.stringify({ ...item, reason: 'rejected by the provider as invalid', at: new Date().toISOString() })]);
-          this.queue.delete(item.id);
-        } else {
-          break;
-        }
-      }
-    } else {
-      const { minMs, maxMs } = this.options.backoff ?? { minMs: 500, maxMs: 30_000 };
-      this.waitMs = Math.min(maxMs, Math.max(minMs, this.waitMs * 2));
+    const outcome = await this.send(batch);
+    if (outcome === 'retry-later') return this.backOff();
+    this.waitMs = 0;
+    if (outcome === 'delivered' || batch.length === 1) return this.settle(batch, outcome);
+    // One bad event refuses its whole batch: find it by sending the batch one event at a time.
+    for (const item of batch) {
+      const single = await this.send([item]);
+      if (single === 'retry-later') return this.backOff();
+      await this.settle([item], single);
     }
   }
+}
 
-  private writeDurably(file: string, lines: string[]): void {
-    const fd = openSync(file, 'a');
-    try {
-      writeSync(fd, `${lines.join('\n')}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+/**
+ * The outbox in a directory: pending.jsonl (every item, appended and fsynced), delivered.jsonl
+ * (ids delivered), dead.jsonl (parked items). One process per directory.
+ */
+export class DiskOutboxStore<T> implements OutboxStore<T> {
+  private readonly pendingFile: string;
+  private readonly deliveredFile: string;
+  private readonly deadFile: string;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.pendingFile = join(dir, 'pending.jsonl');
+    this.deliveredFile = join(dir, 'delivered.jsonl');
+    this.deadFile = join(dir, 'dead.jsonl');
+  }
+
+  async load() {
+    const done = new Set(readLines(this.deliveredFile));
+    for (const dead of parseLines<DeadLetter<T>>(this.deadFile)) done.add(dead.id);
+    const rest = new Map<string, OutboxItem<T>>();
+    for (const item of parseLines<OutboxItem<T>>(this.pendingFile)) if (!done.has(item.id)) rest.set(item.id, item);
+    // Compact: keep only what is still to deliver.
+    const tmp = `${this.pendingFile}.tmp`;
+    writeFileSync(tmp, [...rest.values()].map((item) => `${JSON.stringify(item)}\n`).join(''));
+    renameSync(tmp, this.pendingFile);
+    writeFileSync(this.deliveredFile, '');
+    return [...rest.values()];
+  }
+  async add(items: ReadonlyArray<OutboxItem<T>>) {
+    appendDurably(this.pendingFile, items.map((item) => JSON.stringify(item)));
+  }
+  async delivered(ids: readonly string[]) {
+    appendDurably(this.deliveredFile, [...ids]);
+  }
+  async park(letters: ReadonlyArray<DeadLetter<T>>) {
+    appendDurably(this.deadFile, letters.map((letter) => JSON.stringify(letter)));
+  }
+  async deadLetters() {
+    return parseLines<DeadLetter<T>>(this.deadFile);
+  }
+  async clearDeadLetters() {
+    writeFileSync(this.deadFile, '');
+  }
+  async close() {}
+}
+
+/**
+ * The outbox in Redis, shared by replicas: a hash of pending items (id -> item) and a hash of
+ * dead letters. Durable as far as the Redis server is (AOF). A replica that starts takes
+ * over whatever is pending, its own or a crashed replica's.
+ */
+export class RedisOutboxStore<T> implements OutboxStore<T> {
+  private readonly redis: Redis;
+  private readonly pendingKey: string;
+  private readonly deadKey: string;
+
+  constructor(url: string, name: string) {
+    this.redis = new Redis(url, { maxRetriesPerRequest: 2 });
+    this.pendingKey = `patchbay:outbox:${name}:pending`;
+    this.deadKey = `patchbay:outbox:${name}:dead`;
+  }
+
+  async load() {
+    return Object.values(await this.redis.hgetall(this.pendingKey)).map((value) => JSON.parse(value) as OutboxItem<T>);
+  }
+  async add(items: ReadonlyArray<OutboxItem<T>>) {
+    await this.redis.hset(this.pendingKey, Object.fromEntries(items.map((item) => [item.id, JSON.stringify(item)])));
+  }
+  async delivered(ids: readonly string[]) {
+    if (ids.length) await this.redis.hdel(this.pendingKey, ...ids);
+  }
+  async park(letters: ReadonlyArray<DeadLetter<T>>) {
+    await this.redis
+      .multi()
+      .hset(this.deadKey, Object.fromEntries(letters.map((letter) => [letter.id, JSON.stringify(letter)])))
+      .hdel(this.pendingKey, ...letters.map((letter) => letter.id))
+      .exec();
+  }
+  async deadLetters() {
+    return Object.values(await this.redis.hgetall(this.deadKey)).map((value) => JSON.parse(value) as DeadLetter<T>);
+  }
+  async clearDeadLetters() {
+    await this.redis.del(this.deadKey);
+  }
+  async close() {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+function appendDurably(file: string, lines: string[]): void {
+  if (!lines.length) return;
+  const fd = openSync(file, 'a');
+  try {
+    writeSync(fd, `${lines.join('\n')}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

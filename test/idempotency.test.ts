@@ -3,8 +3,6 @@
  * sandbox SendGrid. The replica test shares keys in a real Redis (redis-server from Debian,
  * installed by .ci/run); without the binary it is skipped with one line saying so.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SendEmailDocument, type SendEmailInput } from '../clients/web/__generated__/operations.js';
 import { web } from '../gateway/clients/web.js';
@@ -13,34 +11,9 @@ import type { RunningService } from '../kit/service.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { email } from '../subgraphs/email/index.js';
-import { ADMIN_USER, as, graphql } from './helpers.js';
+import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis } from './helpers.js';
 
-const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0;
-if (!HAS_REDIS) console.warn('redis-server not found: the replica test is skipped (.ci/run installs it)');
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startRedis(): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return { url: `redis://127.0.0.1:${port}`, process: child };
-}
+if (!HAS_REDIS) console.warn('redis-server not found: the Redis replica test is skipped (.ci/run installs it)');
 
 let stack: Stack;
 let gateway: string;

@@ -12,12 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { createLogger } from '../kit/logger.js';
 import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
-import { DiskOutbox } from '../kit/outbox.js';
+import type { Outbox } from '../kit/outbox.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { analytics } from '../subgraphs/analytics/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { AnalyticsConfig, createSegmentApi, createTrackOutbox, type TrackedEvent } from '../subgraphs/analytics/source.js';
-import { FREE_SANDBOX_PORTS, asGateway } from './helpers.js';
+import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, startRedis } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let sandbox: Sandbox;
@@ -50,7 +50,7 @@ const items = (events: TrackedEvent[]) => events.map((e) => ({ id: e.id, payload
 function outbox(dir: string) {
   const config = AnalyticsConfig.parse({ ...sandbox.env(), OUTBOX_DIR: dir });
   const kit = { logger: createLogger('test', 'silent'), metrics: createSourceMetrics(createRegistry('test')) };
-  return createTrackOutbox(config, createSegmentApi(config, kit), kit.logger) as DiskOutbox<TrackedEvent>;
+  return createTrackOutbox(config, createSegmentApi(config, kit), kit.logger) as Outbox<TrackedEvent>;
 }
 
 describe('the outbox', () => {
@@ -58,8 +58,8 @@ describe('the outbox', () => {
     sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 503 }]);
     const box = outbox(tempDir());
     const events = Array.from({ length: 60 }, () => event({ id: `outage-${++n}` }));
-    box.append(items(events.slice(0, 30)));
-    box.append(items(events.slice(30)));
+    await box.append(items(events.slice(0, 30)));
+    await box.append(items(events.slice(30)));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(box.size).toBe(60);
     expect(ingestedIds('outage-')).toHaveLength(0);
@@ -74,25 +74,27 @@ describe('the outbox', () => {
     const sandboxBefore = sandbox.providers.analytics.ingested.length;
     // Over Segment's 32 KB per event: the whole batch is refused with 400.
     const huge = event({ id: 'dead-huge', properties: { blob: 'x'.repeat(40 * 1024) } });
-    box.append(items([event({ id: 'dead-ok-1' }), huge, event({ id: 'dead-ok-2' })]));
+    await box.append(items([event({ id: 'dead-ok-1' }), huge, event({ id: 'dead-ok-2' })]));
     await until(() => box.size === 0);
     expect(ingestedIds('dead-')).toEqual(['dead-ok-1', 'dead-ok-2']);
     expect(sandbox.providers.analytics.ingested.length - sandboxBefore).toBe(2);
-    expect(box.deadLetters().map((d) => [d.id, d.reason])).toEqual([['dead-huge', 'rejected by the provider as invalid']]);
-    expect(box.replayDeadLetters()).toBe(1);
+    expect((await box.deadLetters()).map((d) => [d.id, d.reason])).toEqual([['dead-huge', 'rejected by the provider as invalid']]);
+    expect(await box.replayDeadLetters()).toBe(1);
     await until(() => box.size === 0);
     // Still invalid: parked again, nothing lost.
-    expect(box.deadLetters().map((d) => d.id)).toEqual(['dead-huge']);
+    expect((await box.deadLetters()).map((d) => d.id)).toEqual(['dead-huge']);
     await box.close();
   });
 
   test('close() delivers what is queued before it returns', async () => {
     const dir = tempDir();
     const box = outbox(dir);
-    box.append(items([event({ id: 'drain-1' }), event({ id: 'drain-2' })]));
+    await box.append(items([event({ id: 'drain-1' }), event({ id: 'drain-2' })]));
     await box.close();
     expect(ingestedIds('drain-')).toEqual(['drain-1', 'drain-2']);
-    expect(outbox(dir).size).toBe(0);
+    const reopened = outbox(dir);
+    await reopened.ready;
+    expect(reopened.size).toBe(0);
   });
 });
 
@@ -133,10 +135,10 @@ describe('a SIGKILL mid-outage', () => {
   });
 
   /** The analytics subgraph as its own process, as deployed; resolves with its URL. */
-  function startAnalytics(dir: string): Promise<string> {
+  function startAnalytics(store: Record<string, string>): Promise<string> {
     child = spawn(process.execPath, ['--import', 'tsx', 'scripts/run-subgraph.ts', 'analytics'], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', ...sandbox.env(), ANALYTICS_PORT: '0', OUTBOX_DIR: dir, LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH ?? '', ...sandbox.env(), ANALYTICS_PORT: '0', ...store, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -150,28 +152,38 @@ describe('a SIGKILL mid-outage', () => {
     });
   }
 
-  test('loses nothing acknowledged: the next process delivers every event, once', async () => {
-    const dir = tempDir();
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+  afterAll(() => {
+    redis?.process.kill();
+  });
+  const stores: Array<[string, () => Promise<Record<string, string>>]> = [
+    ['on disk', async () => ({ OUTBOX_DIR: tempDir() })],
+    ...(HAS_REDIS ? [['in Redis', async () => ({ REDIS_URL: (redis ??= await startRedis()).url })] as [string, () => Promise<Record<string, string>>]] : []),
+  ];
+
+  test.each(stores)('%s: loses nothing acknowledged; the next process delivers every event, once', async (label, makeStore) => {
+    const store = await makeStore();
+    const prefix = `kill-${label.replace(/\W/g, '')}-`;
     sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 503 }]);
-    const url = await startAnalytics(dir);
+    const url = await startAnalytics(store);
     const headers = { 'content-type': 'application/json', ...(await asGateway('usr_00001')) };
     const track = 'mutation($events: [TrackEventInput!]!) { track(events: $events) { accepted } }';
     const ids: string[] = [];
     for (let batch = 0; batch < 4; batch++) {
-      const events = Array.from({ length: 25 }, (_, i) => ({ id: `kill-${batch}-${i}`, userId: 'usr_00001', name: 'Killed' }));
+      const events = Array.from({ length: 25 }, (_, i) => ({ id: `${prefix}${batch}-${i}`, userId: 'usr_00001', name: 'Killed' }));
       const response = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: track, variables: { events } }) });
       expect(((await response.json()) as { data: { track: { accepted: number } } }).data.track.accepted).toBe(25);
       ids.push(...events.map((e) => e.id));
     }
     child!.kill('SIGKILL');
     await new Promise((resolve) => child!.once('exit', resolve));
-    expect(ingestedIds('kill-')).toHaveLength(0);
+    expect(ingestedIds(prefix)).toHaveLength(0);
 
     sandbox.clearFaults();
-    await startAnalytics(dir);
-    await until(() => ingestedIds('kill-').length === ids.length);
+    await startAnalytics(store);
+    await until(() => ingestedIds(prefix).length === ids.length);
     // Every acknowledged event arrived, and exactly once (Segment keeps one per messageId).
-    expect(new Set(ingestedIds('kill-'))).toEqual(new Set(ids));
-    expect(ingestedIds('kill-')).toHaveLength(100);
+    expect(new Set(ingestedIds(prefix))).toEqual(new Set(ids));
+    expect(ingestedIds(prefix)).toHaveLength(100);
   }, 60_000);
 });

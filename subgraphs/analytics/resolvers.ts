@@ -32,10 +32,9 @@ export const resolvers: Resolvers = {
     },
   },
   Query: {
-    trackDeadLetters: (_parent, { first }, { caller, sources }) => {
+    trackDeadLetters: async (_parent, { first }, { caller, sources }) => {
       requireScope(caller, ADMIN);
-      return sources.outbox
-        .deadLetters()
+      return (await sources.outbox.deadLetters())
         .slice(0, pageSize(first, 'first', 1000, 100))
         .map((d) => ({ id: d.id, userId: d.payload.userId, name: d.payload.name, occurredAt: d.payload.occurredAt, reason: d.reason, parkedAt: d.at }));
     },
@@ -85,7 +84,7 @@ export const resolvers: Resolvers = {
         }
       });
       // Acknowledged once on disk; the outbox delivers to Segment, through outages too.
-      sources.outbox.append(tracked.map((event) => ({ id: event.id, payload: event })));
+      await sources.outbox.append(tracked.map((event) => ({ id: event.id, payload: event })));
       return { accepted: tracked.length, eventIds: tracked.map((e) => e.id) };
     },
   },

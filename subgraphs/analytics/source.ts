@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import type { Logger } from '../../kit/logger.js';
-import { DiskOutbox } from '../../kit/outbox.js';
+import { DiskOutboxStore, Outbox, RedisOutboxStore } from '../../kit/outbox.js';
 import { LOCAL, localUrl } from '../../kit/local-defaults.js';
 import { createSource, retryAfterHeaderMs, type UpstreamResponse } from '../../kit/source.js';
 import type { SourceKit } from '../../kit/subgraph.js';
@@ -18,6 +18,8 @@ export const AnalyticsConfig = z.object({
   MIXPANEL_QUERIES_PER_HOUR: z.coerce.number().int().min(0).default(60),
   /** Where tracked events wait for Segment: acknowledged only once written here. */
   OUTBOX_DIR: z.string().min(1).default('.outbox/analytics'),
+  /** With it, the outbox is in Redis instead, shared by the replicas (OUTBOX_DIR unused). */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
 });
 export type AnalyticsConfig = z.infer<typeof AnalyticsConfig>;
 
@@ -187,8 +189,8 @@ export type MixpanelApi = ReturnType<typeof createMixpanelApi>;
  * disk; delivery follows in batches, with Segment's messageId making every resend harmless.
  */
 export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, logger: Logger) {
-  return new DiskOutbox<TrackedEvent>({
-    dir: config.OUTBOX_DIR,
+  return new Outbox<TrackedEvent>({
+    store: config.REDIS_URL ? new RedisOutboxStore(config.REDIS_URL, 'track') : new DiskOutboxStore(config.OUTBOX_DIR),
     batchSize: SEGMENT_BATCH_EVENTS,
     logger,
     async deliver(items) {
