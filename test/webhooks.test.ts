@@ -7,9 +7,10 @@ import { createHmac, createPrivateKey, createSign, generateKeyPairSync, randomBy
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { LOCAL } from '../kit/local-defaults.js';
-import { verifyEcdsaP256 } from '../kit/webhooks.js';
+import { createReplayGuard, verifyEcdsaP256 } from '../kit/webhooks.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { ADMIN_USER, as, graphql } from './helpers.js';
+import { createMessageStatuses } from '../subgraphs/email/source.js';
+import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis } from './helpers.js';
 
 let stack: Stack;
 let hooks: string;
@@ -98,4 +99,25 @@ describe('the email subgraph receives delivery webhooks', () => {
 test('the webhook routes open no door to /graphql: it still needs the caller header', async () => {
   const { status } = await graphql(`${stack.subgraphs.email!.url}/graphql`, '{ __typename }', undefined, await as(ADMIN_USER, 'admin'));
   expect(status).toBe(401);
+});
+
+(HAS_REDIS ? describe : describe.skip)('delivery statuses shared through Redis', () => {
+  test('what one replica heard, every replica shows; a late event never moves a status back; replays are caught anywhere', async () => {
+    const redis = await startRedis();
+    const [a, b] = [createMessageStatuses(redis.url), createMessageStatuses(redis.url)];
+    const guards = [createReplayGuard(300, redis.url), createReplayGuard(300, redis.url)];
+    try {
+      await a.record('shared-1', 'OPENED');
+      await b.record('shared-1', 'DELIVERED');
+      expect(await b.of([{ id: 'shared-1', status: 'PROCESSED' }, { id: 'shared-2', status: 'PROCESSED' }])).toEqual(['OPENED', 'PROCESSED']);
+      await b.record('shared-2', 'BOUNCED');
+      expect(await a.of([{ id: 'shared-2', status: 'DELIVERED' }])).toEqual(['BOUNCED']);
+      // A webhook replayed to the other replica is caught there too.
+      expect(await guards[0]!.firstUse('mailgun:token-1')).toBe(true);
+      expect(await guards[1]!.firstUse('mailgun:token-1')).toBe(false);
+    } finally {
+      await Promise.all([a.close(), b.close(), ...guards.map((g) => g.close())]);
+      redis.process.kill();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { createReplayGuard } from '../../kit/webhooks.js';
 import { createIdempotencyStore } from '../../kit/idempotency.js';
 import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
@@ -16,7 +17,8 @@ export const email = defineSubgraph({
     sendgrid: createSendgridApi(config, kit),
     postmark: createPostmarkApi(config, kit),
     sends: createIdempotencyStore(config.REDIS_URL),
-    statuses: createMessageStatuses(),
+    statuses: createMessageStatuses(config.REDIS_URL),
+    replays: createReplayGuard(config.WEBHOOK_TOLERANCE_SECONDS, config.REDIS_URL),
   }),
   routes: receiveWebhooks,
   createLoaders,

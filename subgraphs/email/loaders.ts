@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { chunk, fanOut, groupBy } from '../../kit/batch.js';
 import type { IdempotencyStore } from '../../kit/idempotency.js';
+import type { ReplayGuard } from '../../kit/webhooks.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
 import { ACTIVITY_LIMIT, type EmailMessageRecord, type MessageStatuses, type PostmarkApi, type SendgridApi } from './source.js';
 
@@ -11,6 +12,8 @@ export interface Sources {
   sends: IdempotencyStore;
   /** Delivery events heard by webhook. */
   statuses: MessageStatuses;
+  /** Webhook tokens and event ids already seen. */
+  replays: ReplayGuard;
 }
 
 /** A User as the gateway sends it here: its key and the @requires'd email. */

@@ -35,7 +35,8 @@ export const resolvers: Resolvers = {
     emailMessages: async (parent, { first }, { caller, loaders, sources }) => {
       requireSelf(caller, parent.id);
       const messages = await loaders.messages.load({ address: requiredEmail(parent), first: pageSize(first, 'first', 100, 10) });
-      return messages.map((m) => ({ ...m, status: sources.statuses.of(m.id, m.status) }));
+      const statuses = await sources.statuses.of(messages);
+      return messages.map((m, i) => ({ ...m, status: statuses[i]! }));
     },
     emailDeliverability: async (parent, _args, { caller, loaders }) => {
       requireSelf(caller, parent.id);

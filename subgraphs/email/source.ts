@@ -1,4 +1,5 @@
 import express, { type Express, type Response } from 'express';
+import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
@@ -8,7 +9,7 @@ import { LOCAL, localUrl } from '../../kit/local-defaults.js';
 import { createSource, type UpstreamResponse } from '../../kit/source.js';
 import type { Logger } from '../../kit/logger.js';
 import type { SourceKit } from '../../kit/subgraph.js';
-import { ReplayGuard, hmacSha256Hex, isFresh, safeEqual, verifyEcdsaP256 } from '../../kit/webhooks.js';
+import { createReplayGuard, hmacSha256Hex, isFresh, safeEqual, verifyEcdsaP256, type ReplayGuard } from '../../kit/webhooks.js';
 
 export const EmailConfig = z.object({
   SENDGRID_API_URL: env.url(localUrl(LOCAL.ports.sandbox.email)),
@@ -238,23 +239,57 @@ export type MessageStatus = 'PROCESSED' | 'DELIVERED' | 'NOT_DELIVERED' | 'BOUNC
 /** How far along a message is: a late "delivered" never undoes an "opened" or a bounce. */
 const PROGRESS: Record<MessageStatus, number> = { PROCESSED: 0, DELIVERED: 1, OPENED: 2, NOT_DELIVERED: 3, BOUNCED: 3 };
 
-/** Delivery events received by webhook, by provider message id, laid over what Email Activity reports. */
-export function createMessageStatuses(max = 200_000) {
-  const latest = new LRUCache<string, MessageStatus>({ max });
+/**
+ * Delivery events received by webhook, by provider message id, laid over what Email Activity
+ * reports. In this process, or in Redis with REDIS_URL, so that every replica shows what any
+ * replica heard (webhooks land on one replica behind a load balancer).
+ */
+export interface MessageStatuses {
+  record(messageId: string, status: MessageStatus): Promise<void>;
+  /** The furthest status known for each message: its own, or a webhook's. */
+  of(messages: ReadonlyArray<{ id: string; status: MessageStatus }>): Promise<MessageStatus[]>;
+  close(): Promise<void>;
+}
+
+const further = (heard: MessageStatus | undefined, reported: MessageStatus) => (heard && PROGRESS[heard] > PROGRESS[reported] ? heard : reported);
+
+export function createMessageStatuses(redisUrl?: string): MessageStatuses {
+  if (!redisUrl) {
+    const latest = new LRUCache<string, MessageStatus>({ max: 200_000 });
+    return {
+      async record(messageId, status) {
+        const known = latest.get(messageId);
+        if (!known || PROGRESS[status] >= PROGRESS[known]) latest.set(messageId, status);
+      },
+      async of(messages) {
+        return messages.map((m) => further(latest.get(m.id), m.status));
+      },
+      async close() {},
+    };
+  }
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  const key = (messageId: string) => `patchbay:email:status:${messageId}`;
+  // Moves a status on only, atomically: a late "delivered" never undoes an "opened".
+  redis.defineCommand('recordStatus', {
+    numberOfKeys: 1,
+    lua: "local known = redis.call('GET', KEYS[1]); if (not known) or tonumber(string.sub(known, 1, 1)) <= tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1] .. ARGV[2], 'EX', ARGV[3]) end",
+  });
+  const RETENTION_SECONDS = 30 * 86_400;
   return {
-    record(messageId: string, status: MessageStatus) {
-      const known = latest.get(messageId);
-      if (!known || PROGRESS[status] >= PROGRESS[known]) latest.set(messageId, status);
+    async record(messageId, status) {
+      await (redis as unknown as { recordStatus(k: string, rank: number, s: string, ttl: number): Promise<unknown> }).recordStatus(key(messageId), PROGRESS[status], status, RETENTION_SECONDS);
     },
-    /** The furthest status known for a message: its own, or a webhook's. */
-    of(messageId: string, reported: MessageStatus): MessageStatus {
-      const heard = latest.get(messageId);
-      return heard && PROGRESS[heard] > PROGRESS[reported] ? heard : reported;
+    async of(messages) {
+      if (!messages.length) return [];
+      const heard = await redis.mget(...messages.map((m) => key(m.id)));
+      return messages.map((m, i) => further((heard[i]?.slice(1) as MessageStatus | undefined) || undefined, m.status));
     },
-    close() {},
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
   };
 }
-export type MessageStatuses = ReturnType<typeof createMessageStatuses>;
+
 
 const SENDGRID_EVENTS: Record<string, MessageStatus> = { processed: 'PROCESSED', delivered: 'DELIVERED', open: 'OPENED', bounce: 'BOUNCED', dropped: 'NOT_DELIVERED' };
 const MAILGUN_EVENTS: Record<string, MessageStatus> = { delivered: 'DELIVERED', opened: 'OPENED', failed: 'BOUNCED' };
@@ -275,7 +310,7 @@ const PostmarkWebhook = z.object({ RecordType: z.string(), MessageID: z.string()
  */
 export function receiveWebhooks(
   app: Express,
-  { config, sources, logger, registry }: { config: EmailConfig; sources: { statuses: MessageStatuses }; logger: Logger; registry: Registry },
+  { config, sources, logger, registry }: { config: EmailConfig; sources: { statuses: MessageStatuses; replays: ReplayGuard }; logger: Logger; registry: Registry },
 ) {
   const received = new Counter({
     name: 'patchbay_webhooks_total',
@@ -284,16 +319,24 @@ export function receiveWebhooks(
     registers: [registry],
   });
   const tolerance = config.WEBHOOK_TOLERANCE_SECONDS;
-  const replays = new ReplayGuard(tolerance);
+  const { replays } = sources;
   const refuse = (res: Response, provider: string, outcome: string, status = 401) => {
     received.inc({ provider, outcome });
     logger.warn({ provider, outcome }, 'webhook refused');
     res.status(status).json({ error: outcome });
   };
   const accept = (res: Response, provider: string, events: Array<{ messageId?: string; status?: MessageStatus }>) => {
-    for (const e of events) if (e.messageId && e.status) sources.statuses.record(e.messageId, e.status);
-    received.inc({ provider, outcome: 'accepted' });
-    res.status(200).json({ received: events.length });
+    Promise.all(events.flatMap((e) => (e.messageId && e.status ? [sources.statuses.record(e.messageId, e.status)] : []))).then(
+      () => {
+        received.inc({ provider, outcome: 'accepted' });
+        res.status(200).json({ received: events.length });
+      },
+      // Not stored: a 5xx makes the provider send the webhook again later.
+      (error: unknown) => {
+        logger.error({ provider, err: (error as Error).message }, 'webhook events could not be stored');
+        res.status(503).json({ error: 'try again' });
+      },
+    );
   };
   const raw = express.raw({ type: () => true, limit: '1mb' });
   const json = (body: Buffer): unknown => {
@@ -304,7 +347,7 @@ export function receiveWebhooks(
     }
   };
 
-  app.post('/webhooks/sendgrid', raw, (req, res) => {
+  app.post('/webhooks/sendgrid', raw, async (req, res) => {
     const signature = req.get('x-twilio-email-event-webhook-signature');
     const timestamp = req.get('x-twilio-email-event-webhook-timestamp');
     const body = req.body as Buffer;
@@ -315,17 +358,18 @@ export function receiveWebhooks(
     const events = SendgridEvents.safeParse(json(body));
     if (!events.success) return refuse(res, 'sendgrid', 'malformed', 400);
     // A signed request replayed within the window repeats its event ids.
-    if (!events.data.every((e) => !e.sg_event_id || replays.firstUse(`sendgrid:${e.sg_event_id}`))) return refuse(res, 'sendgrid', 'replayed');
+    const firstUses = await Promise.all(events.data.map((e) => (e.sg_event_id ? replays.firstUse(`sendgrid:${e.sg_event_id}`) : true)));
+    if (!firstUses.every(Boolean)) return refuse(res, 'sendgrid', 'replayed');
     accept(res, 'sendgrid', events.data.map((e) => ({ messageId: e.sg_message_id?.split('.')[0], status: SENDGRID_EVENTS[e.event] })));
   });
 
-  app.post('/webhooks/mailgun', raw, (req, res) => {
+  app.post('/webhooks/mailgun', raw, async (req, res) => {
     const parsed = MailgunWebhook.safeParse(json(req.body as Buffer));
     if (!parsed.success) return refuse(res, 'mailgun', 'malformed', 400);
     const { timestamp, token, signature } = parsed.data.signature;
     if (!safeEqual(hmacSha256Hex(config.MAILGUN_WEBHOOK_SIGNING_KEY, timestamp + token), signature)) return refuse(res, 'mailgun', 'forged');
     if (!isFresh(Number(timestamp), tolerance)) return refuse(res, 'mailgun', 'stale');
-    if (!replays.firstUse(`mailgun:${token}`)) return refuse(res, 'mailgun', 'replayed');
+    if (!(await replays.firstUse(`mailgun:${token}`))) return refuse(res, 'mailgun', 'replayed');
     const event = parsed.data['event-data'];
     accept(res, 'mailgun', [{ messageId: event.message.headers['message-id'].replace(/^<|>$/g, ''), status: MAILGUN_EVENTS[event.event] }]);
   });
