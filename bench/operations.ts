@@ -14,12 +14,14 @@
  * --storage down answers every storage call 503. Either fault starts with the measured
  * requests, so they include the ones that meet it before storage's circuit opens.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { print } from 'graphql';
 import { HomeDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
+import { mobile } from '../gateway/clients/mobile.js';
+import { persistedQueryExtension } from '../gateway/persisted.js';
+import { usageError, wholeNumber } from '../kit/cli.js';
 import type { FaultRule } from '../sandbox/faults.js';
 import { startStack } from '../scripts/stack.js';
 
@@ -35,41 +37,17 @@ const { values } = parseArgs({
     storage: { type: 'string', default: 'healthy' },
   },
 });
-const requests = Number(values.requests);
-if (!Number.isInteger(requests) || requests < 1 || requests > 10_000) {
-  process.stderr.write('--requests must be a whole number from 1 to 10000\n');
-  process.exit(2);
-}
-const warmup = Number(values.warmup);
-if (!Number.isInteger(warmup) || warmup < 0 || warmup > 10_000) {
-  process.stderr.write('--warmup must be a whole number from 0 to 10000\n');
-  process.exit(2);
-}
-const concurrency = Number(values.concurrency);
-if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-  process.stderr.write('--concurrency must be a whole number from 1 to 64\n');
-  process.exit(2);
-}
-const latencyMs = Number(values.latency);
-if (!Number.isInteger(latencyMs) || latencyMs < 0 || latencyMs > 1000) {
-  process.stderr.write('--latency must be a whole number of ms from 0 to 1000\n');
-  process.exit(2);
-}
-
-const seedUsers = Number(values.users);
-if (!Number.isInteger(seedUsers) || seedUsers < 100 || seedUsers > 20_000) {
-  process.stderr.write('--users must be a whole number from 100 to 20000\n');
-  process.exit(2);
-}
+const requests = wholeNumber('requests', values.requests, 1, 10_000);
+const warmup = wholeNumber('warmup', values.warmup, 0, 10_000);
+const concurrency = wholeNumber('concurrency', values.concurrency, 1, 64);
+const latencyMs = wholeNumber('latency', values.latency, 0, 1000);
+const seedUsers = wholeNumber('users', values.users, 100, 20_000);
 
 /** Set while storage is broken on purpose: its field errors are then expected. */
 let storageBroken = false;
 const STORAGE_FAULTS: Record<string, FaultRule[]> = { healthy: [], slow: [{ latencyMs: 5000 }], down: [{ status: 503 }] };
 const storageMode = values.storage as keyof typeof STORAGE_FAULTS;
-if (!(storageMode in STORAGE_FAULTS)) {
-  process.stderr.write('--storage must be healthy, slow or down\n');
-  process.exit(2);
-}
+if (!(storageMode in STORAGE_FAULTS)) usageError('--storage must be healthy, slow or down');
 
 const startedAt = performance.now();
 const stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent', SANDBOX_USERS: String(seedUsers) } });
@@ -95,12 +73,9 @@ const nextPageCursor = () => {
   return page === 0 ? undefined : Buffer.from(users[page * 50 - 1]!.id).toString('base64url');
 };
 
-const manifest = JSON.parse(readFileSync(new URL('../clients/mobile/persisted-query-manifest.json', import.meta.url), 'utf8')) as {
-  operations: Array<{ id: string; name: string }>;
-};
 /** What a request sends: the query text, or (mobile) the persisted operation's id alone. */
 const text = (query: string) => ({ query });
-const byId = (name: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: manifest.operations.find((o) => o.name === name)!.id } } });
+const byId = (name: string) => ({ extensions: persistedQueryExtension(mobile.safelist!, name) });
 
 const operations = {
   Dashboard: { gateway: 'web', request: text(print(DashboardDocument)), variables: () => ({ userId: nextUser() }) },

@@ -9,6 +9,7 @@ import express from 'express';
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { CALLER_HEADER, signCaller } from '../kit/caller.js';
+import { usageError } from '../kit/cli.js';
 import { env, loadConfig } from '../kit/config.js';
 import { errorFormatter, noPhoneHomePlugins } from '../kit/graphql.js';
 import { LOCAL } from '../kit/local-defaults.js';
@@ -198,9 +199,6 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
 if (isMainModule(import.meta.url)) {
   const name = process.argv[2] ?? process.env.GATEWAY_CLIENT;
   const client = name ? clientByName(name) : undefined;
-  if (!client) {
-    process.stderr.write(`Usage: npm run gateway -- <client>   (or GATEWAY_CLIENT=<client>); clients: ${CLIENTS.map((c) => c.name).join(', ')}\n`);
-    process.exit(2);
-  }
+  if (!client) usageError(`Usage: npm run gateway -- <client>   (or GATEWAY_CLIENT=<client>); clients: ${CLIENTS.map((c) => c.name).join(', ')}`);
   await runProcess(async () => [await startGateway(client)], createLogger(`gateway-${client.name}`));
 }

@@ -11,9 +11,18 @@ const Manifest = z.object({
   ),
 });
 
+const parseManifest = (file: URL) => Manifest.parse(JSON.parse(readFileSync(file, 'utf8')));
+
+/** Operation bodies by id: what a safelisted gateway runs. */
 export function readManifest(file: URL): Map<string, string> {
-  const manifest = Manifest.parse(JSON.parse(readFileSync(file, 'utf8')));
-  return new Map(manifest.operations.map((op) => [op.id, op.body]));
+  return new Map(parseManifest(file).operations.map((op) => [op.id, op.body]));
+}
+
+/** The request extension that names a manifest's operation by id, as the apps send it. */
+export function persistedQueryExtension(file: URL, operationName: string) {
+  const operation = parseManifest(file).operations.find((op) => op.name === operationName);
+  if (!operation) throw new Error(`${operationName} is not in the persisted query manifest: run npm run persisted`);
+  return { persistedQuery: { version: 1, sha256Hash: operation.id } };
 }
 
 const GRAPHQL_RESPONSE = 'application/graphql-response+json';

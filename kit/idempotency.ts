@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 
 /**
  * What happened to the first request with an idempotency key. `pending` while it runs;
@@ -22,38 +23,35 @@ export interface IdempotencyStore {
   settle<T>(key: string, record: IdempotencyRecord<T>, ttlMs: number): Promise<void>;
   /** Gives the key back: the request provably did nothing, so a retry may run it. */
   release(key: string): Promise<void>;
-  close(): Promise<void>;
 }
 
 export class MemoryIdempotencyStore implements IdempotencyStore {
-  private readonly records = new Map<string, { record: IdempotencyRecord<unknown>; expiresAt: number }>();
+  // Bounded: the oldest keys go first when a process holds more than this many.
+  private readonly records = new LRUCache<string, IdempotencyRecord<unknown>>({ max: 100_000 });
 
   async claim<T>(key: string, fingerprint: string, ttlMs: number) {
     const existing = await this.get<T>(key);
     if (existing) return existing;
-    this.records.set(key, { record: { state: 'pending', fingerprint }, expiresAt: Date.now() + ttlMs });
+    this.records.set(key, { state: 'pending', fingerprint }, { ttl: ttlMs });
     return 'claimed' as const;
   }
   async get<T>(key: string) {
-    const entry = this.records.get(key);
-    if (entry && entry.expiresAt <= Date.now()) this.records.delete(key);
-    return this.records.get(key)?.record as IdempotencyRecord<T> | undefined;
+    return this.records.get(key) as IdempotencyRecord<T> | undefined;
   }
   async settle<T>(key: string, record: IdempotencyRecord<T>, ttlMs: number) {
-    this.records.set(key, { record, expiresAt: Date.now() + ttlMs });
+    this.records.set(key, record, { ttl: ttlMs });
   }
   async release(key: string) {
     this.records.delete(key);
   }
-  async close() {}
 }
 
+/** Keys in Redis, over a connection the caller owns (and closes). */
 export class RedisIdempotencyStore implements IdempotencyStore {
-  private readonly redis: Redis;
-  constructor(url: string, private readonly prefix = 'patchbay:idempotency:') {
-    // Fail fast rather than queue commands forever when Redis is away: a send then errors.
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
-  }
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix = 'patchbay:idempotency:',
+  ) {}
   async claim<T>(key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyRecord<T> | 'claimed'> {
     const pending: IdempotencyRecord<T> = { state: 'pending', fingerprint };
     const won = await this.redis.set(this.prefix + key, JSON.stringify(pending), 'PX', ttlMs, 'NX');
@@ -70,13 +68,15 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async release(key: string) {
     await this.redis.del(this.prefix + key);
   }
-  async close() {
-    await this.redis.quit().catch(() => this.redis.disconnect());
-  }
 }
 
-export const createIdempotencyStore = (redisUrl: string | undefined): IdempotencyStore =>
-  redisUrl ? new RedisIdempotencyStore(redisUrl) : new MemoryIdempotencyStore();
+export const createIdempotencyStore = (redis: Redis | undefined): IdempotencyStore =>
+  redis ? new RedisIdempotencyStore(redis) : new MemoryIdempotencyStore();
+
+/** Whether `token` is offered for the first time within `ttlMs` (webhook replay protection). */
+export async function firstUse(store: IdempotencyStore, token: string, ttlMs: number): Promise<boolean> {
+  return (await store.claim(`seen:${token}`, 'seen', ttlMs)) === 'claimed';
+}
 
 export interface RunOnceOptions {
   /** How long a settled key answers with its first result. */

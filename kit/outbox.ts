@@ -1,7 +1,8 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
+import { connectRedis, disconnectRedis } from './redis.js';
 
 /** An event waiting for delivery, under the id the provider deduplicates on. */
 export interface OutboxItem<T> {
@@ -163,7 +164,12 @@ export class Outbox<T> {
   }
 
   private async deliverBatch(): Promise<void> {
-    const batch = [...this.queue].slice(0, this.options.batchSize).map(([id, payload]) => ({ id, payload }));
+    // The oldest items first, without copying a queue that an outage may have made long.
+    const batch: Array<OutboxItem<T>> = [];
+    for (const [id, payload] of this.queue) {
+      if (batch.length === this.options.batchSize) break;
+      batch.push({ id, payload });
+    }
     if (!batch.length) return;
     const outcome = await this.send(batch);
     if (outcome === 'retry-later') return this.backOff();
@@ -235,7 +241,7 @@ export class RedisOutboxStore<T> implements OutboxStore<T> {
   private readonly deadKey: string;
 
   constructor(url: string, name: string) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 2 });
+    this.redis = connectRedis(url);
     this.pendingKey = `patchbay:outbox:${name}:pending`;
     this.deadKey = `patchbay:outbox:${name}:dead`;
   }
@@ -263,7 +269,7 @@ export class RedisOutboxStore<T> implements OutboxStore<T> {
     await this.redis.del(this.deadKey);
   }
   async close() {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await disconnectRedis(this.redis);
   }
 }
 

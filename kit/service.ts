@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import { usageError } from './cli.js';
 import { ConfigError, loadConfig } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -101,10 +102,7 @@ export async function runProcess(start: () => Promise<RunningService[]>, logger:
     drainMs = loadConfig(ShutdownConfig, process.env).SHUTDOWN_DRAIN_MS;
     services = await start();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
+    if (error instanceof ConfigError) usageError(error.message);
     logger.fatal({ err: error }, 'failed to start');
     process.exit(1);
   }

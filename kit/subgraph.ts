@@ -35,8 +35,11 @@ export interface SubgraphContext<Sources, Loaders> {
   loaders: Loaders;
 }
 
-/** What a subgraph's sources are: API clients built on a kit Source, or stores with a close(). */
-export type SourceSet<Sources> = { [Name in keyof Sources]: { source: Source } | { close(): unknown } };
+/**
+ * What a subgraph's sources are: API clients built on a kit Source (`.source`), stores, and
+ * anything with a `close()` to call when the subgraph stops (a Redis connection).
+ */
+export type SourceSet<Sources> = { [Name in keyof Sources]: object };
 
 export interface SubgraphDefinition<Config extends z.ZodObject, Sources extends SourceSet<Sources>, Loaders> {
   /** Lower-case name; also the prefix of its environment variables (`ACCOUNTS_PORT`). */

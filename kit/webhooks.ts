@@ -1,6 +1,4 @@
 import { createHmac, createPublicKey, createVerify, timingSafeEqual } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
 
 /**
  * Signature checks of provider webhooks, each exactly as its provider signs. They take the
@@ -29,36 +27,3 @@ export function safeEqual(a: string, b: string): boolean {
 /** Whether a signed timestamp (epoch seconds) is within `toleranceSeconds` of now. */
 export const isFresh = (timestampSeconds: number, toleranceSeconds: number, now = Date.now()) =>
   Number.isFinite(timestampSeconds) && Math.abs(now / 1000 - timestampSeconds) <= toleranceSeconds;
-
-/**
- * Remembers the tokens seen within the tolerance window, so a captured request cannot be
- * replayed: in this process, or in Redis so that a replay to another replica is caught too.
- */
-export interface ReplayGuard {
-  /** True the first time a token is offered, false on every repeat. */
-  firstUse(token: string): Promise<boolean>;
-  close(): Promise<void>;
-}
-
-export function createReplayGuard(windowSeconds: number, redisUrl?: string): ReplayGuard {
-  if (!redisUrl) {
-    const seen = new LRUCache<string, true>({ max: 100_000, ttl: windowSeconds * 2 * 1000 });
-    return {
-      async firstUse(token) {
-        if (seen.has(token)) return false;
-        seen.set(token, true);
-        return true;
-      },
-      async close() {},
-    };
-  }
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
-  return {
-    async firstUse(token) {
-      return (await redis.set(`patchbay:webhook:seen:${token}`, '1', 'EX', windowSeconds * 2, 'NX')) === 'OK';
-    },
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
-  };
-}

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { clientByName } from '../gateway/clients/index.js';
+import { persistedQueryExtension } from '../gateway/persisted.js';
 import type { SeedData } from '../sandbox/seed.js';
 import { startStack } from './stack.js';
 
@@ -98,7 +99,8 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
     const variables = exampleVariables(operation.name, stack.sandbox.seed);
     stack.sandbox.resetCalls();
     // A safelisted client sends the operation's id, as its apps do.
-    const request = clientByName(operation.client)?.safelist ? { extensions: { persistedQuery: { version: 1, sha256Hash: persistedId(operation.name) } } } : { query: operation.document };
+    const safelist = clientByName(operation.client)?.safelist;
+    const request = safelist ? { extensions: persistedQueryExtension(safelist, operation.name) } : { query: operation.document };
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_budget', ['admin'])}` },
@@ -135,12 +137,4 @@ async function settled(state: () => string, quietMs = 300, maxMs = 5000) {
       quietSince = Date.now();
     }
   }
-}
-
-const MOBILE_MANIFEST = new URL('../clients/mobile/persisted-query-manifest.json', import.meta.url);
-function persistedId(name: string): string {
-  const manifest = JSON.parse(readFileSync(MOBILE_MANIFEST, 'utf8')) as { operations: Array<{ id: string; name: string }> };
-  const op = manifest.operations.find((o) => o.name === name);
-  if (!op) throw new Error(`${name} is not in the mobile manifest: run npm run persisted`);
-  return op.id;
 }

@@ -1,3 +1,4 @@
+import { usageError } from '../kit/cli.js';
 import { createLogger } from '../kit/logger.js';
 import { runProcess } from '../kit/service.js';
 import { startSubgraph } from '../kit/subgraph.js';
@@ -6,8 +7,5 @@ import { SUBGRAPHS } from '../subgraphs/index.js';
 /** `npm run subgraph -- <name>`: one subgraph as its own process. */
 const name = process.argv[2];
 const definition = SUBGRAPHS.find((s) => s.name === name);
-if (!definition) {
-  process.stderr.write(`Usage: npm run subgraph -- <name>; subgraphs: ${SUBGRAPHS.map((s) => s.name).join(', ')}\n`);
-  process.exit(2);
-}
+if (!definition) usageError(`Usage: npm run subgraph -- <name>; subgraphs: ${SUBGRAPHS.map((s) => s.name).join(', ')}`);
 await runProcess(async () => [await startSubgraph(definition)], createLogger(`subgraph-${definition.name}`));

@@ -7,7 +7,7 @@
  * the SDL follow the team's rules. Exits 1 when any step fails, 2 on bad usage.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,6 +29,7 @@ import {
 } from 'graphql';
 import { z } from 'zod';
 import { CLIENTS, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../gateway/clients/index.js';
+import { usageError } from '../kit/cli.js';
 import { isMainModule } from '../kit/service.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { measureBudget, readOperations } from './budgets.js';
@@ -92,18 +93,6 @@ export const ACKNOWLEDGEMENTS = 'schema/acknowledged-changes.json';
 const repoPath = (file: URL) => relative(fileURLToPath(REPO_ROOT), fileURLToPath(file));
 const at = (root: URL, file: URL) => new URL(repoPath(file), root);
 const read = (file: URL) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
-
-/** Client operation documents in `root`/clients/<client>/. */
-function clientDocuments(root: URL): Array<{ client: string; name: string; document: DocumentNode }> {
-  return CLIENTS.flatMap((client) => {
-    const dir = new URL(`clients/${client.name}/`, root);
-    if (!existsSync(dir)) return [];
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.graphql'))
-      .sort()
-      .map((f) => ({ client: client.name, name: f.replace(/\.graphql$/, ''), document: parse(readFileSync(new URL(f, dir), 'utf8')) }));
-  });
-}
 
 /** What an operation touches: fields and arguments, and the enum and input types it reads or sends. */
 function coordinatesOf(schema: GraphQLSchema, document: DocumentNode): Set<string> {
@@ -266,7 +255,18 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
     return { summary: findings.length ? `${findings.length} stale artifact(s)` : 'supergraphs, API schemas, codegen output and manifests are fresh', findings };
   }, notComposed);
 
-  const documents = clientDocuments(root);
+  // The client operations (scripts/budgets.ts reads them, budget lines included); a file that
+  // cannot be read fails the steps that need it, not the whole check.
+  let parsed: Array<{ client: string; name: string; document: DocumentNode }> | Error;
+  try {
+    parsed = readOperations(root).map((op) => ({ client: op.client, name: op.name, document: parse(op.document) }));
+  } catch (error) {
+    parsed = error as Error;
+  }
+  const operations = () => {
+    if (parsed instanceof Error) throw parsed;
+    return parsed;
+  };
   await run('breaking', async () => {
     const base = resolveBase(root, options.base);
     baseDescription = base.describe;
@@ -277,7 +277,7 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
       if (!before) continue;
       const baseSchema = buildSchema(before);
       const found: Change[] = await diff(baseSchema, buildSchema((composed as CompositionSuccess).apiSchemas[client.name]!));
-      const usage = documents.filter((d) => d.client === client.name).map((d) => ({ name: `${d.client}/${d.name}`, used: coordinatesOf(baseSchema, d.document) }));
+      const usage = operations().filter((d) => d.client === client.name).map((d) => ({ name: `${d.client}/${d.name}`, used: coordinatesOf(baseSchema, d.document) }));
       for (const change of found) {
         const level = change.criticality.level === CriticalityLevel.Breaking ? 'BREAKING' : change.criticality.level === CriticalityLevel.Dangerous ? 'DANGEROUS' : 'SAFE';
         const ack = acknowledged.find((a) => (a.client ?? client.name) === client.name && a.type === change.type && a.path === change.path);
@@ -297,6 +297,7 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
 
   await run('operations', async () => {
     const findings: Finding[] = [];
+    const documents = operations();
     for (const { client, name, document } of documents) {
       const schema = buildSchema((composed as CompositionSuccess).apiSchemas[client]!);
       for (const error of validate(schema, document)) {
@@ -308,14 +309,14 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
   }, notComposed);
 
   await run('budgets', async () => {
-    const operations = readOperations(root);
+    const budgeted = readOperations(root);
     const findings: Finding[] = [];
-    for (const operation of operations) {
+    for (const operation of budgeted) {
       const result = await measureBudget(operation);
       for (const error of result.errors) findings.push({ level: 'error', message: `${operation.client}/${operation.name} failed: ${error}` });
       for (const mismatch of result.mismatches) findings.push({ level: 'error', message: mismatch });
     }
-    return { summary: findings.length ? 'an operation costs other than its budget' : `${operations.length} operations cost exactly their budgets`, findings };
+    return { summary: findings.length ? 'an operation costs other than its budget' : `${budgeted.length} operations cost exactly their budgets`, findings };
   }, notComposed);
 
   await run('lint', async () => {
@@ -346,14 +347,11 @@ if (isMainModule(import.meta.url)) {
   try {
     ({ values } = parseArgs({ options: { base: { type: 'string' }, subgraph: { type: 'string' }, skip: { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } }));
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${usage}\n`);
-    process.exit(2);
+    usageError(`${(error as Error).message}\n${usage}`);
   }
   const badStep = values.skip?.find((s) => !(STEPS as readonly string[]).includes(s));
-  if (badStep || (values.subgraph && !SUBGRAPHS.some((s) => s.name === values.subgraph))) {
-    process.stderr.write(`${badStep ? `unknown step ${badStep}` : `unknown subgraph ${values.subgraph}`}\n${usage}\n`);
-    process.exit(2);
-  }
+  if (badStep) usageError(`unknown step ${badStep}\n${usage}`);
+  if (values.subgraph && !SUBGRAPHS.some((s) => s.name === values.subgraph)) usageError(`unknown subgraph ${values.subgraph}\n${usage}`);
   const report = await runSchemaCheck({ base: values.base, subgraph: values.subgraph, skip: values.skip as Step[] | undefined });
   process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : printReport(report));
   process.exit(report.ok ? 0 : 1);

@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
 import { getOperationAST, print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
+import { mobile as mobileClient } from '../gateway/clients/mobile.js';
+import { persistedQueryExtension } from '../gateway/persisted.js';
 import { CALLER_HEADER, signCaller } from '../kit/caller.js';
 import { LOCAL } from '../kit/local-defaults.js';
 
@@ -63,15 +64,8 @@ export function expectNoLeaks(value: unknown): void {
   }
 }
 
-/** The committed mobile manifest's operation ids by name, as a mobile app ships them. */
-const MOBILE_MANIFEST = JSON.parse(readFileSync(new URL('../clients/mobile/persisted-query-manifest.json', import.meta.url), 'utf8')) as {
-  operations: Array<{ id: string; name: string; body: string }>;
-};
-export const persistedId = (name: string) => {
-  const op = MOBILE_MANIFEST.operations.find((o) => o.name === name);
-  if (!op) throw new Error(`no persisted operation ${name}`);
-  return op.id;
-};
+/** The committed mobile manifest's id of an operation, as the mobile apps ship it. */
+export const persistedId = (name: string) => persistedQueryExtension(mobileClient.safelist!, name).persistedQuery.sha256Hash;
 
 /** A persisted operation by id only (no query text), the way the mobile apps call. */
 export async function persisted<T, V extends Record<string, unknown>>(
@@ -84,7 +78,7 @@ export async function persisted<T, V extends Record<string, unknown>>(
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(headers ?? (await as(ADMIN_USER, 'admin'))) },
-    body: JSON.stringify({ operationName, variables, extensions: { persistedQuery: { version: 1, sha256Hash: persistedId(operationName) } } }),
+    body: JSON.stringify({ operationName, variables, extensions: persistedQueryExtension(mobileClient.safelist!, operationName) }),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
 }

@@ -7,9 +7,11 @@ import { createHmac, createPrivateKey, createSign, generateKeyPairSync, randomBy
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { LOCAL } from '../kit/local-defaults.js';
-import { createReplayGuard, verifyEcdsaP256 } from '../kit/webhooks.js';
+import { createIdempotencyStore, firstUse } from '../kit/idempotency.js';
+import { connectRedis, disconnectRedis } from '../kit/redis.js';
+import { verifyEcdsaP256 } from '../kit/webhooks.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { createMessageStatuses } from '../subgraphs/email/source.js';
+import { createMessageStatuses, type MessageStatuses } from '../subgraphs/email/source.js';
 import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis } from './helpers.js';
 
 let stack: Stack;
@@ -104,8 +106,10 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
 (HAS_REDIS ? describe : describe.skip)('delivery statuses shared through Redis', () => {
   test('what one replica heard, every replica shows; a late event never moves a status back; replays are caught anywhere', async () => {
     const redis = await startRedis();
-    const [a, b] = [createMessageStatuses(redis.url), createMessageStatuses(redis.url)];
-    const guards = [createReplayGuard(300, redis.url), createReplayGuard(300, redis.url)];
+    // Two replicas: a connection each.
+    const connections = [connectRedis(redis.url), connectRedis(redis.url)];
+    const [a, b] = connections.map((c) => createMessageStatuses(c)) as [MessageStatuses, MessageStatuses];
+    const keys = connections.map((c) => createIdempotencyStore(c));
     try {
       await a.record('shared-1', 'OPENED');
       await b.record('shared-1', 'DELIVERED');
@@ -113,10 +117,10 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
       await b.record('shared-2', 'BOUNCED');
       expect(await a.of([{ id: 'shared-2', status: 'DELIVERED' }])).toEqual(['BOUNCED']);
       // A webhook replayed to the other replica is caught there too.
-      expect(await guards[0]!.firstUse('mailgun:token-1')).toBe(true);
-      expect(await guards[1]!.firstUse('mailgun:token-1')).toBe(false);
+      expect(await firstUse(keys[0]!, 'mailgun:token-1', 600_000)).toBe(true);
+      expect(await firstUse(keys[1]!, 'mailgun:token-1', 600_000)).toBe(false);
     } finally {
-      await Promise.all([a.close(), b.close(), ...guards.map((g) => g.close())]);
+      await Promise.all(connections.map((c) => disconnectRedis(c)));
       redis.process.kill();
     }
   });

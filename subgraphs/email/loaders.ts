@@ -1,19 +1,18 @@
 import DataLoader from 'dataloader';
 import { chunk, fanOut, groupBy } from '../../kit/batch.js';
 import type { IdempotencyStore } from '../../kit/idempotency.js';
-import type { ReplayGuard } from '../../kit/webhooks.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
 import { ACTIVITY_LIMIT, type EmailMessageRecord, type MessageStatuses, type PostmarkApi, type SendgridApi } from './source.js';
 
 export interface Sources {
   sendgrid: SendgridApi;
   postmark: PostmarkApi;
-  /** Idempotency keys of sends, shared by replicas when REDIS_URL is set. */
-  sends: IdempotencyStore;
+  /** Idempotency keys of sends and webhook tokens seen, shared by replicas when REDIS_URL is set. */
+  keys: IdempotencyStore;
   /** Delivery events heard by webhook. */
   statuses: MessageStatuses;
-  /** Webhook tokens and event ids already seen. */
-  replays: ReplayGuard;
+  /** The Redis connection behind both, closed when the subgraph stops. */
+  redis: { close(): Promise<void> };
 }
 
 /** A User as the gateway sends it here: its key and the @requires'd email. */

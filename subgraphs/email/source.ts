@@ -1,5 +1,5 @@
 import express, { type Express, type Response } from 'express';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
@@ -9,7 +9,8 @@ import { LOCAL, localUrl } from '../../kit/local-defaults.js';
 import { createSource, type UpstreamResponse } from '../../kit/source.js';
 import type { Logger } from '../../kit/logger.js';
 import type { SourceKit } from '../../kit/subgraph.js';
-import { createReplayGuard, hmacSha256Hex, isFresh, safeEqual, verifyEcdsaP256, type ReplayGuard } from '../../kit/webhooks.js';
+import { firstUse, type IdempotencyStore } from '../../kit/idempotency.js';
+import { hmacSha256Hex, isFresh, safeEqual, verifyEcdsaP256 } from '../../kit/webhooks.js';
 
 export const EmailConfig = z.object({
   SENDGRID_API_URL: env.url(localUrl(LOCAL.ports.sandbox.email)),
@@ -248,13 +249,12 @@ export interface MessageStatuses {
   record(messageId: string, status: MessageStatus): Promise<void>;
   /** The furthest status known for each message: its own, or a webhook's. */
   of(messages: ReadonlyArray<{ id: string; status: MessageStatus }>): Promise<MessageStatus[]>;
-  close(): Promise<void>;
 }
 
 const further = (heard: MessageStatus | undefined, reported: MessageStatus) => (heard && PROGRESS[heard] > PROGRESS[reported] ? heard : reported);
 
-export function createMessageStatuses(redisUrl?: string): MessageStatuses {
-  if (!redisUrl) {
+export function createMessageStatuses(redis?: Redis): MessageStatuses {
+  if (!redis) {
     const latest = new LRUCache<string, MessageStatus>({ max: 200_000 });
     return {
       async record(messageId, status) {
@@ -264,10 +264,8 @@ export function createMessageStatuses(redisUrl?: string): MessageStatuses {
       async of(messages) {
         return messages.map((m) => further(latest.get(m.id), m.status));
       },
-      async close() {},
     };
   }
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
   const key = (messageId: string) => `patchbay:email:status:${messageId}`;
   // Moves a status on only, atomically: a late "delivered" never undoes an "opened".
   redis.defineCommand('recordStatus', {
@@ -283,9 +281,6 @@ export function createMessageStatuses(redisUrl?: string): MessageStatuses {
       if (!messages.length) return [];
       const heard = await redis.mget(...messages.map((m) => key(m.id)));
       return messages.map((m, i) => further((heard[i]?.slice(1) as MessageStatus | undefined) || undefined, m.status));
-    },
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
@@ -310,7 +305,7 @@ const PostmarkWebhook = z.object({ RecordType: z.string(), MessageID: z.string()
  */
 export function receiveWebhooks(
   app: Express,
-  { config, sources, logger, registry }: { config: EmailConfig; sources: { statuses: MessageStatuses; replays: ReplayGuard }; logger: Logger; registry: Registry },
+  { config, sources, logger, registry }: { config: EmailConfig; sources: { statuses: MessageStatuses; keys: IdempotencyStore }; logger: Logger; registry: Registry },
 ) {
   const received = new Counter({
     name: 'patchbay_webhooks_total',
@@ -319,7 +314,9 @@ export function receiveWebhooks(
     registers: [registry],
   });
   const tolerance = config.WEBHOOK_TOLERANCE_SECONDS;
-  const { replays } = sources;
+  // Tokens and event ids seen in the window are remembered in the idempotency store, which
+  // replicas share through Redis: a replay to another replica is caught too.
+  const seen = (token: string) => firstUse(sources.keys, token, tolerance * 2 * 1000);
   const refuse = (res: Response, provider: string, outcome: string, status = 401) => {
     received.inc({ provider, outcome });
     logger.warn({ provider, outcome }, 'webhook refused');
@@ -358,7 +355,7 @@ export function receiveWebhooks(
     const events = SendgridEvents.safeParse(json(body));
     if (!events.success) return refuse(res, 'sendgrid', 'malformed', 400);
     // A signed request replayed within the window repeats its event ids.
-    const firstUses = await Promise.all(events.data.map((e) => (e.sg_event_id ? replays.firstUse(`sendgrid:${e.sg_event_id}`) : true)));
+    const firstUses = await Promise.all(events.data.map((e) => (e.sg_event_id ? seen(`sendgrid:${e.sg_event_id}`) : true)));
     if (!firstUses.every(Boolean)) return refuse(res, 'sendgrid', 'replayed');
     accept(res, 'sendgrid', events.data.map((e) => ({ messageId: e.sg_message_id?.split('.')[0], status: SENDGRID_EVENTS[e.event] })));
   });
@@ -369,7 +366,7 @@ export function receiveWebhooks(
     const { timestamp, token, signature } = parsed.data.signature;
     if (!safeEqual(hmacSha256Hex(config.MAILGUN_WEBHOOK_SIGNING_KEY, timestamp + token), signature)) return refuse(res, 'mailgun', 'forged');
     if (!isFresh(Number(timestamp), tolerance)) return refuse(res, 'mailgun', 'stale');
-    if (!(await replays.firstUse(`mailgun:${token}`))) return refuse(res, 'mailgun', 'replayed');
+    if (!(await seen(`mailgun:${token}`))) return refuse(res, 'mailgun', 'replayed');
     const event = parsed.data['event-data'];
     accept(res, 'mailgun', [{ messageId: event.message.headers['message-id'].replace(/^<|>$/g, ''), status: MAILGUN_EVENTS[event.event] }]);
   });
