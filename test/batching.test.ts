@@ -3,36 +3,27 @@
  * through the real sources and loaders against the sandbox; every count is what the
  * provider saw.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { createLogger } from '../kit/logger.js';
-import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { describe, expect, test } from '@jest/globals';
+import type { Sandbox } from '../sandbox/index.js';
 import { createLoaders as accountsLoaders } from '../subgraphs/accounts/loaders.js';
 import { AccountsConfig, createAccountsApi } from '../subgraphs/accounts/source.js';
 import { AnalyticsConfig, createMixpanelApi, createSegmentApi } from '../subgraphs/analytics/source.js';
 import { createSendgridApi, EmailConfig } from '../subgraphs/email/source.js';
 import { createS3Api, StorageConfig } from '../subgraphs/storage/source.js';
-import { FREE_SANDBOX_PORTS } from './helpers.js';
+import { testKit, useSandbox } from './helpers.js';
 
 let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '50' });
-});
-afterEach(() => {
-  sandbox.clearFaults();
-  sandbox.resetCalls();
-});
-afterAll(() => sandbox?.close());
+useSandbox((started) => (sandbox = started));
 
 function newKit() {
-  const registry = createRegistry('test');
-  const metrics = createSourceMetrics(registry);
+  const kit = testKit();
+  const { metrics } = kit;
   /** The value of a counter series, 0 when it was never incremented. */
   const count = async (counter: keyof typeof metrics, labels: Record<string, string>) => {
     const values = (await (metrics[counter] as { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }).get()).values;
     return values.find((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, string>)[k] === l))?.value ?? 0;
   };
-  return { kit: { logger: createLogger('test', 'silent'), metrics }, count };
+  return { kit, count };
 }
 
 describe('batches follow the providers\' limits', () => {

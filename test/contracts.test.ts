@@ -13,13 +13,11 @@ import { Ajv, type AnySchema } from 'ajv';
 import addFormats from 'ajv-formats';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
-import { createLogger } from '../kit/logger.js';
-import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { AnalyticsConfig, createMixpanelApi } from '../subgraphs/analytics/source.js';
 import { EmailConfig, createSendgridApi } from '../subgraphs/email/source.js';
 import { StorageConfig, createS3Api } from '../subgraphs/storage/source.js';
-import { FREE_SANDBOX_PORTS } from './helpers.js';
+import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
 
 const SPECS = new URL('../../shared/specs/', import.meta.url);
 const HAVE_SPECS = existsSync(SPECS);
@@ -147,7 +145,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
 (HAVE_SPECS ? describe : describe.skip)("requests our sources build, against the providers' specs", () => {
   let sandbox: Sandbox;
   const servers: http.Server[] = [];
-  const kit = () => ({ logger: createLogger('test', 'silent'), metrics: createSourceMetrics(createRegistry('test')) });
+  const kit = testKit;
   beforeAll(async () => {
     sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '30' });
   });

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { getOperationAST, print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
@@ -7,6 +8,9 @@ import { mobile as mobileClient } from '../gateway/clients/mobile.js';
 import { persistedQueryExtension } from '../gateway/persisted.js';
 import { CALLER_HEADER, signCaller } from '../kit/caller.js';
 import { LOCAL } from '../kit/local-defaults.js';
+import { createLogger } from '../kit/logger.js';
+import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
 
 /** Authorization for a local-development token of `userId` with `scopes`. */
 export async function as(userId: string, ...scopes: string[]): Promise<Record<string, string>> {
@@ -111,3 +115,26 @@ export async function startRedis(): Promise<{ url: string; process: ChildProcess
   return { url: `redis://127.0.0.1:${port}`, process: child };
 }
 
+
+/** Local development logger and metrics for sources built in tests, with their registry. */
+export function testKit() {
+  const registry = createRegistry('test');
+  return { logger: createLogger('test', 'silent'), metrics: createSourceMetrics(registry), registry };
+}
+
+/**
+ * A sandbox for the tests of a file, handed to `use` once started; faults and call counts
+ * are reset after each test.
+ */
+export function useSandbox(use: (sandbox: Sandbox) => void, users = '50'): void {
+  let sandbox: Sandbox | undefined;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: users });
+    use(sandbox);
+  });
+  afterEach(() => {
+    sandbox?.clearFaults();
+    sandbox?.resetCalls();
+  });
+  afterAll(() => sandbox?.close());
+}

@@ -1,24 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { UpstreamError } from '../kit/errors.js';
 import { LOCAL } from '../kit/local-defaults.js';
-import { createLogger } from '../kit/logger.js';
-import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
 import { createSource, type SourceOptions } from '../kit/source.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import type { Sandbox } from '../sandbox/index.js';
 import { createSendgridApi, EmailConfig } from '../subgraphs/email/source.js';
-import { FREE_SANDBOX_PORTS } from './helpers.js';
+import { testKit, useSandbox } from './helpers.js';
 
 let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '50' });
-});
-afterEach(() => {
-  sandbox.clearFaults();
-  sandbox.resetCalls();
-});
-afterAll(() => sandbox?.close());
+useSandbox((started) => (sandbox = started));
 
-const silentKit = () => ({ logger: createLogger('test', 'silent'), metrics: createSourceMetrics(createRegistry('test')) });
+const silentKit = testKit;
 /** A source on the accounts sandbox with a test policy; `getUser` is an idempotent GET. */
 function accounts(policy: Partial<SourceOptions> = {}) {
   const source = createSource({

@@ -13,15 +13,13 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 // @ts-expect-error s3rver ships no types
 import S3rver from 's3rver';
 import { LOCAL } from '../kit/local-defaults.js';
-import { createLogger } from '../kit/logger.js';
-import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { verifyS3Request } from '../sandbox/sigv4.js';
 import { StorageConfig, createS3Api } from '../subgraphs/storage/source.js';
-import { FREE_SANDBOX_PORTS } from './helpers.js';
+import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
 
 const credentials = { accessKeyId: LOCAL.s3.accessKeyId, secretAccessKey: LOCAL.s3.secretAccessKey };
-const kit = () => ({ logger: createLogger('test', 'silent'), metrics: createSourceMetrics(createRegistry('test')) });
+const kit = testKit;
 
 describe('the storage sandbox, driven by the AWS SDK', () => {
   let sandbox: Sandbox;

@@ -4,29 +4,20 @@
  * gets. Expected counts are written out here so that a policy change shows up as a test
  * change a reviewer sees.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { UpstreamError } from '../kit/errors.js';
-import { createLogger } from '../kit/logger.js';
-import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
 import type { Source } from '../kit/source.js';
 import type { SourceKit } from '../kit/subgraph.js';
 import type { FaultRule } from '../sandbox/faults.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import type { Sandbox } from '../sandbox/index.js';
 import { AccountsConfig, createAccountsApi } from '../subgraphs/accounts/source.js';
 import { AnalyticsConfig, createMixpanelApi, createSegmentApi } from '../subgraphs/analytics/source.js';
 import { createPostmarkApi, createSendgridApi, EmailConfig } from '../subgraphs/email/source.js';
 import { createS3Api, StorageConfig } from '../subgraphs/storage/source.js';
-import { FREE_SANDBOX_PORTS } from './helpers.js';
+import { testKit, useSandbox } from './helpers.js';
 
 let sandbox: Sandbox;
-beforeAll(async () => {
-  sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '50' });
-});
-afterEach(() => {
-  sandbox.clearFaults();
-  sandbox.resetCalls();
-});
-afterAll(() => sandbox?.close());
+useSandbox((started) => (sandbox = started));
 
 type Provider = keyof ReturnType<Sandbox['calls']>;
 /** Attempts the provider saw, and the error code the caller got (none: it succeeded). */
@@ -164,8 +155,8 @@ const ROWS: Row[] = [
 ];
 
 function newKit() {
-  const registry = createRegistry('test');
-  return { registry, kit: { logger: createLogger('test', 'silent'), metrics: createSourceMetrics(registry) } };
+  const kit = testKit();
+  return { registry: kit.registry, kit };
 }
 const attempts = (row: Row) => sandbox.calls()[row.provider][row.operation] ?? 0;
 /** Applies the rules to the row's operation only, keeping rules other rows set on the provider. */
