@@ -39,6 +39,17 @@ const mail = { to: 'matrix@example.com', subject: 'Hi', text: 'Hello', sendId: '
 const env = () => sandbox.env();
 const retryAfter1s: FaultRule = { status: 429, retryAfter: 1, times: 1 };
 
+/** A read retries within its policy: 3 attempts, a throttle waited for, a reset tried again. */
+const READ: Row['expect'] = { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] };
+/** A send is repeated only after a 429 (not accepted), never after what may have been accepted. */
+const SEND: Row['expect'] = {
+  failsTwice503: [1, 'UPSTREAM_UNAVAILABLE'],
+  throttledOnce: [2],
+  resetOnce: [1, 'UPSTREAM_UNAVAILABLE'],
+  rejected: [1, 'UPSTREAM_REJECTED'],
+  hangAttempts: [1, 1],
+};
+
 const ROWS: Row[] = [
   {
     source: 'accounts.api',
@@ -49,7 +60,7 @@ const ROWS: Row[] = [
       return { source: api.source, call: (n = 1) => api.getUsers([`usr_${String(n).padStart(5, '0')}`]) };
     },
     throttle: retryAfter1s,
-    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+    expect: READ,
   },
   {
     source: 'email.sendgrid (activity)',
@@ -60,7 +71,7 @@ const ROWS: Row[] = [
       return { source: api.source, call: (n = 0) => api.messagesTo([`matrix${n}@example.com`], 10) };
     },
     throttle: retryAfter1s,
-    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+    expect: READ,
   },
   {
     // A send is repeated only after a 429 (SendGrid did not accept it), never after a
@@ -73,13 +84,7 @@ const ROWS: Row[] = [
       return { source: api.source, call: () => api.send(mail) };
     },
     throttle: retryAfter1s,
-    expect: {
-      failsTwice503: [1, 'UPSTREAM_UNAVAILABLE'],
-      throttledOnce: [2],
-      resetOnce: [1, 'UPSTREAM_UNAVAILABLE'],
-      rejected: [1, 'UPSTREAM_REJECTED'],
-      hangAttempts: [1, 1],
-    },
+    expect: SEND,
   },
   {
     source: 'email.postmark',
@@ -90,13 +95,7 @@ const ROWS: Row[] = [
       return { source: api.source, call: () => api.send(mail) };
     },
     throttle: retryAfter1s,
-    expect: {
-      failsTwice503: [1, 'UPSTREAM_UNAVAILABLE'],
-      throttledOnce: [2],
-      resetOnce: [1, 'UPSTREAM_UNAVAILABLE'],
-      rejected: [1, 'UPSTREAM_REJECTED'],
-      hangAttempts: [1, 1],
-    },
+    expect: SEND,
   },
   {
     source: 'storage.s3 (list)',
@@ -108,7 +107,7 @@ const ROWS: Row[] = [
     },
     // S3 throttles with 503 SlowDown, no header.
     throttle: { status: 503, times: 1 },
-    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+    expect: READ,
   },
   {
     source: 'storage.s3 (head)',
@@ -119,7 +118,7 @@ const ROWS: Row[] = [
       return { source: api.source, call: (n = 0) => api.headObject(`users/usr_00001/none-${n}.txt`) };
     },
     throttle: { status: 503, times: 1 },
-    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+    expect: READ,
   },
   {
     // Every event carries a messageId Segment deduplicates on: the POST is safe to repeat.
@@ -132,7 +131,7 @@ const ROWS: Row[] = [
       return { source: api.source, call: () => api.batch([event]) };
     },
     throttle: retryAfter1s,
-    expect: { failsTwice503: [3], throttledOnce: [2], resetOnce: [2], rejected: [1, 'UPSTREAM_REJECTED'], hangAttempts: [2, 3] },
+    expect: READ,
   },
   {
     // Two attempts; a 429 is not waited for (Mixpanel names no wait, and asks for long ones).
