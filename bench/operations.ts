@@ -14,18 +14,19 @@
  * --storage down answers every storage call 503. Either fault starts with the measured
  * requests, so they include the ones that meet it before storage's circuit opens.
  */
-import { parseArgs } from 'node:util';
 import { print } from 'graphql';
 import { HomeDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { mobile } from '../gateway/clients/mobile.js';
 import { persistedQueryExtension } from '../gateway/persisted.js';
-import { usageError, wholeNumber } from '../kit/cli.js';
+import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/cli.js';
 import type { FaultRule } from '../sandbox/faults.js';
-import { startStack } from '../scripts/stack.js';
+import { startStack, type Stack } from '../scripts/stack.js';
 
-const { values } = parseArgs({
+const usage =
+  'Usage: npm run bench -- [--requests 200] [--concurrency 1] [--operation Dashboard|UserList|Home|HomeOnWeb] [--storage healthy|slow|down] [--latency 0] [--distinct] [--users 1200] [--warmup 100]';
+const { values } = parseCommandLine({
   options: {
     requests: { type: 'string', default: '200' },
     warmup: { type: 'string', default: '100' },
@@ -36,7 +37,7 @@ const { values } = parseArgs({
     operation: { type: 'string', multiple: true },
     storage: { type: 'string', default: 'healthy' },
   },
-});
+}, usage);
 const requests = wholeNumber('requests', values.requests, 1, 10_000);
 const warmup = wholeNumber('warmup', values.warmup, 0, 10_000);
 const concurrency = wholeNumber('concurrency', values.concurrency, 1, 64);
@@ -49,11 +50,9 @@ const STORAGE_FAULTS: Record<string, FaultRule[]> = { healthy: [], slow: [{ late
 const storageMode = values.storage as keyof typeof STORAGE_FAULTS;
 if (!(storageMode in STORAGE_FAULTS)) usageError('--storage must be healthy, slow or down');
 
-const startedAt = performance.now();
-const stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent', SANDBOX_USERS: String(seedUsers) } });
-const startupMs = performance.now() - startedAt;
-// Users with 10 or more files: each costs Dashboard its full budget (5 HEADs).
-const busyUsers = stack.sandbox.seed.users.filter((u) => stack.sandbox.seed.files.filter((f) => f.key.startsWith(`users/${u.id}/`)).length >= 10);
+let stack: Stack;
+/** Users with 10 or more files: each costs Dashboard its full budget (5 HEADs). */
+let busyUsers: Array<{ id: string }>;
 /**
  * Requests sent so far. With --distinct, the warm-up counts down from the last user or page
  * and the measured requests up from the first, so the warm-up leaves nothing in the caches
@@ -65,9 +64,9 @@ const nth = (count: number) => (warmingUp ? count - 1 - (sent++ % count) : sent+
 /** The user of the next request: the same one, or with --distinct a different one each time. */
 const nextUser = () => busyUsers[values.distinct ? nth(busyUsers.length) : 0]!.id;
 
-const users = stack.sandbox.seed.users;
 /** The next UserList page: the first one, or with --distinct each of the 24 pages in turn. */
 const nextPageCursor = () => {
+  const users = stack.sandbox.seed.users;
   const page = values.distinct ? nth(Math.floor(users.length / 50)) : 0;
   // The account service's cursor is the last id of the previous page.
   return page === 0 ? undefined : Buffer.from(users[page * 50 - 1]!.id).toString('base64url');
@@ -84,9 +83,11 @@ const operations = {
   // The same operation as text to the web gateway: what persisting saves.
   HomeOnWeb: { gateway: 'web', request: text(print(HomeDocument)), variables: () => ({ userId: nextUser() }) },
 } as const;
-const authorization = `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_bench', ['admin'], 86_400)}`;
 type Name = keyof typeof operations;
 const chosen = (values.operation?.length ? values.operation : Object.keys(operations)) as Name[];
+const unknown = chosen.filter((name) => !(name in operations));
+if (unknown.length) usageError(`unknown operation ${unknown.join(', ')}; choose from ${Object.keys(operations).join(', ')}`);
+let authorization: string;
 
 async function send(name: Name): Promise<number> {
   const op = operations[name];
@@ -137,11 +138,9 @@ async function load(name: Name, count: number): Promise<number[]> {
   return times;
 }
 
-try {
+async function measure(startupMs: number) {
   console.log(`storage: ${storageMode}; +${latencyMs} ms per upstream call; ${requests} requests per operation, ${concurrency} at a time`);
   console.log(`stack started in ${startupMs.toFixed(0)} ms; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
-  const unknown = chosen.filter((name) => !(name in operations));
-  if (unknown.length) throw new Error(`unknown operation ${unknown.join(', ')}; choose from ${Object.keys(operations).join(', ')}`);
   // Every operation warms up before any is measured, so the first one measured does not
   // pay for warming the whole stack.
   warmingUp = true;
@@ -177,6 +176,17 @@ try {
     );
   }
   console.log(`rss after load ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
-} finally {
-  await stack.close();
 }
+
+await runCommand('bench', async () => {
+  authorization = `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_bench', ['admin'], 86_400)}`;
+  const startedAt = performance.now();
+  stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent', SANDBOX_USERS: String(seedUsers) } });
+  const startupMs = performance.now() - startedAt;
+  busyUsers = stack.sandbox.seed.users.filter((u) => stack.sandbox.seed.files.filter((f) => f.key.startsWith(`users/${u.id}/`)).length >= 10);
+  try {
+    await measure(startupMs);
+  } finally {
+    await stack.close();
+  }
+});

@@ -6,11 +6,11 @@ import { LOCAL } from '../kit/local-defaults.js';
 /** How client tokens are verified: an HS256 secret, or the keys an identity provider publishes. */
 export const AuthConfig = z.object({
   /** Shared HS256 secret; used when JWT_JWKS_URL is not set. */
-  JWT_SECRET: env.secret(LOCAL.auth.jwtSecret).pipe(z.string().min(32, 'must be at least 32 characters')),
+  JWT_SECRET: env.secret(LOCAL.auth.jwtSecret, { minLength: 32, unlessSet: 'JWT_JWKS_URL' }),
   /** JWKS of the identity provider (RS256/ES256/EdDSA keys); takes precedence over JWT_SECRET. */
-  JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-  JWT_ISSUER: z.string().min(1).default(LOCAL.auth.issuer),
-  JWT_AUDIENCE: z.string().min(1).default(LOCAL.auth.audience),
+  JWT_JWKS_URL: env.url().optional(),
+  JWT_ISSUER: env.local(z.string().min(1).default(LOCAL.auth.issuer)),
+  JWT_AUDIENCE: env.local(z.string().min(1).default(LOCAL.auth.audience)),
 });
 export type AuthConfig = z.infer<typeof AuthConfig>;
 

@@ -10,10 +10,10 @@ import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { CALLER_HEADER, signCaller } from '../kit/caller.js';
 import { usageError } from '../kit/cli.js';
-import { env, loadConfig } from '../kit/config.js';
+import { ConfigError, ServerConfig, env, loadConfig } from '../kit/config.js';
 import { errorFormatter, noPhoneHomePlugins } from '../kit/graphql.js';
 import { LOCAL } from '../kit/local-defaults.js';
-import { createLogger, type Logger } from '../kit/logger.js';
+import { createLogger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
 import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { AuthConfig, AuthError, createVerifier, type Identity } from './auth.js';
@@ -37,18 +37,22 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 /** Environment of one client's gateway; per-client names so one shell can start both. */
 function gatewayConfigSchema(client: ClientConfig) {
   const prefix = client.name.toUpperCase();
-  return z
-    .object({
-      HOST: env.host(),
-      LOG_LEVEL: env.logLevel(),
-      [`${prefix}_GATEWAY_PORT`]: env.port(client.defaultPort),
-      [`${prefix}_SUPERGRAPH_PATH`]: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
-      [`${prefix}_SAFELIST`]: env.bool(client.safelist !== undefined),
-      [`${prefix}_INTROSPECTION`]: env.bool(client.introspection),
-      INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret).pipe(z.string().min(32, 'must be at least 32 characters')),
-      ...Object.fromEntries(client.subgraphs.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, env.url('').optional()])),
-    })
-    .extend(AuthConfig.shape);
+  const origins = z
+    .string()
+    .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be a comma-separated list of origins like https://app.example.com')));
+  const defaultOrigins = client.corsOrigins.join(',');
+  return ServerConfig.extend({
+    [`${prefix}_GATEWAY_PORT`]: env.port(client.defaultPort),
+    [`${prefix}_SUPERGRAPH_PATH`]: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
+    [`${prefix}_SAFELIST`]: env.bool(client.safelist !== undefined),
+    [`${prefix}_INTROSPECTION`]: env.bool(client.introspection),
+    // Browser origins: the local ones are for development; a deployment names its own.
+    [`${prefix}_CORS_ORIGINS`]: defaultOrigins ? env.local(origins.default([...client.corsOrigins])) : origins.default([]),
+    INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
+    // Unset, a subgraph is called at the URL the supergraph gives it.
+    ...Object.fromEntries(client.subgraphs.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, env.url().optional()])),
+  }).extend(AuthConfig.shape);
 }
 
 /** The trace this request continues (a valid incoming traceparent) or starts. */
@@ -95,23 +99,22 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }) as unknown as RemoteGraphQLDataSource['fetcher'];
 }
 
-function readSupergraph(path: string, logger: Logger): string {
+function readSupergraph(variable: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    logger.fatal({ path, err: (error as Error).message }, 'cannot read the supergraph');
-    throw new Error(`SUPERGRAPH_PATH: cannot read ${path}`);
+    throw new ConfigError([`${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`]);
   }
 }
 
 /** Starts the gateway of one client: its schema, limits and policy come from its config. */
 export async function startGateway(client: ClientConfig, environment: NodeJS.ProcessEnv = process.env): Promise<RunningService> {
   const prefix = client.name.toUpperCase();
-  const config = loadConfig(gatewayConfigSchema(client), environment) as Record<string, string | number | undefined> &
-    AuthConfig & { INTERNAL_TOKEN_SECRET: string };
-  const logger = createLogger(`gateway-${client.name}`, String(config.LOG_LEVEL));
+  const config = loadConfig(gatewayConfigSchema(client), environment) as Record<string, unknown> &
+    AuthConfig & ServerConfig & { INTERNAL_TOKEN_SECRET: string };
+  const logger = createLogger(`gateway-${client.name}`, config.LOG_LEVEL);
   const registry = createRegistry(`gateway-${client.name}`);
-  const supergraphSdl = readSupergraph(String(config[`${prefix}_SUPERGRAPH_PATH`]), logger);
+  const supergraphSdl = readSupergraph(`${prefix}_SUPERGRAPH_PATH`, String(config[`${prefix}_SUPERGRAPH_PATH`]));
   const verify = createVerifier(config);
   const limits = queryLimits(client.limits);
   const safelisted = client.safelist && config[`${prefix}_SAFELIST`] ? readManifest(client.safelist) : undefined;
@@ -147,7 +150,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const app = createServiceApp({ registry });
   app.use(
     '/graphql',
-    cors({ origin: [...client.corsOrigins], credentials: false, maxAge: 600 }),
+    cors({ origin: config[`${prefix}_CORS_ORIGINS`] as unknown as string[], credentials: false, maxAge: 600 }),
     // Every operation needs a verified caller; the subgraphs decide what that caller may see.
     (req, res, next) => {
       verify(req.headers.authorization).then(
@@ -200,5 +203,5 @@ if (isMainModule(import.meta.url)) {
   const name = process.argv[2] ?? process.env.GATEWAY_CLIENT;
   const client = name ? clientByName(name) : undefined;
   if (!client) usageError(`Usage: npm run gateway -- <client>   (or GATEWAY_CLIENT=<client>); clients: ${CLIENTS.map((c) => c.name).join(', ')}`);
-  await runProcess(async () => [await startGateway(client)], createLogger(`gateway-${client.name}`));
+  await runProcess(`gateway-${client.name}`, async () => [await startGateway(client)]);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { COMMITTED_SECRETS } from './local-defaults.js';
 
-/** Thrown when the environment does not satisfy a service's configuration schema. */
+/** Thrown when the environment does not satisfy a program's configuration schema. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -9,41 +10,114 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads a service's settings from environment variables. Every key of the schema is the
- * name of an environment variable; each bad value is reported with its variable name so a
- * deployment that sets one wrongly stops at start with a message that says which.
+ * A setting whose default exists for local development only (a sandbox URL, a committed
+ * credential). With NODE_ENV=production it must be set, unless a production default is
+ * declared (a provider's public API URL) or the setting is made redundant by another one.
  */
-export function loadConfig<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+interface LocalOnly {
+  secret: boolean;
+  production?: string;
+  /** Another variable that, when set, makes this one unnecessary (JWT_JWKS_URL for JWT_SECRET). */
+  unlessSet?: string;
+}
+const localOnly = new WeakMap<z.ZodType, LocalOnly>();
+const markLocalOnly = <T extends z.ZodType>(schema: T, how: LocalOnly): T => {
+  localOnly.set(schema, how);
+  return schema;
+};
+
+/** The one switch between local development and a deployment. */
+export const isProduction = (environment: NodeJS.ProcessEnv = process.env) => environment.NODE_ENV === 'production';
+
+/**
+ * Reads a program's settings from environment variables. Every key of the schema is the
+ * name of an environment variable; each bad value is reported with its variable name, all at
+ * once, so a deployment that sets several wrongly learns every one at its first start. In
+ * production (NODE_ENV=production) no local-development default is used: each such setting
+ * must be given, and a secret equal to a committed local value is refused.
+ */
+export function loadConfig<S extends z.ZodObject>(schema: S, environment: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const production = isProduction(environment);
   const input: Record<string, string | undefined> = {};
+  const problems: string[] = [];
   for (const key of Object.keys(schema.shape)) {
-    const value = env[key];
+    const value = environment[key];
     input[key] = value === '' ? undefined : value;
   }
+  if (production) {
+    for (const [key, field] of Object.entries(schema.shape)) {
+      const rule = localOnly.get(field as z.ZodType);
+      if (!rule) continue;
+      const value = input[key];
+      if (value === undefined && rule.production !== undefined) input[key] = rule.production;
+      else if (value === undefined && !(rule.unlessSet && input[rule.unlessSet] !== undefined)) {
+        problems.push(`${key}: must be set when NODE_ENV=production (its default is for local development only)`);
+      } else if (value !== undefined && rule.secret && COMMITTED_SECRETS.has(value)) {
+        problems.push(`${key}: is a committed local development value; production needs a secret of its own`);
+      }
+    }
+  }
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((issue) => {
+  if (!result.success) {
+    for (const issue of result.error.issues) {
       const name = String(issue.path[0] ?? '(config)');
-      return `${name}: ${issue.message}`;
-    }),
-  );
+      if (!problems.some((p) => p.startsWith(`${name}:`))) problems.push(`${name}: ${issue.message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return result.data as z.infer<S>;
 }
 
-/** Shared field types, so every service spells a port or a URL the same way. */
+const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, ''));
+
+/** Shared field types, so every program spells a port, a URL or a secret the same way. */
 export const env = {
-  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
-  url: (fallback: string) =>
-    z
-      .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-      .default(fallback)
-      .transform((u) => u.replace(/\/+$/, '')),
-  secret: (fallback: string) => z.string().min(1).default(fallback),
-  ms: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  port: (fallback: number) => z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(fallback),
+  /** An http(s) URL that must be given (no default). */
+  url: () => httpUrl(),
+  /**
+   * An upstream's URL: the sandbox locally; in production the provider's public API when it
+   * has one (`production`), else it must be set.
+   */
+  upstreamUrl: (local: string, production?: string) => markLocalOnly(httpUrl().default(local), { secret: false, production }),
+  /** A credential: a committed local value for development; in production one of its own. */
+  secret: (local: string, options: { minLength?: number; format?: [RegExp, string]; unlessSet?: string } = {}) =>
+    markLocalOnly(
+      z
+        .string()
+        .min(options.minLength ?? 1, `must be at least ${options.minLength ?? 1} characters`)
+        .regex(options.format?.[0] ?? /[^]/, options.format?.[1])
+        .default(local),
+      { secret: true, unlessSet: options.unlessSet },
+    ),
+  /** Any other setting whose default is for local development only. */
+  local: <T extends z.ZodType>(schema: T) => markLocalOnly(schema, { secret: false }),
+  ms: (fallback: number) => z.coerce.number({ error: 'must be a number of milliseconds' }).int().positive().default(fallback),
   host: (fallback = '127.0.0.1') => z.string().min(1).default(fallback),
-  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  redisUrl: () => z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   bool: (fallback: boolean) =>
     z
       .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
 };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** What every patchbay program reads, validated with its own settings. */
+export const ProcessConfig = z.object({
+  NODE_ENV: z.enum(['production', 'development', 'test'], { error: 'must be production, development or test' }).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+});
+export type ProcessConfig = z.infer<typeof ProcessConfig>;
+
+/** What every server process reads besides: where it listens and how it stops. */
+export const ServerConfig = ProcessConfig.extend({
+  HOST: env.host(),
+  /**
+   * How long a stopping process keeps serving while /readyz says "draining", so the load
+   * balancer takes it out of rotation before it closes (a few seconds behind Kubernetes).
+   */
+  SHUTDOWN_DRAIN_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(0).max(120_000).default(0),
+});
+export type ServerConfig = z.infer<typeof ServerConfig>;

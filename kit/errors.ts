@@ -83,3 +83,15 @@ export class UpstreamError extends GraphQLError {
 export function badUserInput(message: string, field?: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...(field ? { field } : {}) } });
 }
+
+/**
+ * The store that holds what replicas share (Redis) cannot be used right now. Nothing was
+ * done that a retry would repeat, so asking again shortly is safe.
+ */
+export class StoreUnavailableError extends GraphQLError {
+  constructor(store: string, cause?: unknown) {
+    super(`The ${store} store is unavailable; try again shortly`, { extensions: { code: 'STORE_UNAVAILABLE', store, retryable: true } });
+    this.name = 'StoreUnavailableError';
+    Object.defineProperty(this, 'cause', { value: cause, enumerable: false });
+  }
+}

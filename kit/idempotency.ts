@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import type { Logger } from './logger.js';
+import type { RedisConnection } from './redis.js';
 
 /**
  * What happened to the first request with an idempotency key. `pending` while it runs;
@@ -8,7 +10,7 @@ import { LRUCache } from 'lru-cache';
  * (a timeout after the body was sent): such a key never runs again within its retention.
  */
 export type IdempotencyRecord<T> =
-  | { state: 'pending'; fingerprint: string }
+  | { state: 'pending'; fingerprint: string; owner: string }
   | { state: 'done'; fingerprint: string; result: T }
   | { state: 'unknown'; fingerprint: string; code: string };
 
@@ -17,22 +19,22 @@ export type IdempotencyRecord<T> =
  * must see the same keys. `claim` is atomic: of concurrent claims of one key, one wins.
  */
 export interface IdempotencyStore {
-  /** Claims the key for a new request; returns the existing record when someone already has. */
-  claim<T>(key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyRecord<T> | 'claimed'>;
+  /** Claims the key for `owner`; returns the existing record when someone already has it. */
+  claim<T>(key: string, fingerprint: string, owner: string, ttlMs: number): Promise<IdempotencyRecord<T> | 'claimed'>;
   get<T>(key: string): Promise<IdempotencyRecord<T> | undefined>;
   settle<T>(key: string, record: IdempotencyRecord<T>, ttlMs: number): Promise<void>;
-  /** Gives the key back: the request provably did nothing, so a retry may run it. */
-  release(key: string): Promise<void>;
+  /** Gives back a key `owner` still holds as pending: its request provably did nothing. */
+  release(key: string, owner: string): Promise<void>;
 }
 
 export class MemoryIdempotencyStore implements IdempotencyStore {
   // Bounded: the oldest keys go first when a process holds more than this many.
   private readonly records = new LRUCache<string, IdempotencyRecord<unknown>>({ max: 100_000 });
 
-  async claim<T>(key: string, fingerprint: string, ttlMs: number) {
+  async claim<T>(key: string, fingerprint: string, owner: string, ttlMs: number) {
     const existing = await this.get<T>(key);
     if (existing) return existing;
-    this.records.set(key, { state: 'pending', fingerprint }, { ttl: ttlMs });
+    this.records.set(key, { state: 'pending', fingerprint, owner }, { ttl: ttlMs });
     return 'claimed' as const;
   }
   async get<T>(key: string) {
@@ -41,41 +43,49 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async settle<T>(key: string, record: IdempotencyRecord<T>, ttlMs: number) {
     this.records.set(key, record, { ttl: ttlMs });
   }
-  async release(key: string) {
-    this.records.delete(key);
+  async release(key: string, owner: string) {
+    const record = this.records.get(key);
+    if (record?.state === 'pending' && record.owner === owner) this.records.delete(key);
   }
 }
 
-/** Keys in Redis, over a connection the caller owns (and closes). */
+/** Deletes a key only while it still holds the value given: a compare-and-delete. */
+const DELETE_IF_UNCHANGED = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+/** Keys in Redis, over the process's connection: shared by every replica. */
 export class RedisIdempotencyStore implements IdempotencyStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix = 'patchbay:idempotency:',
   ) {}
-  async claim<T>(key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyRecord<T> | 'claimed'> {
-    const pending: IdempotencyRecord<T> = { state: 'pending', fingerprint };
-    const won = await this.redis.set(this.prefix + key, JSON.stringify(pending), 'PX', ttlMs, 'NX');
+  async claim<T>(key: string, fingerprint: string, owner: string, ttlMs: number): Promise<IdempotencyRecord<T> | 'claimed'> {
+    const won = await this.redis.run((r) => r.set(this.prefix + key, pendingValue(fingerprint, owner), 'PX', ttlMs, 'NX'));
     if (won === 'OK') return 'claimed' as const;
-    return (await this.get<T>(key)) ?? this.claim<T>(key, fingerprint, ttlMs);
+    return (await this.get<T>(key)) ?? this.claim<T>(key, fingerprint, owner, ttlMs);
   }
   async get<T>(key: string) {
-    const value = await this.redis.get(this.prefix + key);
+    const value = await this.redis.run((r) => r.get(this.prefix + key));
     return value ? (JSON.parse(value) as IdempotencyRecord<T>) : undefined;
   }
   async settle<T>(key: string, record: IdempotencyRecord<T>, ttlMs: number) {
-    await this.redis.set(this.prefix + key, JSON.stringify(record), 'PX', ttlMs);
+    await this.redis.run((r) => r.set(this.prefix + key, JSON.stringify(record), 'PX', ttlMs));
   }
-  async release(key: string) {
-    await this.redis.del(this.prefix + key);
+  async release(key: string, owner: string) {
+    const fingerprint = (await this.get(key))?.fingerprint;
+    if (fingerprint === undefined) return;
+    await this.redis.run((r) => r.eval(DELETE_IF_UNCHANGED, 1, this.prefix + key, pendingValue(fingerprint, owner)));
   }
 }
 
-export const createIdempotencyStore = (redis: Redis | undefined): IdempotencyStore =>
+/** The stored form of a pending claim; exactly this string is what release compares. */
+const pendingValue = (fingerprint: string, owner: string) => JSON.stringify({ state: 'pending', fingerprint, owner } satisfies IdempotencyRecord<never>);
+
+export const createIdempotencyStore = (redis: RedisConnection | undefined): IdempotencyStore =>
   redis ? new RedisIdempotencyStore(redis) : new MemoryIdempotencyStore();
 
 /** Whether `token` is offered for the first time within `ttlMs` (webhook replay protection). */
 export async function firstUse(store: IdempotencyStore, token: string, ttlMs: number): Promise<boolean> {
-  return (await store.claim(`seen:${token}`, 'seen', ttlMs)) === 'claimed';
+  return (await store.claim(`seen:${token}`, 'seen', 'seen', ttlMs)) === 'claimed';
 }
 
 export interface RunOnceOptions {
@@ -87,6 +97,7 @@ export interface RunOnceOptions {
   waitMs: number;
   /** Whether a failure may have had its effect anyway (then the key never runs again). */
   mayHaveActed(error: unknown): boolean;
+  logger?: Logger;
 }
 
 const keyError = (message: string, code: string, retryable: boolean) => new GraphQLError(message, { extensions: { code, retryable } });
@@ -99,8 +110,17 @@ const keyError = (message: string, code: string, retryable: boolean) => new Grap
  */
 export async function runOnce<T>(store: IdempotencyStore, key: string, fingerprint: string, work: () => Promise<T>, options: RunOnceOptions): Promise<T> {
   const giveUpAt = Date.now() + options.waitMs;
+  const owner = randomUUID();
   for (;;) {
-    const claim = await store.claim<T>(key, fingerprint, options.pendingMs);
+    let claim: IdempotencyRecord<T> | 'claimed';
+    try {
+      claim = await store.claim<T>(key, fingerprint, owner, options.pendingMs);
+    } catch (error) {
+      // The claim may have reached the store (a timed-out command still runs): once the
+      // store is back it is given back, so the caller's retry does not wait out pendingMs.
+      void recordSoon(() => store.release(key, owner), Date.now() + options.pendingMs, options.logger);
+      throw error;
+    }
     if (claim === 'claimed') break;
     if (claim.fingerprint !== fingerprint) {
       throw keyError('This idempotency key was used for a different request; use a new key for a new request', 'IDEMPOTENCY_KEY_REUSED', false);
@@ -116,17 +136,46 @@ export async function runOnce<T>(store: IdempotencyStore, key: string, fingerpri
     if (Date.now() >= giveUpAt) throw keyError('A request with this idempotency key is still running; ask again shortly', 'IDEMPOTENCY_KEY_IN_USE', true);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  const claimedAt = Date.now();
+  let outcome: { ok: true; result: T } | { ok: false; error: unknown };
   try {
-    const result = await work();
-    await store.settle(key, { state: 'done', fingerprint, result }, options.retentionMs);
-    return result;
+    outcome = { ok: true, result: await work() };
   } catch (error) {
-    if (options.mayHaveActed(error)) {
-      const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
-      await store.settle(key, { state: 'unknown', fingerprint, code: typeof code === 'string' ? code : 'ERROR' }, options.retentionMs);
-    } else {
-      await store.release(key);
-    }
-    throw error;
+    outcome = { ok: false, error };
+  }
+  // The work is done (or may be): its answer goes to the caller whatever the store does
+  // next. A record the store cannot take now is retried while the claim still holds the key,
+  // so a retry of the caller's finds the first result rather than running the work again.
+  const record = (settled: IdempotencyRecord<T>) => recordSoon(() => store.settle(key, settled, options.retentionMs), claimedAt + options.pendingMs, options.logger);
+  if (outcome.ok) {
+    await record({ state: 'done', fingerprint, result: outcome.result });
+    return outcome.result;
+  }
+  if (options.mayHaveActed(outcome.error)) {
+    const code = (outcome.error as { extensions?: { code?: unknown } }).extensions?.code;
+    await record({ state: 'unknown', fingerprint, code: typeof code === 'string' ? code : 'ERROR' });
+  } else {
+    await recordSoon(() => store.release(key, owner), claimedAt + options.pendingMs, options.logger);
+  }
+  throw outcome.error;
+}
+
+/** Writes now, or keeps trying in the background until `until`, logging what could not be kept. */
+async function recordSoon(write: () => Promise<void>, until: number, logger: Logger | undefined): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    logger?.warn({ err: (error as Error).message }, 'idempotency store not reachable; retrying in the background');
+    void (async () => {
+      for (let waitMs = 250; Date.now() < until; waitMs = Math.min(waitMs * 2, 5000)) {
+        await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
+        try {
+          return await write();
+        } catch {
+          // Still away; try again until the claim runs out.
+        }
+      }
+      logger?.error({}, 'idempotency store away for longer than a claim holds: a record was not kept');
+    })();
   }
 }

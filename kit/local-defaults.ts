@@ -43,3 +43,20 @@ export const LOCAL = {
 } as const;
 
 export const localUrl = (port: number) => `http://127.0.0.1:${port}`;
+
+/**
+ * Every credential committed above. A deployment that sets one of these has copied a local
+ * development value: with NODE_ENV=production it is refused, whatever variable holds it.
+ */
+export const COMMITTED_SECRETS: ReadonlySet<string> = new Set([
+  LOCAL.accounts.token,
+  LOCAL.sendgrid.apiKey,
+  LOCAL.postmark.serverToken,
+  LOCAL.s3.accessKeyId,
+  LOCAL.s3.secretAccessKey,
+  LOCAL.segment.writeKey,
+  LOCAL.mixpanel.serviceAccount,
+  ...Object.values(LOCAL.webhooks),
+  LOCAL.auth.jwtSecret,
+  LOCAL.auth.internalTokenSecret,
+]);

@@ -6,7 +6,7 @@ export type { Logger };
  * One JSON logger per service. Credentials can reach a log line only through headers or
  * URLs, so those paths are redacted wherever they appear.
  */
-export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(service: string, level: string): Logger {
   return pino({
     name: service,
     level,

@@ -1,8 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
-import { connectRedis, disconnectRedis } from './redis.js';
+import type { RedisConnection } from './redis.js';
 
 /** An event waiting for delivery, under the id the provider deduplicates on. */
 export interface OutboxItem<T> {
@@ -27,7 +26,8 @@ export interface OutboxStore<T> {
   delivered(ids: readonly string[]): Promise<void>;
   park(letters: ReadonlyArray<DeadLetter<T>>): Promise<void>;
   deadLetters(): Promise<Array<DeadLetter<T>>>;
-  clearDeadLetters(): Promise<void>;
+  /** Moves parked items back to pending, in one step: a crash halfway leaves them parked. */
+  unpark(letters: ReadonlyArray<DeadLetter<T>>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,19 +58,14 @@ export class Outbox<T> {
   private waitMs = 0;
   private closed = false;
 
-  /** Settles once what an earlier process left is loaded; appends wait for it. */
+  /**
+   * Settles once what an earlier process left is in the queue. Loading is retried while the
+   * store is away (Redis down at start); appends do not wait for it, they go to the store.
+   */
   readonly ready: Promise<void>;
 
   constructor(private readonly options: OutboxOptions<T>) {
-    this.ready = options.store.load().then((items) => {
-      for (const item of items) if (!this.queue.has(item.id)) this.queue.set(item.id, item.payload);
-      if (items.length) {
-        options.logger?.info({ queued: items.length }, 'outbox: delivering what an earlier process left');
-        this.schedule(0);
-      }
-    });
-    // A failed load is reported by the first append, which awaits it.
-    this.ready.catch(() => undefined);
+    this.ready = this.loadLeftovers();
   }
 
   /** Items not yet delivered nor parked. */
@@ -81,7 +76,6 @@ export class Outbox<T> {
   /** Durably queues the items (an id already queued is kept once); delivery follows. */
   async append(items: ReadonlyArray<OutboxItem<T>>): Promise<void> {
     if (this.closed) throw new Error('outbox is closed');
-    await this.ready;
     const fresh = items.filter((item) => !this.queue.has(item.id));
     if (fresh.length) {
       await this.options.store.add(fresh);
@@ -96,17 +90,20 @@ export class Outbox<T> {
 
   /** Puts every parked item back in the queue (after the cause was fixed); returns how many. */
   async replayDeadLetters(): Promise<number> {
+    if (this.closed) throw new Error('outbox is closed');
     const parked = await this.options.store.deadLetters();
-    await this.options.store.clearDeadLetters();
-    await this.append(parked.map(({ id, payload }) => ({ id, payload })));
+    if (!parked.length) return 0;
+    await this.options.store.unpark(parked);
+    for (const { id, payload } of parked) this.queue.set(id, payload);
+    this.schedule(0);
     return parked.length;
   }
 
   /** Stops taking items and delivers what is queued within `timeoutMs`; what remains stays stored. */
   async close(timeoutMs = 5000): Promise<void> {
-    await this.ready.catch(() => undefined);
     this.closed = true;
     clearTimeout(this.timer);
+    await this.ready;
     const until = Date.now() + timeoutMs;
     while (this.queue.size > 0 && Date.now() < until) {
       await (this.running ?? this.deliverOnce());
@@ -114,6 +111,28 @@ export class Outbox<T> {
     }
     await this.running;
     await this.options.store.close();
+  }
+
+  private async loadLeftovers(): Promise<void> {
+    const { minMs, maxMs } = this.backoffBounds();
+    for (let waitMs = minMs; !this.closed; waitMs = Math.min(maxMs, waitMs * 2)) {
+      try {
+        const items = await this.options.store.load();
+        for (const item of items) if (!this.queue.has(item.id)) this.queue.set(item.id, item.payload);
+        if (items.length) {
+          this.options.logger?.info({ queued: items.length }, 'outbox: delivering what an earlier process left');
+          this.schedule(0);
+        }
+        return;
+      } catch (error) {
+        this.options.logger?.warn({ err: (error as Error).message, retryInMs: waitMs }, 'outbox: could not load what is stored; retrying');
+        await sleep(waitMs);
+      }
+    }
+  }
+
+  private backoffBounds() {
+    return this.options.backoff ?? { minMs: 500, maxMs: 30_000 };
   }
 
   private schedule(delayMs: number): void {
@@ -140,7 +159,7 @@ export class Outbox<T> {
   }
 
   private backOff(): void {
-    const { minMs, maxMs } = this.options.backoff ?? { minMs: 500, maxMs: 30_000 };
+    const { minMs, maxMs } = this.backoffBounds();
     this.waitMs = Math.min(maxMs, Math.max(minMs, this.waitMs * 2));
   }
 
@@ -224,8 +243,13 @@ export class DiskOutboxStore<T> implements OutboxStore<T> {
   async deadLetters() {
     return parseLines<DeadLetter<T>>(this.deadFile);
   }
-  async clearDeadLetters() {
-    writeFileSync(this.deadFile, '');
+  async unpark(letters: ReadonlyArray<DeadLetter<T>>) {
+    appendDurably(this.pendingFile, letters.map(({ id, payload }) => JSON.stringify({ id, payload })));
+    const unparked = new Set(letters.map((letter) => letter.id));
+    const rest = parseLines<DeadLetter<T>>(this.deadFile).filter((letter) => !unparked.has(letter.id));
+    const tmp = `${this.deadFile}.tmp`;
+    writeFileSync(tmp, rest.map((letter) => `${JSON.stringify(letter)}\n`).join(''));
+    renameSync(tmp, this.deadFile);
   }
   async close() {}
 }
@@ -233,44 +257,53 @@ export class DiskOutboxStore<T> implements OutboxStore<T> {
 /**
  * The outbox in Redis, shared by replicas: a hash of pending items (id -> item) and a hash of
  * dead letters. Durable as far as the Redis server is (AOF). A replica that starts takes
- * over whatever is pending, its own or a crashed replica's.
+ * over whatever is pending, its own or a crashed replica's. The connection is the process's.
  */
 export class RedisOutboxStore<T> implements OutboxStore<T> {
-  private readonly redis: Redis;
   private readonly pendingKey: string;
   private readonly deadKey: string;
 
-  constructor(url: string, name: string) {
-    this.redis = connectRedis(url);
+  constructor(
+    private readonly redis: RedisConnection,
+    name: string,
+  ) {
     this.pendingKey = `patchbay:outbox:${name}:pending`;
     this.deadKey = `patchbay:outbox:${name}:dead`;
   }
 
   async load() {
-    return Object.values(await this.redis.hgetall(this.pendingKey)).map((value) => JSON.parse(value) as OutboxItem<T>);
+    const stored = await this.redis.run((r) => r.hgetall(this.pendingKey));
+    return Object.values(stored).map((value) => JSON.parse(value) as OutboxItem<T>);
   }
   async add(items: ReadonlyArray<OutboxItem<T>>) {
-    await this.redis.hset(this.pendingKey, Object.fromEntries(items.map((item) => [item.id, JSON.stringify(item)])));
+    await this.redis.run((r) => r.hset(this.pendingKey, Object.fromEntries(items.map((item) => [item.id, JSON.stringify(item)]))));
   }
   async delivered(ids: readonly string[]) {
-    if (ids.length) await this.redis.hdel(this.pendingKey, ...ids);
+    if (ids.length) await this.redis.run((r) => r.hdel(this.pendingKey, ...ids));
   }
   async park(letters: ReadonlyArray<DeadLetter<T>>) {
-    await this.redis
-      .multi()
-      .hset(this.deadKey, Object.fromEntries(letters.map((letter) => [letter.id, JSON.stringify(letter)])))
-      .hdel(this.pendingKey, ...letters.map((letter) => letter.id))
-      .exec();
+    await this.redis.run((r) =>
+      r
+        .multi()
+        .hset(this.deadKey, Object.fromEntries(letters.map((letter) => [letter.id, JSON.stringify(letter)])))
+        .hdel(this.pendingKey, ...letters.map((letter) => letter.id))
+        .exec(),
+    );
   }
   async deadLetters() {
-    return Object.values(await this.redis.hgetall(this.deadKey)).map((value) => JSON.parse(value) as DeadLetter<T>);
+    const stored = await this.redis.run((r) => r.hgetall(this.deadKey));
+    return Object.values(stored).map((value) => JSON.parse(value) as DeadLetter<T>);
   }
-  async clearDeadLetters() {
-    await this.redis.del(this.deadKey);
+  async unpark(letters: ReadonlyArray<DeadLetter<T>>) {
+    await this.redis.run((r) =>
+      r
+        .multi()
+        .hset(this.pendingKey, Object.fromEntries(letters.map(({ id, payload }) => [id, JSON.stringify({ id, payload })])))
+        .hdel(this.deadKey, ...letters.map((letter) => letter.id))
+        .exec(),
+    );
   }
-  async close() {
-    await disconnectRedis(this.redis);
-  }
+  async close() {}
 }
 
 function appendDurably(file: string, lines: string[]): void {

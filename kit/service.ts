@@ -2,10 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
-import { z } from 'zod';
 import { usageError } from './cli.js';
-import { ConfigError, loadConfig } from './config.js';
-import type { Logger } from './logger.js';
+import { ConfigError, ProcessConfig, ServerConfig, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
 
 export interface RunningService {
   name: string;
@@ -83,37 +82,41 @@ export async function listen(
   };
 }
 
-const ShutdownConfig = z.object({
-  /**
-   * How long a stopping process keeps serving while /readyz says "draining", so the load
-   * balancer takes it out of rotation before it closes (a few seconds behind Kubernetes).
-   */
-  SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(0),
-});
-
 /**
- * Runs one service as its own process: a bad configuration stops it with the message
- * naming each wrong variable; SIGINT and SIGTERM drain it, then close it cleanly.
+ * Runs services as their own process. `start` validates the whole configuration first, so a
+ * bad one stops the process with exit 2 and one line per wrong variable; an unexpected
+ * failure is one JSON log line and exit 1. SIGINT and SIGTERM drain, then close cleanly.
  */
-export async function runProcess(start: () => Promise<RunningService[]>, logger: Logger): Promise<void> {
+export async function runProcess(name: string, start: () => Promise<RunningService[]>): Promise<void> {
   let services: RunningService[];
-  let drainMs: number;
+  let settings: ServerConfig;
   try {
-    drainMs = loadConfig(ShutdownConfig, process.env).SHUTDOWN_DRAIN_MS;
     services = await start();
+    settings = loadConfig(ServerConfig, process.env);
   } catch (error) {
     if (error instanceof ConfigError) usageError(error.message);
-    logger.fatal({ err: error }, 'failed to start');
+    createLogger(name, ProcessConfig.shape.LOG_LEVEL.catch('info').parse(process.env.LOG_LEVEL)).fatal({ err: error }, 'failed to start');
     process.exit(1);
   }
+  const logger = createLogger(name, settings.LOG_LEVEL);
+  // Whatever escapes every handler is logged as JSON like everything else, then the process
+  // ends: its state is unknown, and the orchestrator starts a fresh one.
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'uncaught exception');
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.fatal({ err: reason }, 'unhandled promise rejection');
+    process.exit(1);
+  });
   for (const service of services) logger.info({ url: service.url }, `${service.name} listening`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal, drainMs }, 'shutting down');
+    logger.info({ signal, drainMs: settings.SHUTDOWN_DRAIN_MS }, 'shutting down');
     for (const service of services) service.drain();
-    await new Promise((resolve) => setTimeout(resolve, drainMs));
+    await new Promise((resolve) => setTimeout(resolve, settings.SHUTDOWN_DRAIN_MS));
     await Promise.allSettled(services.map((s) => s.close()));
     process.exit(0);
   };

@@ -7,21 +7,17 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { parse } from 'graphql';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { CALLER_HEADER, verifyCaller, type Caller } from './caller.js';
-import { env, loadConfig } from './config.js';
+import { ServerConfig, env, loadConfig } from './config.js';
 import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
 import { LOCAL } from './local-defaults.js';
 import { createLogger, type Logger } from './logger.js';
-import { createRegistry, createSourceMetrics, type SourceMetrics } from './metrics.js';
+import { createRegistry } from './metrics.js';
 import { createServiceApp, listen, type RunningService } from './service.js';
-import type { Source } from './source.js';
+import { createSourceKit, type SourceKit } from './source-kit.js';
 
-/** What a subgraph's sources are built with: the process's logger and metrics. */
-export interface SourceKit {
-  logger: Logger;
-  metrics: SourceMetrics;
-}
+export type { SourceKit } from './source-kit.js';
 
 /** Per-request context of every subgraph resolver. */
 export interface SubgraphContext<Sources, Loaders> {
@@ -35,13 +31,7 @@ export interface SubgraphContext<Sources, Loaders> {
   loaders: Loaders;
 }
 
-/**
- * What a subgraph's sources are: API clients built on a kit Source (`.source`), stores, and
- * anything with a `close()` to call when the subgraph stops (a Redis connection).
- */
-export type SourceSet<Sources> = { [Name in keyof Sources]: object };
-
-export interface SubgraphDefinition<Config extends z.ZodObject, Sources extends SourceSet<Sources>, Loaders> {
+export interface SubgraphDefinition<Config extends z.ZodObject, Sources, Loaders> {
   /** Lower-case name; also the prefix of its environment variables (`ACCOUNTS_PORT`). */
   name: string;
   defaultPort: number;
@@ -49,6 +39,7 @@ export interface SubgraphDefinition<Config extends z.ZodObject, Sources extends 
   /** Environment variables of this subgraph (upstream URLs, credentials). */
   config: Config;
   resolvers: object;
+  /** The subgraph's upstream clients and stores, built with the kit so that it runs their lifecycle. */
   createSources(config: z.infer<Config>, kit: SourceKit): Sources;
   /** Extra HTTP routes of the subgraph's process (provider webhooks), beside /graphql. */
   routes?(app: Express, context: { config: z.infer<Config>; sources: Sources; logger: Logger; registry: Registry }): void;
@@ -56,7 +47,7 @@ export interface SubgraphDefinition<Config extends z.ZodObject, Sources extends 
   createLoaders(sources: Sources): Loaders;
 }
 
-export function defineSubgraph<Config extends z.ZodObject, Sources extends SourceSet<Sources>, Loaders>(
+export function defineSubgraph<Config extends z.ZodObject, Sources, Loaders>(
   definition: SubgraphDefinition<Config, Sources, Loaders>,
 ): SubgraphDefinition<Config, Sources, Loaders> {
   return definition;
@@ -70,26 +61,27 @@ export function readSchema(file: URL): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnySubgraphDefinition = SubgraphDefinition<any, any, any>;
 
+/** The settings of a subgraph's process: its own and those every server reads. */
+export function subgraphConfigSchema(definition: AnySubgraphDefinition) {
+  return ServerConfig.extend({
+    [`${definition.name.toUpperCase()}_PORT`]: env.port(definition.defaultPort),
+    INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
+  }).extend(definition.config.shape);
+}
+
 /** Starts a subgraph's HTTP server: /graphql, /healthz, /readyz, /metrics. */
 export async function startSubgraph(
   definition: AnySubgraphDefinition,
   environment: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService> {
-  const portVariable = `${definition.name.toUpperCase()}_PORT`;
-  const schema = z
-    .object({
-      HOST: env.host(),
-      [portVariable]: env.port(definition.defaultPort),
-      LOG_LEVEL: env.logLevel(),
-      INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret).pipe(z.string().min(32, 'must be at least 32 characters')),
-    })
-    .extend(definition.config.shape);
   // One validation for all variables, so a bad deployment learns every wrong value at once.
-  const config = loadConfig(schema, environment) as Record<string, unknown> & { HOST: string; LOG_LEVEL: string; INTERNAL_TOKEN_SECRET: string };
+  const config = loadConfig(subgraphConfigSchema(definition), environment) as Record<string, unknown> & ServerConfig & { INTERNAL_TOKEN_SECRET: string };
+  const port = config[`${definition.name.toUpperCase()}_PORT`] as number;
 
   const logger = createLogger(`subgraph-${definition.name}`, config.LOG_LEVEL);
   const registry = createRegistry(`subgraph-${definition.name}`);
-  const sources = definition.createSources(config, { logger, metrics: createSourceMetrics(registry) });
+  const kit = createSourceKit(logger, registry);
+  const sources = definition.createSources(config, kit);
 
   const subgraphSchema = buildSubgraphSchema({
     typeDefs: parse(readSchema(definition.schemaFile)),
@@ -103,11 +95,7 @@ export async function startSubgraph(
   });
   await server.start();
 
-  const upstreams = Object.values(sources as Record<string, { source?: Source }>).flatMap((api) => (api.source ? [api.source] : []));
-  const app = createServiceApp({
-    registry,
-    details: () => ({ breakers: Object.fromEntries(upstreams.map((source) => [source.name, source.breakerState()])) }),
-  });
+  const app = createServiceApp({ registry, details: () => kit.health() });
   definition.routes?.(app, { config, sources, logger, registry });
   app.use(
     '/graphql',
@@ -144,13 +132,8 @@ export async function startSubgraph(
     }),
   );
 
-  return listen(`subgraph ${definition.name}`, app, config.HOST, config[portVariable] as number, async () => {
+  return listen(`subgraph ${definition.name}`, app, config.HOST, port, async () => {
     await server.stop();
-    for (const source of upstreams) source.close();
-    await Promise.all(
-      Object.values(sources as Record<string, { source?: Source; close?: () => unknown }>)
-        .filter((entry) => !entry.source && entry.close)
-        .map((entry) => entry.close!()),
-    );
+    await kit.close();
   });
 }

@@ -1,8 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { z } from 'zod';
-import { env, loadConfig } from '../kit/config.js';
+import { ServerConfig, env, loadConfig } from '../kit/config.js';
 import { LOCAL, localUrl } from '../kit/local-defaults.js';
-import { createLogger } from '../kit/logger.js';
 import { isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { createAccountsSandbox } from './accounts.js';
 import { createAnalyticsSandbox } from './analytics.js';
@@ -13,8 +12,11 @@ import { createS3Sandbox } from './s3.js';
 import { generateSeed } from './seed.js';
 import { createSendgridSandbox } from './sendgrid.js';
 
-const SandboxConfig = z.object({
-  HOST: env.host(),
+const SandboxConfig = ServerConfig.extend({
+  // Fake providers with committed credentials: never part of a deployment.
+  NODE_ENV: ServerConfig.shape.NODE_ENV.refine((value) => value !== 'production', {
+    error: 'the sandbox is for local development and tests; it does not run with NODE_ENV=production',
+  }),
   SANDBOX_SEED: z.coerce.number().int().default(42),
   SANDBOX_USERS: z.coerce.number().int().min(1).max(100_000).default(1200),
   SANDBOX_ACCOUNTS_PORT: env.port(LOCAL.ports.sandbox.accounts),
@@ -23,7 +25,7 @@ const SandboxConfig = z.object({
   SANDBOX_ANALYTICS_PORT: env.port(LOCAL.ports.sandbox.analytics),
   SANDBOX_POSTMARK_PORT: env.port(LOCAL.ports.sandbox.postmark),
   /** The email subgraph the email providers post delivery webhooks to. */
-  SANDBOX_WEBHOOKS_TO: env.url(localUrl(LOCAL.ports.email)),
+  SANDBOX_WEBHOOKS_TO: env.url().default(localUrl(LOCAL.ports.email)),
 });
 
 /** Bad JSON or an oversized body: answered in a generic JSON shape, never with a stack. */
@@ -122,5 +124,5 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
 }
 
 if (isMainModule(import.meta.url)) {
-  await runProcess(async () => (await startSandbox()).services, createLogger('sandbox'));
+  await runProcess('sandbox', async () => (await startSandbox()).services);
 }

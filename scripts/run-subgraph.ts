@@ -1,5 +1,4 @@
 import { usageError } from '../kit/cli.js';
-import { createLogger } from '../kit/logger.js';
 import { runProcess } from '../kit/service.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
@@ -8,4 +7,4 @@ import { SUBGRAPHS } from '../subgraphs/index.js';
 const name = process.argv[2];
 const definition = SUBGRAPHS.find((s) => s.name === name);
 if (!definition) usageError(`Usage: npm run subgraph -- <name>; subgraphs: ${SUBGRAPHS.map((s) => s.name).join(', ')}`);
-await runProcess(async () => [await startSubgraph(definition)], createLogger(`subgraph-${definition.name}`));
+await runProcess(`subgraph-${definition.name}`, async () => [await startSubgraph(definition)]);

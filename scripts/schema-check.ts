@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { generate, loadCodegenConfig } from '@graphql-codegen/cli';
 import { generatePersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
 import { CriticalityLevel, diff, type Change } from '@graphql-inspector/core';
@@ -29,7 +28,7 @@ import {
 } from 'graphql';
 import { z } from 'zod';
 import { CLIENTS, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../gateway/clients/index.js';
-import { usageError } from '../kit/cli.js';
+import { parseCommandLine, runCommand, usageError } from '../kit/cli.js';
 import { isMainModule } from '../kit/service.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { measureBudget, readOperations } from './budgets.js';
@@ -343,16 +342,16 @@ export function printReport(report: CheckReport): string {
 
 if (isMainModule(import.meta.url)) {
   const usage = `Usage: npm run schema:check -- [--base <git ref | dir>] [--subgraph ${SUBGRAPHS.map((s) => s.name).join('|')}] [--skip ${STEPS.join('|')}] [--json]`;
-  let values;
-  try {
-    ({ values } = parseArgs({ options: { base: { type: 'string' }, subgraph: { type: 'string' }, skip: { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } }));
-  } catch (error) {
-    usageError(`${(error as Error).message}\n${usage}`);
-  }
-  const badStep = values.skip?.find((s) => !(STEPS as readonly string[]).includes(s));
-  if (badStep) usageError(`unknown step ${badStep}\n${usage}`);
-  if (values.subgraph && !SUBGRAPHS.some((s) => s.name === values.subgraph)) usageError(`unknown subgraph ${values.subgraph}\n${usage}`);
-  const report = await runSchemaCheck({ base: values.base, subgraph: values.subgraph, skip: values.skip as Step[] | undefined });
-  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : printReport(report));
-  process.exit(report.ok ? 0 : 1);
+  await runCommand('schema:check', async () => {
+    const { values } = parseCommandLine(
+      { options: { base: { type: 'string' }, subgraph: { type: 'string' }, skip: { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } },
+      usage,
+    );
+    const badStep = values.skip?.find((s) => !(STEPS as readonly string[]).includes(s));
+    if (badStep) usageError(`unknown step ${badStep}\n${usage}`);
+    if (values.subgraph && !SUBGRAPHS.some((s) => s.name === values.subgraph)) usageError(`unknown subgraph ${values.subgraph}\n${usage}`);
+    const report = await runSchemaCheck({ base: values.base, subgraph: values.subgraph, skip: values.skip as Step[] | undefined });
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : printReport(report));
+    process.exit(report.ok ? 0 : 1);
+  });
 }

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
 import { ConfigError, env, loadConfig } from '../kit/config.js';
+import { bareEnv, runToEnd, tsxProgram } from './programs.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -19,7 +20,7 @@ function run(entry: string, environment: Record<string, string>, args: string[] 
 
 describe('configuration', () => {
   test('every bad value is reported with its variable name', () => {
-    const schema = z.object({ A_PORT: env.port(1), B_URL: env.url('http://x'), C_FLAG: env.bool(false) });
+    const schema = z.object({ A_PORT: env.port(1), B_URL: env.upstreamUrl('http://x'), C_FLAG: env.bool(false) });
     expect(() => loadConfig(schema, { A_PORT: 'eighty', B_URL: 'ftp://x', C_FLAG: 'maybe' })).toThrow(ConfigError);
     try {
       loadConfig(schema, { A_PORT: 'eighty', B_URL: 'ftp://x', C_FLAG: 'maybe' });
@@ -29,7 +30,7 @@ describe('configuration', () => {
   });
 
   test('defaults point at the sandbox when nothing is set', () => {
-    expect(loadConfig(z.object({ X_URL: env.url('http://127.0.0.1:4021') }), {})).toEqual({ X_URL: 'http://127.0.0.1:4021' });
+    expect(loadConfig(z.object({ X_URL: env.upstreamUrl('http://127.0.0.1:4021') }), {})).toEqual({ X_URL: 'http://127.0.0.1:4021' });
   });
 
   test('a subgraph process with a bad variable stops at start and names it', () => {
@@ -45,6 +46,37 @@ describe('configuration', () => {
     const bad = run('gateway/index.ts', { EMAIL_SUBGRAPH_URL: 'email:4012' }, ['web']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('EMAIL_SUBGRAPH_URL');
+  });
+});
+
+describe('every program and script validates its settings before it does anything', () => {
+  const programs: Array<[string, string[]]> = [
+    ['gateway', tsxProgram('gateway/index.ts', 'web')],
+    ['subgraph', tsxProgram('scripts/run-subgraph.ts', 'email')],
+    ['sandbox', tsxProgram('sandbox/index.ts')],
+    ['npm start', tsxProgram('scripts/start.ts')],
+    ['bench', tsxProgram('bench/operations.ts')],
+    ['token', tsxProgram('scripts/token.ts', 'usr_00001')],
+    ['schema:check', tsxProgram('scripts/schema-check.ts')],
+  ];
+  test.each(programs)('%s: a bad LOG_LEVEL or NODE_ENV is one line each and exit 2, never a stack', async (_name, command) => {
+    const { status, stdout, stderr } = await runToEnd(command, bareEnv({ LOG_LEVEL: 'verbose', NODE_ENV: 'prod' }));
+    expect(status).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([
+      'Invalid configuration:',
+      '  - NODE_ENV: must be production, development or test',
+      '  - LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+    ]);
+    expect(stdout).toBe('');
+  });
+
+  test('a bad argument to a script is a usage line and exit 2, before anything starts', async () => {
+    const bench = await runToEnd(tsxProgram('bench/operations.ts', '--operation', 'Nope'), bareEnv());
+    expect(bench).toMatchObject({ status: 2, stdout: '' });
+    expect(bench.stderr).toBe('unknown operation Nope; choose from Dashboard, UserList, Home, HomeOnWeb\n');
+    const flag = await runToEnd(tsxProgram('scripts/schema-check.ts', '--colour'), bareEnv());
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toMatch(/^Unknown option '--colour'.*\nUsage: npm run schema:check/);
   });
 });
 

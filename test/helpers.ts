@@ -9,7 +9,8 @@ import { persistedQueryExtension } from '../gateway/persisted.js';
 import { CALLER_HEADER, signCaller } from '../kit/caller.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import { createLogger } from '../kit/logger.js';
-import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
+import { createRegistry } from '../kit/metrics.js';
+import { createSourceKit } from '../kit/source-kit.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 
 /** Authorization for a local-development token of `userId` with `scopes`. */
@@ -98,10 +99,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A throwaway redis-server on a free loopback port, without persistence. */
-export async function startRedis(): Promise<{ url: string; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface TestRedis {
+  url: string;
+  port: number;
+  process: ChildProcess;
+}
+
+/**
+ * A throwaway redis-server on loopback: on a free port without persistence, or (`dir`) with
+ * an append-only file fsynced on every write, as production runs it, so that a restart on
+ * the same `port` keeps what was written.
+ */
+export async function startRedis(options: { port?: number; dir?: string } = {}): Promise<TestRedis> {
+  const port = options.port ?? (await freePort());
+  const persistence = options.dir ? ['--dir', options.dir, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -112,14 +124,14 @@ export async function startRedis(): Promise<{ url: string; process: ChildProcess
     });
     child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
   });
-  return { url: `redis://127.0.0.1:${port}`, process: child };
+  return { url: `redis://127.0.0.1:${port}`, port, process: child };
 }
 
 
-/** Local development logger and metrics for sources built in tests, with their registry. */
+/** A source kit for sources built in tests (silent logger, its own metrics), with its registry. */
 export function testKit() {
   const registry = createRegistry('test');
-  return { logger: createLogger('test', 'silent'), metrics: createSourceMetrics(registry), registry };
+  return Object.assign(createSourceKit(createLogger('test', 'silent'), registry), { registry });
 }
 
 /**

@@ -10,14 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { createLogger } from '../kit/logger.js';
-import { createRegistry, createSourceMetrics } from '../kit/metrics.js';
 import type { Outbox } from '../kit/outbox.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { analytics } from '../subgraphs/analytics/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { AnalyticsConfig, createSegmentApi, createTrackOutbox, type TrackedEvent } from '../subgraphs/analytics/source.js';
-import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, startRedis } from './helpers.js';
+import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, startRedis, testKit } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let sandbox: Sandbox;
@@ -49,8 +47,8 @@ async function until(condition: () => boolean, timeoutMs = 15_000) {
 const items = (events: TrackedEvent[]) => events.map((e) => ({ id: e.id, payload: e }));
 function outbox(dir: string) {
   const config = AnalyticsConfig.parse({ ...sandbox.env(), OUTBOX_DIR: dir });
-  const kit = { logger: createLogger('test', 'silent'), metrics: createSourceMetrics(createRegistry('test')) };
-  return createTrackOutbox(config, createSegmentApi(config, kit), kit.logger) as Outbox<TrackedEvent>;
+  const kit = testKit();
+  return createTrackOutbox(config, createSegmentApi(config, kit), kit) as Outbox<TrackedEvent>;
 }
 
 describe('the outbox', () => {

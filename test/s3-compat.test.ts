@@ -96,7 +96,6 @@ describe('the storage source against s3rver', () => {
     expect(await api.headObject('users/usr_00042/missing')).toBeNull();
     const { url } = api.presignGet('users/usr_00042/a.txt');
     expect(await (await fetch(url)).text()).toBe('alpha');
-    api.close();
   });
 });
 
@@ -116,6 +115,5 @@ describe('virtual-host style addressing (S3_FORCE_PATH_STYLE=false)', () => {
       'eu-west-1',
     );
     expect(verdict).toMatchObject({ ok: true });
-    api.close();
   });
 });

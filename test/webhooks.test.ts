@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import { createIdempotencyStore, firstUse } from '../kit/idempotency.js';
-import { connectRedis, disconnectRedis } from '../kit/redis.js';
+import { createLogger } from '../kit/logger.js';
+import { connectRedis } from '../kit/redis.js';
 import { verifyEcdsaP256 } from '../kit/webhooks.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { createMessageStatuses, type MessageStatuses } from '../subgraphs/email/source.js';
@@ -107,7 +108,7 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
   test('what one replica heard, every replica shows; a late event never moves a status back; replays are caught anywhere', async () => {
     const redis = await startRedis();
     // Two replicas: a connection each.
-    const connections = [connectRedis(redis.url), connectRedis(redis.url)];
+    const connections = [0, 1].map(() => connectRedis(redis.url, { commandTimeoutMs: 500, logger: createLogger('test', 'silent') }));
     const [a, b] = connections.map((c) => createMessageStatuses(c)) as [MessageStatuses, MessageStatuses];
     const keys = connections.map((c) => createIdempotencyStore(c));
     try {
@@ -120,7 +121,7 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
       expect(await firstUse(keys[0]!, 'mailgun:token-1', 600_000)).toBe(true);
       expect(await firstUse(keys[1]!, 'mailgun:token-1', 600_000)).toBe(false);
     } finally {
-      await Promise.all(connections.map((c) => disconnectRedis(c)));
+      await Promise.all(connections.map((c) => c.close()));
       redis.process.kill();
     }
   });

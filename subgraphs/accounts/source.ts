@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { LOCAL, localUrl } from '../../kit/local-defaults.js';
-import { createSource } from '../../kit/source.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 
 export const AccountsConfig = z.object({
-  ACCOUNTS_API_URL: env.url(localUrl(LOCAL.ports.sandbox.accounts)),
+  ACCOUNTS_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.accounts)),
   ACCOUNTS_API_TOKEN: env.secret(LOCAL.accounts.token),
 });
 export type AccountsConfig = z.infer<typeof AccountsConfig>;
@@ -27,7 +26,7 @@ const toUser = (r: z.infer<typeof UserRecord>): AccountUser => ({ id: r.id, emai
 
 /** Client of our own account service (JSON REST, bearer token). */
 export function createAccountsApi(config: AccountsConfig, kit: SourceKit) {
-  const source = createSource({
+  const source = kit.source({
     name: 'accounts.api',
     baseUrl: config.ACCOUNTS_API_URL,
     headers: { authorization: `Bearer ${config.ACCOUNTS_API_TOKEN}`, accept: 'application/json' },
@@ -38,7 +37,6 @@ export function createAccountsApi(config: AccountsConfig, kit: SourceKit) {
     bulkhead: { maxConcurrent: 50, maxQueued: 200 },
     // The account service sends Cache-Control and ETags: users are reused, lists revalidated.
     cache: { maxEntries: 10_000, maxBytes: 32 * 2 ** 20 },
-    ...kit,
   });
 
   return {
@@ -53,7 +51,6 @@ export function createAccountsApi(config: AccountsConfig, kit: SourceKit) {
       const page = response.json(UserList);
       return { users: page.data.map(toUser), nextCursor: page.next_cursor ?? null };
     },
-    close: () => source.close(),
   };
 }
 export type AccountsApi = ReturnType<typeof createAccountsApi>;

@@ -13,7 +13,7 @@ export const analytics = defineSubgraph({
   resolvers,
   createSources: (config, kit) => {
     const segment = createSegmentApi(config, kit);
-    return { segment, mixpanel: createMixpanelApi(config, kit), outbox: createTrackOutbox(config, segment, kit.logger) };
+    return { segment, mixpanel: createMixpanelApi(config, kit), outbox: createTrackOutbox(config, segment, kit) };
   },
   createLoaders,
 });

@@ -1,25 +1,26 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
+import { RedisConfig } from '../../kit/redis.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
-import type { Logger } from '../../kit/logger.js';
 import { DiskOutboxStore, Outbox, RedisOutboxStore } from '../../kit/outbox.js';
 import { LOCAL, localUrl } from '../../kit/local-defaults.js';
-import { createSource, retryAfterHeaderMs, type UpstreamResponse } from '../../kit/source.js';
+import { retryAfterHeaderMs, type UpstreamResponse } from '../../kit/source.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 
-export const AnalyticsConfig = z.object({
-  SEGMENT_API_URL: env.url(localUrl(LOCAL.ports.sandbox.analytics)),
+export const AnalyticsConfig = RedisConfig.extend({
+  SEGMENT_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.analytics), 'https://api.segment.io'),
   SEGMENT_WRITE_KEY: env.secret(LOCAL.segment.writeKey),
-  MIXPANEL_API_URL: env.url(`${localUrl(LOCAL.ports.sandbox.analytics)}/api/query`),
+  MIXPANEL_API_URL: env.upstreamUrl(`${localUrl(LOCAL.ports.sandbox.analytics)}/api/query`, 'https://mixpanel.com/api/query'),
   /** Mixpanel service account, `username:secret`. */
-  MIXPANEL_SERVICE_ACCOUNT: z.string().regex(/^[^:]+:.+$/, 'must be username:secret').default(LOCAL.mixpanel.serviceAccount),
-  MIXPANEL_PROJECT_ID: z.string().regex(/^\d+$/, 'must be a numeric project id').default(LOCAL.mixpanel.projectId),
+  MIXPANEL_SERVICE_ACCOUNT: env.secret(LOCAL.mixpanel.serviceAccount, { format: [/^[^:]+:.+$/, 'must be username:secret'] }),
+  MIXPANEL_PROJECT_ID: env.local(z.string().regex(/^\d+$/, 'must be a numeric project id').default(LOCAL.mixpanel.projectId)),
   /** Mixpanel's documented Query API limit per project; 0 turns the client-side limit off. */
   MIXPANEL_QUERIES_PER_HOUR: z.coerce.number().int().min(0).default(60),
-  /** Where tracked events wait for Segment: acknowledged only once written here. */
+  /**
+   * Where tracked events wait for Segment (acknowledged only once written there): this
+   * directory, one per replica on a persistent volume; with REDIS_URL, Redis instead.
+   */
   OUTBOX_DIR: z.string().min(1).default('.outbox/analytics'),
-  /** With it, the outbox is in Redis instead, shared by the replicas (OUTBOX_DIR unused). */
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
 });
 export type AnalyticsConfig = z.infer<typeof AnalyticsConfig>;
 
@@ -82,7 +83,7 @@ export const segmentEventBytes = (event: TrackedEvent) => Buffer.byteLength(JSON
 
 /** Segment HTTP Tracking API (ingest). Every event carries a messageId: retries are safe. */
 export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
-  const source = createSource({
+  const source = kit.source({
     name: 'analytics.segment',
     baseUrl: config.SEGMENT_API_URL,
     headers: { authorization: basic(`${config.SEGMENT_WRITE_KEY}:`) },
@@ -94,7 +95,6 @@ export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
     bulkhead: { maxConcurrent: 20, maxQueued: 100 },
     // Segment's documented ceiling is 1,000 requests a second per workspace.
     rateLimit: { perSecond: 1000, burst: 100 },
-    ...kit,
   });
   return {
     source,
@@ -121,7 +121,6 @@ export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
         ),
       );
     },
-    close: () => source.close(),
   };
 }
 
@@ -131,7 +130,7 @@ export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
  * 429 is not retried: Mixpanel sends no Retry-After and asks for waits beyond our deadline.
  */
 export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
-  const source = createSource({
+  const source = kit.source({
     name: 'analytics.mixpanel',
     baseUrl: config.MIXPANEL_API_URL,
     headers: { authorization: basic(config.MIXPANEL_SERVICE_ACCOUNT), accept: 'application/json' },
@@ -144,7 +143,6 @@ export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
     rateLimit: config.MIXPANEL_QUERIES_PER_HOUR
       ? { perSecond: config.MIXPANEL_QUERIES_PER_HOUR / 3600, burst: config.MIXPANEL_QUERIES_PER_HOUR }
       : undefined,
-    ...kit,
   });
   const project = { project_id: config.MIXPANEL_PROJECT_ID };
   return {
@@ -177,7 +175,6 @@ export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
       const counts = values[event] ?? {};
       return series.map((period) => ({ period, count: counts[period] ?? 0 }));
     },
-    close: () => source.close(),
   };
 }
 
@@ -188,11 +185,12 @@ export type MixpanelApi = ReturnType<typeof createMixpanelApi>;
  * Tracked events go through a durable outbox to Segment: `track` answers once they are on
  * disk; delivery follows in batches, with Segment's messageId making every resend harmless.
  */
-export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, logger: Logger) {
-  return new Outbox<TrackedEvent>({
-    store: config.REDIS_URL ? new RedisOutboxStore(config.REDIS_URL, 'track') : new DiskOutboxStore(config.OUTBOX_DIR),
+export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, kit: SourceKit) {
+  const redis = kit.redis(config);
+  const outbox = new Outbox<TrackedEvent>({
+    store: redis ? new RedisOutboxStore(redis, 'track') : new DiskOutboxStore(config.OUTBOX_DIR),
     batchSize: SEGMENT_BATCH_EVENTS,
-    logger,
+    logger: kit.logger,
     async deliver(items) {
       try {
         await segment.batch(items.map((item) => item.payload));
@@ -203,5 +201,8 @@ export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, 
       }
     },
   });
+  // Before Segment's source and Redis close: what is queued gets its last chance to go out.
+  kit.onClose(() => outbox.close());
+  return outbox;
 }
 export type TrackOutbox = ReturnType<typeof createTrackOutbox>;

@@ -1,12 +1,11 @@
 import { createIdempotencyStore } from '../../kit/idempotency.js';
 import { LOCAL } from '../../kit/local-defaults.js';
-import { connectRedis, disconnectRedis } from '../../kit/redis.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
 import { EmailConfig, createMessageStatuses, createPostmarkApi, createSendgridApi, receiveWebhooks } from './source.js';
 
-/** Email: messages sent to a user and sending new ones, over SendGrid v3. */
+/** Email: messages sent to a user and sending new ones, over SendGrid v3 with Postmark as the fallback. */
 export const email = defineSubgraph({
   name: 'email',
   defaultPort: LOCAL.ports.email,
@@ -14,14 +13,13 @@ export const email = defineSubgraph({
   config: EmailConfig,
   resolvers,
   createSources: (config, kit) => {
-    // One Redis connection for what replicas share: idempotency keys, webhook tokens, statuses.
-    const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL) : undefined;
+    // What replicas share (idempotency keys, webhook tokens, statuses) is in Redis when configured.
+    const redis = kit.redis(config);
     return {
       sendgrid: createSendgridApi(config, kit),
       postmark: createPostmarkApi(config, kit),
       keys: createIdempotencyStore(redis),
       statuses: createMessageStatuses(redis),
-      redis: { close: () => disconnectRedis(redis) },
     };
   },
   routes: receiveWebhooks,

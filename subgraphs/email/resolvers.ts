@@ -67,7 +67,7 @@ export const resolvers: Resolvers = {
       if (!IDEMPOTENCY_KEY.test(key)) throw badUserInput('input.idempotencyKey must be 1 to 255 printable characters', 'input.idempotencyKey');
       // Keys are the caller's own: another user's key is another key.
       const fingerprint = createHash('sha256').update(JSON.stringify(content)).digest('hex');
-      return runOnce(sources.keys, `send:${caller.userId}:${key}`, fingerprint, send, SEND_ONCE);
+      return runOnce(sources.keys, `send:${caller.userId}:${key}`, fingerprint, send, { ...SEND_ONCE, logger });
     },
   },
 };

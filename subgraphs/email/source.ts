@@ -1,23 +1,23 @@
 import express, { type Express, type Response } from 'express';
-import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import { LOCAL, localUrl } from '../../kit/local-defaults.js';
-import { createSource, type UpstreamResponse } from '../../kit/source.js';
+import type { UpstreamResponse } from '../../kit/source.js';
 import type { Logger } from '../../kit/logger.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import { firstUse, type IdempotencyStore } from '../../kit/idempotency.js';
+import { RedisConfig, type RedisConnection } from '../../kit/redis.js';
 import { hmacSha256Hex, isFresh, safeEqual, verifyEcdsaP256 } from '../../kit/webhooks.js';
 
-export const EmailConfig = z.object({
-  SENDGRID_API_URL: env.url(localUrl(LOCAL.ports.sandbox.email)),
+export const EmailConfig = RedisConfig.extend({
+  SENDGRID_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.email), 'https://api.sendgrid.com'),
   SENDGRID_API_KEY: env.secret(LOCAL.sendgrid.apiKey),
-  POSTMARK_API_URL: env.url(localUrl(LOCAL.ports.sandbox.postmark)),
+  POSTMARK_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.postmark), 'https://api.postmarkapp.com'),
   POSTMARK_SERVER_TOKEN: env.secret(LOCAL.postmark.serverToken),
-  EMAIL_FROM_ADDRESS: z.email().default('notifications@patchbay.example'),
+  EMAIL_FROM_ADDRESS: env.local(z.email({ error: 'must be an email address' }).default('notifications@patchbay.example')),
   EMAIL_FROM_NAME: z.string().default('patchbay'),
   /** SendGrid Event Webhook verification key (base64 SPKI, from SendGrid's webhook settings). */
   SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(LOCAL.webhooks.sendgridPublicKey),
@@ -28,8 +28,6 @@ export const EmailConfig = z.object({
   POSTMARK_WEBHOOK_PASSWORD: env.secret(LOCAL.webhooks.postmarkPassword),
   /** How old a signed webhook may be; older ones are refused as possible replays. */
   WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
-  /** Where idempotency keys of sends live; in this process when unset (one replica only). */
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
 });
 export type EmailConfig = z.infer<typeof EmailConfig>;
 
@@ -87,7 +85,7 @@ const sgqlString = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
 
 /** SendGrid v3 client: mail send, Email Activity, bounce suppressions. */
 export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
-  const source = createSource({
+  const source = kit.source({
     name: 'email.sendgrid',
     baseUrl: config.SENDGRID_API_URL,
     headers: { authorization: `Bearer ${config.SENDGRID_API_KEY}`, accept: 'application/json' },
@@ -99,7 +97,6 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
     bulkhead: { maxConcurrent: 50, maxQueued: 100 },
     retryAfterMs: sendgridRetryAfterMs,
     cache: { maxEntries: 100, maxBytes: 8 * 2 ** 20 },
-    ...kit,
   });
 
   return {
@@ -169,7 +166,6 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
       const response = await source.request({ operation: 'getBounce', path: `/v3/suppression/bounces/${encodeURIComponent(address)}` });
       return response.json(BounceList).length > 0;
     },
-    close: () => source.close(),
   };
 }
 export type SendgridApi = ReturnType<typeof createSendgridApi>;
@@ -178,7 +174,7 @@ const PostmarkSent = z.object({ MessageID: z.string().min(1), ErrorCode: z.liter
 
 /** Postmark server API: the fallback that takes sends while SendGrid's circuit is open. */
 export function createPostmarkApi(config: EmailConfig, kit: SourceKit) {
-  const source = createSource({
+  const source = kit.source({
     name: 'email.postmark',
     baseUrl: config.POSTMARK_API_URL,
     headers: { 'x-postmark-server-token': config.POSTMARK_SERVER_TOKEN, accept: 'application/json' },
@@ -188,7 +184,6 @@ export function createPostmarkApi(config: EmailConfig, kit: SourceKit) {
     retry: { attempts: 2, on: [429, 503], notAcceptedOn: [429], maxRetryAfterMs: 2000 },
     breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
     bulkhead: { maxConcurrent: 20, maxQueued: 100 },
-    ...kit,
   });
   return {
     source,
@@ -210,7 +205,6 @@ export function createPostmarkApi(config: EmailConfig, kit: SourceKit) {
       });
       return { messageId: response.json(PostmarkSent).MessageID };
     },
-    close: () => source.close(),
   };
 }
 export type PostmarkApi = ReturnType<typeof createPostmarkApi>;
@@ -251,9 +245,14 @@ export interface MessageStatuses {
   of(messages: ReadonlyArray<{ id: string; status: MessageStatus }>): Promise<MessageStatus[]>;
 }
 
+/** The script defined on the connection below. */
+interface StatusCommands {
+  recordStatus(key: string, rank: number, status: MessageStatus, ttlSeconds: number): Promise<unknown>;
+}
+
 const further = (heard: MessageStatus | undefined, reported: MessageStatus) => (heard && PROGRESS[heard] > PROGRESS[reported] ? heard : reported);
 
-export function createMessageStatuses(redis?: Redis): MessageStatuses {
+export function createMessageStatuses(redis?: RedisConnection): MessageStatuses {
   if (!redis) {
     const latest = new LRUCache<string, MessageStatus>({ max: 200_000 });
     return {
@@ -268,18 +267,18 @@ export function createMessageStatuses(redis?: Redis): MessageStatuses {
   }
   const key = (messageId: string) => `patchbay:email:status:${messageId}`;
   // Moves a status on only, atomically: a late "delivered" never undoes an "opened".
-  redis.defineCommand('recordStatus', {
+  redis.client.defineCommand('recordStatus', {
     numberOfKeys: 1,
     lua: "local known = redis.call('GET', KEYS[1]); if (not known) or tonumber(string.sub(known, 1, 1)) <= tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1] .. ARGV[2], 'EX', ARGV[3]) end",
   });
   const RETENTION_SECONDS = 30 * 86_400;
   return {
     async record(messageId, status) {
-      await (redis as unknown as { recordStatus(k: string, rank: number, s: string, ttl: number): Promise<unknown> }).recordStatus(key(messageId), PROGRESS[status], status, RETENTION_SECONDS);
+      await redis.run((r) => (r as unknown as StatusCommands).recordStatus(key(messageId), PROGRESS[status], status, RETENTION_SECONDS));
     },
     async of(messages) {
       if (!messages.length) return [];
-      const heard = await redis.mget(...messages.map((m) => key(m.id)));
+      const heard = await redis.run((r) => r.mget(...messages.map((m) => key(m.id))));
       return messages.map((m, i) => further((heard[i]?.slice(1) as MessageStatus | undefined) || undefined, m.status));
     },
   };
@@ -335,6 +334,17 @@ export function receiveWebhooks(
       },
     );
   };
+  // A store that cannot be reached (Redis away) is a 503: the provider sends the webhook again later.
+  const guarded =
+    (provider: string, handle: (req: express.Request, res: Response) => Promise<unknown> | unknown): express.RequestHandler =>
+    async (req, res) => {
+      try {
+        await handle(req, res);
+      } catch (error) {
+        logger.error({ provider, err: (error as Error).message }, 'webhook could not be handled');
+        if (!res.headersSent) res.status(503).json({ error: 'try again' });
+      }
+    };
   const raw = express.raw({ type: () => true, limit: '1mb' });
   const json = (body: Buffer): unknown => {
     try {
@@ -344,7 +354,7 @@ export function receiveWebhooks(
     }
   };
 
-  app.post('/webhooks/sendgrid', raw, async (req, res) => {
+  app.post('/webhooks/sendgrid', raw, guarded('sendgrid', async (req, res) => {
     const signature = req.get('x-twilio-email-event-webhook-signature');
     const timestamp = req.get('x-twilio-email-event-webhook-timestamp');
     const body = req.body as Buffer;
@@ -358,9 +368,9 @@ export function receiveWebhooks(
     const firstUses = await Promise.all(events.data.map((e) => (e.sg_event_id ? seen(`sendgrid:${e.sg_event_id}`) : true)));
     if (!firstUses.every(Boolean)) return refuse(res, 'sendgrid', 'replayed');
     accept(res, 'sendgrid', events.data.map((e) => ({ messageId: e.sg_message_id?.split('.')[0], status: SENDGRID_EVENTS[e.event] })));
-  });
+  }));
 
-  app.post('/webhooks/mailgun', raw, async (req, res) => {
+  app.post('/webhooks/mailgun', raw, guarded('mailgun', async (req, res) => {
     const parsed = MailgunWebhook.safeParse(json(req.body as Buffer));
     if (!parsed.success) return refuse(res, 'mailgun', 'malformed', 400);
     const { timestamp, token, signature } = parsed.data.signature;
@@ -369,9 +379,9 @@ export function receiveWebhooks(
     if (!(await seen(`mailgun:${token}`))) return refuse(res, 'mailgun', 'replayed');
     const event = parsed.data['event-data'];
     accept(res, 'mailgun', [{ messageId: event.message.headers['message-id'].replace(/^<|>$/g, ''), status: MAILGUN_EVENTS[event.event] }]);
-  });
+  }));
 
-  app.post('/webhooks/postmark', raw, (req, res) => {
+  app.post('/webhooks/postmark', raw, guarded('postmark', (req, res) => {
     const [scheme, encoded] = (req.get('authorization') ?? '').split(' ');
     const [user, password] = Buffer.from(encoded ?? '', 'base64').toString('utf8').split(':');
     const authorized = scheme === 'Basic' && safeEqual(user ?? '', config.POSTMARK_WEBHOOK_USER) && safeEqual(password ?? '', config.POSTMARK_WEBHOOK_PASSWORD);
@@ -382,5 +392,5 @@ export function receiveWebhooks(
     const parsed = PostmarkWebhook.safeParse(json(req.body as Buffer));
     if (!parsed.success) return refuse(res, 'postmark', 'malformed', 400);
     accept(res, 'postmark', [{ messageId: parsed.data.MessageID, status: POSTMARK_EVENTS[parsed.data.RecordType] }]);
-  });
+  }));
 }

@@ -5,15 +5,14 @@ import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import { LOCAL, localUrl } from '../../kit/local-defaults.js';
-import { createSource } from '../../kit/source.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 
 export const StorageConfig = z.object({
-  S3_ENDPOINT: env.url(localUrl(LOCAL.ports.sandbox.storage)),
+  S3_ENDPOINT: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.storage)),
   /** Where clients reach storage for presigned URLs, when it differs from S3_ENDPOINT. */
-  S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-  S3_REGION: z.string().min(1).default(LOCAL.s3.region),
-  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').default(LOCAL.s3.bucket),
+  S3_PUBLIC_ENDPOINT: env.url().optional(),
+  S3_REGION: env.local(z.string().min(1).default(LOCAL.s3.region)),
+  S3_BUCKET: env.local(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').default(LOCAL.s3.bucket)),
   S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId),
   S3_SECRET_ACCESS_KEY: env.secret(LOCAL.s3.secretAccessKey),
   /**
@@ -81,7 +80,7 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
   const publicEndpoint = inHost(config.S3_PUBLIC_ENDPOINT || config.S3_ENDPOINT);
   const bucketPath = config.S3_FORCE_PATH_STYLE ? `/${encodeURIComponent(config.S3_BUCKET)}` : '';
 
-  const source = createSource({
+  const source = kit.source({
     name: 'storage.s3',
     baseUrl: endpoint.href,
     timeoutMs: 2000,
@@ -99,7 +98,6 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
       );
       return signed.headers as Record<string, string>;
     },
-    ...kit,
   });
 
   function presign(method: 'GET' | 'PUT', key: string, headers: Record<string, string> = {}): { url: string; expiresAt: Date } {
@@ -173,7 +171,6 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
     presignGet: (key: string) => presign('GET', key),
     presignPut: (key: string, contentType: string) => presign('PUT', key, { 'Content-Type': contentType }),
     clearCache: () => metadataByVersion.clear(),
-    close: () => source.close(),
   };
 }
 export type S3Api = ReturnType<typeof createS3Api>;

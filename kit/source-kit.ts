@@ -1,0 +1,66 @@
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+import { createSourceMetrics, type SourceMetrics } from './metrics.js';
+import { connectRedis, type RedisConfig, type RedisConnection } from './redis.js';
+import { createSource, type Source, type SourceOptions } from './source.js';
+
+/**
+ * What a subgraph builds its sources with. Everything made through it belongs to the
+ * subgraph's lifecycle: its state is on /readyz, and it is closed when the subgraph stops
+ * (what was registered with onClose first, then the sources, then Redis).
+ */
+export interface SourceKit {
+  logger: Logger;
+  metrics: SourceMetrics;
+  /** An upstream client with its declared policy (kit/source.ts). */
+  source(options: Omit<SourceOptions, 'logger' | 'metrics'>): Source;
+  /** The process's one Redis connection, or undefined when REDIS_URL is not set. */
+  redis(config: RedisConfig): RedisConnection | undefined;
+  /** Work to finish before the sources close, such as an outbox's last deliveries. */
+  onClose(close: () => Promise<void> | void): void;
+}
+
+export interface OwnedSourceKit extends SourceKit {
+  /** Breaker states and Redis state, for /readyz. */
+  health(): { breakers: Record<string, string>; redis?: string };
+  close(): Promise<void>;
+}
+
+export function createSourceKit(logger: Logger, registry: Registry): OwnedSourceKit {
+  const metrics = createSourceMetrics(registry);
+  const sources: Source[] = [];
+  const closers: Array<() => Promise<void> | void> = [];
+  let redis: RedisConnection | undefined;
+  return {
+    logger,
+    metrics,
+    source(options) {
+      const source = createSource({ ...options, logger, metrics });
+      sources.push(source);
+      return source;
+    },
+    redis(config) {
+      if (!config.REDIS_URL) return undefined;
+      redis ??= connectRedis(config.REDIS_URL, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger, registry });
+      return redis;
+    },
+    onClose(close) {
+      closers.push(close);
+    },
+    health() {
+      return {
+        breakers: Object.fromEntries(sources.map((source) => [source.name, source.breakerState()])),
+        ...(redis ? { redis: redis.state() } : {}),
+      };
+    },
+    async close() {
+      for (const close of closers.reverse()) {
+        await Promise.resolve()
+          .then(close)
+          .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'a component failed to close'));
+      }
+      for (const source of sources) source.close();
+      await redis?.close();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The shape a deployment runs: every service its own OS process, started with the commands
+ * the README gives and only the environment it documents (here: none but LOG_LEVEL), on the
+ * documented ports. Subgraph URLs come from the supergraph; nothing is passed in that `npm
+ * start` or the in-process tests would have set. Then a joined query and a mutation through
+ * each gateway, and a clean stop of every process.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { print } from 'graphql';
+import { HomeDocument, TrackDocument } from '../clients/mobile/__generated__/operations.js';
+import { SendEmailDocument } from '../clients/web/__generated__/operations.js';
+import { LOCAL, localUrl } from '../kit/local-defaults.js';
+import { persistedId } from './helpers.js';
+import { bareEnv, runToEnd, startProgram, type RunningProgram } from './programs.js';
+
+const env = bareEnv({ LOG_LEVEL: 'info' });
+const npm = (...args: string[]) => ['npm', 'run', '-s', ...args];
+const { ports } = LOCAL;
+const DOCUMENTED_PORTS = [ports.web, ports.mobile, ports.accounts, ports.email, ports.storage, ports.analytics, ...Object.values(ports.sandbox)];
+
+async function portIsFree(port: number): Promise<boolean> {
+  const server = net.createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+const running: RunningProgram[] = [];
+let token: string;
+
+beforeAll(async () => {
+  const busy = [];
+  for (const port of DOCUMENTED_PORTS) if (!(await portIsFree(port))) busy.push(port);
+  if (busy.length) throw new Error(`ports ${busy.join(', ')} are in use: stop whatever runs there (npm start?) and run this test again`);
+
+  running.push(await startProgram(npm('sandbox'), env));
+  running.push(...(await Promise.all(['accounts', 'email', 'storage', 'analytics'].map((name) => startProgram(npm('subgraph', '--', name), env)))));
+  running.push(...(await Promise.all(['web', 'mobile'].map((client) => startProgram(npm('gateway', '--', client), env)))));
+  const minted = await runToEnd(npm('token', '--', 'usr_00001', 'email:send'), env);
+  expect(minted.status).toBe(0);
+  token = minted.stdout.trim();
+}, 90_000);
+
+afterAll(async () => {
+  // Gateways first, the sandbox last: the order a deployment drains in.
+  for (const program of running.reverse()) await program.stop();
+});
+
+const post = async (gateway: number, body: object) => {
+  const response = await fetch(`${localUrl(gateway)}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: Record<string, any>; errors?: unknown[] } };
+};
+const sandboxCalls = async (port: number) =>
+  ((await (await fetch(`${localUrl(port)}/__sandbox/calls`)).json()) as { byOperation: Record<string, number> }).byOperation;
+
+describe('every service as its own process, as the README starts them', () => {
+  test('web: a query joined across the four subgraphs, and a mutation', async () => {
+    const joined = await post(ports.web, {
+      query: '{ me { id name email storageUsedBytes files(first: 2) { nodes { name downloadUrl } } emailMessages(first: 2) { subject status } recentEvents(last: 2) { name } lastSeenAt } }',
+    });
+    expect(joined.status).toBe(200);
+    expect(joined.body.errors).toBeUndefined();
+    const me = joined.body.data!.me;
+    expect(me).toMatchObject({ id: 'usr_00001', email: expect.stringContaining('@'), storageUsedBytes: expect.any(Number) });
+    expect(me.files.nodes).toHaveLength(2);
+    expect(me.files.nodes[0].downloadUrl).toMatch(new RegExp(`^${localUrl(ports.sandbox.storage)}/`));
+    expect(me.emailMessages.length).toBeGreaterThan(0);
+    expect(me.recentEvents.length).toBeGreaterThan(0);
+
+    const before = (await sandboxCalls(ports.sandbox.email)).mailSend ?? 0;
+    const sent = await post(ports.web, {
+      query: print(SendEmailDocument),
+      variables: { input: { to: 'per-process@example.com', subject: 'Hello', text: 'From its own process', idempotencyKey: `per-process-${Date.now()}` } },
+    });
+    expect(sent.body.errors).toBeUndefined();
+    expect(sent.body.data!.sendEmail).toMatchObject({ provider: 'sendgrid', messageId: expect.any(String) });
+    expect((await sandboxCalls(ports.sandbox.email)).mailSend).toBe(before + 1);
+  });
+
+  test('mobile: a persisted joined query and a persisted mutation, by id only', async () => {
+    const home = await post(ports.mobile, { variables: { userId: 'usr_00001' }, extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Home') } } });
+    expect(home.body.errors).toBeUndefined();
+    expect(home.body.data!.user).toMatchObject({ id: 'usr_00001', files: { nodes: expect.any(Array) }, emailMessages: expect.any(Array), recentEvents: expect.any(Array) });
+
+    const id = `per-process-${Date.now()}`;
+    const tracked = await post(ports.mobile, {
+      variables: { events: [{ id, userId: 'usr_00001', name: 'Opened App' }] },
+      extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Track') } },
+    });
+    expect(tracked.body.errors).toBeUndefined();
+    expect(tracked.body.data!.track).toMatchObject({ accepted: 1, eventIds: [id] });
+    // The outbox delivers to Segment after acknowledging.
+    for (let i = 0; i < 100 && !(await sandboxCalls(ports.sandbox.analytics)).segmentBatch; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await sandboxCalls(ports.sandbox.analytics)).segmentBatch).toBeGreaterThanOrEqual(1);
+    // The typed documents are what the manifest holds.
+    expect(print(HomeDocument)).toContain('query Home');
+    expect(print(TrackDocument)).toContain('mutation Track');
+  });
+
+  test('SIGTERM drains and stops every process, leaving none behind', async () => {
+    for (const program of [...running].reverse()) {
+      await program.stop();
+      expect(program.output()).toContain('"msg":"shutting down"');
+      expect(program.output()).not.toMatch(/"level":(50|60)/);
+    }
+  });
+});
