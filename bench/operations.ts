@@ -19,7 +19,7 @@ import { HomeDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { mobile } from '../gateway/clients/mobile.js';
-import { persistedQueryExtension } from '../gateway/persisted.js';
+import { persistedQueryExtension } from '../gateway/manifest.js';
 import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/cli.js';
 import type { FaultRule } from '../sandbox/faults.js';
 import { startStack, type Stack } from '../scripts/stack.js';

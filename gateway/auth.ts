@@ -1,4 +1,6 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { env } from '../kit/config.js';
 import { LOCAL } from '../kit/local-defaults.js';
@@ -20,29 +22,45 @@ export interface Identity {
   scopes: string[];
 }
 
-/** Why a token was refused, in words a client developer can act on (never the token). */
+/**
+ * Why a token was refused, in words a client developer can act on (never the token).
+ * `unavailable` when the keys to check it could not be had: the client may try again.
+ */
 export class AuthError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly unavailable = false,
+  ) {
     super(message);
     this.name = 'AuthError';
   }
 }
 
 const ASYMMETRIC = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+/** Verified tokens remembered; a token is checked once and then looked up until it expires. */
+const VERIFIED_TOKENS = 10_000;
 
-export function createVerifier(config: AuthConfig): (authorization: string | undefined) => Promise<Identity> {
-  const key: Uint8Array | JWTVerifyGetKey = config.JWT_JWKS_URL
+export type Verifier = (authorization: string | null | undefined) => Promise<Identity>;
+
+export function createVerifier(config: AuthConfig): Verifier {
+  // The key is imported once: an HMAC key re-imported per request was a fifth of the gateway's CPU.
+  const key: KeyObject | JWTVerifyGetKey = config.JWT_JWKS_URL
     ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL), { timeoutDuration: 3000, cooldownDuration: 30_000 })
-    : new TextEncoder().encode(config.JWT_SECRET);
+    : createSecretKey(Buffer.from(config.JWT_SECRET));
   // Pinned algorithms: "none" and algorithm swaps (an HS256 token signed with a public key) never verify.
   const algorithms = config.JWT_JWKS_URL ? ASYMMETRIC : ['HS256'];
+  const verified = new LRUCache<string, { identity: Identity; notBefore: number; expiresAt: number }>({ max: VERIFIED_TOKENS });
 
   return async (authorization) => {
-    const match = /^Bearer ([\w-]+\.[\w-]*\.[\w-]*)$/.exec(authorization ?? '');
     if (!authorization) throw new AuthError('Authentication required: send Authorization: Bearer <token>');
+    const match = /^Bearer ([\w-]+\.[\w-]*\.[\w-]*)$/.exec(authorization);
     if (!match) throw new AuthError('Authorization must be "Bearer <JWT>"');
+    const token = match[1]!;
+    const known = verified.get(token);
+    const now = Date.now();
+    if (known && now >= known.notBefore && now < known.expiresAt) return known.identity;
     try {
-      const { payload } = await jwtVerify(match[1]!, key as Uint8Array, {
+      const { payload } = await jwtVerify(token, key as KeyObject, {
         issuer: config.JWT_ISSUER,
         audience: config.JWT_AUDIENCE,
         algorithms,
@@ -51,25 +69,27 @@ export function createVerifier(config: AuthConfig): (authorization: string | und
       });
       const scope = payload.scope ?? payload.scp;
       const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.map(String) : [];
-      return { userId: String(payload.sub), scopes };
+      const identity = { userId: String(payload.sub), scopes };
+      verified.set(token, { identity, notBefore: ((payload.nbf ?? 0) - 5) * 1000, expiresAt: (payload.exp! + 5) * 1000 });
+      return identity;
     } catch (error) {
-      throw new AuthError(describe(error));
+      throw describe(error);
     }
   };
 }
 
-function describe(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'Token has expired';
+function describe(error: unknown): AuthError {
+  if (error instanceof errors.JWTExpired) return new AuthError('Token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return 'Token is not valid yet';
-    return `Token claim "${error.claim}" is not accepted`;
+    if (error.claim === 'nbf') return new AuthError('Token is not valid yet');
+    return new AuthError(`Token claim "${error.claim}" is not accepted`);
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) return 'Token algorithm is not accepted';
-  if (error instanceof errors.JWKSNoMatchingKey) return 'Token was signed with an unknown key';
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID') {
-    return 'Token keys could not be fetched; try again';
+  if (error instanceof errors.JOSEAlgNotAllowed) return new AuthError('Token algorithm is not accepted');
+  if (error instanceof errors.JWKSNoMatchingKey) return new AuthError('Token was signed with an unknown key');
+  if (error instanceof errors.JWKSTimeout || (error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID')) {
+    return new AuthError('Token keys could not be fetched; try again', true);
   }
-  return 'Token signature or format is invalid';
+  return new AuthError('Token signature or format is invalid');
 }
 
 /** A token this configuration accepts, signed with its HS256 secret (local development, tests). */
@@ -81,5 +101,5 @@ export function mintToken(config: AuthConfig, userId: string, scopes: readonly s
     .setAudience(config.JWT_AUDIENCE)
     .setIssuedAt()
     .setExpirationTime(`${ttlSeconds}s`)
-    .sign(new TextEncoder().encode(config.JWT_SECRET));
+    .sign(createSecretKey(Buffer.from(config.JWT_SECRET)));
 }

@@ -1,11 +1,14 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { SignJWT, jwtVerify } from 'jose';
+import { LRUCache } from 'lru-cache';
 
 /**
- * Who is calling, as the gateway verified it from the client's token. It travels to the
- * subgraphs as a short-lived token signed with a key only the gateways and subgraphs hold
- * (INTERNAL_TOKEN_SECRET), so a request that reaches a subgraph any other way cannot claim
- * to be anyone.
+ * Who is calling, as the gateway verified it from the client's token. It travels to each
+ * subgraph as a short-lived token for that subgraph alone, signed with a key only the
+ * gateways and subgraphs hold (INTERNAL_TOKEN_SECRET): a request that reaches a subgraph any
+ * other way cannot claim to be anyone, and a token taken from one subgraph's traffic opens
+ * no other.
  */
 export interface Caller {
   userId: string;
@@ -16,37 +19,58 @@ export interface Caller {
 
 export const CALLER_HEADER = 'x-patchbay-caller';
 const ISSUER = 'patchbay-gateway';
-const AUDIENCE = 'patchbay-subgraphs';
+/** The audience of a caller token: the one subgraph it is for. */
+const audienceOf = (subgraph: string) => `patchbay-subgraph:${subgraph}`;
 /** Long enough for a request's slowest subgraph call, short enough to be useless if leaked. */
 const TTL_SECONDS = 60;
+/** A signed token is reused for new requests of the same caller while it is younger than this. */
+const REUSE_SECONDS = 45;
 
-const keyOf = (secret: string) => new TextEncoder().encode(secret);
+const keyOf = (secret: string): KeyObject => createSecretKey(Buffer.from(secret));
 
-export async function signCaller(caller: Caller, secret: string): Promise<string> {
-  return new SignJWT({ scope: caller.scopes.join(' '), client: caller.client })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(caller.userId)
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(`${TTL_SECONDS}s`)
-    .sign(keyOf(secret));
+/**
+ * Signs caller tokens, one per (caller, subgraph), and hands out the same token again for
+ * most of its lifetime: signing is the gateway's work per request, reusing it is a lookup.
+ */
+export function createCallerSigner(secret: string): (caller: Caller, subgraph: string) => Promise<string> {
+  const key = keyOf(secret);
+  const issued = new LRUCache<string, { token: Promise<string>; reuseUntil: number }>({ max: 10_000 });
+  return (caller, subgraph) => {
+    const cacheKey = `${subgraph}\u0000${caller.client}\u0000${caller.userId}\u0000${caller.scopes.join(' ')}`;
+    const known = issued.get(cacheKey);
+    if (known && Date.now() < known.reuseUntil) return known.token;
+    const token = new SignJWT({ scope: caller.scopes.join(' '), client: caller.client })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(caller.userId)
+      .setIssuer(ISSUER)
+      .setAudience(audienceOf(subgraph))
+      .setIssuedAt()
+      .setExpirationTime(`${TTL_SECONDS}s`)
+      .sign(key);
+    issued.set(cacheKey, { token, reuseUntil: Date.now() + REUSE_SECONDS * 1000 });
+    token.catch(() => issued.delete(cacheKey));
+    return token;
+  };
 }
 
-/** The caller a subgraph request carries, or undefined when the header is missing or not ours. */
-export async function verifyCaller(token: string | undefined, secret: string): Promise<Caller | undefined> {
-  if (!token) return undefined;
-  try {
-    const { payload } = await jwtVerify(token, keyOf(secret), { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
-    if (typeof payload.sub !== 'string') return undefined;
-    return {
-      userId: payload.sub,
-      scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
-      client: typeof payload.client === 'string' ? payload.client : 'unknown',
-    };
-  } catch {
-    return undefined;
-  }
+/** Reads a subgraph's caller header: the caller, or undefined when it is missing, forged, expired or for another subgraph. */
+export function createCallerVerifier(secret: string, subgraph: string): (token: string | undefined) => Promise<Caller | undefined> {
+  const key = keyOf(secret);
+  const audience = audienceOf(subgraph);
+  return async (token) => {
+    if (!token) return undefined;
+    try {
+      const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience, algorithms: ['HS256'], requiredClaims: ['exp'] });
+      if (typeof payload.sub !== 'string') return undefined;
+      return {
+        userId: payload.sub,
+        scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
+        client: typeof payload.client === 'string' ? payload.client : 'unknown',
+      };
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 /** Scope that sees and does everything (support staff, back office). */

@@ -36,12 +36,12 @@ export const isProduction = (environment: NodeJS.ProcessEnv = process.env) => en
  * production (NODE_ENV=production) no local-development default is used: each such setting
  * must be given, and a secret equal to a committed local value is refused.
  */
-export function loadConfig<S extends z.ZodObject>(schema: S, environment: NodeJS.ProcessEnv = process.env): z.infer<S> {
+export function loadConfig<S extends z.ZodObject>(schema: S, environment: NodeJS.ProcessEnv = process.env, prefix = ''): z.infer<S> {
   const production = isProduction(environment);
   const input: Record<string, string | undefined> = {};
   const problems: string[] = [];
   for (const key of Object.keys(schema.shape)) {
-    const value = environment[key];
+    const value = environment[prefix + key];
     input[key] = value === '' ? undefined : value;
   }
   if (production) {
@@ -51,21 +51,40 @@ export function loadConfig<S extends z.ZodObject>(schema: S, environment: NodeJS
       const value = input[key];
       if (value === undefined && rule.production !== undefined) input[key] = rule.production;
       else if (value === undefined && !(rule.unlessSet && input[rule.unlessSet] !== undefined)) {
-        problems.push(`${key}: must be set when NODE_ENV=production (its default is for local development only)`);
+        problems.push(`${prefix}${key}: must be set when NODE_ENV=production (its default is for local development only)`);
       } else if (value !== undefined && rule.secret && COMMITTED_SECRETS.has(value)) {
-        problems.push(`${key}: is a committed local development value; production needs a secret of its own`);
+        problems.push(`${prefix}${key}: is a committed local development value; production needs a secret of its own`);
       }
     }
   }
   const result = schema.safeParse(input);
   if (!result.success) {
     for (const issue of result.error.issues) {
-      const name = String(issue.path[0] ?? '(config)');
+      const name = issue.path[0] === undefined ? '(config)' : `${prefix}${String(issue.path[0])}`;
       if (!problems.some((p) => p.startsWith(`${name}:`))) problems.push(`${name}: ${issue.message}`);
     }
   }
   if (problems.length) throw new ConfigError(problems);
   return result.data as z.infer<S>;
+}
+
+/**
+ * Loads several parts of one program's configuration and reports the problems of all of
+ * them at once: a deployment learns every wrong value at its first start.
+ */
+export function loadAll<T extends readonly unknown[]>(...loaders: { [K in keyof T]: () => T[K] }): T {
+  const problems: string[] = [];
+  const results = loaders.map((load) => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  });
+  if (problems.length) throw new ConfigError(problems);
+  return results as unknown as T;
 }
 
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, ''));

@@ -44,15 +44,20 @@ export function createServiceApp(options: { registry: Registry; details?: () => 
   return app;
 }
 
-/** Listens on host:port (port 0 picks a free one) and returns how to reach and stop it. */
+/**
+ * Listens on host:port (port 0 picks a free one) and returns how to reach and stop it.
+ * `app` is the service shell (its /readyz reports draining); `handler`, when given, takes
+ * every request first and hands the shell what it does not serve itself.
+ */
 export async function listen(
   name: string,
   app: Express,
   host: string,
   port: number,
   onClose: () => Promise<void> | void = () => {},
+  handler: http.RequestListener = app,
 ): Promise<RunningService> {
-  const server = http.createServer(app);
+  const server = http.createServer(handler);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

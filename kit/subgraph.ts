@@ -8,7 +8,7 @@ import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { parse } from 'graphql';
 import type { z } from 'zod';
-import { CALLER_HEADER, verifyCaller, type Caller } from './caller.js';
+import { CALLER_HEADER, createCallerVerifier, type Caller } from './caller.js';
 import { ServerConfig, env, loadConfig } from './config.js';
 import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
 import { LOCAL } from './local-defaults.js';
@@ -96,13 +96,14 @@ export async function startSubgraph(
   await server.start();
 
   const app = createServiceApp({ registry, details: () => kit.health() });
+  const verifyCaller = createCallerVerifier(config.INTERNAL_TOKEN_SECRET, definition.name);
   definition.routes?.(app, { config, sources, logger, registry });
   app.use(
     '/graphql',
     // Only the gateway may call a subgraph: it vouches for the caller with a signed header.
     (req, res, next) => {
       const header = req.headers[CALLER_HEADER];
-      verifyCaller(typeof header === 'string' ? header : undefined, config.INTERNAL_TOKEN_SECRET).then((caller) => {
+      verifyCaller(typeof header === 'string' ? header : undefined).then((caller) => {
         if (!caller) {
           logger.warn({ forged: header !== undefined }, 'subgraph request without a valid caller header refused');
           res.status(401).json({ errors: [{ message: 'This service answers the patchbay gateway only', extensions: { code: 'UNAUTHENTICATED' } }] });

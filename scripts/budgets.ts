@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { clientByName } from '../gateway/clients/index.js';
-import { persistedQueryExtension } from '../gateway/persisted.js';
+import { persistedQueryExtension } from '../gateway/manifest.js';
 import type { SeedData } from '../sandbox/seed.js';
 import { startStack } from './stack.js';
 

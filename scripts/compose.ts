@@ -5,7 +5,7 @@ import { CLIENTS, SCHEMA_DIR, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFi
 import { applyContract, type SubgraphSdl } from '../gateway/contract.js';
 import { localUrl } from '../kit/local-defaults.js';
 import { isMainModule } from '../kit/service.js';
-import { SUBGRAPHS, type SubgraphName } from '../subgraphs/index.js';
+import { SUBGRAPHS } from '../subgraphs/index.js';
 
 export { SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile };
 
@@ -55,7 +55,7 @@ export function composeAll(root: URL = REPO_ROOT): CompositionSuccess | Composit
   const clientSupergraphs: Record<string, string> = {};
   const apiSchemas: Record<string, string> = {};
   for (const client of CLIENTS) {
-    const result = client.contract ? compose(applyContract(subgraphs.filter((s) => client.subgraphs.includes(s.name as SubgraphName)), client.contract)) : whole;
+    const result = client.contract ? compose(applyContract(subgraphs, client.contract)) : whole;
     if (result.errors) return failure(`${client.name} contract`, result.errors);
     clientSupergraphs[client.name] = result.supergraphSdl;
     apiSchemas[client.name] = `${printSchema(result.schema.toAPISchema().toGraphQLJSSchema())}\n`;

@@ -11,7 +11,7 @@ import {
 export const LINT_RULES = {
   'type-description': 'Every type has a description (in at least one subgraph that defines it).',
   'root-field-description': 'Every Query and Mutation field has a description.',
-  'bounded-list': 'A list of objects takes a page size (first, last or limit), is the nodes of a *Connection, or says its bound ("At most N").',
+  'bounded-list': 'A list of objects carries @listSize (slicingArguments naming its page-size arguments, or an assumedSize), or is one of the sizedFields of the field that returns its type: demand control counts it by that.',
   'naming': 'Types PascalCase, fields and arguments camelCase, enum values UPPER_CASE, input types end in Input.',
 } as const;
 export type LintRule = keyof typeof LINT_RULES;
@@ -26,18 +26,30 @@ export interface LintFinding {
 const PASCAL = /^[A-Z][A-Za-z0-9]*$/;
 const CAMEL = /^[a-z][A-Za-z0-9]*$/;
 const UPPER = /^[A-Z][A-Z0-9_]*$/;
-const PAGE_SIZE = new Set(['first', 'last', 'limit']);
-const STATED_BOUND = /\bat most \d+/i;
 const FEDERATION_TYPES = new Set(['_Any', '_Entity', '_Service', 'FieldSet', 'link__Import', 'link__Purpose']);
 
 const isList = (type: TypeNode): boolean => (type.kind === Kind.NON_NULL_TYPE ? isList(type.type) : type.kind === Kind.LIST_TYPE);
 const named = (type: TypeNode): string => (type.kind === Kind.NAMED_TYPE ? type.name.value : named(type.type));
+
+/** The arguments of a field's @listSize, or undefined without one. */
+function listSizeOf(field: FieldDefinitionNode): { assumedSize?: unknown; slicingArguments: string[]; sizedFields: string[] } | undefined {
+  const directive = field.directives?.find((d) => d.name.value === 'listSize' || d.name.value.endsWith('__listSize'));
+  if (!directive) return undefined;
+  const strings = (name: string) => {
+    const value = directive.arguments?.find((a) => a.name.value === name)?.value;
+    return value?.kind === Kind.LIST ? value.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : [];
+  };
+  const assumed = directive.arguments?.find((a) => a.name.value === 'assumedSize')?.value;
+  return { assumedSize: assumed?.kind === Kind.INT ? Number(assumed.value) : undefined, slicingArguments: strings('slicingArguments'), sizedFields: strings('sizedFields') };
+}
 
 export function lintSubgraphs(subgraphs: ReadonlyArray<{ name: string; typeDefs: DocumentNode }>): LintFinding[] {
   const findings: LintFinding[] = [];
   const described = new Set<string>();
   const definedIn = new Map<string, string[]>();
   const objectTypes = new Set<string>();
+  /** `Type.field` of every list a connection's @listSize sizes (`UserConnection.nodes`). */
+  const sizedByParent = new Set<string>();
 
   for (const { name: subgraph, typeDefs } of subgraphs) {
     for (const definition of typeDefs.definitions) {
@@ -47,6 +59,9 @@ export function lintSubgraphs(subgraphs: ReadonlyArray<{ name: string; typeDefs:
       if (definition.kind === Kind.OBJECT_TYPE_DEFINITION || definition.kind === Kind.INTERFACE_TYPE_DEFINITION) objectTypes.add(typeName);
       if ('description' in definition && definition.description) described.add(typeName);
       if (isTypeDefinitionNode(definition)) definedIn.set(typeName, [...(definedIn.get(typeName) ?? []), subgraph]);
+      for (const field of ('fields' in definition ? (definition.fields ?? []) : []) as ReadonlyArray<FieldDefinitionNode>) {
+        for (const sized of listSizeOf(field)?.sizedFields ?? []) sizedByParent.add(`${named(field.type)}.${sized}`);
+      }
     }
   }
 
@@ -76,12 +91,13 @@ export function lintSubgraphs(subgraphs: ReadonlyArray<{ name: string; typeDefs:
           if (!CAMEL.test(arg.name.value)) report('naming', `${coordinate}(${arg.name.value}:)`, `argument ${coordinate}(${arg.name.value}:) is not camelCase`);
         }
         if (isRoot && !field.description) report('root-field-description', coordinate, `${coordinate} has no description`);
+        const listSize = isInput ? undefined : listSizeOf(field);
+        const unknownSlicing = listSize?.slicingArguments.filter((name) => !field.arguments?.some((a) => a.name.value === name)) ?? [];
+        if (unknownSlicing.length) report('bounded-list', coordinate, `${coordinate} @listSize slices by ${unknownSlicing.join(', ')}, which it does not take`);
         if (isInput || !isList(field.type) || !objectTypes.has(named(field.type))) continue;
-        const sized = field.arguments?.some((a) => PAGE_SIZE.has(a.name.value));
-        const connectionNodes = typeName.endsWith('Connection') && field.name.value === 'nodes';
-        const bounded = STATED_BOUND.test(field.description?.value ?? '');
-        if (!sized && !connectionNodes && !bounded) {
-          report('bounded-list', coordinate, `${coordinate} returns a list of ${named(field.type)} with no page size and no stated bound`);
+        const counted = listSize && (listSize.assumedSize !== undefined || listSize.slicingArguments.length > 0);
+        if (!counted && !sizedByParent.has(coordinate)) {
+          report('bounded-list', coordinate, `${coordinate} returns a list of ${named(field.type)} without @listSize (slicingArguments or assumedSize): demand control cannot count it`);
         }
       }
     }

@@ -10,7 +10,7 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { DashboardDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { startGateway } from '../gateway/index.js';
 import { web } from '../gateway/clients/web.js';
-import { CALLER_HEADER, signCaller, verifyCaller } from '../kit/caller.js';
+import { CALLER_HEADER, createCallerSigner, createCallerVerifier } from '../kit/caller.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import type { RunningService } from '../kit/service.js';
 import { startStack, type Stack } from '../scripts/stack.js';
@@ -137,7 +137,7 @@ describe('access rules in the subgraphs', () => {
   });
 
   test('a caller header sent by a client is not passed on: the gateway vouches for the token only', async () => {
-    const forgedAdmin = await asGateway(ADMIN_USER, 'admin');
+    const forgedAdmin = await asGateway('accounts', ADMIN_USER, 'admin');
     const { body } = await graphql(gateway, UserListDocument, { first: 5 }, { ...(await as(user().id)), ...forgedAdmin });
     expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
@@ -152,7 +152,7 @@ describe('a request straight to a subgraph', () => {
     expect(noHeader.status).toBe(401);
     expect(noHeader.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
-    const wrongKey = await signCaller({ userId: ADMIN_USER, scopes: ['admin'], client: 'web' }, 'a-guess-at-the-internal-secret-00000000');
+    const wrongKey = await createCallerSigner('a-guess-at-the-internal-secret-00000000')({ userId: ADMIN_USER, scopes: ['admin'], client: 'web' }, 'accounts');
     expect((await graphql(subgraph(), USERS, undefined, { [CALLER_HEADER]: wrongKey })).status).toBe(401);
 
     const unsigned = `${b64({ alg: 'none' })}.${b64({ sub: ADMIN_USER, scope: 'admin', iss: 'patchbay-gateway', aud: 'patchbay-subgraphs', exp: 9_999_999_999 })}.`;
@@ -160,8 +160,10 @@ describe('a request straight to a subgraph', () => {
 
     // The client's own token is no key to a subgraph either.
     expect((await graphql(subgraph(), USERS, undefined, await as(ADMIN_USER, 'admin'))).status).toBe(401);
-    // What the gateway signs is accepted.
-    expect((await graphql(subgraph(), USERS, undefined, await asGateway(ADMIN_USER, 'admin'))).body.errors).toBeUndefined();
+    // A token the gateway signed for another subgraph opens nothing here.
+    expect((await graphql(subgraph(), USERS, undefined, await asGateway('storage', ADMIN_USER, 'admin'))).status).toBe(401);
+    // What the gateway signs for this subgraph is accepted.
+    expect((await graphql(subgraph(), USERS, undefined, await asGateway('accounts', ADMIN_USER, 'admin'))).body.errors).toBeUndefined();
   });
 });
 
@@ -205,6 +207,6 @@ describe('what the gateway passes to subgraphs', () => {
     expect(headers.cookie).toBeUndefined();
     expect(headers['x-internal-debug']).toBeUndefined();
     expect(headers.authorization).toBeUndefined();
-    expect(await verifyCaller(String(headers[CALLER_HEADER]), LOCAL.auth.internalTokenSecret)).toEqual({ userId: 'usr_00001', scopes: [], client: 'web' });
+    expect(await createCallerVerifier(LOCAL.auth.internalTokenSecret, 'accounts')(String(headers[CALLER_HEADER]))).toEqual({ userId: 'usr_00001', scopes: [], client: 'web' });
   });
 });

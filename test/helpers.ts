@@ -5,8 +5,8 @@ import { getOperationAST, print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { mobile as mobileClient } from '../gateway/clients/mobile.js';
-import { persistedQueryExtension } from '../gateway/persisted.js';
-import { CALLER_HEADER, signCaller } from '../kit/caller.js';
+import { persistedQueryExtension } from '../gateway/manifest.js';
+import { CALLER_HEADER, createCallerSigner } from '../kit/caller.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import { createLogger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
@@ -17,9 +17,10 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js';
 export async function as(userId: string, ...scopes: string[]): Promise<Record<string, string>> {
   return { authorization: `Bearer ${await mintToken(AuthConfig.parse({}), userId, scopes)}` };
 }
-/** The signed caller header the gateway sends a subgraph, for tests that call subgraphs directly. */
-export async function asGateway(userId: string, ...scopes: string[]): Promise<Record<string, string>> {
-  return { [CALLER_HEADER]: await signCaller({ userId, scopes, client: 'test' }, LOCAL.auth.internalTokenSecret) };
+const signCaller = createCallerSigner(LOCAL.auth.internalTokenSecret);
+/** The signed caller header the gateway sends `subgraph`, for tests that call a subgraph directly. */
+export async function asGateway(subgraph: string, userId: string, ...scopes: string[]): Promise<Record<string, string>> {
+  return { [CALLER_HEADER]: await signCaller({ userId, scopes, client: 'test' }, subgraph) };
 }
 /** A back-office caller that may see every user. */
 export const ADMIN_USER = 'usr_admin';
@@ -30,7 +31,10 @@ export interface GraphQLResponse<T> {
   body: { data?: T | null; errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }> };
 }
 
-/** A GraphQL POST over real HTTP, the way a client sends it; as the admin unless `headers` say who. */
+/**
+ * A GraphQL POST over real HTTP, the way a client sends it to a gateway; as the admin unless
+ * `headers` say who (a direct subgraph call passes `asGateway(...)`).
+ */
 export async function graphql<T, V extends Record<string, unknown>>(
   url: string,
   document: TypedDocumentNode<T, V> | DocumentNode | string,
@@ -43,8 +47,7 @@ export async function graphql<T, V extends Record<string, unknown>>(
     headers: {
       'content-type': 'application/json',
       accept: 'application/graphql-response+json, application/json',
-      // The caller header is for direct subgraph calls; a gateway must ignore a client's.
-      ...(headers ?? { ...(await as(ADMIN_USER, 'admin')), ...(await asGateway(ADMIN_USER, 'admin')) }),
+      ...(headers ?? (await as(ADMIN_USER, 'admin'))),
     },
     body: JSON.stringify({ query, variables }),
   });

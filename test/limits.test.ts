@@ -24,12 +24,12 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function refusedWith(url: string, query: string, variables?: Record<string, unknown>) {
+async function refusedWith(url: string, query: string, variables?: Record<string, unknown>, code = 'GRAPHQL_VALIDATION_FAILED') {
   const { status, body } = await graphql(url, query, variables);
   expect(status).toBe(400);
   expect(body.data).toBeUndefined();
   expect(body.errors).toHaveLength(1);
-  expect(body.errors![0]!.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  expect(body.errors![0]!.extensions?.code).toBe(code);
   return body.errors![0]!.message;
 }
 
@@ -46,18 +46,23 @@ describe('query limits of the web client', () => {
     expect((await graphql(gateway, aliases(web.limits.aliases))).body.errors).toBeUndefined();
   });
 
-  test('tokens', async () => {
+  test('tokens: parsing stops at the limit', async () => {
     // Each `{ userId: "u", name: "n" }` is 8 tokens (commas are not tokens); 13 around them.
     const events = (n: number) => `mutation { track(events: [${'{ userId: "u", name: "n" }, '.repeat(n)}]) { accepted } }`;
-    const n = Math.ceil((web.limits.tokens - 13) / 8) + 1;
-    expect(await refusedWith(gateway, events(n))).toBe(`Token limit of ${web.limits.tokens} exceeded, found ${13 + 8 * n}.`);
+    const fits = Math.floor((web.limits.tokens - 13) / 8);
+    expect(await refusedWith(gateway, events(fits + 1), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(`Token limit of ${web.limits.tokens} exceeded.`);
+    // Ten times the limit (still under the body limit) costs no more to refuse: parsing stops.
+    expect(await refusedWith(gateway, events(fits * 10), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(`Token limit of ${web.limits.tokens} exceeded.`);
+    // At the limit it parses (and is then refused for what it is: these events are not the caller's).
+    expect((await graphql(gateway, events(fits))).body.errors?.[0]?.extensions?.code).not.toBe('GRAPHQL_PARSE_FAILED');
   });
 
   test('estimated cost, with page sizes from the variables sent', async () => {
     const query = 'query($n: Int) { users(first: $n) { nodes { files(first: $n) { nodes { key } } } } }';
-    // users 1, its nodes 1, then per user: files 1 and its nodes 1, then key once per file.
-    const cost = (n: number) => 1 + 1 + n * (1 + 1) + n * n;
-    expect(await refusedWith(gateway, query, { n: 50 })).toBe(`Cost limit of ${web.limits.cost} exceeded, found ${cost(50)}.`);
+    // @listSize(slicingArguments: ["first"], sizedFields: ["nodes"]) on users and files: the
+    // connection costs 1, each of its n nodes 1, and per user the files connection 1 and n files.
+    const cost = (n: number) => 1 + n * (1 + 1 + n);
+    expect(await refusedWith(gateway, query, { n: 70 }, 'COST_ESTIMATED_TOO_EXPENSIVE')).toBe(`Cost limit of ${web.limits.cost} exceeded, estimated ${cost(70)}.`);
     const cheap = await graphql(gateway, query, { n: 5 });
     expect(cheap.body.errors).toBeUndefined();
   });

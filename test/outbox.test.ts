@@ -103,7 +103,7 @@ describe('dead letters through GraphQL (admin)', () => {
       const call = async (query: string, variables?: object, userId = 'usr_admin', scopes = ['admin']) => {
         const response = await fetch(`${service.url}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(await asGateway(userId, ...scopes)) },
+          headers: { 'content-type': 'application/json', ...(await asGateway('analytics', userId, ...scopes)) },
           body: JSON.stringify({ query, variables }),
         });
         return (await response.json()) as { data?: Record<string, unknown>; errors?: Array<{ extensions: { code: string } }> };
@@ -164,7 +164,7 @@ describe('a SIGKILL mid-outage', () => {
     const prefix = `kill-${label.replace(/\W/g, '')}-`;
     sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 503 }]);
     const url = await startAnalytics(store);
-    const headers = { 'content-type': 'application/json', ...(await asGateway('usr_00001')) };
+    const headers = { 'content-type': 'application/json', ...(await asGateway('analytics', 'usr_00001')) };
     const track = 'mutation($events: [TrackEventInput!]!) { track(events: $events) { accepted } }';
     const ids: string[] = [];
     for (let batch = 0; batch < 4; batch++) {

@@ -18,9 +18,9 @@ const named = (stderr: string, reason: string) =>
     .filter((line) => line.includes(reason))
     .map((line) => /- ([A-Z0-9_]+):/.exec(line)?.[1]);
 
-const GATEWAY_SECRETS = ['INTERNAL_TOKEN_SECRET', 'JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE'];
+const GATEWAY_SECRETS = ['JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'INTERNAL_TOKEN_SECRET'];
 const PROGRAMS: Array<[string, string[], string[]]> = [
-  ['gateway web', tsxProgram('gateway/index.ts', 'web'), ['WEB_CORS_ORIGINS', ...GATEWAY_SECRETS]],
+  ['gateway web', tsxProgram('gateway/index.ts', 'web'), [...GATEWAY_SECRETS, 'WEB_CORS_ORIGINS']],
   ['gateway mobile', tsxProgram('gateway/index.ts', 'mobile'), GATEWAY_SECRETS],
   ['subgraph accounts', tsxProgram('scripts/run-subgraph.ts', 'accounts'), ['INTERNAL_TOKEN_SECRET', 'ACCOUNTS_API_URL', 'ACCOUNTS_API_TOKEN']],
   [
@@ -95,7 +95,7 @@ describe('with NODE_ENV=production and committed development values', () => {
       }),
     );
     expect(status).toBe(2);
-    expect(named(stderr, COMMITTED)).toEqual(['INTERNAL_TOKEN_SECRET', 'JWT_SECRET']);
+    expect(named(stderr, COMMITTED)).toEqual(['JWT_SECRET', 'INTERNAL_TOKEN_SECRET']);
     expect(named(stderr, MUST_BE_SET)).toEqual([]);
   });
 
@@ -114,6 +114,6 @@ describe('with NODE_ENV=production and committed development values', () => {
       bareEnv({ ...PRODUCTION, JWT_JWKS_URL: 'https://id.example.com/.well-known/jwks.json', MOBILE_GATEWAY_PORT: '-1' }),
     );
     expect(status).toBe(2);
-    expect(named(stderr, MUST_BE_SET)).toEqual(['INTERNAL_TOKEN_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE']);
+    expect(named(stderr, MUST_BE_SET)).toEqual(['JWT_ISSUER', 'JWT_AUDIENCE', 'INTERNAL_TOKEN_SECRET']);
   });
 });

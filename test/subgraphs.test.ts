@@ -8,14 +8,17 @@ import { accounts } from '../subgraphs/accounts/index.js';
 import { analytics } from '../subgraphs/analytics/index.js';
 import { email } from '../subgraphs/email/index.js';
 import { storage } from '../subgraphs/storage/index.js';
-import { FREE_SANDBOX_PORTS, expectNoLeaks, graphql } from './helpers.js';
+import { ADMIN_USER, FREE_SANDBOX_PORTS, asGateway, expectNoLeaks, graphql } from './helpers.js';
 
 let sandbox: Sandbox;
 const running: Record<string, RunningService> = {};
 const url = (name: string) => `${running[name]!.url}/graphql`;
+/** A query straight to a subgraph, with the caller header the gateway would send it (as the admin). */
+const ask = async <T, V extends Record<string, unknown>>(name: string, query: string, variables?: V, baseUrl = url(name)) =>
+  graphql<T, V>(baseUrl, query, variables, await asGateway(name, ADMIN_USER, 'admin'));
 const ENTITIES = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { %s } } }';
 const entities = (name: string, selection: string, representations: object[]) =>
-  graphql<{ _entities: Array<Record<string, unknown> | null> }, { r: object[] }>(url(name), ENTITIES.replace('%s', selection), { r: representations });
+  ask<{ _entities: Array<Record<string, unknown> | null> }, { r: object[] }>(name, ENTITIES.replace('%s', selection), { r: representations });
 
 beforeAll(async () => {
   sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '300' });
@@ -48,13 +51,13 @@ describe('accounts subgraph', () => {
   });
 
   test('users() pages with the service cursor', async () => {
-    const first = await graphql<{ users: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } }, Record<string, unknown>>(
-      url('accounts'),
+    const first = await ask<{ users: { nodes: Array<{ id: string }>; pageInfo: { endCursor: string } } }, Record<string, unknown>>(
+      'accounts',
       '{ users(first: 2) { nodes { id } pageInfo { hasNextPage endCursor } } }',
     );
     const cursor = first.body.data!.users.pageInfo.endCursor;
-    const next = await graphql<{ users: { nodes: Array<{ id: string }> } }, { after: string }>(
-      url('accounts'),
+    const next = await ask<{ users: { nodes: Array<{ id: string }> } }, { after: string }>(
+      'accounts',
       'query($after: String) { users(first: 2, after: $after) { nodes { id } } }',
       { after: cursor },
     );
@@ -86,7 +89,7 @@ describe('storage subgraph', () => {
     expect(user.files.nodes[0]!.key).toBe(files[0]!.key);
     expect(user.storageUsedBytes).toBe(files.reduce((s, f) => s + f.size, 0));
     const query = 'query($r: [_Any!]!, $after: String) { _entities(representations: $r) { ... on User { files(first: 100, after: $after) { nodes { key } } } } }';
-    const next = await graphql<{ _entities: Array<{ files: { nodes: Array<{ key: string }> } }> }, Record<string, unknown>>(url('storage'), query, {
+    const next = await ask<{ _entities: Array<{ files: { nodes: Array<{ key: string }> } }> }, Record<string, unknown>>('storage', query, {
       r: [{ __typename: 'User', id: owner }],
       after: user.files.pageInfo.endCursor,
     });
@@ -96,7 +99,7 @@ describe('storage subgraph', () => {
   test('a cursor of another user\'s list is refused', async () => {
     const foreign = Buffer.from('users/usr_00002/x.txt').toString('base64url');
     const query = 'query($r: [_Any!]!, $after: String) { _entities(representations: $r) { ... on User { files(after: $after) { nodes { key } } } } }';
-    const { body } = await graphql(url('storage'), query, { r: [{ __typename: 'User', id: 'usr_00001' }], after: foreign });
+    const { body } = await ask('storage', query, { r: [{ __typename: 'User', id: 'usr_00001' }], after: foreign });
     expect(body.errors?.[0]).toMatchObject({ message: 'after is not a cursor of this list', extensions: { code: 'BAD_USER_INPUT' } });
   });
 });
@@ -116,7 +119,7 @@ describe('an upstream that is down', () => {
   test('fails the field with a typed error that names the source and leaks nothing', async () => {
     const down = await startSubgraph(accounts, { ACCOUNTS_API_URL: 'http://127.0.0.1:9', ACCOUNTS_PORT: '0', LOG_LEVEL: 'silent' });
     try {
-      const { status, body } = await graphql(`${down.url}/graphql`, '{ user(id: "usr_00001") { id } }');
+      const { status, body } = await ask('accounts', '{ user(id: "usr_00001") { id } }', undefined, `${down.url}/graphql`);
       expect(status).toBe(200);
       expect(body.data).toEqual({ user: null });
       expect(body.errors?.[0]).toMatchObject({
@@ -137,7 +140,7 @@ describe('an upstream that is down', () => {
     const { port } = impostor.address() as AddressInfo;
     const odd = await startSubgraph(accounts, { ACCOUNTS_API_URL: `http://127.0.0.1:${port}`, ACCOUNTS_PORT: '0', LOG_LEVEL: 'silent' });
     try {
-      const { body } = await graphql(`${odd.url}/graphql`, '{ users(first: 1) { nodes { id } } }');
+      const { body } = await ask('accounts', '{ users(first: 1) { nodes { id } } }', undefined, `${odd.url}/graphql`);
       expect(body.errors?.[0]).toMatchObject({
         message: 'Upstream accounts.api sent a response we could not read',
         extensions: { code: 'UPSTREAM_BAD_RESPONSE', source: 'accounts.api', retryable: false },

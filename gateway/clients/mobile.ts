@@ -5,15 +5,16 @@ import type { ClientConfig } from './types.js';
 export const mobile: ClientConfig = {
   name: 'mobile',
   defaultPort: LOCAL.ports.mobile,
-  subgraphs: ['accounts', 'email', 'storage', 'analytics'],
   // Only what the apps use: fields and types tagged "mobile" in the subgraph SDLs.
   contract: { include: ['mobile'] },
   // `npm run persisted` writes it from clients/mobile/*.graphql.
   safelist: new URL('../../clients/mobile/persisted-query-manifest.json', import.meta.url),
   fieldSuggestions: false,
   introspection: false,
+  ide: false,
+  defer: false,
   corsOrigins: [],
-  limits: { depth: 6, aliases: 5, tokens: 500, cost: 500 },
+  limits: { depth: 6, aliases: 5, tokens: 500, cost: 1000, costMode: 'enforce', listSize: 10 },
   maxBodyBytes: 16 * 1024,
   forwardHeaders: ['accept-language', 'idempotency-key', 'x-app-version'],
   subgraphTimeoutMs: 6000,

@@ -1,28 +1,46 @@
-import type { SubgraphName } from '../../subgraphs/index.js';
 import type { Contract } from '../contract.js';
-import type { QueryLimits } from '../limits.js';
 
-/** Everything that differs between the clients one gateway program serves. */
+/** What one client's operations may cost the graph (gateway/limits.ts). */
+export interface QueryLimits {
+  /** Deepest field nesting; fragments add no depth. */
+  depth: number;
+  /** Aliases in one operation (each alias can repeat a costly field). */
+  aliases: number;
+  /** Lexical tokens in the document; parsing stops past them. */
+  tokens: number;
+  /** Most estimated cost (demand control on @cost / @listSize). */
+  cost: number;
+  /** `enforce` refuses an operation over `cost`; `measure` only reports the estimate. */
+  costMode: 'enforce' | 'measure';
+  /** Items assumed for a list field with no @listSize. */
+  listSize: number;
+}
+
+/**
+ * Everything that differs between the clients one gateway program serves. The subgraphs a
+ * gateway routes to are not here: they come from the supergraph it loads. Each value can
+ * be overridden per deployment by environment (`<CLIENT>_MAX_COST=...`, gateway/settings.ts).
+ */
 export interface ClientConfig {
   name: string;
   defaultPort: number;
-  /** Subgraphs this client's gateway routes to. */
-  subgraphs: readonly SubgraphName[];
   /** The part of the graph this client sees, by `@tag`; the whole graph when absent. */
   contract?: Contract;
   /**
-   * The persisted query manifest of a client that may run only its own operations (safelist);
-   * absent for clients that send ad-hoc queries (with APQ). `<CLIENT>_SAFELIST=false` turns
-   * the safelist off, e.g. to audit the gateway with ad-hoc queries.
+   * The persisted query manifest of a client that may run only its own operations
+   * (safelist); absent for clients that send ad-hoc queries, which may use APQ instead.
    */
   safelist?: URL;
-  /** Whether the schema can be introspected (off for clients that ship fixed queries); `<CLIENT>_INTROSPECTION` overrides. */
+  /** Whether the schema can be introspected (off for clients that ship fixed queries). */
   introspection: boolean;
   /** Whether validation errors suggest field names ("Did you mean ...?"), which reveal the schema. */
   fieldSuggestions: boolean;
+  /** Whether GET /graphql from a browser shows a GraphQL IDE (never in production). */
+  ide: boolean;
+  /** Whether `@defer` is served (incremental delivery, multipart/mixed). */
+  defer: boolean;
   /** Browser origins allowed to call this gateway; none for native apps. */
   corsOrigins: readonly string[];
-  /** Depth, aliases, tokens and estimated cost an operation may have (gateway/limits.ts). */
   limits: QueryLimits;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes: number;

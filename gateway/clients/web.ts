@@ -1,18 +1,19 @@
 import { LOCAL } from '../../kit/local-defaults.js';
 import type { ClientConfig } from './types.js';
 
-/** Schema details help web developers, and nobody else: off when NODE_ENV is production. */
-const development = process.env.NODE_ENV !== 'production';
-
-/** The web app: ad-hoc queries from browsers, introspection for its developers. */
+/**
+ * The web app: ad-hoc queries from browsers (with APQ), introspection, suggestions and an IDE
+ * for its developers outside production, @defer for fields behind slow providers.
+ */
 export const web: ClientConfig = {
   name: 'web',
   defaultPort: LOCAL.ports.web,
-  subgraphs: ['accounts', 'email', 'storage', 'analytics'],
-  fieldSuggestions: development,
-  introspection: development,
+  fieldSuggestions: true,
+  introspection: true,
+  ide: true,
+  defer: true,
   corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
-  limits: { depth: 8, aliases: 15, tokens: 2000, cost: 2000 },
+  limits: { depth: 8, aliases: 15, tokens: 2000, cost: 5000, costMode: 'enforce', listSize: 10 },
   maxBodyBytes: 100 * 1024,
   forwardHeaders: ['accept-language', 'idempotency-key'],
   subgraphTimeoutMs: 8000,

@@ -22,7 +22,7 @@ export type AnalyticsEvent = {
   __typename?: 'AnalyticsEvent';
   name: Scalars['String']['output'];
   occurredAt: Scalars['DateTime']['output'];
-  /** The event's own properties. At most 255, Mixpanel's limit. */
+  /** The event's own properties (Mixpanel allows up to 255); they come with the event, at no cost of their own. */
   properties: Array<EventProperty>;
 };
 
@@ -39,7 +39,7 @@ export type EventCountSeries = {
   __typename?: 'EventCountSeries';
   event: Scalars['String']['output'];
   interval: TimeInterval;
-  /** One point per period, oldest first. At most 744 (hours of 31 days; days span at most 366, months 60). */
+  /** One point per period, oldest first: at most 744 (hours of 31 days; days span at most 366, months 60), all from one query. */
   points: Array<EventCountPoint>;
   /** Sum of all points. */
   total: Scalars['Int']['output'];

@@ -79,7 +79,7 @@ export type PageInfo = {
 export type UploadUrl = {
   __typename?: 'UploadUrl';
   expiresAt: Scalars['DateTime']['output'];
-  /** Headers the upload must carry exactly, as they are part of the signature. At most 10. */
+  /** Headers the upload must carry exactly, as they are part of the signature. */
   headers: Array<HttpHeader>;
   /** Key the file will have once uploaded. */
   key: Scalars['ID']['output'];

@@ -1,0 +1,41 @@
+import { GraphQLError } from 'graphql';
+import type { Logger } from '../kit/logger.js';
+
+/** Codes the engine gives a subgraph call that failed in transport, and what clients see instead. */
+const UNREACHABLE = new Set(['SUBREQUEST_HTTP_ERROR', 'DOWNSTREAM_SERVICE_ERROR']);
+const TIMED_OUT = new Set(['GATEWAY_TIMEOUT', 'TIMEOUT_ERROR']);
+
+const isGraphQLError = (error: unknown): error is GraphQLError =>
+  error instanceof GraphQLError || (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError');
+
+/** An error that is a GraphQL error all the way down: made to be shown (validation, a subgraph's, ours). */
+const isClientSafe = (error: GraphQLError): boolean => !error.originalError || (isGraphQLError(error.originalError) && isClientSafe(error.originalError));
+
+/**
+ * What a client may see of an error. A subgraph that cannot be reached or answers too late
+ * fails the fields it owns with SUBGRAPH_UNAVAILABLE or SUBGRAPH_TIMEOUT naming it, never the
+ * transport's message (which holds internal addresses); GraphQL errors made for clients pass
+ * as they are; anything else is logged and answered INTERNAL_SERVER_ERROR, with no message,
+ * stack or detail, whatever NODE_ENV is.
+ */
+export function createErrorMasker(logger: Logger) {
+  return (error: unknown): Error => {
+    const graphqlError = isGraphQLError(error) ? error : undefined;
+    const code = graphqlError?.extensions?.code;
+    if (graphqlError && typeof code === 'string' && (UNREACHABLE.has(code) || TIMED_OUT.has(code))) {
+      const subgraph = String(graphqlError.extensions.serviceName ?? graphqlError.extensions.subgraphName ?? 'unknown');
+      const timedOut = TIMED_OUT.has(code);
+      logger.warn({ subgraph, code, path: graphqlError.path }, 'subgraph call failed');
+      return new GraphQLError(`Subgraph ${subgraph} ${timedOut ? 'did not answer in time' : 'is unavailable'}`, {
+        path: graphqlError.path,
+        extensions: { code: timedOut ? 'SUBGRAPH_TIMEOUT' : 'SUBGRAPH_UNAVAILABLE', subgraph, retryable: true },
+      });
+    }
+    if (graphqlError && isClientSafe(graphqlError)) return graphqlError;
+    logger.error({ err: graphqlError?.originalError ?? error, path: graphqlError?.path }, 'unexpected error');
+    return new GraphQLError('Internal server error', {
+      path: graphqlError?.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR', ...(graphqlError?.extensions?.http ? { http: graphqlError.extensions.http } : {}) },
+    });
+  };
+}

@@ -1,0 +1,30 @@
+import { Logger as EngineLogger, type LogLevel } from '@graphql-hive/logger';
+import type { Logger } from '../kit/logger.js';
+
+/** What the engine attaches to its logs that must not reach a log line: headers (tokens) and bodies (user data). */
+const DROPPED = new Set(['headers', 'request', 'body', 'variables', 'authorization', 'cookie', 'x-patchbay-caller']);
+
+function sanitize(value: unknown, depth = 0): unknown {
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (Array.isArray(value)) return value.slice(0, 20).map((item) => sanitize(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !DROPPED.has(key.toLowerCase())).map(([key, item]) => [key, sanitize(item, depth + 1)]));
+}
+
+/**
+ * The engine's logger, writing through the process's pino logger: one JSON log stream per
+ * process, at its level, without the headers and bodies the engine attaches to some logs.
+ */
+export function engineLogger(logger: Logger): EngineLogger {
+  const level = logger.level === 'silent' || logger.level === 'fatal' ? false : (logger.level as LogLevel);
+  return new EngineLogger({
+    level,
+    writers: [
+      {
+        write(writeLevel, attrs, msg) {
+          logger[writeLevel](attrs ? { engine: sanitize(attrs) } : {}, msg ?? '');
+        },
+      },
+    ],
+  });
+}

@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** Apollo's persisted query manifest (`@apollo/generate-persisted-query-manifest`). */
+const Manifest = z.object({
+  format: z.literal('apollo-persisted-query-manifest'),
+  version: z.literal(1),
+  operations: z.array(
+    z.object({ id: z.string().regex(/^[0-9a-f]{64}$/), name: z.string(), type: z.enum(['query', 'mutation', 'subscription']), body: z.string() }),
+  ),
+});
+
+const parseManifest = (file: URL) => Manifest.parse(JSON.parse(readFileSync(file, 'utf8')));
+
+/** Operation bodies by id: what a safelisted gateway runs. */
+export function readManifest(file: URL): Map<string, string> {
+  return new Map(parseManifest(file).operations.map((op) => [op.id, op.body]));
+}
+
+/** The request extension that names a manifest's operation by id, as the apps send it. */
+export function persistedQueryExtension(file: URL, operationName: string) {
+  const operation = parseManifest(file).operations.find((op) => op.name === operationName);
+  if (!operation) throw new Error(`${operationName} is not in the persisted query manifest: run npm run persisted`);
+  return { persistedQuery: { version: 1, sha256Hash: operation.id } };
+}

@@ -1,0 +1,85 @@
+import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createCallerSigner } from '../kit/caller.js';
+import type { Logger } from '../kit/logger.js';
+import { createVerifier } from './auth.js';
+import { createErrorMasker } from './errors.js';
+import { engineLogger } from './logging.js';
+import { readManifest } from './manifest.js';
+import { useClientAuth, type ClientAuthContext } from './plugins/client-auth.js';
+import { useDemandControl, useParserLimits, useShapeLimits } from './plugins/limits.js';
+import { memoryPersistedQueryStore, useAutomaticPersistedQueries, useSafelist, type PersistedQueryStore } from './plugins/persisted.js';
+import { subgraphHeaders, useTraceContext } from './plugins/subgraph-headers.js';
+import { useNoSuggestions } from './plugins/suggestions.js';
+import { subgraphUrlVariable, type GatewaySettings } from './settings.js';
+import type { SupergraphSource } from './supergraph.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** The subgraphs a supergraph routes to, by the name its @join__graph gives each. */
+export function subgraphNames(supergraphSdl: string): string[] {
+  return [...supergraphSdl.matchAll(/@join__graph\(\s*name:\s*"([^"]+)"/g)].map((match) => match[1]!);
+}
+
+/**
+ * One client's gateway: Hive Gateway's runtime (query planning, execution, @defer, request
+ * merging, introspection and CSRF rules, error masking) over whatever supergraph `supergraph`
+ * holds, with this client's policy as plugins: authentication, limits, persisted operations,
+ * the signed caller and allow-listed headers to subgraphs, trace context.
+ */
+export function createGateway(
+  settings: GatewaySettings,
+  options: { logger: Logger; supergraph: SupergraphSource; persistedQueries?: PersistedQueryStore },
+): GatewayRuntime<ClientAuthContext> {
+  const { client, limits } = settings;
+  const { logger, supergraph } = options;
+  const verify = createVerifier(settings.process);
+  const signCaller = createCallerSigner(settings.process.INTERNAL_TOKEN_SECRET);
+  const safelist = settings.safelist && client.safelist ? readManifest(client.safelist) : undefined;
+
+  // Subgraph URLs come from the supergraph unless <NAME>_SUBGRAPH_URL says otherwise; the
+  // entries are worked out again for each new supergraph (hot reload may add subgraphs).
+  const transportEntries: Record<string, { location: string }> = {};
+  const routeSubgraphs = (sdl: string) => {
+    for (const name of Object.keys(transportEntries)) delete transportEntries[name];
+    for (const name of subgraphNames(sdl)) {
+      const url = settings.subgraphUrls[subgraphUrlVariable(name)];
+      if (url) transportEntries[name] = { location: url };
+    }
+  };
+  routeSubgraphs(supergraph.current());
+
+  return createGatewayRuntime<ClientAuthContext>({
+    supergraph: () => {
+      const sdl = supergraph.current();
+      routeSubgraphs(sdl);
+      return sdl;
+    },
+    // Requests admitted under the previous supergraph finish on it; new ones use the new one.
+    gracefulSchemaReload: { drainTimeout: 30_000 },
+    transportEntries,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    logging: engineLogger(logger),
+    maskedErrors: { maskError: createErrorMasker(logger) },
+    graphiql: settings.ide
+      ? { title: `patchbay ${client.name}`, headers: JSON.stringify({ Authorization: 'Bearer <a token: npm run -s token -- usr_00001>' }, null, 2) }
+      : false,
+    renderGraphiQL: settings.ide ? renderGraphiQL : undefined,
+    ...(settings.introspection ? {} : { disableIntrospection: { disableIf: () => true } }),
+    cors: settings.corsOrigins.length ? { origin: settings.corsOrigins, credentials: false, maxAge: 600 } : false,
+    csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight'] },
+    deferStream: client.defer,
+    upstreamTimeout: settings.subgraphTimeoutMs,
+    propagateHeaders: subgraphHeaders({ client: client.name, forwardHeaders: client.forwardHeaders, signCaller }),
+    plugins: () => [
+      useClientAuth(verify, GRAPHQL_PATH),
+      ...(safelist ? useSafelist(safelist) : [useAutomaticPersistedQueries(options.persistedQueries ?? memoryPersistedQueryStore())]),
+      useParserLimits(limits.tokens),
+      useShapeLimits(limits),
+      ...(settings.fieldSuggestions ? [] : [useNoSuggestions()]),
+      useDemandControl(limits),
+      useTraceContext(),
+    ],
+  });
+}

@@ -1,0 +1,106 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ConfigError, ServerConfig, env, isProduction, loadAll, loadConfig } from '../kit/config.js';
+import { LOCAL } from '../kit/local-defaults.js';
+import { RedisConfig } from '../kit/redis.js';
+import { AuthConfig } from './auth.js';
+import { clientSupergraphFile, type ClientConfig } from './clients/index.js';
+import type { QueryLimits } from './clients/types.js';
+
+/** What every gateway process reads, whatever its client. */
+const GatewayConfig = ServerConfig.extend(AuthConfig.shape).extend(RedisConfig.shape).extend({
+  INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
+});
+
+const count = (fallback: number, max = 1_000_000) => z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(max).default(fallback);
+const origins = z
+  .string()
+  .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be a comma-separated list of origins like https://app.example.com')));
+
+/**
+ * A client's own settings, read from `<CLIENT>_<NAME>` variables (WEB_MAX_COST, ...), so one
+ * environment can hold those of every client. The defaults come from the client's config.
+ */
+function clientSchema(client: ClientConfig, production: boolean) {
+  const { limits } = client;
+  const developmentOnly = (value: boolean) => value && !production;
+  return z.object({
+    GATEWAY_PORT: env.port(client.defaultPort),
+    /** The supergraph file, watched for changes; or SUPERGRAPH_URL, polled. */
+    SUPERGRAPH_PATH: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
+    SUPERGRAPH_URL: env.url().optional(),
+    SUPERGRAPH_POLL_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(1000).max(3_600_000).default(10_000),
+    SAFELIST: env.bool(client.safelist !== undefined),
+    INTROSPECTION: env.bool(developmentOnly(client.introspection)),
+    IDE: env.bool(developmentOnly(client.ide)),
+    // Browser origins: the local ones are for development; a deployment names its own.
+    CORS_ORIGINS: client.corsOrigins.length ? env.local(origins.default([...client.corsOrigins])) : origins.default([]),
+    MAX_DEPTH: count(limits.depth, 100),
+    MAX_ALIASES: count(limits.aliases, 1000),
+    MAX_TOKENS: count(limits.tokens, 100_000),
+    MAX_COST: count(limits.cost),
+    COST_MODE: z.enum(['enforce', 'measure'], { error: 'must be enforce or measure' }).default(limits.costMode),
+    LIST_SIZE: count(limits.listSize, 10_000),
+    MAX_BODY_BYTES: count(client.maxBodyBytes, 10 * 2 ** 20),
+    SUBGRAPH_TIMEOUT_MS: count(client.subgraphTimeoutMs, 120_000),
+  });
+}
+
+export interface GatewaySettings {
+  process: z.infer<typeof GatewayConfig>;
+  client: ClientConfig;
+  port: number;
+  /** Where the supergraph comes from: a file (watched) or a URL (polled). */
+  supergraph: { path: string } | { url: string; pollMs: number };
+  safelist: boolean;
+  introspection: boolean;
+  fieldSuggestions: boolean;
+  ide: boolean;
+  corsOrigins: string[];
+  limits: QueryLimits;
+  maxBodyBytes: number;
+  subgraphTimeoutMs: number;
+  /** Subgraph URLs to use instead of the supergraph's, by variable (`<NAME>_SUBGRAPH_URL`, see subgraphUrlVariable). */
+  subgraphUrls: Record<string, string>;
+}
+
+const SUBGRAPH_URL = /^([A-Z0-9_]+)_SUBGRAPH_URL$/;
+
+/** `<NAME>_SUBGRAPH_URL` of a subgraph name as the supergraph spells it (`user-profiles` → USER_PROFILES). */
+export const subgraphUrlVariable = (subgraph: string) => `${subgraph.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_SUBGRAPH_URL`;
+
+/** Every `<NAME>_SUBGRAPH_URL` set, validated, by its variable's name. */
+function subgraphUrlOverrides(environment: NodeJS.ProcessEnv): Record<string, string> {
+  const variables = Object.keys(environment).filter((key) => SUBGRAPH_URL.test(key) && environment[key]);
+  const shape = Object.fromEntries(variables.map((key) => [key, env.url()]));
+  return loadConfig(z.object(shape), environment) as Record<string, string>;
+}
+
+/** Reads and validates the settings of one client's gateway, reporting every bad value at once. */
+export function loadGatewaySettings(client: ClientConfig, environment: NodeJS.ProcessEnv): GatewaySettings {
+  const production = isProduction(environment);
+  const [processConfig, own, overrides] = loadAll(
+    () => loadConfig(GatewayConfig, environment),
+    () => loadConfig(clientSchema(client, production), environment, `${client.name.toUpperCase()}_`),
+    () => subgraphUrlOverrides(environment),
+  );
+  if (own.SUPERGRAPH_URL && environment[`${client.name.toUpperCase()}_SUPERGRAPH_PATH`]) {
+    throw new ConfigError([`${client.name.toUpperCase()}_SUPERGRAPH_URL: set it or ${client.name.toUpperCase()}_SUPERGRAPH_PATH, not both`]);
+  }
+  return {
+    process: processConfig,
+    client,
+    port: own.GATEWAY_PORT,
+    supergraph: own.SUPERGRAPH_URL ? { url: own.SUPERGRAPH_URL, pollMs: own.SUPERGRAPH_POLL_MS } : { path: own.SUPERGRAPH_PATH },
+    safelist: own.SAFELIST && client.safelist !== undefined,
+    introspection: own.INTROSPECTION,
+    fieldSuggestions: client.fieldSuggestions && !production,
+    ide: own.IDE,
+    corsOrigins: own.CORS_ORIGINS,
+    limits: { depth: own.MAX_DEPTH, aliases: own.MAX_ALIASES, tokens: own.MAX_TOKENS, cost: own.MAX_COST, costMode: own.COST_MODE, listSize: own.LIST_SIZE },
+    maxBodyBytes: own.MAX_BODY_BYTES,
+    subgraphTimeoutMs: own.SUBGRAPH_TIMEOUT_MS,
+    subgraphUrls: overrides,
+  };
+}

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { getStitchedSchemaFromSupergraphSdl } from '@graphql-tools/federation';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ConfigError } from '../kit/config.js';
+import type { Logger } from '../kit/logger.js';
+
+/** Where a gateway's supergraph comes from: a file (a ConfigMap, a volume) or a URL. */
+export type SupergraphLocation = { path: string } | { url: string; pollMs: number };
+
+/**
+ * The supergraph a gateway serves, kept current: a file is watched (and re-read every few
+ * seconds, which also catches a ConfigMap's symlink swap), a URL is polled. A new supergraph
+ * replaces the current one only once it builds; one that does not is refused, logged and
+ * counted, and the current one keeps serving.
+ */
+export interface SupergraphSource {
+  /** The supergraph SDL being served. */
+  current(): string;
+  /** Starts watching; `onChange` runs after a valid new supergraph became current. */
+  watch(onChange: () => void): void;
+  close(): void;
+}
+
+const FILE_RECHECK_MS = 5_000;
+const FETCH_TIMEOUT_MS = 10_000;
+
+/** Why a supergraph cannot be served, or undefined when it can. */
+export function supergraphProblem(sdl: string): string | undefined {
+  try {
+    getStitchedSchemaFromSupergraphSdl({ supergraphSdl: sdl });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.split('\n')[0]!.slice(0, 300);
+  }
+}
+
+const digest = (sdl: string) => createHash('sha256').update(sdl).digest('hex');
+
+export async function openSupergraph(
+  location: SupergraphLocation,
+  options: { variable: string; logger: Logger; registry: Registry },
+): Promise<SupergraphSource> {
+  const { logger } = options;
+  const reloads = new Counter({
+    name: 'patchbay_supergraph_reloads_total',
+    help: 'Supergraph changes seen: applied, or refused because the new one does not build (or could not be read)',
+    labelNames: ['outcome'] as const,
+    registers: [options.registry],
+  });
+  const loadedAt = new Gauge({ name: 'patchbay_supergraph_loaded_timestamp_seconds', help: 'When the supergraph being served was loaded', registers: [options.registry] });
+
+  const read = async (): Promise<string> => {
+    if ('path' in location) return readFileSync(location.path, 'utf8');
+    const response = await fetch(location.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    if (!response.ok) throw new Error(`${location.url} answered ${response.status}`);
+    return response.text();
+  };
+
+  let sdl: string;
+  try {
+    sdl = await read();
+  } catch (error) {
+    throw new ConfigError([`${options.variable}: cannot read the supergraph (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
+  }
+  const problem = supergraphProblem(sdl);
+  if (problem) throw new ConfigError([`${options.variable}: not a supergraph this gateway can serve (${problem})`]);
+  let current = { sdl, digest: digest(sdl) };
+  loadedAt.setToCurrentTime();
+
+  let timer: NodeJS.Timeout | undefined;
+  let watcher: FSWatcher | undefined;
+  let checking = false;
+  let onChange = () => {};
+
+  async function check(): Promise<void> {
+    if (checking) return;
+    checking = true;
+    try {
+      const next = await read();
+      const nextDigest = digest(next);
+      if (nextDigest === current.digest) return;
+      const invalid = supergraphProblem(next);
+      if (invalid) {
+        // Remembered, so an unchanged bad file is refused (and logged) once.
+        current = { ...current, digest: nextDigest };
+        reloads.inc({ outcome: 'refused' });
+        logger.error({ problem: invalid }, 'new supergraph refused; the current one keeps serving');
+        return;
+      }
+      current = { sdl: next, digest: nextDigest };
+      reloads.inc({ outcome: 'applied' });
+      loadedAt.setToCurrentTime();
+      logger.info({ digest: nextDigest.slice(0, 12) }, 'new supergraph applied');
+      onChange();
+    } catch (error) {
+      reloads.inc({ outcome: 'unreadable' });
+      logger.warn({ err: (error as Error).message }, 'supergraph could not be read; the current one keeps serving');
+    } finally {
+      checking = false;
+    }
+  }
+
+  return {
+    current: () => current.sdl,
+    watch(handler) {
+      onChange = handler;
+      const interval = 'path' in location ? FILE_RECHECK_MS : location.pollMs;
+      timer = setInterval(() => void check(), interval);
+      timer.unref();
+      if ('path' in location) {
+        // The directory, not the file: editors and ConfigMaps replace files rather than write them.
+        const name = basename(location.path);
+        watcher = watch(dirname(location.path), (_event, changed) => {
+          if (!changed || changed === name || changed.startsWith('..')) setTimeout(() => void check(), 50);
+        });
+        watcher.on('error', (error) => logger.warn({ err: error.message }, 'supergraph file watch failed; checking every few seconds instead'));
+        watcher.unref();
+      }
+    },
+    close() {
+      clearInterval(timer);
+      watcher?.close();
+    },
+  };
+}
