@@ -16,6 +16,12 @@ import type { SupergraphSource } from './supergraph.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
+/** @defer and @stream as the incremental delivery RFC (and graphql-tools) define them. */
+const INCREMENTAL_DELIVERY_DIRECTIVES = `
+  directive @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+  directive @stream(if: Boolean! = true, label: String, initialCount: Int = 0) on FIELD
+`;
+
 /** The subgraphs a supergraph routes to, by the name its @join__graph gives each. */
 export function subgraphNames(supergraphSdl: string): string[] {
   return [...supergraphSdl.matchAll(/@join__graph\(\s*name:\s*"([^"]+)"/g)].map((match) => match[1]!);
@@ -51,12 +57,14 @@ export function createGateway(
 
   return createGatewayRuntime<ClientAuthContext>({
     supergraph: () => {
-      const sdl = supergraph.current();
-      routeSubgraphs(sdl);
-      return sdl;
+      routeSubgraphs(supergraph.current());
+      return supergraph.document();
     },
     // Requests admitted under the previous supergraph finish on it; new ones use the new one.
+    // (That needs the engine's own schema object: @defer and @stream are declared up front,
+    // so that the defer plugin does not rebuild the schema to add them.)
     gracefulSchemaReload: { drainTimeout: 30_000 },
+    ...(client.defer ? { additionalTypeDefs: INCREMENTAL_DELIVERY_DIRECTIVES } : {}),
     transportEntries,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { getStitchedSchemaFromSupergraphSdl } from '@graphql-tools/federation';
+import { Kind, parse, type DocumentNode } from 'graphql';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConfigError } from '../kit/config.js';
 import type { Logger } from '../kit/logger.js';
@@ -18,6 +19,8 @@ export type SupergraphLocation = { path: string } | { url: string; pollMs: numbe
 export interface SupergraphSource {
   /** The supergraph SDL being served. */
   current(): string;
+  /** The same, parsed once per supergraph (what the engine is given: never a string it could take for a path). */
+  document(): DocumentNode;
   /** Starts watching; `onChange` runs after a valid new supergraph became current. */
   watch(onChange: () => void): void;
   close(): void;
@@ -26,10 +29,17 @@ export interface SupergraphSource {
 const FILE_RECHECK_MS = 5_000;
 const FETCH_TIMEOUT_MS = 10_000;
 
-/** Why a supergraph cannot be served, or undefined when it can. */
+const JOIN_SPEC = 'https://specs.apollo.dev/join/';
+
+/** Why a supergraph cannot be served, or undefined when it can: it parses, names its subgraphs, and builds. */
 export function supergraphProblem(sdl: string): string | undefined {
   try {
-    getStitchedSchemaFromSupergraphSdl({ supergraphSdl: sdl });
+    const document = parse(sdl);
+    const joinsSubgraphs = document.definitions.some(
+      (definition) => definition.kind === Kind.ENUM_TYPE_DEFINITION && definition.name.value === 'join__Graph' && (definition.values?.length ?? 0) > 0,
+    );
+    if (!sdl.includes(JOIN_SPEC) || !joinsSubgraphs) return 'not a federation supergraph: no join__Graph naming its subgraphs';
+    getStitchedSchemaFromSupergraphSdl({ supergraphSdl: document });
     return undefined;
   } catch (error) {
     return (error as Error).message.split('\n')[0]!.slice(0, 300);
@@ -66,7 +76,7 @@ export async function openSupergraph(
   }
   const problem = supergraphProblem(sdl);
   if (problem) throw new ConfigError([`${options.variable}: not a supergraph this gateway can serve (${problem})`]);
-  let current = { sdl, digest: digest(sdl) };
+  let current = { sdl, digest: digest(sdl), document: parse(sdl) };
   loadedAt.setToCurrentTime();
 
   let timer: NodeJS.Timeout | undefined;
@@ -89,7 +99,7 @@ export async function openSupergraph(
         logger.error({ problem: invalid }, 'new supergraph refused; the current one keeps serving');
         return;
       }
-      current = { sdl: next, digest: nextDigest };
+      current = { sdl: next, digest: nextDigest, document: parse(next) };
       reloads.inc({ outcome: 'applied' });
       loadedAt.setToCurrentTime();
       logger.info({ digest: nextDigest.slice(0, 12) }, 'new supergraph applied');
@@ -104,6 +114,7 @@ export async function openSupergraph(
 
   return {
     current: () => current.sdl,
+    document: () => current.document,
     watch(handler) {
       onChange = handler;
       const interval = 'path' in location ? FILE_RECHECK_MS : location.pollMs;

@@ -1,6 +1,7 @@
 /**
  * Query limits per client: depth, aliases, tokens, estimated cost and body size, each
- * refused before execution with an error that names the limit and how far it was passed.
+ * refused before execution with an error that names the limit and how far it was passed;
+ * each can be set per deployment by environment, and cost can be measured without refusing.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { web } from '../gateway/clients/web.js';
@@ -12,15 +13,18 @@ import { ADMIN_USER, as, graphql } from './helpers.js';
 let stack: Stack;
 let gateway: string;
 let shallow: RunningService;
+let measuring: RunningService;
 beforeAll(async () => {
   stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
   gateway = `${stack.gateways.web!.url}/graphql`;
-  // The schema has no cycles, so no valid query is deeper than 4: a client configured with
-  // a depth limit of 3 shows the limit at work.
-  shallow = await startGateway({ ...web, limits: { ...web.limits, depth: 3 } }, { ...stack.subgraphUrls, WEB_GATEWAY_PORT: '0', LOG_LEVEL: 'silent' });
+  // The schema has no cycles, so no valid query is deeper than 4: a deployment that sets a
+  // depth limit of 3 shows the limit at work. Set by environment, as an operator would.
+  shallow = await startGateway(web, { ...stack.subgraphUrls, WEB_GATEWAY_PORT: '0', LOG_LEVEL: 'silent', WEB_MAX_DEPTH: '3' });
+  measuring = await startGateway(web, { ...stack.subgraphUrls, WEB_GATEWAY_PORT: '0', LOG_LEVEL: 'silent', WEB_MAX_COST: '10', WEB_COST_MODE: 'measure' });
 });
 afterAll(async () => {
   await shallow?.close();
+  await measuring?.close();
   await stack?.close();
 });
 
@@ -34,10 +38,15 @@ async function refusedWith(url: string, query: string, variables?: Record<string
 }
 
 describe('query limits of the web client', () => {
-  test('depth', async () => {
+  test('depth counts fields; fragments add none', async () => {
     const deep = '{ user(id: "usr_00001") { files(first: 1) { nodes { key } } } }';
     expect(await refusedWith(`${shallow.url}/graphql`, deep)).toBe('Query depth limit of 3 exceeded, found 4.');
     expect((await graphql(gateway, deep)).body.errors).toBeUndefined();
+    // Four fields deep through a spread and an inline fragment: still four.
+    const fragments = '{ user(id: "usr_00001") { ...F } } fragment F on User { files(first: 1) { nodes { ... on File { key } } } }';
+    expect(await refusedWith(`${shallow.url}/graphql`, fragments)).toBe('Query depth limit of 3 exceeded, found 4.');
+    const shallowEnough = '{ user(id: "usr_00001") { ...N } } fragment N on User { ... on User { name } }';
+    expect((await graphql(`${shallow.url}/graphql`, shallowEnough)).body.errors).toBeUndefined();
   });
 
   test('aliases', async () => {
@@ -65,6 +74,14 @@ describe('query limits of the web client', () => {
     expect(await refusedWith(gateway, query, { n: 70 }, 'COST_ESTIMATED_TOO_EXPENSIVE')).toBe(`Cost limit of ${web.limits.cost} exceeded, estimated ${cost(70)}.`);
     const cheap = await graphql(gateway, query, { n: 5 });
     expect(cheap.body.errors).toBeUndefined();
+  });
+
+  test('measure mode: the estimate is reported in extensions, nothing is refused', async () => {
+    const query = '{ users(first: 20) { nodes { id } } }';
+    const { status, body } = await graphql(`${measuring.url}/graphql`, query);
+    expect(status).toBe(200);
+    expect(body.errors).toBeUndefined();
+    expect((body as { extensions?: unknown }).extensions).toEqual({ cost: { estimated: 1 + 20, max: 10 } });
   });
 
   test('request body size', async () => {
