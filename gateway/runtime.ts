@@ -7,6 +7,7 @@ import { createErrorMasker } from './errors.js';
 import { engineLogger } from './logging.js';
 import { readManifest } from './manifest.js';
 import { useClientAuth, type ClientAuthContext } from './plugins/client-auth.js';
+import { useIncrementalOnlyWhenAccepted } from './plugins/incremental.js';
 import { useDemandControl, useParserLimits, useShapeLimits } from './plugins/limits.js';
 import { memoryPersistedQueryStore, useAutomaticPersistedQueries, useSafelist, type PersistedQueryStore } from './plugins/persisted.js';
 import { subgraphHeaders, useTraceContext } from './plugins/subgraph-headers.js';
@@ -71,7 +72,11 @@ export function createGateway(
     logging: engineLogger(logger),
     maskedErrors: { maskError: createErrorMasker(logger) },
     graphiql: settings.ide
-      ? { title: `patchbay ${client.name}`, headers: JSON.stringify({ Authorization: 'Bearer <a token: npm run -s token -- usr_00001>' }, null, 2) }
+      ? {
+          title: `patchbay ${client.name}`,
+          defaultQuery: '# Put a token in Headers below (npm run -s token -- usr_00001), then run:\n{\n  me {\n    id\n    name\n  }\n}\n',
+          headers: JSON.stringify({ Authorization: 'Bearer <a token: npm run -s token -- usr_00001>' }, null, 2),
+        }
       : false,
     renderGraphiQL: settings.ide ? renderGraphiQL : undefined,
     ...(settings.introspection ? {} : { disableIntrospection: { disableIf: () => true } }),
@@ -87,6 +92,7 @@ export function createGateway(
       useShapeLimits(limits),
       ...(settings.fieldSuggestions ? [] : [useNoSuggestions()]),
       useDemandControl(limits),
+      ...(client.defer ? [useIncrementalOnlyWhenAccepted()] : []),
       useTraceContext(),
     ],
   });

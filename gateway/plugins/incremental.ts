@@ -1,0 +1,42 @@
+import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
+import { BREAK, visit, type DocumentNode } from 'graphql';
+
+/** Media types in which incremental results (@defer, @stream) can be delivered. */
+const INCREMENTAL = /multipart\/mixed|text\/event-stream/i;
+
+/** The document with @defer and @stream dropped: the same data, all in one result. */
+const withoutIncremental = (document: DocumentNode): DocumentNode =>
+  visit(document, {
+    Directive: (node) => (node.name.value === 'defer' || node.name.value === 'stream' ? null : undefined),
+  });
+
+const hasIncremental = (document: DocumentNode): boolean => {
+  let found = false;
+  visit(document, {
+    Directive(node) {
+      if (node.name.value !== 'defer' && node.name.value !== 'stream') return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+};
+
+/**
+ * @defer and @stream for the clients that can read them: a request that does not accept
+ * multipart/mixed (or an event stream) gets the whole result in one JSON response, as GraphQL
+ * over HTTP asks, rather than a multipart body it cannot parse.
+ */
+export function useIncrementalOnlyWhenAccepted(): GatewayPlugin {
+  const rewritten = new WeakMap<DocumentNode, DocumentNode>();
+  return {
+    onExecute({ args, setExecuteFn, executeFn }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      if (!request || INCREMENTAL.test(request.headers.get('accept') ?? '') || !hasIncremental(args.document)) return;
+      let document = rewritten.get(args.document);
+      if (!document) rewritten.set(args.document, (document = withoutIncremental(args.document)));
+      const plain = document;
+      setExecuteFn((executionArgs) => executeFn({ ...executionArgs, document: plain }));
+    },
+  };
+}
