@@ -5,6 +5,14 @@ import type { Logger } from '../kit/logger.js';
 const UNREACHABLE = new Set(['SUBREQUEST_HTTP_ERROR', 'DOWNSTREAM_SERVICE_ERROR']);
 const TIMED_OUT = new Set(['GATEWAY_TIMEOUT', 'TIMEOUT_ERROR']);
 
+/** Whether a subgraph call ended because it was aborted: the request's deadline passed (a client that went away sees no answer). */
+function wasAborted(error: unknown, depth = 0): boolean {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  if (name === 'AbortError' || name === 'TimeoutError') return true;
+  const next = (error as { originalError?: unknown; cause?: unknown } | undefined)?.originalError ?? (error as { cause?: unknown } | undefined)?.cause;
+  return depth < 4 && next !== undefined && next !== error && wasAborted(next, depth + 1);
+}
+
 const isGraphQLError = (error: unknown): error is GraphQLError =>
   error instanceof GraphQLError || (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError');
 
@@ -24,7 +32,7 @@ export function createErrorMasker(logger: Logger) {
     const code = graphqlError?.extensions?.code;
     if (graphqlError && typeof code === 'string' && (UNREACHABLE.has(code) || TIMED_OUT.has(code))) {
       const subgraph = String(graphqlError.extensions.serviceName ?? graphqlError.extensions.subgraphName ?? 'unknown');
-      const timedOut = TIMED_OUT.has(code);
+      const timedOut = TIMED_OUT.has(code) || wasAborted(graphqlError.originalError);
       logger.warn({ subgraph, code, path: graphqlError.path }, 'subgraph call failed');
       return new GraphQLError(`Subgraph ${subgraph} ${timedOut ? 'did not answer in time' : 'is unavailable'}`, {
         path: graphqlError.path,

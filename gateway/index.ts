@@ -5,6 +5,7 @@ import { createRegistry } from '../kit/metrics.js';
 import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { CLIENTS, clientByName, type ClientConfig } from './clients/index.js';
 import { errorResponse } from './responses.js';
+import { choosePlanner } from './planner.js';
 import { GRAPHQL_PATH, createGateway } from './runtime.js';
 import { loadGatewaySettings } from './settings.js';
 import { openSupergraph } from './supergraph.js';
@@ -45,7 +46,9 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const registry = createRegistry(`gateway-${client.name}`);
   const supergraphVariable = `${client.name.toUpperCase()}_SUPERGRAPH_${'path' in settings.supergraph ? 'PATH' : 'URL'}`;
   const supergraph = await openSupergraph(settings.supergraph, { variable: supergraphVariable, logger, registry });
-  const gateway = createGateway(settings, { logger, supergraph });
+  const { planner, why } = await choosePlanner(settings.process.QUERY_PLANNER);
+  logger.info({ planner, why }, 'query planner');
+  const gateway = createGateway(settings, { logger, supergraph, planner });
   // The engine's server adapter disposes itself on SIGTERM; this process drains first and
   // disposes it when it closes (kit/service.ts), so those listeners go.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -3,25 +3,22 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createCallerSigner } from '../kit/caller.js';
 import type { Logger } from '../kit/logger.js';
 import { createVerifier } from './auth.js';
+import { INCREMENTAL_DELIVERY_SDL } from './directives.js';
 import { createErrorMasker } from './errors.js';
 import { engineLogger } from './logging.js';
+import { hybridQueryPlanner, type QueryPlanner } from './planner.js';
 import { readManifest } from './manifest.js';
 import { useClientAuth, type ClientAuthContext } from './plugins/client-auth.js';
 import { useIncrementalOnlyWhenAccepted } from './plugins/incremental.js';
 import { useDemandControl, useParserLimits, useShapeLimits } from './plugins/limits.js';
 import { memoryPersistedQueryStore, useAutomaticPersistedQueries, useSafelist, type PersistedQueryStore } from './plugins/persisted.js';
-import { subgraphHeaders, useTraceContext } from './plugins/subgraph-headers.js';
+import { subgraphHeaders, useRequestContext } from './plugins/subgraph-headers.js';
 import { useNoSuggestions } from './plugins/suggestions.js';
 import { subgraphUrlVariable, type GatewaySettings } from './settings.js';
 import type { SupergraphSource } from './supergraph.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
-/** @defer and @stream as the incremental delivery RFC (and graphql-tools) define them. */
-const INCREMENTAL_DELIVERY_DIRECTIVES = `
-  directive @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
-  directive @stream(if: Boolean! = true, label: String, initialCount: Int = 0) on FIELD
-`;
 
 /** The subgraphs a supergraph routes to, by the name its @join__graph gives each. */
 export function subgraphNames(supergraphSdl: string): string[] {
@@ -36,7 +33,7 @@ export function subgraphNames(supergraphSdl: string): string[] {
  */
 export function createGateway(
   settings: GatewaySettings,
-  options: { logger: Logger; supergraph: SupergraphSource; persistedQueries?: PersistedQueryStore },
+  options: { logger: Logger; supergraph: SupergraphSource; planner: QueryPlanner; persistedQueries?: PersistedQueryStore },
 ): GatewayRuntime<ClientAuthContext> {
   const { client, limits } = settings;
   const { logger, supergraph } = options;
@@ -65,9 +62,12 @@ export function createGateway(
     // (That needs the engine's own schema object: @defer and @stream are declared up front,
     // so that the defer plugin does not rebuild the schema to add them.)
     gracefulSchemaReload: { drainTimeout: 30_000 },
-    ...(client.defer ? { additionalTypeDefs: INCREMENTAL_DELIVERY_DIRECTIVES } : {}),
+    ...(options.planner === 'rust' ? { unifiedGraphHandler: hybridQueryPlanner({ incremental: client.defer }) } : {}),
+    ...(client.defer ? { additionalTypeDefs: INCREMENTAL_DELIVERY_SDL } : {}),
     transportEntries,
     graphqlEndpoint: GRAPHQL_PATH,
+    // Request ids are ours (plugins/subgraph-headers.ts): validated, and without a logger per request.
+    requestId: false,
     landingPage: false,
     logging: engineLogger(logger),
     maskedErrors: { maskError: createErrorMasker(logger) },
@@ -83,7 +83,6 @@ export function createGateway(
     cors: settings.corsOrigins.length ? { origin: settings.corsOrigins, credentials: false, maxAge: 600 } : false,
     csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight'] },
     deferStream: client.defer,
-    upstreamTimeout: settings.subgraphTimeoutMs,
     propagateHeaders: subgraphHeaders({ client: client.name, forwardHeaders: client.forwardHeaders, signCaller }),
     plugins: () => [
       useClientAuth(verify, GRAPHQL_PATH),
@@ -93,7 +92,7 @@ export function createGateway(
       ...(settings.fieldSuggestions ? [] : [useNoSuggestions()]),
       useDemandControl(limits),
       ...(client.defer ? [useIncrementalOnlyWhenAccepted()] : []),
-      useTraceContext(),
+      useRequestContext(settings.subgraphTimeoutMs),
     ],
   });
 }

@@ -10,6 +10,11 @@ import type { QueryLimits } from './clients/types.js';
 /** What every gateway process reads, whatever its client. */
 const GatewayConfig = ServerConfig.extend(AuthConfig.shape).extend(RedisConfig.shape).extend({
   INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
+  /**
+   * Who plans queries: Hive's Rust query planner (`rust`, a native addon shipped in its npm
+   * package) or the engine's JavaScript planner (`js`); unset, Rust where it has a build.
+   */
+  QUERY_PLANNER: z.enum(['rust', 'js'], { error: 'must be rust or js' }).optional(),
 });
 
 const count = (fallback: number, max = 1_000_000) => z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(max).default(fallback);

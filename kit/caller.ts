@@ -30,26 +30,34 @@ const keyOf = (secret: string): KeyObject => createSecretKey(Buffer.from(secret)
 
 /**
  * Signs caller tokens, one per (caller, subgraph), and hands out the same token again for
- * most of its lifetime: signing is the gateway's work per request, reusing it is a lookup.
+ * most of its lifetime: signing is the gateway's work per request, reusing it is a lookup
+ * (answered at once, without a promise, as it happens on every subgraph call).
  */
-export function createCallerSigner(secret: string): (caller: Caller, subgraph: string) => Promise<string> {
+export function createCallerSigner(secret: string): (caller: Caller, subgraph: string) => string | Promise<string> {
   const key = keyOf(secret);
-  const issued = new LRUCache<string, { token: Promise<string>; reuseUntil: number }>({ max: 10_000 });
+  const issued = new LRUCache<string, { token: string | Promise<string>; reuseUntil: number }>({ max: 10_000 });
   return (caller, subgraph) => {
     const cacheKey = `${subgraph}\u0000${caller.client}\u0000${caller.userId}\u0000${caller.scopes.join(' ')}`;
     const known = issued.get(cacheKey);
     if (known && Date.now() < known.reuseUntil) return known.token;
-    const token = new SignJWT({ scope: caller.scopes.join(' '), client: caller.client })
+    const entry: { token: string | Promise<string>; reuseUntil: number } = { token: '', reuseUntil: Date.now() + REUSE_SECONDS * 1000 };
+    entry.token = new SignJWT({ scope: caller.scopes.join(' '), client: caller.client })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(caller.userId)
       .setIssuer(ISSUER)
       .setAudience(audienceOf(subgraph))
       .setIssuedAt()
       .setExpirationTime(`${TTL_SECONDS}s`)
-      .sign(key);
-    issued.set(cacheKey, { token, reuseUntil: Date.now() + REUSE_SECONDS * 1000 });
-    token.catch(() => issued.delete(cacheKey));
-    return token;
+      .sign(key)
+      .then(
+        (token) => (entry.token = token),
+        (error: unknown) => {
+          issued.delete(cacheKey);
+          throw error;
+        },
+      );
+    issued.set(cacheKey, entry);
+    return entry.token;
   };
 }
 

@@ -1,8 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
-import { parse, printSchema, type GraphQLError } from 'graphql';
+import { GraphQLSchema, parse, printSchema, type GraphQLError } from 'graphql';
 import { CLIENTS, SCHEMA_DIR, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../gateway/clients/index.js';
 import { applyContract, type SubgraphSdl } from '../gateway/contract.js';
+import { INCREMENTAL_DELIVERY_DIRECTIVES } from '../gateway/directives.js';
 import { localUrl } from '../kit/local-defaults.js';
 import { isMainModule } from '../kit/service.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
@@ -58,7 +59,10 @@ export function composeAll(root: URL = REPO_ROOT): CompositionSuccess | Composit
     const result = client.contract ? compose(applyContract(subgraphs, client.contract)) : whole;
     if (result.errors) return failure(`${client.name} contract`, result.errors);
     clientSupergraphs[client.name] = result.supergraphSdl;
-    apiSchemas[client.name] = `${printSchema(result.schema.toAPISchema().toGraphQLJSSchema())}\n`;
+    const api = result.schema.toAPISchema().toGraphQLJSSchema();
+    // A client that gets incremental delivery sees @defer and @stream in its schema.
+    const served = client.defer ? new GraphQLSchema({ ...api.toConfig(), directives: [...api.getDirectives(), ...INCREMENTAL_DELIVERY_DIRECTIVES] }) : api;
+    apiSchemas[client.name] = `${printSchema(served)}\n`;
   }
   return { ok: true, supergraph: whole.supergraphSdl, clientSupergraphs, apiSchemas, hints: whole.hints.map((h) => h.toString()) };
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ApolloClient, HttpLink, InMemoryCache, type DocumentNode } from '@apollo/client';
+import { Defer20220824Handler } from '@apollo/client/incremental';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { generatePersistedQueryIdsFromManifest } from '@apollo/persisted-query-lists';
 import { HomeDocument } from '../clients/mobile/__generated__/operations.js';
@@ -38,7 +39,8 @@ function client(gateway: string, persisted: PersistedQueryLink) {
     return fetch(input, init);
   };
   const http = new HttpLink({ uri: `${stack.gateways[gateway]!.url}/graphql`, fetch: recordingFetch, headers: { authorization } });
-  return { apollo: new ApolloClient({ link: persisted.concat(http), cache: new InMemoryCache() }), sent };
+  // Dashboard defers part of itself: the client reads incremental responses.
+  return { apollo: new ApolloClient({ link: persisted.concat(http), cache: new InMemoryCache(), incrementalHandler: new Defer20220824Handler() }), sent };
 }
 
 describe('web: automatic persisted queries', () => {

@@ -21,24 +21,30 @@ export function useClientAuth(verify: Verifier, graphqlPath: string): GatewayPlu
   return {
     onRequest({ request, url, endResponse }) {
       if (request.method === 'OPTIONS' || url.pathname !== graphqlPath) return;
-      return verify(request.headers.get('authorization')).then(
-        (identity) => {
-          identities.set(request, identity);
-        },
-        (error: unknown) => {
-          if (!(error instanceof AuthError)) throw error;
-          const accept = request.headers.get('accept');
-          if (error.unavailable) {
-            endResponse(errorResponse(accept, 503, error.message, 'AUTHENTICATION_UNAVAILABLE', { 'retry-after': String(KEYS_RETRY_AFTER_SECONDS) }, { retryable: true }));
-            return;
-          }
-          // RFC 6750: a request without credentials gets the challenge alone; a bad token, why.
-          const challenge = request.headers.has('authorization')
-            ? `Bearer realm="patchbay", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`
-            : 'Bearer realm="patchbay"';
-          endResponse(errorResponse(accept, 401, error.message, 'UNAUTHENTICATED', { 'www-authenticate': challenge }));
-        },
-      );
+      const refuse = (error: unknown) => {
+        if (!(error instanceof AuthError)) throw error;
+        const accept = request.headers.get('accept');
+        if (error.unavailable) {
+          endResponse(errorResponse(accept, 503, error.message, 'AUTHENTICATION_UNAVAILABLE', { 'retry-after': String(KEYS_RETRY_AFTER_SECONDS) }, { retryable: true }));
+          return;
+        }
+        // RFC 6750: a request without credentials gets the challenge alone; a bad token, why.
+        const challenge = request.headers.has('authorization')
+          ? `Bearer realm="patchbay", error="invalid_token", error_description="${error.message.replace(/"/g, "'")}"`
+          : 'Bearer realm="patchbay"';
+        endResponse(errorResponse(accept, 401, error.message, 'UNAUTHENTICATED', { 'www-authenticate': challenge }));
+      };
+      let identity: Identity | Promise<Identity>;
+      try {
+        identity = verify(request.headers.get('authorization'));
+      } catch (error) {
+        return refuse(error);
+      }
+      if (!(identity instanceof Promise)) {
+        identities.set(request, identity);
+        return;
+      }
+      return identity.then((verified) => void identities.set(request, verified), refuse);
     },
     onContextBuilding({ context, extendContext }) {
       const identity = identities.get(context.request);

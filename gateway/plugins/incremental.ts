@@ -28,14 +28,18 @@ const hasIncremental = (document: DocumentNode): boolean => {
  * over HTTP asks, rather than a multipart body it cannot parse.
  */
 export function useIncrementalOnlyWhenAccepted(): GatewayPlugin {
-  const rewritten = new WeakMap<DocumentNode, DocumentNode>();
+  // Parsed documents are cached and reused, so each is looked at once.
+  const plainVersion = new WeakMap<DocumentNode, DocumentNode | null>();
+  const plainOf = (document: DocumentNode) => {
+    let plain = plainVersion.get(document);
+    if (plain === undefined) plainVersion.set(document, (plain = hasIncremental(document) ? withoutIncremental(document) : null));
+    return plain;
+  };
   return {
     onExecute({ args, setExecuteFn, executeFn }) {
+      const plain = plainOf(args.document);
       const request = (args.contextValue as { request?: Request }).request;
-      if (!request || INCREMENTAL.test(request.headers.get('accept') ?? '') || !hasIncremental(args.document)) return;
-      let document = rewritten.get(args.document);
-      if (!document) rewritten.set(args.document, (document = withoutIncremental(args.document)));
-      const plain = document;
+      if (!plain || !request || INCREMENTAL.test(request.headers.get('accept') ?? '')) return;
       setExecuteFn((executionArgs) => executeFn({ ...executionArgs, document: plain }));
     },
   };
