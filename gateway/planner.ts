@@ -1,9 +1,9 @@
 import { handleFederationSupergraph, type UnifiedGraphHandler } from '@graphql-mesh/fusion-runtime';
 import { unifiedGraphHandler as rustQueryPlanner } from '@graphql-hive/router-runtime';
 import { createDefaultExecutor } from '@graphql-mesh/transport-common';
-import { BREAK, GraphQLSchema, Kind, visit, type DocumentNode } from 'graphql';
+import { GraphQLSchema, Kind, type DocumentNode } from 'graphql';
 import { ConfigError } from '../kit/config.js';
-import { INCREMENTAL_DELIVERY_DIRECTIVES } from './directives.js';
+import { INCREMENTAL_DELIVERY_DIRECTIVES, usesIncrementalDelivery } from './directives.js';
 
 /** Whether an operation only introspects (every root field is __schema, __type or __typename). */
 function isIntrospectionOnly(document: DocumentNode): boolean {
@@ -12,19 +12,6 @@ function isIntrospectionOnly(document: DocumentNode): boolean {
       definition.kind !== Kind.OPERATION_DEFINITION ||
       definition.selectionSet.selections.every((selection) => selection.kind === Kind.FIELD && selection.name.value.startsWith('__')),
   );
-}
-
-/** Whether an operation asks for incremental delivery (@defer or @stream). */
-function isIncremental(document: DocumentNode): boolean {
-  let found = false;
-  visit(document, {
-    Directive(node) {
-      if (node.name.value !== 'defer' && node.name.value !== 'stream') return undefined;
-      found = true;
-      return BREAK;
-    },
-  });
-  return found;
 }
 
 export type QueryPlanner = 'rust' | 'js';
@@ -74,7 +61,7 @@ export function hybridQueryPlanner(options: { incremental: boolean }): UnifiedGr
       executor(request) {
         let route = routes.get(request.document);
         if (route === undefined) {
-          route = isIntrospectionOnly(request.document) ? 'introspection' : isIncremental(request.document) ? 'incremental' : 'planned';
+          route = isIntrospectionOnly(request.document) ? 'introspection' : usesIncrementalDelivery(request.document) ? 'incremental' : 'planned';
           routes.set(request.document, route);
         }
         if (route === 'introspection') return introspectionExecutor(request);

@@ -1,5 +1,6 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { BREAK, visit, type DocumentNode } from 'graphql';
+import { visit, type DocumentNode } from 'graphql';
+import { usesIncrementalDelivery } from '../directives.js';
 
 /** Media types in which incremental results (@defer, @stream) can be delivered. */
 const INCREMENTAL = /multipart\/mixed|text\/event-stream/i;
@@ -9,18 +10,6 @@ const withoutIncremental = (document: DocumentNode): DocumentNode =>
   visit(document, {
     Directive: (node) => (node.name.value === 'defer' || node.name.value === 'stream' ? null : undefined),
   });
-
-const hasIncremental = (document: DocumentNode): boolean => {
-  let found = false;
-  visit(document, {
-    Directive(node) {
-      if (node.name.value !== 'defer' && node.name.value !== 'stream') return undefined;
-      found = true;
-      return BREAK;
-    },
-  });
-  return found;
-};
 
 /**
  * @defer and @stream for the clients that can read them: a request that does not accept
@@ -32,7 +21,7 @@ export function useIncrementalOnlyWhenAccepted(): GatewayPlugin {
   const plainVersion = new WeakMap<DocumentNode, DocumentNode | null>();
   const plainOf = (document: DocumentNode) => {
     let plain = plainVersion.get(document);
-    if (plain === undefined) plainVersion.set(document, (plain = hasIncremental(document) ? withoutIncremental(document) : null));
+    if (plain === undefined) plainVersion.set(document, (plain = usesIncrementalDelivery(document) ? withoutIncremental(document) : null));
     return plain;
   };
   return {
