@@ -85,6 +85,59 @@ describe('a supergraph patchbay has never seen', () => {
   });
 });
 
+describe('subgraph calls', () => {
+  /** A gateway whose calls to the people subgraph pass a recorder that holds each for `delayMs`. */
+  async function recorded(delayMs = 0) {
+    const fetches: Array<{ variables: { representations?: unknown[] }; caller: string }> = [];
+    const recorder = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', async () => {
+        fetches.push({ variables: (JSON.parse(body) as { variables?: object }).variables ?? {}, caller: String(req.headers['x-patchbay-caller']) });
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        const upstream = await fetch(shop.urls.people, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
+      });
+    });
+    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => void recorder.close());
+    const gateway = await startGateway(web, {
+      WEB_SUPERGRAPH_PATH: join(dir, 'supergraph.graphql'),
+      WEB_GATEWAY_PORT: '0',
+      WEB_MAX_COST: '1000000',
+      PEOPLE_SUBGRAPH_URL: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}/graphql`,
+      LOG_LEVEL: 'silent',
+    });
+    closers.push(() => gateway.close());
+    return { url: `${gateway.url}/graphql`, fetches };
+  }
+
+  test('identical concurrent queries of one caller share one subgraph call; of different callers, never', async () => {
+    const { url, fetches } = await recorded(200);
+    const query = JSON.stringify({ query: '{ user(id: "u2") { name username } }' });
+    const post = async (userId: string) =>
+      (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await as(userId)) }, body: query })).json() as Promise<Answer>;
+    const same = await Promise.all([1, 2, 3, 4, 5].map(() => post('u1')));
+    expect(same.every((answer) => answer.errors === undefined)).toBe(true);
+    expect(fetches).toHaveLength(1);
+    fetches.length = 0;
+    const different = await Promise.all(['u1', 'u3', 'u4', 'u5', 'u6'].map(post));
+    expect(different.every((answer) => answer.errors === undefined)).toBe(true);
+    expect(fetches).toHaveLength(5);
+    expect(new Set(fetches.map((f) => f.caller)).size).toBe(5);
+  });
+
+  test('send each entity once per fetch: 48 reviews by 20 authors ask the people subgraph for 20 users', async () => {
+    const { url, fetches } = await recorded();
+    const answer = await ask(url, '{ topProducts(first: 12) { reviews { author { name birthYear } } } }');
+    expect(answer.errors).toBeUndefined();
+    expect(fetches).toHaveLength(1);
+    const representations = fetches[0]!.variables.representations!.map((r) => JSON.stringify(r));
+    expect(representations).toHaveLength(20);
+    expect(new Set(representations).size).toBe(20);
+  });
+});
+
 describe('where the engine\'s JavaScript planner differs from Apollo Gateway (known, and documented in docs/adr)', () => {
   // Implementations of an entity interface extended, each by type, by a subgraph that does
   // not know the interface, while @interfaceObject subgraphs extend the interface: Apollo

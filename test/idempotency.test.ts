@@ -61,6 +61,18 @@ describe('sendEmail with an idempotency key', () => {
     }
   });
 
+  test('without a key, identical concurrent sends are as many sends: mutations are never merged', async () => {
+    stack.sandbox.faults('email', [{ operation: 'mailSend', latencyMs: 200 }]);
+    try {
+      const input = mail();
+      const results = await Promise.all([send(gateway, input), send(gateway, input), send(gateway, input)]);
+      expect(results.map((r) => r.body.errors)).toEqual([undefined, undefined, undefined]);
+      expect(sendgridSends(input.to)).toBe(3);
+    } finally {
+      stack.sandbox.clearFaults();
+    }
+  });
+
   test('the same key with another message is refused', async () => {
     await send(gateway, mail({ idempotencyKey: 'reused-1' }));
     const other = await send(gateway, mail({ idempotencyKey: 'reused-1' }));
