@@ -116,7 +116,7 @@ function setFaults(storageRules: readonly FaultRule[]) {
 async function cacheLookups(): Promise<Record<string, number>> {
   const totals: Record<string, number> = { hit: 0, revalidated: 0, miss: 0 };
   for (const subgraph of Object.values(stack.subgraphs)) {
-    const text = await (await fetch(`${subgraph.url}/metrics`)).text();
+    const text = await (await fetch(`${subgraph.metricsUrl}/metrics`)).text();
     for (const [, result, value] of text.matchAll(/^patchbay_upstream_cache_lookups_total\{[^}]*result="(\w+)"[^}]*\} (\d+)/gm)) {
       totals[result!] = (totals[result!] ?? 0) + Number(value);
     }

@@ -1,9 +1,11 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { SignJWT, createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { env } from '../kit/config.js';
 import { LOCAL } from '../kit/local-defaults.js';
+import type { Logger } from '../kit/logger.js';
+import { KeysUnavailableError, createKeySet } from './jwks.js';
 
 /** How client tokens are verified: an HS256 secret, or the keys an identity provider publishes. */
 export const AuthConfig = z.object({
@@ -13,6 +15,8 @@ export const AuthConfig = z.object({
   JWT_JWKS_URL: env.url().optional(),
   JWT_ISSUER: env.local(z.string().min(1).default(LOCAL.auth.issuer)),
   JWT_AUDIENCE: env.local(z.string().min(1).default(LOCAL.auth.audience)),
+  /** Longest token lifetime accepted (exp after iat, or after now without iat): a stolen long-lived token is refused. */
+  JWT_MAX_LIFETIME_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(60).max(30 * 86_400).default(86_400),
 });
 export type AuthConfig = z.infer<typeof AuthConfig>;
 
@@ -43,10 +47,10 @@ const VERIFIED_TOKENS = 10_000;
 /** Checks a bearer token: at once (no promise) for a token already verified, which is most of them. */
 export type Verifier = (authorization: string | null | undefined) => Identity | Promise<Identity>;
 
-export function createVerifier(config: AuthConfig): Verifier {
+export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
   // The key is imported once: an HMAC key re-imported per request was a fifth of the gateway's CPU.
   const key: KeyObject | JWTVerifyGetKey = config.JWT_JWKS_URL
-    ? createRemoteJWKSet(new URL(config.JWT_JWKS_URL), { timeoutDuration: 3000, cooldownDuration: 30_000 })
+    ? createKeySet(config.JWT_JWKS_URL, { logger }).getKey
     : createSecretKey(Buffer.from(config.JWT_SECRET));
   // Pinned algorithms: "none" and algorithm swaps (an HS256 token signed with a public key) never verify.
   const algorithms = config.JWT_JWKS_URL ? ASYMMETRIC : ['HS256'];
@@ -61,6 +65,8 @@ export function createVerifier(config: AuthConfig): Verifier {
         clockTolerance: 5,
         requiredClaims: ['sub', 'exp'],
       });
+      const lifetime = payload.exp! - (payload.iat ?? Math.floor(Date.now() / 1000));
+      if (lifetime > config.JWT_MAX_LIFETIME_SECONDS) throw new AuthError(`Token lifetime is longer than the ${config.JWT_MAX_LIFETIME_SECONDS} seconds accepted`);
       const scope = payload.scope ?? payload.scp;
       const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.map(String) : [];
       const identity = { userId: String(payload.sub), scopes };
@@ -83,6 +89,7 @@ export function createVerifier(config: AuthConfig): Verifier {
 }
 
 function describe(error: unknown): AuthError {
+  if (error instanceof AuthError) return error;
   if (error instanceof errors.JWTExpired) return new AuthError('Token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return new AuthError('Token is not valid yet');
@@ -90,9 +97,7 @@ function describe(error: unknown): AuthError {
   }
   if (error instanceof errors.JOSEAlgNotAllowed) return new AuthError('Token algorithm is not accepted');
   if (error instanceof errors.JWKSNoMatchingKey) return new AuthError('Token was signed with an unknown key');
-  if (error instanceof errors.JWKSTimeout || (error instanceof errors.JOSEError && error.code === 'ERR_JWKS_INVALID')) {
-    return new AuthError('Token keys could not be fetched; try again', true);
-  }
+  if (error instanceof KeysUnavailableError) return new AuthError('Token keys could not be fetched; try again', true);
   return new AuthError('Token signature or format is invalid');
 }
 

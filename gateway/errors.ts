@@ -16,6 +16,17 @@ function wasAborted(error: unknown, depth = 0): boolean {
 const isGraphQLError = (error: unknown): error is GraphQLError =>
   error instanceof GraphQLError || (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError');
 
+/** Extensions that carry internals (the engine's request and response records, a parser's own error, stacks). */
+const INTERNAL_EXTENSIONS = ['originalError', 'stacktrace', 'exception', 'request', 'response'];
+
+/** The error without extensions that carry internals. */
+function withoutInternals(error: GraphQLError): GraphQLError {
+  if (!INTERNAL_EXTENSIONS.some((key) => key in error.extensions)) return error;
+  const extensions = { ...error.extensions };
+  for (const key of INTERNAL_EXTENSIONS) delete extensions[key];
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions });
+}
+
 /** An error that is a GraphQL error all the way down: made to be shown (validation, a subgraph's, ours). */
 const isClientSafe = (error: GraphQLError): boolean => !error.originalError || (isGraphQLError(error.originalError) && isClientSafe(error.originalError));
 
@@ -39,7 +50,7 @@ export function createErrorMasker(logger: Logger) {
         extensions: { code: timedOut ? 'SUBGRAPH_TIMEOUT' : 'SUBGRAPH_UNAVAILABLE', subgraph, retryable: true },
       });
     }
-    if (graphqlError && isClientSafe(graphqlError)) return graphqlError;
+    if (graphqlError && isClientSafe(graphqlError)) return withoutInternals(graphqlError);
     logger.error({ err: graphqlError?.originalError ?? error, path: graphqlError?.path }, 'unexpected error');
     return new GraphQLError('Internal server error', {
       path: graphqlError?.path,

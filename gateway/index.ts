@@ -58,7 +58,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   // The first request should not pay for building the query planner's schema.
   await gateway.getSchema();
 
-  const service = createServiceApp({ registry });
+  const service = createServiceApp();
   const handle: http.RequestListener = (req, res) => {
     if ((req.url ?? '').split('?')[0] !== GRAPHQL_PATH) return service(req, res);
     if (req.method !== 'POST') return void gateway(req, res);
@@ -77,7 +77,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
     supergraph.close();
     await gateway.dispose();
   };
-  return listen(`gateway ${client.name}`, service, settings.process.HOST, settings.port, close, handle);
+  return listen(`gateway ${client.name}`, service, settings.process.HOST, settings.port, { onClose: close, handler: handle, logger, metrics: { registry, port: settings.metricsPort } });
 }
 
 if (isMainModule(import.meta.url)) {

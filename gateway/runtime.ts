@@ -12,7 +12,8 @@ import { useClientAuth, type ClientAuthContext } from './plugins/client-auth.js'
 import { useIncrementalOnlyWhenAccepted } from './plugins/incremental.js';
 import { useDemandControl, useParserLimits, useShapeLimits } from './plugins/limits.js';
 import { memoryPersistedQueryStore, useAutomaticPersistedQueries, useSafelist, type PersistedQueryStore } from './plugins/persisted.js';
-import { subgraphHeaders, useRequestContext } from './plugins/subgraph-headers.js';
+import { subgraphHeaders, useRequestContext, useSignedSubgraphRequests } from './plugins/subgraph-headers.js';
+import { useRequestErrors } from './plugins/request-errors.js';
 import { useNoSuggestions } from './plugins/suggestions.js';
 import { subgraphUrlVariable, type GatewaySettings } from './settings.js';
 import type { SupergraphSource } from './supergraph.js';
@@ -37,7 +38,7 @@ export function createGateway(
 ): GatewayRuntime<ClientAuthContext> {
   const { client, limits } = settings;
   const { logger, supergraph } = options;
-  const verify = createVerifier(settings.process);
+  const verify = createVerifier(settings.process, logger);
   const signCaller = createCallerSigner(settings.process.INTERNAL_TOKEN_SECRET);
   const safelist = settings.safelist && client.safelist ? readManifest(client.safelist) : undefined;
 
@@ -70,7 +71,7 @@ export function createGateway(
     requestId: false,
     landingPage: false,
     logging: engineLogger(logger),
-    maskedErrors: { maskError: createErrorMasker(logger) },
+    maskedErrors: { maskError: createErrorMasker(logger), isDev: false },
     graphiql: settings.ide
       ? {
           title: `patchbay ${client.name}`,
@@ -87,12 +88,14 @@ export function createGateway(
     plugins: () => [
       useClientAuth(verify, GRAPHQL_PATH),
       ...(safelist ? useSafelist(safelist) : [useAutomaticPersistedQueries(options.persistedQueries ?? memoryPersistedQueryStore())]),
-      useParserLimits(limits.tokens),
+      useParserLimits(limits),
       useShapeLimits(limits),
       ...(settings.fieldSuggestions ? [] : [useNoSuggestions()]),
+      useRequestErrors(),
       useDemandControl(limits),
       ...(client.defer ? [useIncrementalOnlyWhenAccepted()] : []),
       useRequestContext(settings.subgraphTimeoutMs),
+      useSignedSubgraphRequests(settings.process.INTERNAL_TOKEN_SECRET),
     ],
   });
 }

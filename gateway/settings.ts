@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError, ServerConfig, env, isProduction, loadAll, loadConfig } from '../kit/config.js';
+import { ConfigError, ServerConfig, env, isProduction, loadAll, loadConfig, metricsPortOf } from '../kit/config.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import { RedisConfig } from '../kit/redis.js';
 import { AuthConfig } from './auth.js';
@@ -32,6 +32,7 @@ function clientSchema(client: ClientConfig, production: boolean) {
   const developmentOnly = (value: boolean) => value && !production;
   return z.object({
     GATEWAY_PORT: env.port(client.defaultPort),
+    METRICS_PORT: env.metricsPort(),
     /** The supergraph file, watched for changes; or SUPERGRAPH_URL, polled. */
     SUPERGRAPH_PATH: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
     SUPERGRAPH_URL: env.url().optional(),
@@ -44,6 +45,8 @@ function clientSchema(client: ClientConfig, production: boolean) {
     MAX_DEPTH: count(limits.depth, 100),
     MAX_ALIASES: count(limits.aliases, 1000),
     MAX_TOKENS: count(limits.tokens, 100_000),
+    MAX_SELECTIONS: count(limits.selections, 100_000),
+    MAX_FIELD_REPEATS: count(limits.fieldRepeats, 1000),
     MAX_COST: count(limits.cost),
     COST_MODE: z.enum(['enforce', 'measure'], { error: 'must be enforce or measure' }).default(limits.costMode),
     LIST_SIZE: count(limits.listSize, 10_000),
@@ -56,6 +59,8 @@ export interface GatewaySettings {
   process: z.infer<typeof GatewayConfig>;
   client: ClientConfig;
   port: number;
+  /** Where /metrics is served: a port of its own, off the one clients reach. */
+  metricsPort: number;
   /** Where the supergraph comes from: a file (watched) or a URL (polled). */
   supergraph: { path: string } | { url: string; pollMs: number };
   safelist: boolean;
@@ -97,13 +102,23 @@ export function loadGatewaySettings(client: ClientConfig, environment: NodeJS.Pr
     process: processConfig,
     client,
     port: own.GATEWAY_PORT,
+    metricsPort: metricsPortOf(own.GATEWAY_PORT, own.METRICS_PORT, `${client.name.toUpperCase()}_METRICS_PORT`),
     supergraph: own.SUPERGRAPH_URL ? { url: own.SUPERGRAPH_URL, pollMs: own.SUPERGRAPH_POLL_MS } : { path: own.SUPERGRAPH_PATH },
     safelist: own.SAFELIST && client.safelist !== undefined,
     introspection: own.INTROSPECTION,
     fieldSuggestions: client.fieldSuggestions && !production,
     ide: own.IDE,
     corsOrigins: own.CORS_ORIGINS,
-    limits: { depth: own.MAX_DEPTH, aliases: own.MAX_ALIASES, tokens: own.MAX_TOKENS, cost: own.MAX_COST, costMode: own.COST_MODE, listSize: own.LIST_SIZE },
+    limits: {
+      depth: own.MAX_DEPTH,
+      aliases: own.MAX_ALIASES,
+      tokens: own.MAX_TOKENS,
+      selections: own.MAX_SELECTIONS,
+      fieldRepeats: own.MAX_FIELD_REPEATS,
+      cost: own.MAX_COST,
+      costMode: own.COST_MODE,
+      listSize: own.LIST_SIZE,
+    },
     maxBodyBytes: own.MAX_BODY_BYTES,
     subgraphTimeoutMs: own.SUBGRAPH_TIMEOUT_MS,
     subgraphUrls: overrides,

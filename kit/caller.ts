@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { SignJWT, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
@@ -8,7 +8,9 @@ import { LRUCache } from 'lru-cache';
  * subgraph as a short-lived token for that subgraph alone, signed with a key only the
  * gateways and subgraphs hold (INTERNAL_TOKEN_SECRET): a request that reaches a subgraph any
  * other way cannot claim to be anyone, and a token taken from one subgraph's traffic opens
- * no other.
+ * no other. Each request also carries a signature of its token and body (SIGNATURE_HEADER),
+ * so a token seen in traffic cannot carry a request of someone else's making (such as entity
+ * representations naming another user's email).
  */
 export interface Caller {
   userId: string;
@@ -27,6 +29,31 @@ const TTL_SECONDS = 60;
 const REUSE_SECONDS = 45;
 
 const keyOf = (secret: string): KeyObject => createSecretKey(Buffer.from(secret));
+
+export const SIGNATURE_HEADER = 'x-patchbay-signature';
+const SIGNATURE_VERSION = 'v1=';
+
+/**
+ * Signs (or checks) a subgraph request: HMAC-SHA256 over its caller token and its exact body,
+ * with a key of its own derived from the internal secret. Synchronous and cheap (a hash of the
+ * body), as it runs on every subgraph call.
+ */
+export function createRequestSignature(secret: string): {
+  sign(callerToken: string, body: string | Buffer): string;
+  matches(signature: string | undefined, callerToken: string, body: Buffer): boolean;
+} {
+  const key = createHmac('sha256', secret).update('patchbay subgraph request signature').digest();
+  const digest = (callerToken: string, body: string | Buffer) => createHmac('sha256', key).update(callerToken).update('\n').update(body).digest();
+  return {
+    sign: (callerToken, body) => SIGNATURE_VERSION + digest(callerToken, body).toString('base64url'),
+    matches(signature, callerToken, body) {
+      if (!signature?.startsWith(SIGNATURE_VERSION)) return false;
+      const given = Buffer.from(signature.slice(SIGNATURE_VERSION.length), 'base64url');
+      const expected = digest(callerToken, body);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    },
+  };
+}
 
 /**
  * Signs caller tokens, one per (caller, subgraph), and hands out the same token again for

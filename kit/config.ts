@@ -92,6 +92,8 @@ const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) U
 /** Shared field types, so every program spells a port, a URL or a secret the same way. */
 export const env = {
   port: (fallback: number) => z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(fallback),
+  /** A service's metrics port, apart from the port it serves clients on; see metricsPortOf. */
+  metricsPort: () => z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).optional(),
   /** An http(s) URL that must be given (no default). */
   url: () => httpUrl(),
   /**
@@ -120,6 +122,21 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
 };
+
+/** How far a service's metrics port is from its own when not set (web 4000 → 5000, accounts 4011 → 5011). */
+export const METRICS_PORT_OFFSET = 1000;
+
+/**
+ * The port a service serves /metrics on: as set, else its own port + METRICS_PORT_OFFSET, or a
+ * free port when its own is (port 0). Never the port clients reach: metrics stay off the
+ * public listener.
+ */
+export function metricsPortOf(port: number, given: number | undefined, variable: string): number {
+  if (given !== undefined) return given;
+  if (port === 0) return 0;
+  if (port + METRICS_PORT_OFFSET > 65535) throw new ConfigError([`${variable}: must be set when the service's port is over ${65535 - METRICS_PORT_OFFSET}`]);
+  return port + METRICS_PORT_OFFSET;
+}
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

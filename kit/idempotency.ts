@@ -83,9 +83,25 @@ const pendingValue = (fingerprint: string, owner: string) => JSON.stringify({ st
 export const createIdempotencyStore = (redis: RedisConnection | undefined): IdempotencyStore =>
   redis ? new RedisIdempotencyStore(redis) : new MemoryIdempotencyStore();
 
-/** Whether `token` is offered for the first time within `ttlMs` (webhook replay protection). */
-export async function firstUse(store: IdempotencyStore, token: string, ttlMs: number): Promise<boolean> {
-  return (await store.claim(`seen:${token}`, 'seen', 'seen', ttlMs)) === 'claimed';
+/**
+ * Events already applied (webhook deliveries), by id, kept `ttlMs`. Asked before applying and
+ * written after: an id is spent only once its effects are stored, so a batch that failed
+ * half-way is applied in full when it comes again, and one that repeats known events applies
+ * only the new ones.
+ */
+export function appliedEvents(store: IdempotencyStore, ttlMs: number) {
+  const key = (id: string) => `applied:${id}`;
+  return {
+    /** The ids not applied yet, without repeats, in the order given. */
+    async unseen(ids: readonly string[]): Promise<string[]> {
+      const unique = [...new Set(ids)];
+      const known = await Promise.all(unique.map((id) => store.get(key(id))));
+      return unique.filter((_, i) => known[i] === undefined);
+    },
+    async remember(ids: readonly string[]): Promise<void> {
+      await Promise.all(ids.map((id) => store.settle(key(id), { state: 'done', fingerprint: 'applied', result: true }, ttlMs)));
+    },
+  };
 }
 
 export interface RunOnceOptions {
@@ -97,16 +113,29 @@ export interface RunOnceOptions {
   waitMs: number;
   /** Whether a failure may have had its effect anyway (then the key never runs again). */
   mayHaveActed(error: unknown): boolean;
+  /** Added to the IDEMPOTENT_OUTCOME_UNKNOWN message: where the client can learn what happened. */
+  outcomeUnknownHint?: string;
   logger?: Logger;
 }
 
-const keyError = (message: string, code: string, retryable: boolean) => new GraphQLError(message, { extensions: { code, retryable } });
+const keyError = (message: string, code: string, retryable: boolean, extensions: Record<string, unknown> = {}) =>
+  new GraphQLError(message, { extensions: { code, retryable, ...extensions } });
+
+/** The answer for a key whose first request failed after it may have acted: the same the first time and every time after. */
+const outcomeUnknown = (cause: string, hint: string | undefined) =>
+  keyError(
+    `The request with this idempotency key failed (${cause}) after it may have taken effect; it is not repeated with this key.${hint ? ` ${hint}` : ''}`,
+    'IDEMPOTENT_OUTCOME_UNKNOWN',
+    false,
+    { cause },
+  );
 
 /**
  * Runs `work` once per key. The same key again returns the first result; while the first
  * request runs, later ones (from any replica sharing the store) wait for it; a first request
  * that failed after it may have acted (say, a send that timed out after the provider took
- * it) is never run again; one that provably did nothing frees the key for a retry.
+ * it) is never run again, and is answered IDEMPOTENT_OUTCOME_UNKNOWN (not retryable) from its
+ * first answer on; one that provably did nothing frees the key for a retry.
  */
 export async function runOnce<T>(store: IdempotencyStore, key: string, fingerprint: string, work: () => Promise<T>, options: RunOnceOptions): Promise<T> {
   const giveUpAt = Date.now() + options.waitMs;
@@ -126,13 +155,7 @@ export async function runOnce<T>(store: IdempotencyStore, key: string, fingerpri
       throw keyError('This idempotency key was used for a different request; use a new key for a new request', 'IDEMPOTENCY_KEY_REUSED', false);
     }
     if (claim.state === 'done') return claim.result;
-    if (claim.state === 'unknown') {
-      throw keyError(
-        `The first request with this idempotency key failed (${claim.code}) after it may have taken effect; it is not repeated`,
-        'IDEMPOTENT_OUTCOME_UNKNOWN',
-        false,
-      );
-    }
+    if (claim.state === 'unknown') throw outcomeUnknown(claim.code, options.outcomeUnknownHint);
     if (Date.now() >= giveUpAt) throw keyError('A request with this idempotency key is still running; ask again shortly', 'IDEMPOTENCY_KEY_IN_USE', true);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -153,10 +176,12 @@ export async function runOnce<T>(store: IdempotencyStore, key: string, fingerpri
   }
   if (options.mayHaveActed(outcome.error)) {
     const code = (outcome.error as { extensions?: { code?: unknown } }).extensions?.code;
-    await record({ state: 'unknown', fingerprint, code: typeof code === 'string' ? code : 'ERROR' });
-  } else {
-    await recordSoon(() => store.release(key, owner), claimedAt + options.pendingMs, options.logger);
+    const cause = typeof code === 'string' ? code : 'ERROR';
+    await record({ state: 'unknown', fingerprint, code: cause });
+    // Told now, not only on the retry: asking again with this key would not send again.
+    throw outcomeUnknown(cause, options.outcomeUnknownHint);
   }
+  await recordSoon(() => store.release(key, owner), claimedAt + options.pendingMs, options.logger);
   throw outcome.error;
 }
 

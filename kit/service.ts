@@ -1,16 +1,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express, { type Express } from 'express';
+import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { usageError } from './cli.js';
 import { ConfigError, ProcessConfig, ServerConfig, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 
 export interface RunningService {
   name: string;
   /** Base URL of the listening server, e.g. http://127.0.0.1:4011 */
   url: string;
   port: number;
+  /** Where Prometheus scrapes the service (`${metricsUrl}/metrics`), on a port of its own; none for services without metrics. */
+  metricsUrl?: string;
   /** Reports not-ready on /readyz from now on, while still serving. */
   drain(): void;
   /** Stops taking connections, lets open requests finish, then releases resources. */
@@ -18,15 +20,15 @@ export interface RunningService {
 }
 
 /**
- * The HTTP shell every patchbay process shares: liveness, readiness and Prometheus
- * metrics next to whatever the service mounts.
+ * The HTTP shell every patchbay process shares: liveness and readiness next to whatever the
+ * service mounts (its metrics are on a port of their own: see listen).
  *
  * Readiness means "this process can serve": started and not shutting down. It does not
  * follow upstream health: a provider outage already fails only the fields it backs, and
  * taking every replica out of rotation for it would fail them all. What the process knows
  * about its upstreams (breaker states) is reported in the body for operators.
  */
-export function createServiceApp(options: { registry: Registry; details?: () => Record<string, unknown> }): Express {
+export function createServiceApp(options: { details?: () => Record<string, unknown> } = {}): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -38,27 +40,55 @@ export function createServiceApp(options: { registry: Registry; details?: () => 
     const draining = app.locals.draining === true;
     res.status(draining ? 503 : 200).json({ status: draining ? 'draining' : 'ready', ...options.details?.() });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(options.registry.contentType).send(await options.registry.metrics());
-  });
   return app;
 }
 
+/** A request error in the shape every patchbay route answers with, GraphQL's: `{ errors: [{ message, extensions: { code } }] }`. */
+export const errorJson = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
+
+/** What body-parser's errors mean to a client; anything else is the service's fault. */
+const BODY_ERRORS: Record<string, { status: number; code: string; message: (error: { limit?: number }) => string }> = {
+  'entity.too.large': { status: 413, code: 'PAYLOAD_TOO_LARGE', message: (e) => `Request body is larger than ${e.limit ?? 'the limit of'} bytes` },
+  'entity.parse.failed': { status: 400, code: 'BAD_REQUEST', message: () => 'Request body is not valid JSON' },
+  'encoding.unsupported': { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: () => 'Request body encoding is not supported' },
+  'charset.unsupported': { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: () => 'Request body charset is not supported' },
+  'request.aborted': { status: 400, code: 'BAD_REQUEST', message: () => 'Request body was not sent in full' },
+  'request.size.invalid': { status: 400, code: 'BAD_REQUEST', message: () => 'Request body does not match its Content-Length' },
+};
+
 /**
- * Listens on host:port (port 0 picks a free one) and returns how to reach and stop it.
- * `app` is the service shell (its /readyz reports draining); `handler`, when given, takes
- * every request first and hands the shell what it does not serve itself.
+ * The last handlers of every Express app patchbay serves: an unknown route is a JSON 404,
+ * and an error is a JSON answer with a status and a code, never Express's HTML page with its
+ * stack and file paths, whatever NODE_ENV is. Errors that are not the client's are logged.
  */
-export async function listen(
-  name: string,
-  app: Express,
-  host: string,
-  port: number,
-  onClose: () => Promise<void> | void = () => {},
-  handler: http.RequestListener = app,
-): Promise<RunningService> {
-  const server = http.createServer(handler);
-  server.keepAliveTimeout = 65_000;
+export function answerErrorsAsJson(app: Express, logger: Logger): void {
+  app.use((req, res) => {
+    res.status(404).json(errorJson(`No route ${req.method} ${req.path.slice(0, 200)}`, 'NOT_FOUND'));
+  });
+  const handler: ErrorRequestHandler = (error: { type?: string; status?: number; limit?: number }, req, res, _next) => {
+    if (res.headersSent) return void res.end();
+    const known = error?.type ? BODY_ERRORS[error.type] : undefined;
+    if (known) return void res.status(known.status).json(errorJson(known.message(error), known.code));
+    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    res.status(status).json(status === 500 ? errorJson('Internal server error', 'INTERNAL_SERVER_ERROR') : errorJson('Bad request', 'BAD_REQUEST'));
+  };
+  app.use(handler);
+}
+
+export interface ListenOptions {
+  /** Releases what the service holds, after its server stopped. */
+  onClose?: () => Promise<void> | void;
+  /** Takes every request first and hands the app what it does not serve itself. */
+  handler?: http.RequestListener;
+  /** Where errors of the app's routes are logged; a logger named after the service by default. */
+  logger?: Logger;
+  /** Serves the registry's metrics at /metrics on this port (0: a free one), and nothing else there. */
+  metrics?: { registry: Registry; port: number };
+}
+
+/** Listens on host:port; resolves once listening. */
+async function listening(server: http.Server, host: string, port: number): Promise<{ url: string; port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -67,21 +97,63 @@ export async function listen(
     });
   });
   const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`, port: address.port };
+}
+
+/** Stops taking connections and lets open requests finish (idle ones are closed now, the rest after 2 s). */
+const stopServer = (server: http.Server) =>
+  new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2_000).unref();
+  });
+
+/** The metrics listener: GET /metrics, and a JSON 404 for anything else. */
+function metricsServer(registry: Registry): http.Server {
+  return http.createServer((req, res) => {
+    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
+      void registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        () => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(errorJson('Metrics could not be collected', 'INTERNAL_SERVER_ERROR'))),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(errorJson('Only GET /metrics is served here', 'NOT_FOUND')));
+  });
+}
+
+/**
+ * Listens on host:port (port 0 picks a free one) and returns how to reach and stop it.
+ * `app` is the service shell (its /readyz reports draining); its routes are complete by
+ * now, so the JSON answers for unknown routes and errors go last.
+ */
+export async function listen(name: string, app: Express, host: string, port: number, options: ListenOptions = {}): Promise<RunningService> {
+  const { onClose = () => {}, handler = app } = options;
+  answerErrorsAsJson(app, options.logger ?? createLogger(name.replace(/\s+/g, '-'), 'info'));
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  const own = await listening(server, host, port);
+  let metrics: { server: http.Server; url: string } | undefined;
+  if (options.metrics) {
+    const scrapes = metricsServer(options.metrics.registry);
+    try {
+      metrics = { server: scrapes, url: (await listening(scrapes, host, options.metrics.port)).url };
+    } catch (error) {
+      await stopServer(server);
+      throw error;
+    }
+  }
   return {
     name,
-    url: `http://${urlHost}:${address.port}`,
-    port: address.port,
+    url: own.url,
+    port: own.port,
+    ...(metrics ? { metricsUrl: metrics.url } : {}),
     drain() {
       app.locals.draining = true;
     },
     async close() {
       app.locals.draining = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2_000).unref();
-      });
+      await Promise.all([stopServer(server), metrics && stopServer(metrics.server)]);
       await onClose();
     },
   };

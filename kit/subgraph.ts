@@ -8,8 +8,8 @@ import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { parse } from 'graphql';
 import type { z } from 'zod';
-import { CALLER_HEADER, createCallerVerifier, type Caller } from './caller.js';
-import { ServerConfig, env, loadConfig } from './config.js';
+import { CALLER_HEADER, SIGNATURE_HEADER, createCallerVerifier, createRequestSignature, type Caller } from './caller.js';
+import { ServerConfig, env, loadConfig, metricsPortOf } from './config.js';
 import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
 import { LOCAL } from './local-defaults.js';
 import { createLogger, type Logger } from './logger.js';
@@ -65,11 +65,12 @@ export type AnySubgraphDefinition = SubgraphDefinition<any, any, any>;
 export function subgraphConfigSchema(definition: AnySubgraphDefinition) {
   return ServerConfig.extend({
     [`${definition.name.toUpperCase()}_PORT`]: env.port(definition.defaultPort),
+    [`${definition.name.toUpperCase()}_METRICS_PORT`]: env.metricsPort(),
     INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
   }).extend(definition.config.shape);
 }
 
-/** Starts a subgraph's HTTP server: /graphql, /healthz, /readyz, /metrics. */
+/** Starts a subgraph's HTTP server (/graphql, /healthz, /readyz, its webhooks) and its metrics listener. */
 export async function startSubgraph(
   definition: AnySubgraphDefinition,
   environment: NodeJS.ProcessEnv = process.env,
@@ -77,6 +78,8 @@ export async function startSubgraph(
   // One validation for all variables, so a bad deployment learns every wrong value at once.
   const config = loadConfig(subgraphConfigSchema(definition), environment) as Record<string, unknown> & ServerConfig & { INTERNAL_TOKEN_SECRET: string };
   const port = config[`${definition.name.toUpperCase()}_PORT`] as number;
+  const metricsVariable = `${definition.name.toUpperCase()}_METRICS_PORT`;
+  const metricsPort = metricsPortOf(port, config[metricsVariable] as number | undefined, metricsVariable);
 
   const logger = createLogger(`subgraph-${definition.name}`, config.LOG_LEVEL);
   const registry = createRegistry(`subgraph-${definition.name}`);
@@ -95,25 +98,43 @@ export async function startSubgraph(
   });
   await server.start();
 
-  const app = createServiceApp({ registry, details: () => kit.health() });
+  const app = createServiceApp({ details: () => kit.health() });
   const verifyCaller = createCallerVerifier(config.INTERNAL_TOKEN_SECRET, definition.name);
+  const signature = createRequestSignature(config.INTERNAL_TOKEN_SECRET);
+  const refuse = (res: express.Response, status: number, message: string, code: string) =>
+    res.status(status).json({ errors: [{ message, extensions: { code } }] });
   definition.routes?.(app, { config, sources, logger, registry });
   app.use(
     '/graphql',
-    // Only the gateway may call a subgraph: it vouches for the caller with a signed header.
+    // Only the gateway may call a subgraph: it vouches for the caller with a signed header,
+    // and signs that header together with the body it sends.
     (req, res, next) => {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        return void refuse(res, 405, 'This service answers POST requests from the patchbay gateway only', 'METHOD_NOT_ALLOWED');
+      }
       const header = req.headers[CALLER_HEADER];
       verifyCaller(typeof header === 'string' ? header : undefined).then((caller) => {
         if (!caller) {
           logger.warn({ forged: header !== undefined }, 'subgraph request without a valid caller header refused');
-          res.status(401).json({ errors: [{ message: 'This service answers the patchbay gateway only', extensions: { code: 'UNAUTHENTICATED' } }] });
-          return;
+          return void refuse(res, 401, 'This service answers the patchbay gateway only', 'UNAUTHENTICATED');
         }
         res.locals.caller = caller;
         next();
       }, next);
     },
-    express.json({ limit: '1mb' }),
+    express.json({
+      limit: '1mb',
+      verify: (req, res, body) => {
+        const given = req.headers[SIGNATURE_HEADER];
+        (res as express.Response).locals.signed = signature.matches(typeof given === 'string' ? given : undefined, String(req.headers[CALLER_HEADER]), body);
+      },
+    }),
+    (_req, res, next) => {
+      if (res.locals.signed === true) return next();
+      logger.warn({}, 'subgraph request whose signature does not match its body refused');
+      refuse(res, 401, 'The request signature does not match its body', 'UNAUTHENTICATED');
+    },
     expressMiddleware(server, {
       context: async ({ req, res }) => {
         const header = req.headers['x-request-id'];
@@ -133,8 +154,12 @@ export async function startSubgraph(
     }),
   );
 
-  return listen(`subgraph ${definition.name}`, app, config.HOST, port, async () => {
-    await server.stop();
-    await kit.close();
+  return listen(`subgraph ${definition.name}`, app, config.HOST, port, {
+    logger,
+    metrics: { registry, port: metricsPort },
+    onClose: async () => {
+      await server.stop();
+      await kit.close();
+    },
   });
 }

@@ -1,4 +1,4 @@
-import { createHmac, createPublicKey, createVerify, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, createVerify, timingSafeEqual } from 'node:crypto';
 
 /**
  * Signature checks of provider webhooks, each exactly as its provider signs. They take the
@@ -17,11 +17,24 @@ export function verifyEcdsaP256(publicKeyBase64: string, signatureBase64: string
 
 export const hmacSha256Hex = (key: string, data: string) => createHmac('sha256', key).update(data).digest('hex');
 
-/** Compares secrets in constant time (length leaks, content does not). */
+const sha256 = (value: string) => createHash('sha256').update(value).digest();
+
+/** Compares secrets in constant time: digests of equal length are compared, so neither content nor length leaks. */
 export function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
+  return timingSafeEqual(sha256(a), sha256(b));
+}
+
+/**
+ * The credentials of an `Authorization: Basic` header as RFC 7617 has them: the scheme in any
+ * case, base64 of `user-id:password` split at the first colon (a user-id has none; a password
+ * may); undefined when the header is anything else.
+ */
+export function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
+  const match = /^basic +([A-Za-z0-9+/]+=*) *$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 /** Whether a signed timestamp (epoch seconds) is within `toleranceSeconds` of now. */

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import { z } from 'zod';
 import { ServerConfig, env, loadConfig } from '../kit/config.js';
 import { LOCAL, localUrl } from '../kit/local-defaults.js';
+import { createLogger } from '../kit/logger.js';
 import { isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { createAccountsSandbox } from './accounts.js';
 import { createAnalyticsSandbox } from './analytics.js';
@@ -45,6 +46,7 @@ export type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 export async function startSandbox(environment: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(SandboxConfig, environment);
   const seed = generateSeed({ seed: config.SANDBOX_SEED, users: config.SANDBOX_USERS });
+  const logger = createLogger('sandbox', config.LOG_LEVEL);
 
   const providers = {
     accounts: createAccountsSandbox({ users: seed.users, token: LOCAL.accounts.token }),
@@ -75,7 +77,7 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
   try {
     for (const [name, provider] of Object.entries(providers) as Array<[keyof typeof providers, ProviderApp]>) {
       provider.app.use(providerErrors);
-      running[name] = await listen(`sandbox ${name}`, provider.app, config.HOST, ports[name]);
+      running[name] = await listen(`sandbox ${name}`, provider.app, config.HOST, ports[name], { logger });
     }
   } catch (error) {
     await Promise.all(Object.values(running).map((s) => s.close()));

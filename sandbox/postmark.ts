@@ -48,7 +48,8 @@ export function createPostmarkSandbox({
     const MessageID = randomUUID();
     sent.push({ MessageID, body });
     res.json({ To: body.To, SubmittedAt: new Date().toISOString(), MessageID, ErrorCode: 0, Message: 'OK' });
-    webhooks.post({ RecordType: 'Delivery', MessageID, Recipient: to[0], DeliveredAt: new Date().toISOString(), MessageStream: 'outbound' });
+    const metadata = typeof body.Metadata === 'object' && body.Metadata !== null ? { Metadata: body.Metadata } : {};
+    webhooks.post({ RecordType: 'Delivery', MessageID, Recipient: to[0], DeliveredAt: new Date().toISOString(), MessageStream: 'outbound', ...metadata });
   });
 
   return Object.assign(provider, { sent, deliverWebhooksTo: webhooks.deliverTo });

@@ -170,17 +170,21 @@ export function createSendgridSandbox(
     }
     res.setHeader('X-Message-Id', messageId);
     res.status(202).end();
-    const recipients = (body.personalizations ?? []).flatMap((p) => (p.to ?? []).map((t) => t.email ?? ''));
     const now = Math.floor(Date.now() / 1000);
+    // As SendGrid's Event Webhook does: the message's custom args ride on each event, top level.
     webhooks.post(
-      recipients.flatMap((email) =>
-        (['processed', 'delivered'] as const).map((event) => ({
-          email,
-          event,
-          timestamp: now,
-          sg_event_id: randomBytes(16).toString('base64url'),
-          sg_message_id: `${messageId}.filterdrecv-${randomBytes(4).toString('hex')}`,
-        })),
+      (body.personalizations ?? []).flatMap((p) =>
+        (p.to ?? []).flatMap((t) =>
+          (['processed', 'delivered'] as const).map((event) => ({
+            ...body.custom_args,
+            ...p.custom_args,
+            email: t.email ?? '',
+            event,
+            timestamp: now,
+            sg_event_id: randomBytes(16).toString('base64url'),
+            sg_message_id: `${messageId}.filterdrecv-${randomBytes(4).toString('hex')}`,
+          })),
+        ),
       ),
     );
   });

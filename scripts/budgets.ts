@@ -68,7 +68,7 @@ export function exampleVariables(name: string, seed: SeedData): Record<string, u
     EventCounts: { event: 'Search', from: '2026-01-01', to: '2026-01-31' },
     SendEmail: { input: { to: 'budget@example.com', subject: 'Budget', text: 'Hello' } },
     Home: { userId: busy.id },
-    CreateUploadUrl: { input: { userId: busy.id, fileName: 'photo.png', contentType: 'image/png' } },
+    CreateUploadUrl: { input: { userId: busy.id, fileName: 'photo.png', contentType: 'image/png', size: 204_800 } },
     Track: { events: [{ id: 'budget-1', userId: busy.id, name: 'Budget' }] },
   };
   const variables = examples[name];

@@ -11,14 +11,14 @@ try {
 }
 // performance.now() counts from process start: this is the whole cold start, loading included.
 const ms = Math.round(performance.now());
-const line = (label: string, url: string) => `  ${label.padEnd(22)} ${url}`;
+const line = (label: string, url: string, metricsUrl?: string) => `  ${label.padEnd(22)} ${url.padEnd(36)}${metricsUrl ? ` metrics ${metricsUrl}/metrics` : ''}`.trimEnd();
 process.stdout.write(
   [
     `patchbay is up in ${ms} ms`,
     'gateways:',
-    ...Object.entries(stack.gateways).map(([name, s]) => line(name, `${s.url}/graphql`)),
+    ...Object.entries(stack.gateways).map(([name, s]) => line(name, `${s.url}/graphql`, s.metricsUrl)),
     'subgraphs:',
-    ...Object.entries(stack.subgraphs).map(([name, s]) => line(name, `${s.url}/graphql`)),
+    ...Object.entries(stack.subgraphs).map(([name, s]) => line(name, `${s.url}/graphql`, s.metricsUrl)),
     'sandbox providers:',
     ...(['accounts', 'email', 'storage', 'analytics', 'postmark'] as const).map((name) => line(name, stack.sandbox.url(name))),
     'every request needs a token: TOKEN=$(npm run -s token -- usr_00001) (README: one query to try)',

@@ -12,8 +12,9 @@ await runCommand('token', async () => {
   const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { ttl: { type: 'string', default: '3600' } } }, usage);
   const [userId, ...scopes] = positionals;
   if (!userId || !/^[\w.@:-]{1,128}$/.test(userId)) usageError(usage);
-  const ttl = wholeNumber('ttl', values.ttl, 1, 7 * 86_400);
   const config = loadConfig(ProcessConfig.extend(AuthConfig.shape), process.env);
+  // Longer would be refused by the gateways (JWT_MAX_LIFETIME_SECONDS).
+  const ttl = wholeNumber('ttl', values.ttl, 1, config.JWT_MAX_LIFETIME_SECONDS);
   if (config.JWT_JWKS_URL) usageError('JWT_JWKS_URL is set: tokens come from that identity provider, not from this script');
   process.stdout.write(`${await mintToken(config, userId, scopes, ttl)}\n`);
 });

@@ -131,7 +131,7 @@ describe('access rules in the subgraphs', () => {
     const send = 'mutation { sendEmail(input: { to: "a@example.com", subject: "Hi", text: "x" }) { messageId } }';
     expect((await graphql(gateway, send, undefined, await as(user().id))).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await graphql(gateway, send, undefined, await as(user().id, 'email:send'))).body.errors).toBeUndefined();
-    const upload = (userId: string) => `mutation { createUploadUrl(input: { userId: "${userId}", fileName: "a.png", contentType: "image/png" }) { key } }`;
+    const upload = (userId: string) => `mutation { createUploadUrl(input: { userId: "${userId}", fileName: "a.png", contentType: "image/png", size: 10 }) { key } }`;
     expect((await graphql(gateway, upload('usr_00002'), undefined, await as(user().id))).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await graphql(gateway, upload(user().id), undefined, await as(user().id))).body.errors).toBeUndefined();
   });

@@ -6,7 +6,7 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { mobile as mobileClient } from '../gateway/clients/mobile.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
-import { CALLER_HEADER, createCallerSigner } from '../kit/caller.js';
+import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSignature } from '../kit/caller.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import { createLogger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
@@ -21,6 +21,12 @@ const signCaller = createCallerSigner(LOCAL.auth.internalTokenSecret);
 /** The signed caller header the gateway sends `subgraph`, for tests that call a subgraph directly. */
 export async function asGateway(subgraph: string, userId: string, ...scopes: string[]): Promise<Record<string, string>> {
   return { [CALLER_HEADER]: await signCaller({ userId, scopes, client: 'test' }, subgraph) };
+}
+const requestSignature = createRequestSignature(LOCAL.auth.internalTokenSecret);
+/** Headers with the signature of `body` the gateway adds beside a caller header (none without one, or when a test gives its own). */
+export function signedFor(headers: Record<string, string>, body: string): Record<string, string> {
+  const token = headers[CALLER_HEADER];
+  return token && !(SIGNATURE_HEADER in headers) ? { ...headers, [SIGNATURE_HEADER]: requestSignature.sign(token, body) } : headers;
 }
 /** A back-office caller that may see every user. */
 export const ADMIN_USER = 'usr_admin';
@@ -42,14 +48,15 @@ export async function graphql<T, V extends Record<string, unknown>>(
   headers?: Record<string, string>,
 ): Promise<GraphQLResponse<T>> {
   const query = typeof document === 'string' ? document : print(document);
+  const body = JSON.stringify({ query, variables });
   const response = await fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       accept: 'application/graphql-response+json, application/json',
-      ...(headers ?? (await as(ADMIN_USER, 'admin'))),
+      ...(headers ? signedFor(headers, body) : await as(ADMIN_USER, 'admin')),
     },
-    body: JSON.stringify({ query, variables }),
+    body,
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
 }

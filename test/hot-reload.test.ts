@@ -41,7 +41,7 @@ async function ask(gateway: RunningService, query: string) {
   return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: Array<{ message: string }> } };
 }
 const reloads = async (gateway: RunningService, outcome: string) =>
-  Number(new RegExp(`patchbay_supergraph_reloads_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`).exec(await (await fetch(`${gateway.url}/metrics`)).text())?.[1] ?? 0);
+  Number(new RegExp(`patchbay_supergraph_reloads_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`).exec(await (await fetch(`${gateway.metricsUrl}/metrics`)).text())?.[1] ?? 0);
 async function until(condition: () => Promise<boolean>, timeoutMs = 20_000) {
   const end = Date.now() + timeoutMs;
   while (!(await condition())) {

@@ -29,6 +29,19 @@ let counter = 0;
 const mail = (over: Partial<SendEmailInput> = {}): SendEmailInput => ({ to: `idem${++counter}@example.com`, subject: 'Receipt', text: 'Thanks', ...over });
 const sendgridSends = (to: string) => stack.sandbox.providers.email.sent.filter((m) => JSON.stringify(m.body).includes(to)).length;
 const send = (url: string, input: SendEmailInput, extra: Record<string, string> = {}) => graphql(url, SendEmailDocument, { input }, { ...headers, ...extra });
+interface EmailSendState {
+  emailSend: { idempotencyKey: string; state: string; sendId: string; messageId: string | null; provider: string | null; status: string | null } | null;
+}
+const emailSend = async (key: string, caller?: Record<string, string>) =>
+  graphql<EmailSendState, { key: string }>(gateway, 'query($key: String!) { emailSend(idempotencyKey: $key) { idempotencyKey state sendId messageId provider status } }', { key }, caller ?? headers);
+/** Asks until the answer is as wanted (bounded: 5 s). */
+async function until<T>(ask: () => Promise<T>, wanted: (value: T) => boolean): Promise<T> {
+  for (let i = 0; ; i++) {
+    const value = await ask();
+    if (wanted(value) || i === 100) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('sendEmail with an idempotency key', () => {
   test('a client retry with the same key returns the first result and sends nothing', async () => {
@@ -79,17 +92,31 @@ describe('sendEmail with an idempotency key', () => {
     expect(other.body.errors?.[0]?.extensions).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', retryable: false });
   });
 
-  test('a provider timeout after it accepted the mail: the retry does not send again', async () => {
+  test('a provider timeout after it accepted the mail: the first answer already says so, the retry does not send, emailSend learns the message', async () => {
     // SendGrid takes the message, but answers after the source's 2 s timeout.
     stack.sandbox.faults('email', [{ operation: 'mailSend', latencyMs: 2500, times: 1 }]);
     const input = mail({ idempotencyKey: 'timeout-1' });
     const first = await send(gateway, input);
-    expect(first.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_TIMEOUT');
+    expect(first.body.errors?.[0]?.extensions).toMatchObject({ code: 'IDEMPOTENT_OUTCOME_UNKNOWN', retryable: false, cause: 'UPSTREAM_TIMEOUT' });
+    expect(first.body.errors?.[0]?.message).toContain('emailSend(idempotencyKey)');
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(sendgridSends(input.to)).toBe(1);
     const retry = await send(gateway, input);
     expect(retry.body.errors?.[0]?.extensions).toMatchObject({ code: 'IDEMPOTENT_OUTCOME_UNKNOWN', retryable: false });
     expect(sendgridSends(input.to)).toBe(1);
+    // The message carries the send id; its delivery webhook names it, and the key's state follows.
+    const state = await until(async () => (await emailSend('timeout-1')).body.data?.emailSend, (sent) => sent?.state === 'ACCEPTED');
+    const message = stack.sandbox.providers.email.sent.find((m) => JSON.stringify(m.body).includes(input.to))!;
+    expect(state).toMatchObject({ idempotencyKey: 'timeout-1', state: 'ACCEPTED', provider: 'sendgrid', messageId: message.messageId, status: 'DELIVERED' });
+  });
+
+  test('emailSend: an accepted send, a key never used, and another user\'s key', async () => {
+    const input = mail({ idempotencyKey: 'lookup-1' });
+    const sent = (await send(gateway, input)).body.data!.sendEmail;
+    expect((await emailSend('lookup-1')).body.data?.emailSend).toMatchObject({ state: 'ACCEPTED', messageId: sent.messageId, sendId: sent.sendId, provider: 'sendgrid' });
+    expect((await emailSend('never-used')).body.data?.emailSend).toBeNull();
+    expect((await emailSend('lookup-1', await as('usr_00009', 'email:send'))).body.data?.emailSend).toBeNull();
+    expect((await emailSend('lookup-1', await as(ADMIN_USER))).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   test('a failure before the provider took the mail frees the key: the retry sends', async () => {

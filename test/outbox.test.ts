@@ -15,7 +15,7 @@ import { startSubgraph } from '../kit/subgraph.js';
 import { analytics } from '../subgraphs/analytics/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { AnalyticsConfig, createSegmentApi, createTrackOutbox, type TrackedEvent } from '../subgraphs/analytics/source.js';
-import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, startRedis, testKit } from './helpers.js';
+import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, signedFor, startRedis, testKit } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let sandbox: Sandbox;
@@ -101,10 +101,11 @@ describe('dead letters through GraphQL (admin)', () => {
     const service = await startSubgraph(analytics, { ...sandbox.env(), ANALYTICS_PORT: '0', OUTBOX_DIR: tempDir(), LOG_LEVEL: 'silent' });
     try {
       const call = async (query: string, variables?: object, userId = 'usr_admin', scopes = ['admin']) => {
+        const body = JSON.stringify({ query, variables });
         const response = await fetch(`${service.url}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(await asGateway('analytics', userId, ...scopes)) },
-          body: JSON.stringify({ query, variables }),
+          headers: signedFor({ 'content-type': 'application/json', ...(await asGateway('analytics', userId, ...scopes)) }, body),
+          body,
         });
         return (await response.json()) as { data?: Record<string, unknown>; errors?: Array<{ extensions: { code: string } }> };
       };
@@ -169,7 +170,8 @@ describe('a SIGKILL mid-outage', () => {
     const ids: string[] = [];
     for (let batch = 0; batch < 4; batch++) {
       const events = Array.from({ length: 25 }, (_, i) => ({ id: `${prefix}${batch}-${i}`, userId: 'usr_00001', name: 'Killed' }));
-      const response = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: track, variables: { events } }) });
+      const body = JSON.stringify({ query: track, variables: { events } });
+      const response = await fetch(`${url}/graphql`, { method: 'POST', headers: signedFor(headers, body), body });
       expect(((await response.json()) as { data: { track: { accepted: number } } }).data.track.accepted).toBe(25);
       ids.push(...events.map((e) => e.id));
     }

@@ -118,30 +118,67 @@ describe('mobile gateway', () => {
     expect(body.data!.user!.emailMessages!.length).toBeGreaterThan(0);
   });
 
-  test('upload URL: a PUT with the signed headers stores the file, which then lists', async () => {
+  test('upload URL: a PUT of the declared type and size stores the file, which then lists; any other is refused by storage', async () => {
     const user = seed().users[7]!;
+    const content = 'hello patchbay';
     const { body } = await persisted(mobile, CreateUploadUrlDocument, {
-      input: { userId: user.id, fileName: 'zz-report.txt', contentType: 'text/plain' },
+      input: { userId: user.id, fileName: 'zz-report.txt', contentType: 'text/plain', size: content.length },
     });
     const upload = body.data!.createUploadUrl;
     expect(upload.method).toBe('PUT');
-    const put = await fetch(upload.url, {
-      method: 'PUT',
-      headers: Object.fromEntries(upload.headers.map((h) => [h.name, h.value])),
-      body: 'hello patchbay',
-    });
+    const signedHeaders = Object.fromEntries(upload.headers.map((h) => [h.name, h.value]));
+    expect(signedHeaders).toEqual({ 'Content-Type': 'text/plain', 'Content-Length': String(content.length) });
+    // Another type, a larger body, a smaller one: storage checks the signature over both, as S3 does.
+    for (const [type, sent] of [['image/png', content], ['text/plain', `${content}!`], ['text/plain', 'hello']] as const) {
+      const refused = await fetch(upload.url, { method: 'PUT', headers: { 'Content-Type': type }, body: sent });
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toContain('SignatureDoesNotMatch');
+    }
+    const put = await fetch(upload.url, { method: 'PUT', headers: { 'Content-Type': signedHeaders['Content-Type']! }, body: content });
     expect(put.status).toBe(200);
-    const wrongType = await fetch(upload.url, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body: 'x' });
-    expect(wrongType.status).toBe(403);
 
     const dashboard = await graphql(web, DashboardDocument, { userId: user.id });
     const files = dashboard.body.data!.user!.storageUsedBytes;
-    expect(files).toBe(filesOf(user.id).reduce((sum, f) => sum + f.size, 0) + 'hello patchbay'.length);
+    expect(files).toBe(filesOf(user.id).reduce((sum, f) => sum + f.size, 0) + content.length);
+  });
+
+  test('uploads are bounded: a size over the limit, a type not allowed (HTML, SVG) are refused', async () => {
+    const ask = (size: number, contentType: string) =>
+      persisted(mobile, CreateUploadUrlDocument, { input: { userId: 'usr_00001', fileName: 'x.bin', contentType, size } });
+    for (const [size, type, field] of [
+      [50 * 2 ** 20, 'image/png', 'input.size'],
+      [0, 'image/png', 'input.size'],
+      [1.5, 'image/png', 'input.size'],
+      [10, 'text/html', 'input.contentType'],
+      [10, 'image/svg+xml', 'input.contentType'],
+      [10, 'image/*', 'input.contentType'],
+    ] as const) {
+      const { body } = await ask(size, type);
+      expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
+  });
+
+  test('downloads: images and PDF open in the browser as their own type; anything else is an attachment', async () => {
+    const user = seed().users[0]!;
+    const { body } = await graphql(web, DashboardDocument, { userId: user.id });
+    const files = body.data!.user!.files!.nodes;
+    const image = files.find((f) => /\.(png|jpg)$/.test(f.name))!;
+    const other = files.find((f) => /\.(txt|docx|csv)$/.test(f.name))!;
+    const imageUrl = new URL(image.downloadUrl);
+    expect(imageUrl.searchParams.get('response-content-disposition')).toBe('inline');
+    expect(imageUrl.searchParams.get('response-content-type')).toMatch(/^image\/(png|jpeg)$/);
+    const download = await fetch(other.downloadUrl);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toBe(`attachment; filename*=UTF-8''${encodeURIComponent(other.name)}`);
+    // The overrides are signed: a URL edited to serve inline is refused.
+    const edited = new URL(other.downloadUrl);
+    edited.searchParams.set('response-content-disposition', 'inline');
+    expect((await fetch(edited)).status).toBe(403);
   });
 
   test('a file name with a slash is refused', async () => {
     const { body } = await persisted(mobile, CreateUploadUrlDocument, {
-      input: { userId: 'usr_00001', fileName: '../other/x.txt', contentType: 'text/plain' },
+      input: { userId: 'usr_00001', fileName: '../other/x.txt', contentType: 'text/plain', size: 1 },
     });
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
@@ -203,10 +240,12 @@ describe('web mutations and queries', () => {
     for (const service of [...Object.values(stack.gateways), ...Object.values(stack.subgraphs)]) {
       expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
       expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
-      const metrics = await fetch(`${service.url}/metrics`);
+      const metrics = await fetch(`${service.metricsUrl}/metrics`);
       expect(metrics.status).toBe(200);
+      // Not on the port clients reach.
+      expect((await fetch(`${service.url}/metrics`)).status).toBe(404);
     }
-    const metrics = await (await fetch(`${stack.subgraphs.storage!.url}/metrics`)).text();
+    const metrics = await (await fetch(`${stack.subgraphs.storage!.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/patchbay_upstream_requests_total\{.*source="storage.s3".*\} \d+/);
     // Readiness reports upstream breakers for operators without depending on them.
     expect(await (await fetch(`${stack.subgraphs.email!.url}/readyz`)).json()).toEqual({

@@ -115,6 +115,37 @@ describe('analytics subgraph', () => {
   });
 });
 
+describe('entities answer to the same rights as root fields', () => {
+  // What each subgraph adds to User, asked for through _entities as the gateway would.
+  const ownFields: Record<string, string> = {
+    accounts: 'id name email createdAt',
+    email: 'emailMessages { id subject to } emailDeliverability',
+    storage: 'files { nodes { key } } storageUsedBytes',
+    analytics: 'recentEvents { name } lastSeenAt',
+  };
+  test.each(Object.keys(ownFields))('%s: an ordinary caller gets nothing of another user, and their own', async (name) => {
+    const [self, other] = [sandbox.seed.users[0]!, sandbox.seed.users[1]!];
+    const representation = (user: { id: string; email: string }) => ({ __typename: 'User', id: user.id, email: user.email });
+    const query = ENTITIES.replace('%s', ownFields[name]!);
+    const { body } = await graphql<{ _entities: Array<Record<string, unknown> | null> }, { r: object[] }>(
+      url(name),
+      query,
+      { r: [representation(other), representation(self)] },
+      await asGateway(name, self.id),
+    );
+    const [theirs, mine] = body.data!._entities;
+    // Nothing of theirs: the entity is null or each of its own fields is.
+    const ownKeys = ownFields[name]!.split(/[\s{}]+/).filter((field, i, all) => field && all.indexOf(field) === i);
+    for (const key of ownKeys.filter((key) => key !== 'id' && key in (theirs ?? {}))) expect(theirs?.[key]).toBeNull();
+    expect(JSON.stringify(theirs)).not.toContain(other.email);
+    expect(JSON.stringify(body)).not.toContain(other.name);
+    expect(body.errors?.length).toBeGreaterThan(0);
+    expect(body.errors!.every((e) => e.extensions?.code === 'FORBIDDEN' && e.path?.[1] === 0)).toBe(true);
+    expect(mine).not.toBeNull();
+    expect(Object.values(mine!).every((value) => value !== null)).toBe(true);
+  });
+});
+
 describe('an upstream that is down', () => {
   test('fails the field with a typed error that names the source and leaks nothing', async () => {
     const down = await startSubgraph(accounts, { ACCOUNTS_API_URL: 'http://127.0.0.1:9', ACCOUNTS_PORT: '0', LOG_LEVEL: 'silent' });

@@ -1,18 +1,21 @@
 /**
  * Delivery-event webhooks at the email subgraph: SendGrid's published signature vector, the
- * sandbox's signed webhooks moving a sent message to DELIVERED, and forged, altered, stale
- * and replayed requests refused and counted.
+ * sandbox's signed webhooks moving a sent message to DELIVERED, forged, altered and stale
+ * requests refused and counted, and events applied once each: a retried or replayed batch
+ * applies only what it adds.
  */
 import { createHmac, createPrivateKey, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { LOCAL } from '../kit/local-defaults.js';
-import { createIdempotencyStore, firstUse } from '../kit/idempotency.js';
+import { appliedEvents, createIdempotencyStore } from '../kit/idempotency.js';
 import { createLogger } from '../kit/logger.js';
 import { connectRedis } from '../kit/redis.js';
 import { verifyEcdsaP256 } from '../kit/webhooks.js';
+import { startSubgraph } from '../kit/subgraph.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { createMessageStatuses, type MessageStatuses } from '../subgraphs/email/source.js';
+import { email } from '../subgraphs/email/index.js';
+import { createMessageStatuses, type MessageStatuses } from '../subgraphs/email/statuses.js';
 import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis } from './helpers.js';
 
 let stack: Stack;
@@ -45,6 +48,10 @@ const signSendgrid = (body: string, timestamp = Math.floor(Date.now() / 1000), p
 });
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
   fetch(`${hooks}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+const answer = async (response: Promise<Response>) => {
+  const settled = await response;
+  return { status: settled.status, body: (await settled.json()) as unknown };
+};
 const events = (messageId: string) => JSON.stringify([{ event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.x`, email: 'a@example.com' }]);
 
 describe('the email subgraph receives delivery webhooks', () => {
@@ -61,19 +68,38 @@ describe('the email subgraph receives delivery webhooks', () => {
     expect(status).toBe('DELIVERED');
   });
 
-  test('SendGrid: a forged, an altered, a stale and a replayed request are refused and counted', async () => {
+  test('SendGrid: a forged, an altered and a stale request are refused and counted; a replay applies nothing', async () => {
     const body = events('msg-sg-1');
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
     expect((await post('sendgrid', body, signSendgrid(body, undefined, other))).status).toBe(401);
     expect((await post('sendgrid', body.replace('open', 'bounce'), signSendgrid(body))).status).toBe(401);
     expect((await post('sendgrid', body, signSendgrid(body, Math.floor(Date.now() / 1000) - 3600))).status).toBe(401);
     const signed = signSendgrid(body);
-    expect((await post('sendgrid', body, signed)).status).toBe(200);
-    expect((await post('sendgrid', body, signed)).status).toBe(401);
-    const metrics = await (await fetch(`${stack.subgraphs.email!.url}/metrics`)).text();
-    for (const outcome of ['forged', 'stale', 'replayed']) {
+    expect(await answer(post('sendgrid', body, signed))).toEqual({ status: 200, body: { received: 1, applied: 1, duplicates: 0 } });
+    expect(await answer(post('sendgrid', body, signed))).toEqual({ status: 200, body: { received: 1, applied: 0, duplicates: 1 } });
+    const metrics = await (await fetch(`${stack.subgraphs.email!.metricsUrl}/metrics`)).text();
+    for (const outcome of ['forged', 'stale', 'duplicate']) {
       expect(metrics).toMatch(new RegExp(`patchbay_webhooks_total\\{provider="sendgrid",outcome="${outcome}"[^}]*\\} [1-9]`));
     }
+  });
+
+  test('SendGrid: a batch that repeats a known event applies the new ones; events without ids are known by message, event and time', async () => {
+    const user = stack.sandbox.seed.users[1]!;
+    const sent = await graphql(`${stack.gateways.web!.url}/graphql`, SendEmailDocument, { input: { to: user.email, subject: 'Batch check', text: 'Hi' } });
+    const messageId = sent.body.data!.sendEmail.messageId;
+    const e1 = { event: 'delivered', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.filter`, timestamp: 1 };
+    const e2 = { event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.filter`, timestamp: 2 };
+    const send = (batch: object[]) => answer(post('sendgrid', JSON.stringify(batch), signSendgrid(JSON.stringify(batch))));
+    expect((await send([e1])).body).toEqual({ received: 1, applied: 1, duplicates: 0 });
+    expect((await send([e1, e2])).body).toEqual({ received: 2, applied: 1, duplicates: 1 });
+    expect((await send([e2])).body).toEqual({ received: 1, applied: 0, duplicates: 1 });
+    const { body } = await graphql(`${stack.gateways.web!.url}/graphql`, DashboardDocument, { userId: user.id }, await as(user.id));
+    expect(body.data!.user!.emailMessages!.find((m) => m.id === messageId)?.status).toBe('OPENED');
+
+    const withoutId = [{ event: 'open', sg_message_id: `${messageId}.filter`, timestamp: 1_795_000_000 }];
+    expect((await send(withoutId)).body).toEqual({ received: 1, applied: 1, duplicates: 0 });
+    expect((await send(withoutId)).body).toEqual({ received: 1, applied: 0, duplicates: 1 });
+    expect((await send([{ ...withoutId[0], timestamp: 1_795_000_001 }])).body).toEqual({ received: 1, applied: 1, duplicates: 0 });
   });
 
   test('Mailgun: HMAC over timestamp + token, each token once, recent only', async () => {
@@ -83,19 +109,33 @@ describe('the email subgraph receives delivery webhooks', () => {
         'event-data': { event: 'delivered', message: { headers: { 'message-id': '<mg-1@example.com>' } } },
       });
     const token = randomBytes(25).toString('hex');
-    expect((await post('mailgun', mailgun(token))).status).toBe(200);
-    expect((await post('mailgun', mailgun(token))).status).toBe(401);
+    expect(await answer(post('mailgun', mailgun(token)))).toEqual({ status: 200, body: { received: 1, applied: 1, duplicates: 0 } });
+    expect(await answer(post('mailgun', mailgun(token)))).toEqual({ status: 200, body: { received: 1, applied: 0, duplicates: 1 } });
     expect((await post('mailgun', mailgun(randomBytes(25).toString('hex'), undefined, 'not-the-key'))).status).toBe(401);
     expect((await post('mailgun', mailgun(randomBytes(25).toString('hex'), Math.floor(Date.now() / 1000) - 3600))).status).toBe(401);
     expect((await post('mailgun', '{"not":"mailgun"}')).status).toBe(400);
   });
 
-  test('Postmark: basic auth, nothing else', async () => {
-    const body = JSON.stringify({ RecordType: 'Delivery', MessageID: 'pm-1' });
-    const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-    expect((await post('postmark', body, basic(LOCAL.webhooks.postmarkUser, LOCAL.webhooks.postmarkPassword))).status).toBe(200);
-    expect((await post('postmark', body, basic(LOCAL.webhooks.postmarkUser, 'guess'))).status).toBe(401);
-    expect((await post('postmark', body)).status).toBe(401);
+  test('Postmark: basic auth as RFC 7617 has it (split at the first colon), each event once', async () => {
+    // A password with colons in it, as a deployment may choose.
+    const password = 'pass:word:with:colons';
+    const own = await startSubgraph(email, { ...stack.sandbox.env(), EMAIL_PORT: '0', LOG_LEVEL: 'silent', POSTMARK_WEBHOOK_PASSWORD: password });
+    try {
+      const postmark = (body: string, authorization?: string) =>
+        fetch(`${own.url}/webhooks/postmark`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body });
+      const basic = (credentials: string, scheme = 'Basic') => `${scheme} ${Buffer.from(credentials).toString('base64')}`;
+      const user = LOCAL.webhooks.postmarkUser;
+      const body = JSON.stringify({ RecordType: 'Delivery', MessageID: `pm-${randomBytes(4).toString('hex')}`, DeliveredAt: new Date().toISOString() });
+      expect(await answer(postmark(body, basic(`${user}:${password}`)))).toEqual({ status: 200, body: { received: 1, applied: 1, duplicates: 0 } });
+      expect(await answer(postmark(body, basic(`${user}:${password}`, 'basic')))).toEqual({ status: 200, body: { received: 1, applied: 0, duplicates: 1 } });
+      for (const refused of [basic(`${user}:pass:word`), basic(`${user}:${password}:extra`), basic(`${user}:guess`), basic(user), `Bearer ${password}`, undefined]) {
+        const response = await postmark(body, refused);
+        expect(response.status).toBe(401);
+        expect(response.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+      }
+    } finally {
+      await own.close();
+    }
   });
 });
 
@@ -105,7 +145,7 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
 });
 
 (HAS_REDIS ? describe : describe.skip)('delivery statuses shared through Redis', () => {
-  test('what one replica heard, every replica shows; a late event never moves a status back; replays are caught anywhere', async () => {
+  test('what one replica heard, every replica shows; a late event never moves a status back; events applied anywhere are known everywhere', async () => {
     const redis = await startRedis();
     // Two replicas: a connection each.
     const connections = [0, 1].map(() => connectRedis(redis.url, { commandTimeoutMs: 500, logger: createLogger('test', 'silent') }));
@@ -117,9 +157,11 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
       expect(await b.of([{ id: 'shared-1', status: 'PROCESSED' }, { id: 'shared-2', status: 'PROCESSED' }])).toEqual(['OPENED', 'PROCESSED']);
       await b.record('shared-2', 'BOUNCED');
       expect(await a.of([{ id: 'shared-2', status: 'DELIVERED' }])).toEqual(['BOUNCED']);
-      // A webhook replayed to the other replica is caught there too.
-      expect(await firstUse(keys[0]!, 'mailgun:token-1', 600_000)).toBe(true);
-      expect(await firstUse(keys[1]!, 'mailgun:token-1', 600_000)).toBe(false);
+      // An event applied through one replica is known to the other: a retry there applies nothing.
+      const [one, two] = keys.map((store) => appliedEvents(store!, 600_000));
+      expect(await one!.unseen(['sendgrid:e-1', 'sendgrid:e-2'])).toEqual(['sendgrid:e-1', 'sendgrid:e-2']);
+      await one!.remember(['sendgrid:e-1']);
+      expect(await two!.unseen(['sendgrid:e-1', 'sendgrid:e-2', 'sendgrid:e-2'])).toEqual(['sendgrid:e-2']);
     } finally {
       await Promise.all(connections.map((c) => c.close()));
       redis.process.kill();

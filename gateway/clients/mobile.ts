@@ -14,7 +14,7 @@ export const mobile: ClientConfig = {
   ide: false,
   defer: false,
   corsOrigins: [],
-  limits: { depth: 6, aliases: 5, tokens: 500, cost: 1000, costMode: 'enforce', listSize: 10 },
+  limits: { depth: 6, aliases: 5, tokens: 500, selections: 500, fieldRepeats: 10, cost: 1000, costMode: 'enforce', listSize: 10 },
   maxBodyBytes: 16 * 1024,
   forwardHeaders: ['accept-language', 'idempotency-key', 'x-app-version'],
   subgraphTimeoutMs: 6000,

@@ -8,6 +8,10 @@ export interface QueryLimits {
   aliases: number;
   /** Lexical tokens in the document; parsing stops past them. */
   tokens: number;
+  /** Selections in the document, its fragments expanded; counted before validation. */
+  selections: number;
+  /** Times one response key may be selected at one place (validation time grows with its square). */
+  fieldRepeats: number;
   /** Most estimated cost (demand control on @cost / @listSize). */
   cost: number;
   /** `enforce` refuses an operation over `cost`; `measure` only reports the estimate. */

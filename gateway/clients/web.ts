@@ -13,7 +13,7 @@ export const web: ClientConfig = {
   ide: true,
   defer: true,
   corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
-  limits: { depth: 8, aliases: 15, tokens: 2000, cost: 5000, costMode: 'enforce', listSize: 10 },
+  limits: { depth: 8, aliases: 15, tokens: 2000, selections: 1000, fieldRepeats: 20, cost: 5000, costMode: 'enforce', listSize: 10 },
   maxBodyBytes: 100 * 1024,
   forwardHeaders: ['accept-language', 'idempotency-key'],
   subgraphTimeoutMs: 8000,

@@ -1,34 +1,50 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError, Kind, getOperationAST, parse, type FragmentDefinitionNode, type ValidationContext } from 'graphql';
+import { GraphQLError, Kind, getOperationAST, parse, type DocumentNode, type FragmentDefinitionNode, type ValidationContext } from 'graphql';
 import type { QueryLimits } from '../clients/types.js';
 import { estimateCost } from '../cost.js';
+import { selectionLimitExceeded } from '../selections.js';
 
 const requestError = (message: string, code: string, extensions: Record<string, unknown> = {}) =>
   new GraphQLError(message, { extensions: { code, http: { status: 400 }, ...extensions } });
 
 /**
- * Parsing stops at the client's token limit (graphql-js's own `maxTokens`), so a huge
- * document costs only as much as its first N tokens; a document nested deeper than the
- * parser's stack is refused the same way, never answered with a stack overflow.
+ * Bounds the CPU a document can cost before validation: parsing stops at the client's token
+ * limit (graphql-js's own `maxTokens`), so a huge document costs only its first N tokens; a
+ * document nested deeper than the parser's stack is refused, never answered with a stack
+ * overflow; and a parsed document that selects too much, or one field too often at one place
+ * (gateway/selections.ts), is refused in time linear in its size, before validation's pairwise
+ * field comparisons run. Refused documents are not cached: each costs at most that again.
  */
-export function useParserLimits(maxTokens: number): GatewayPlugin {
+export function useParserLimits(limits: QueryLimits): GatewayPlugin {
   return {
     onParse({ setParseFn }) {
       setParseFn((source, options) => {
+        let document: DocumentNode;
         try {
-          return parse(source, { ...options, maxTokens });
+          document = parse(source, { ...options, maxTokens: limits.tokens });
         } catch (error) {
           if (error instanceof GraphQLError && /contains more th\w+ \d+ tokens/.test(error.message)) {
-            throw requestError(`Token limit of ${maxTokens} exceeded.`, 'GRAPHQL_PARSE_FAILED');
+            throw requestError(`Token limit of ${limits.tokens} exceeded.`, 'GRAPHQL_PARSE_FAILED');
           }
-          if (error instanceof RangeError) throw requestError('The document is nested too deeply.', 'GRAPHQL_PARSE_FAILED');
+          if (error instanceof RangeError) throw tooDeep();
           throw error;
         }
+        let exceeded: string | undefined;
+        try {
+          exceeded = selectionLimitExceeded(document, limits);
+        } catch (error) {
+          if (error instanceof RangeError) throw tooDeep();
+          throw error;
+        }
+        if (exceeded) throw requestError(exceeded, 'GRAPHQL_VALIDATION_FAILED');
+        return document;
       });
     },
   };
 }
+
+const tooDeep = () => requestError('The document is nested too deeply.', 'GRAPHQL_PARSE_FAILED');
 
 /**
  * Depth (fields only: fragments add none), aliases and directives, by graphql-armor's

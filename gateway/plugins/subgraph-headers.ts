@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { GatewayPlugin, PropagateHeadersOpts } from '@graphql-hive/gateway-runtime';
-import { CALLER_HEADER, type Caller } from '../../kit/caller.js';
+import { CALLER_HEADER, SIGNATURE_HEADER, createRequestSignature, type Caller } from '../../kit/caller.js';
 import type { ClientAuthContext } from './client-auth.js';
 
 /**
@@ -28,6 +28,22 @@ export function subgraphHeaders(options: {
         return headers;
       }
       return token.then((signed) => ({ ...headers, [CALLER_HEADER]: signed }));
+    },
+  };
+}
+
+/**
+ * Signs each subgraph call's caller token together with its body (kit/caller.ts), after the
+ * engine has written both: a subgraph acts only on a body the gateway made for that caller.
+ */
+export function useSignedSubgraphRequests(internalSecret: string): GatewayPlugin {
+  const signature = createRequestSignature(internalSecret);
+  return {
+    onFetch({ options, executionRequest }) {
+      const propagated = executionRequest?.extensions?.headers as Record<string, string> | undefined;
+      const headers = (options.headers ??= {}) as Record<string, string>;
+      const token = headers[CALLER_HEADER] ?? propagated?.[CALLER_HEADER];
+      if (token && typeof options.body === 'string') headers[SIGNATURE_HEADER] = signature.sign(token, options.body);
     },
   };
 }

@@ -20,6 +20,11 @@ export const resolvers: Resolvers = {
     },
   },
   User: {
-    __resolveReference: (reference, { loaders }) => loaders.user.load(reference.id),
+    // Entities answer to the same rule as Query.user: a representation names any id it likes.
+    // (Async: a throw fails this entity alone, not every entity of the request.)
+    __resolveReference: async (reference, { caller, loaders }) => {
+      requireSelf(caller, reference.id);
+      return loaders.user.load(reference.id);
+    },
   },
 };

@@ -3,9 +3,11 @@ import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
-import { EmailConfig, createMessageStatuses, createPostmarkApi, createSendgridApi, receiveWebhooks } from './source.js';
+import { EmailConfig, createPostmarkApi, createSendgridApi } from './source.js';
+import { createMessageStatuses } from './statuses.js';
+import { receiveWebhooks } from './webhooks.js';
 
-/** Email: messages sent to a user and sending new ones, over SendGrid v3 with Postmark as the fallback. */
+/** Email: messages sent to a user and sending new ones, through SendGrid with Postmark as the fallback; delivery webhooks of both (and Mailgun's). */
 export const email = defineSubgraph({
   name: 'email',
   defaultPort: LOCAL.ports.email,

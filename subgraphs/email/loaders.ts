@@ -2,7 +2,8 @@ import DataLoader from 'dataloader';
 import { chunk, fanOut, groupBy } from '../../kit/batch.js';
 import type { IdempotencyStore } from '../../kit/idempotency.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import { ACTIVITY_LIMIT, type EmailMessageRecord, type MessageStatuses, type PostmarkApi, type SendgridApi } from './source.js';
+import { ACTIVITY_LIMIT, type EmailMessageRecord, type PostmarkApi, type SendgridApi } from './source.js';
+import type { MessageStatuses } from './statuses.js';
 
 export interface Sources {
   sendgrid: SendgridApi;

@@ -16,7 +16,22 @@ const SEND_ONCE: RunOnceOptions = {
   pendingMs: 60_000,
   waitMs: 10_000,
   mayHaveActed: (error) => !(error instanceof UpstreamError) || MAY_HAVE_SENT.has(error.code),
+  outcomeUnknownHint: 'Query emailSend(idempotencyKey) to learn what became of it.',
 };
+
+/** Where a caller's key lives: keys are the caller's own, another user's key is another key. */
+const sendKey = (userId: string, key: string) => `send:${userId}:${key}`;
+/**
+ * The send id of a keyed send, derived from the key: the same on every try, so whichever try
+ * reached the provider, its webhooks name this id (and emailSend finds the message by it).
+ */
+const keyedSendId = (userId: string, key: string) => createHash('sha256').update(`${userId}\n${key}`).digest('base64url').slice(0, 22);
+
+interface SentEmail {
+  messageId: string;
+  sendId: string;
+  provider: string;
+}
 
 /** Sending mail to any address is not every user's right. */
 const SEND_EMAIL = 'email:send';
@@ -43,6 +58,24 @@ export const resolvers: Resolvers = {
       return (await loaders.bounced.load(requiredEmail(parent))) ? 'BOUNCED' : 'DELIVERABLE';
     },
   },
+  Query: {
+    emailSend: async (_parent, { idempotencyKey: key }, { caller, sources }) => {
+      requireScope(caller, SEND_EMAIL);
+      if (!IDEMPOTENCY_KEY.test(key)) throw badUserInput('idempotencyKey must be 1 to 255 printable characters', 'idempotencyKey');
+      const record = await sources.keys.get<SentEmail>(sendKey(caller.userId, key));
+      if (!record) return null;
+      const sendId = keyedSendId(caller.userId, key);
+      const sent =
+        record.state === 'done'
+          ? record.result
+          : record.state === 'unknown'
+            ? await sources.statuses.sendOf(sendId)
+            : undefined;
+      if (!sent) return { idempotencyKey: key, sendId, state: record.state === 'pending' ? 'PENDING' : 'OUTCOME_UNKNOWN' };
+      const [status] = await sources.statuses.of([{ id: sent.messageId, status: 'PROCESSED' }]);
+      return { idempotencyKey: key, sendId, state: 'ACCEPTED', messageId: sent.messageId, provider: sent.provider, status };
+    },
+  },
   Mutation: {
     sendEmail: async (_parent, { input }, { caller, sources, logger, idempotencyKey: headerKey }) => {
       requireScope(caller, SEND_EMAIL);
@@ -56,18 +89,16 @@ export const resolvers: Resolvers = {
         throw badUserInput('input.categories takes up to 10 names of 1 to 255 characters', 'input.categories');
       }
       const content = { to, subject, text: input.text ?? undefined, html: input.html ?? undefined, categories };
-      const send = async () => {
-        const sendId = randomUUID();
+      const send = async (sendId: string): Promise<SentEmail> => {
         const { messageId, provider } = await sendWithFallback(sources.sendgrid, sources.postmark, { ...content, sendId });
         logger.info({ sendId, messageId, provider }, 'email accepted');
         return { messageId, sendId, provider };
       };
       const key = input.idempotencyKey ?? headerKey;
-      if (key === undefined) return send();
+      if (key === undefined) return send(randomUUID());
       if (!IDEMPOTENCY_KEY.test(key)) throw badUserInput('input.idempotencyKey must be 1 to 255 printable characters', 'input.idempotencyKey');
-      // Keys are the caller's own: another user's key is another key.
       const fingerprint = createHash('sha256').update(JSON.stringify(content)).digest('hex');
-      return runOnce(sources.keys, `send:${caller.userId}:${key}`, fingerprint, send, { ...SEND_ONCE, logger });
+      return runOnce(sources.keys, sendKey(caller.userId, key), fingerprint, () => send(keyedSendId(caller.userId, key)), { ...SEND_ONCE, logger });
     },
   },
 };

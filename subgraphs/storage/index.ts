@@ -2,16 +2,17 @@ import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
+import { createFilePolicy } from './policy.js';
 import { StorageConfig, createS3Api } from './source.js';
 
-/** Files: a user's objects in S3-compatible storage, presigned download and upload URLs. */
+/** Files: a user's objects in S3-compatible storage, presigned download and upload URLs (bounded by policy.ts). */
 export const storage = defineSubgraph({
   name: 'storage',
   defaultPort: LOCAL.ports.storage,
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: StorageConfig,
   resolvers,
-  createSources: (config, kit) => ({ s3: createS3Api(config, kit) }),
+  createSources: (config, kit) => ({ s3: createS3Api(config, kit), files: createFilePolicy(config) }),
   createLoaders,
 });
 

@@ -1,10 +1,12 @@
 import DataLoader from 'dataloader';
 import { fanOut, groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
+import type { FilePolicy } from './policy.js';
 import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type S3Api, type StoredObject } from './source.js';
 
 export interface Sources {
   s3: S3Api;
+  files: FilePolicy;
 }
 
 /** A file as resolvers see it: the listed object plus its name within the user's folder. */

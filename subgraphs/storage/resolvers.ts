@@ -6,7 +6,6 @@ import type { Resolvers } from './__generated__/resolvers-types.js';
 import { userPrefix } from './loaders.js';
 
 const FILE_NAME = /^[^/\\\u0000-\u001f\u007f]{1,255}$/;
-const MEDIA_TYPE = /^[a-z0-9][\w!#$&^.+-]{0,126}\/[a-z0-9][\w!#$&^.+-]{0,126}$/i;
 
 const cursorOf = (key: string) => Buffer.from(key).toString('base64url');
 
@@ -41,7 +40,7 @@ export const resolvers: Resolvers = {
   },
   File: {
     contentType: async (file, _args, { loaders }) => (await loaders.metadata.load(file))?.contentType ?? null,
-    downloadUrl: ({ key }, _args, { sources }) => sources.s3.presignGet(key).url,
+    downloadUrl: ({ key, name }, _args, { sources }) => sources.s3.presignGet(key, sources.files.downloadOverrides(name)).url,
   },
   Mutation: {
     createUploadUrl: (_parent, { input }, { caller, sources }) => {
@@ -49,10 +48,16 @@ export const resolvers: Resolvers = {
       if (!FILE_NAME.test(input.fileName) || input.fileName === '.' || input.fileName === '..') {
         throw badUserInput('input.fileName must be 1 to 255 characters with no slash or control character', 'input.fileName');
       }
-      if (!MEDIA_TYPE.test(input.contentType)) throw badUserInput('input.contentType must be a media type such as image/png', 'input.contentType');
+      const contentType = input.contentType.toLowerCase();
+      const refusal = sources.files.uploadRefusal(input.size, contentType);
+      if (refusal) throw badUserInput(refusal.message, `input.${refusal.field}`);
       const key = `${userPrefix(input.userId)}${input.fileName}`;
-      const { url, expiresAt } = sources.s3.presignPut(key, input.contentType);
-      return { url, method: 'PUT', headers: [{ name: 'Content-Type', value: input.contentType }], key, expiresAt: expiresAt.toISOString() };
+      const { url, expiresAt } = sources.s3.presignPut(key, contentType, input.size);
+      const headers = [
+        { name: 'Content-Type', value: contentType },
+        { name: 'Content-Length', value: String(input.size) },
+      ];
+      return { url, method: 'PUT', headers, key, expiresAt: expiresAt.toISOString() };
     },
   },
 };

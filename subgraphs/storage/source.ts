@@ -6,6 +6,7 @@ import { env } from '../../kit/config.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import { LOCAL, localUrl } from '../../kit/local-defaults.js';
 import type { SourceKit } from '../../kit/subgraph.js';
+import { FilePolicyConfig } from './policy.js';
 
 export const StorageConfig = z.object({
   S3_ENDPOINT: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.storage)),
@@ -21,7 +22,7 @@ export const StorageConfig = z.object({
    */
   S3_FORCE_PATH_STYLE: env.bool(true),
   S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(900),
-});
+}).extend(FilePolicyConfig.shape);
 export type StorageConfig = z.infer<typeof StorageConfig>;
 
 export interface StoredObject {
@@ -100,12 +101,14 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
     },
   });
 
-  function presign(method: 'GET' | 'PUT', key: string, headers: Record<string, string> = {}): { url: string; expiresAt: Date } {
+  /** A presigned URL: `headers` must be sent exactly as given (they are signed), `query` is signed in (S3's response overrides). */
+  function presign(method: 'GET' | 'PUT', key: string, headers: Record<string, string> = {}, query: Record<string, string> = {}): { url: string; expiresAt: Date } {
     const ttl = config.S3_PRESIGN_TTL_SECONDS;
+    const extra = Object.entries(query).map(([name, value]) => `&${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('');
     const signed = aws4.sign(
       {
         host: publicEndpoint.host,
-        path: `${publicEndpoint.pathname.replace(/\/$/, '')}${bucketPath}/${encodeKey(key)}?X-Amz-Expires=${ttl}`,
+        path: `${publicEndpoint.pathname.replace(/\/$/, '')}${bucketPath}/${encodeKey(key)}?X-Amz-Expires=${ttl}${extra}`,
         method,
         service: 's3',
         region: config.S3_REGION,
@@ -168,8 +171,10 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
       if (metadata) metadataByVersion.set(version, metadata);
       return metadata;
     },
-    presignGet: (key: string) => presign('GET', key),
-    presignPut: (key: string, contentType: string) => presign('PUT', key, { 'Content-Type': contentType }),
+    /** A download URL, with the response overrides that say how the browser treats the file (policy.ts). */
+    presignGet: (key: string, overrides: Record<string, string> = {}) => presign('GET', key, {}, overrides),
+    /** An upload URL for exactly this type and size: storage refuses a body of any other (both are signed). */
+    presignPut: (key: string, contentType: string, size: number) => presign('PUT', key, { 'Content-Type': contentType, 'Content-Length': String(size) }),
     clearCache: () => metadataByVersion.clear(),
   };
 }

@@ -5,10 +5,12 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** The file an upload URL is for. */
 export type CreateUploadUrlInput = {
-  /** Media type the upload will be sent with. */
+  /** Media type the upload will be sent with: one the server allows (images, PDF, text, office documents by default). */
   contentType: string;
   /** File name, 1 to 255 characters, no slashes. */
   fileName: string;
+  /** Size of the upload in bytes, at most the server's limit (25 MiB by default). Storage refuses a body of any other size. */
+  size: number;
   /** Owner of the file. */
   userId: string | number;
 };

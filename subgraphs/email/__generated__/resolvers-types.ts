@@ -50,6 +50,33 @@ export type EmailMessageStatus =
   /** Accepted and being processed by the provider. */
   | 'PROCESSED';
 
+/** A send made with an idempotency key, as far as it is known. */
+export type EmailSend = {
+  __typename?: 'EmailSend';
+  idempotencyKey: Scalars['String']['output'];
+  /** The provider's message id, once known. */
+  messageId?: Maybe<Scalars['ID']['output']>;
+  /** Which provider took the message, once known. */
+  provider?: Maybe<Scalars['String']['output']>;
+  /** Our own id of the send, also attached to the message as metadata. */
+  sendId: Scalars['ID']['output'];
+  state: EmailSendState;
+  /** Where the message is in delivery, once known. */
+  status?: Maybe<EmailMessageStatus>;
+};
+
+/** Where a send with an idempotency key stands. */
+export type EmailSendState =
+  /** A provider accepted the message. */
+  | 'ACCEPTED'
+  /**
+   * The send failed after the provider may have taken the message, and no delivery webhook has
+   * named it yet. It is not repeated with this key; send with a new key if it never arrives.
+   */
+  | 'OUTCOME_UNKNOWN'
+  /** The send is still running. */
+  | 'PENDING';
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Sends one email. The message is queued by the provider; delivery is reported on the message's status. */
@@ -59,6 +86,22 @@ export type Mutation = {
 
 export type MutationSendEmailArgs = {
   input: SendEmailInput;
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /**
+   * What became of a sendEmail made with this idempotency key (your own keys, kept 24 hours);
+   * null when none of your sends used it. After a send answered IDEMPOTENT_OUTCOME_UNKNOWN, this
+   * says ACCEPTED, with the message, once the provider's delivery webhooks name it. Needs the
+   * email:send scope.
+   */
+  emailSend?: Maybe<EmailSend>;
+};
+
+
+export type QueryEmailSendArgs = {
+  idempotencyKey: Scalars['String']['input'];
 };
 
 /** One email to one address; text, html or both. */
@@ -215,7 +258,10 @@ export type ResolversTypes = ResolversObject<{
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   EmailMessageStatus: EmailMessageStatus;
+  EmailSend: ResolverTypeWrapper<EmailSend>;
+  EmailSendState: EmailSendState;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SendEmailInput: SendEmailInput;
   SendEmailPayload: ResolverTypeWrapper<SendEmailPayload>;
   User: ResolverTypeWrapper<UserReference>;
@@ -229,7 +275,9 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
+  EmailSend: EmailSend;
   Mutation: Record<PropertyKey, never>;
+  Query: Record<PropertyKey, never>;
   SendEmailInput: SendEmailInput;
   SendEmailPayload: SendEmailPayload;
   User: UserReference;
@@ -251,8 +299,21 @@ export type EmailMessageResolvers<ContextType = Context, ParentType extends Reso
   to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
+export type EmailSendResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EmailSend'] = ResolversParentTypes['EmailSend']> = ResolversObject<{
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  messageId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  provider?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sendId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['EmailSendState'], ParentType, ContextType>;
+  status?: Resolver<Maybe<ResolversTypes['EmailMessageStatus']>, ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   sendEmail?: Resolver<ResolversTypes['SendEmailPayload'], ParentType, ContextType, RequireFields<MutationSendEmailArgs, 'input'>>;
+}>;
+
+export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  emailSend?: Resolver<Maybe<ResolversTypes['EmailSend']>, ParentType, ContextType, RequireFields<QueryEmailSendArgs, 'idempotencyKey'>>;
 }>;
 
 export type SendEmailPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SendEmailPayload'] = ResolversParentTypes['SendEmailPayload']> = ResolversObject<{
@@ -271,7 +332,9 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
 export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   EmailMessage?: EmailMessageResolvers<ContextType>;
+  EmailSend?: EmailSendResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  Query?: QueryResolvers<ContextType>;
   SendEmailPayload?: SendEmailPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 }>;

@@ -18,10 +18,12 @@ export type Scalars = {
 
 /** The file an upload URL is for. */
 export type CreateUploadUrlInput = {
-  /** Media type the upload will be sent with. */
+  /** Media type the upload will be sent with: one the server allows (images, PDF, text, office documents by default). */
   contentType: Scalars['String']['input'];
   /** File name, 1 to 255 characters, no slashes. */
   fileName: Scalars['String']['input'];
+  /** Size of the upload in bytes, at most the server's limit (25 MiB by default). Storage refuses a body of any other size. */
+  size: Scalars['Float']['input'];
   /** Owner of the file. */
   userId: Scalars['ID']['input'];
 };
@@ -31,7 +33,11 @@ export type File = {
   __typename?: 'File';
   /** Media type recorded when the file was uploaded. */
   contentType?: Maybe<Scalars['String']['output']>;
-  /** A short-lived URL that downloads the file; valid for the number of seconds the server is configured with (15 minutes by default). */
+  /**
+   * A short-lived URL that downloads the file; valid for the number of seconds the server is
+   * configured with (15 minutes by default). Images, video, audio and PDF open in the browser;
+   * every other file downloads as an attachment.
+   */
   downloadUrl: Scalars['String']['output'];
   /** Object key in the bucket; stable, unique. */
   key: Scalars['ID']['output'];
@@ -58,7 +64,7 @@ export type HttpHeader = {
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** A presigned URL to upload one file straight to storage with an HTTP PUT. */
+  /** A presigned URL to upload one file of the declared type and size straight to storage with an HTTP PUT. */
   createUploadUrl: UploadUrl;
 };
 
@@ -200,10 +206,10 @@ export type FederationReferenceTypes = ResolversObject<{
 export type ResolversTypes = ResolversObject<{
   CreateUploadUrlInput: CreateUploadUrlInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   File: ResolverTypeWrapper<FileRecord>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   FileConnection: ResolverTypeWrapper<Omit<FileConnection, 'nodes'> & { nodes: Array<ResolversTypes['File']> }>;
   HttpHeader: ResolverTypeWrapper<HttpHeader>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -218,10 +224,10 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   CreateUploadUrlInput: CreateUploadUrlInput;
   String: Scalars['String']['output'];
+  Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   DateTime: Scalars['DateTime']['output'];
   File: FileRecord;
-  Float: Scalars['Float']['output'];
   FileConnection: Omit<FileConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['File']> };
   HttpHeader: HttpHeader;
   Mutation: Record<PropertyKey, never>;
