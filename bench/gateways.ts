@@ -16,13 +16,14 @@
  * does not favour one. Prints requests per second, p50, p99 and the gateway's own CPU time
  * per request (from /proc), the median over rounds.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { parseCommandLine, runCommand, wholeNumber } from '../kit/cli.js';
 import { SHOP_BENCH } from '../test/fixtures/shop-graph.js';
-import { bareEnv, groupMembers, runToEnd, startProgram, tsxProgram, type RunningProgram } from '../test/programs.js';
+import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../test/programs.js';
+import { PRODUCTION, cpuSeconds, prepare, wrk, wrkScript } from './harness.js';
 
 const usage = 'Usage: npm run bench:gateways -- [--seconds 8] [--rounds 2] [--connections 20] [--warmup 2]';
 const { values } = parseCommandLine(
@@ -34,14 +35,6 @@ const rounds = wholeNumber('rounds', values.rounds, 1, 20);
 const connections = wholeNumber('connections', values.connections, 1, 1000);
 const warmupSeconds = wholeNumber('warmup', values.warmup, 0, 60);
 
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  JWT_SECRET: 'bench-jwt-secret-0123456789abcdefghijklmnop',
-  JWT_ISSUER: 'https://id.example.com/',
-  JWT_AUDIENCE: 'patchbay-web',
-  INTERNAL_TOKEN_SECRET: 'bench-internal-secret-0123456789abcdefghij',
-  WEB_CORS_ORIGINS: 'https://app.example.com',
-};
 type Gateway = 'patchbay' | 'patchbay-js' | 'hive' | 'apollo';
 type Query = keyof typeof SHOP_BENCH;
 type Mode = 'same' | 'distinct';
@@ -53,73 +46,14 @@ interface Cell {
   failed: number;
 }
 
-/** CPU seconds (user + system) of every process of a program, from /proc. */
-function cpuSeconds(program: RunningProgram): number {
-  const ticksPerSecond = 100;
-  return groupMembers(program.child.pid!).reduce((sum, pid) => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return sum + (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
-    } catch {
-      return sum;
-    }
-  }, 0);
-}
-
-/** A wrk script sending `bodies` round robin. */
-function wrkScript(dir: string, bodies: string[], authorization: string): string {
-  const file = join(dir, `wrk-${Math.random().toString(36).slice(2)}.lua`);
-  const lua = [
-    'wrk.method = "POST"',
-    'wrk.headers["Content-Type"] = "application/json"',
-    `wrk.headers["Authorization"] = ${JSON.stringify(authorization)}`,
-    `local bodies = { ${bodies.map((b) => JSON.stringify(b)).join(', ')} }`,
-    'local n = 0',
-    'request = function()',
-    '  n = n + 1',
-    '  return wrk.format(nil, nil, nil, bodies[(n % #bodies) + 1])',
-    'end',
-  ].join('\n');
-  writeFileSync(file, lua);
-  return file;
-}
-
-const ms = (text: string | undefined): number => {
-  const match = /([\d.]+)(us|ms|s)/.exec(text ?? '');
-  if (!match) return NaN;
-  const value = Number(match[1]);
-  return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
-};
-
-async function wrk(url: string, script: string, durationSeconds: number) {
-  const { status, stdout, stderr } = await runToEnd(
-    ['wrk', '-t1', `-c${connections}`, `-d${durationSeconds}s`, '--latency', '-s', script, url],
-    process.env,
-    { timeoutMs: (durationSeconds + 30) * 1000 },
-  );
-  if (status !== 0) throw new Error(`wrk failed: ${stderr || stdout}`);
-  return {
-    requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0),
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0),
-    p50: ms(/^\s+50%\s+(\S+)/m.exec(stdout)?.[1]),
-    p99: ms(/^\s+99%\s+(\S+)/m.exec(stdout)?.[1]),
-    failed: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) + Number(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0),
-  };
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 await runCommand('bench:gateways', async () => {
-  const build = await runToEnd(['npm', 'run', '-s', 'build'], process.env, { timeoutMs: 180_000 });
-  if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr || build.stdout}`);
-  if ((await runToEnd(['wrk', '--version'], process.env)).stdout === '' && (await runToEnd(['which', 'wrk'], process.env)).status !== 0) {
-    throw new Error('wrk is not installed (Debian: apt-get install wrk)');
-  }
   const dir = mkdtempSync(join(tmpdir(), 'patchbay-bench-gateways-'));
   const supergraph = join(dir, 'supergraph.graphql');
   const programs: RunningProgram[] = [];
   try {
-    programs.push(await startProgram(tsxProgram('bench/gateways/shop.ts'), bareEnv({ SUPERGRAPH_OUT: supergraph })));
+    programs.push(await prepare(supergraph));
     const start = (command: string[], env: Record<string, string>) => startProgram(command, bareEnv(env)).then((p) => (programs.push(p), p));
     // Every policy on, in production mode, the default (Rust) planner; and the same with the engine's JavaScript planner.
     const patchbayEnv = { ...PRODUCTION, WEB_SUPERGRAPH_PATH: supergraph, WEB_GATEWAY_PORT: '0', WEB_MAX_COST: '1000000', LOG_LEVEL: 'info' };
@@ -155,9 +89,9 @@ await runCommand('bench:gateways', async () => {
           const order = names.map((_, i) => names[(i + round) % names.length]!);
           for (const name of order) {
             const { program, url } = gateways[name];
-            if (warmupSeconds) await wrk(url, script, warmupSeconds);
+            if (warmupSeconds) await wrk(url, script, warmupSeconds, connections);
             const cpuBefore = cpuSeconds(program);
-            const run = await wrk(url, script, seconds);
+            const run = await wrk(url, script, seconds, connections);
             const cpu = cpuSeconds(program) - cpuBefore;
             const key = `${name}|${query}|${mode}`;
             results.set(key, [...(results.get(key) ?? []), { rps: run.rps, p50: run.p50, p99: run.p99, cpuMs: (cpu * 1000) / Math.max(1, run.requests), failed: run.failed }]);

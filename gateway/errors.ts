@@ -19,10 +19,15 @@ const isGraphQLError = (error: unknown): error is GraphQLError =>
 /** Extensions that carry internals (the engine's request and response records, a parser's own error, stacks). */
 const INTERNAL_EXTENSIONS = ['originalError', 'stacktrace', 'exception', 'request', 'response'];
 
-/** The error without extensions that carry internals. */
+/** Codes for the engine's HTTP-level refusals that come without one (its only 403 is CSRF prevention's). */
+const CODE_BY_STATUS: Record<number, string> = { 400: 'BAD_REQUEST', 403: 'CSRF_PREVENTED', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
+
+/** The error without extensions that carry internals, and with a code. */
 function withoutInternals(error: GraphQLError): GraphQLError {
-  if (!INTERNAL_EXTENSIONS.some((key) => key in error.extensions)) return error;
-  const extensions = { ...error.extensions };
+  const status = (error.extensions.http as { status?: number } | undefined)?.status;
+  const missingCode = error.extensions.code === undefined && status !== undefined && CODE_BY_STATUS[status] !== undefined;
+  if (!missingCode && !INTERNAL_EXTENSIONS.some((key) => key in error.extensions)) return error;
+  const extensions: Record<string, unknown> = { ...error.extensions, ...(missingCode ? { code: CODE_BY_STATUS[status!] } : {}) };
   for (const key of INTERNAL_EXTENSIONS) delete extensions[key];
   return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions });
 }

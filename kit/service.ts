@@ -87,8 +87,28 @@ export interface ListenOptions {
   metrics?: { registry: Registry; port: number };
 }
 
+/** HTTP-level refusals Node's parser makes before any handler runs (an oversized header, a request that is not HTTP). */
+const PARSER_REFUSALS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'Request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request was not sent in time'],
+};
+
+/**
+ * Answers what Node's HTTP parser refuses as JSON too, where Node would write a bare status
+ * line: a malformed request, an oversized header, a request sent too slowly.
+ */
+function answerParserErrorsAsJson(server: http.Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const [status, reason, message] = PARSER_REFUSALS[error.code ?? ''] ?? [400, 'Bad Request', 'The request is not valid HTTP'];
+    const body = JSON.stringify(errorJson(message, status === 431 ? 'HEADERS_TOO_LARGE' : status === 408 ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST'));
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+}
+
 /** Listens on host:port; resolves once listening. */
 async function listening(server: http.Server, host: string, port: number): Promise<{ url: string; port: number }> {
+  answerParserErrorsAsJson(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -186,7 +206,7 @@ export async function runProcess(name: string, start: () => Promise<RunningServi
     logger.fatal({ err: reason }, 'unhandled promise rejection');
     process.exit(1);
   });
-  for (const service of services) logger.info({ url: service.url }, `${service.name} listening`);
+  for (const service of services) logger.info({ url: service.url, metricsUrl: service.metricsUrl }, `${service.name} listening`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

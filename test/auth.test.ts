@@ -109,6 +109,46 @@ describe('client tokens', () => {
   });
 });
 
+describe('an identity provider that cannot be reached', () => {
+  async function idpGateway(jwksUrl: string) {
+    const subgraphUrls = Object.fromEntries(Object.entries(stack.subgraphs).map(([n, s]) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]));
+    const idp = await startGateway(web, { ...subgraphUrls, WEB_GATEWAY_PORT: '0', LOG_LEVEL: 'silent', JWT_JWKS_URL: jwksUrl, JWT_ISSUER: 'https://id.example', JWT_AUDIENCE: 'patchbay-web' });
+    extra.push(idp);
+    return `${idp.url}/graphql`;
+  }
+  const signWith = (key: Parameters<SignJWT['sign']>[0], kid: string, subject = 'usr_00003') =>
+    new SignJWT({ sub: subject, iss: 'https://id.example', aud: 'patchbay-web' }).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().setExpirationTime('5m').sign(key);
+
+  test('never reached: 503 with Retry-After, the token may be fine', async () => {
+    const url = await idpGateway('http://127.0.0.1:9/jwks.json');
+    const { privateKey } = await generateKeyPair('ES256');
+    const { status, headers, body } = await graphql(url, ME, undefined, bearer(await signWith(privateKey, 'k1')));
+    expect(status).toBe(503);
+    expect(headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'AUTHENTICATION_UNAVAILABLE', retryable: true });
+  });
+
+  test('gone after its keys were fetched: tokens with known keys keep working', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    let fetches = 0;
+    const jwks = http.createServer((_req, res) => {
+      fetches++;
+      res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const url = await idpGateway(`http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`);
+    expect((await graphql(url, ME, undefined, bearer(await signWith(privateKey, 'k1')))).status).toBe(200);
+    await new Promise((resolve) => jwks.close(resolve));
+    // Other users' tokens (never seen, so verified now) with the key already known: answered.
+    for (const subject of ['usr_00004', 'usr_00005']) {
+      const { status, body } = await graphql(url, ME, undefined, bearer(await signWith(privateKey, 'k1', subject)));
+      expect({ status, id: (body.data as { me?: { id: string } } | undefined)?.me?.id }).toEqual({ status: 200, id: subject });
+    }
+    expect(fetches).toBe(1);
+  });
+});
+
 describe('access rules in the subgraphs', () => {
   const user = () => stack.sandbox.seed.users[0]!;
 

@@ -19,8 +19,21 @@ beforeAll(async () => {
   gateway = `${stack.gateways.web!.url}/graphql`;
   // The schema has no cycles, so no valid query is deeper than 4: a deployment that sets a
   // depth limit of 3 shows the limit at work. Set by environment, as an operator would.
-  shallow = await startGateway(web, { ...stack.subgraphUrls, WEB_GATEWAY_PORT: '0', LOG_LEVEL: 'silent', WEB_MAX_DEPTH: '3' });
-  measuring = await startGateway(web, { ...stack.subgraphUrls, WEB_GATEWAY_PORT: '0', LOG_LEVEL: 'silent', WEB_MAX_COST: '10', WEB_COST_MODE: 'measure' });
+  shallow = await startGateway(web, {
+    ...stack.subgraphUrls,
+    WEB_GATEWAY_PORT: '0',
+    LOG_LEVEL: 'silent',
+    WEB_MAX_DEPTH: '3',
+  });
+  measuring = await startGateway(web, {
+    ...stack.subgraphUrls,
+    WEB_GATEWAY_PORT: '0',
+    LOG_LEVEL: 'silent',
+    WEB_MAX_COST: '10',
+    WEB_COST_MODE: 'measure',
+    WEB_MAX_FIELD_REPEATS: '2',
+    WEB_MAX_SELECTIONS: '6',
+  });
 });
 afterAll(async () => {
   await shallow?.close();
@@ -64,6 +77,29 @@ describe('query limits of the web client', () => {
     expect(await refusedWith(gateway, events(fits * 10), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(`Token limit of ${web.limits.tokens} exceeded.`);
     // At the limit it parses (and is then refused for what it is: these events are not the caller's).
     expect((await graphql(gateway, events(fits))).body.errors?.[0]?.extensions?.code).not.toBe('GRAPHQL_PARSE_FAILED');
+  });
+
+  test('repeats of one field at one place, merged across fragments, and selections with fragments expanded', async () => {
+    const { fieldRepeats, selections } = web.limits;
+    const repeated = (n: number) => `{ ${Array(n).fill('me { id }').join(' ')} }`;
+    expect(await refusedWith(gateway, repeated(fieldRepeats + 1))).toBe(`Repeated field limit of ${fieldRepeats} exceeded: "me" is selected more than ${fieldRepeats} times at one place.`);
+    expect((await graphql(gateway, repeated(fieldRepeats))).body.errors).toBeUndefined();
+    // Merged as execution merges them: \`id\` inside each \`me\` lands in one place.
+    const nested = `{ ${Array(5).fill(`me { ${Array(5).fill('id').join(' ')} }`).join(' ')} }`;
+    expect(await refusedWith(gateway, nested)).toBe(`Repeated field limit of ${fieldRepeats} exceeded: "id" is selected more than ${fieldRepeats} times at one place.`);
+    // Components composing fragments on one type (each selecting id) are ordinary: admitted.
+    const composed = `{ me { ${Array.from({ length: 12 }, (_, i) => `...C${i}`).join(' ')} } } ${Array.from({ length: 12 }, (_, i) => `fragment C${i} on User { id name }`).join(' ')}`;
+    expect((await graphql(gateway, composed)).body.errors).toBeUndefined();
+    // A few fragments, each spread twice by the one before: small to send, huge expanded.
+    const doubling = `{ me { ...F0 } } ${Array.from({ length: 12 }, (_, i) => `fragment F${i} on User { a${i}: id ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F12 on User { name }`;
+    expect(await refusedWith(gateway, doubling)).toMatch(new RegExp(`^(Selection limit of ${selections}|Repeated field limit of ${fieldRepeats}) exceeded`));
+  });
+
+  test('repeats and selections are set by environment too', async () => {
+    const url = `${measuring.url}/graphql`;
+    expect(await refusedWith(url, '{ me { id } me { id } me { id } }')).toBe('Repeated field limit of 2 exceeded: "me" is selected more than 2 times at one place.');
+    expect(await refusedWith(url, '{ me { id name email createdAt lastSeenAt storageUsedBytes } }')).toBe('Selection limit of 6 exceeded.');
+    expect((await graphql(url, '{ me { id name email } me { id } }')).body.errors).toBeUndefined();
   });
 
   test('estimated cost, with page sizes from the variables sent', async () => {

@@ -62,6 +62,8 @@ export interface RunningProgram {
   child: ChildProcess;
   /** The URL the service logged it listens on (the first, for a program with several). */
   url: string;
+  /** Where it serves /metrics, when it logged one. */
+  metricsUrl?: string;
   output(): string;
   /**
    * Sends `signal` (SIGTERM) to the program and everything it started (`npm run` starts a
@@ -106,7 +108,8 @@ export function startProgram(
     }, options.timeoutMs ?? 30_000);
     const ready = (url: string) => {
       clearTimeout(timer);
-      resolve({ child, url, output: () => output, stop });
+      const metricsUrl = /"metricsUrl":"(http:\/\/[^"]+)"/.exec(output)?.[1];
+      resolve({ child, url, ...(metricsUrl ? { metricsUrl } : {}), output: () => output, stop });
     };
     const onData = (chunk: Buffer) => {
       output += chunk.toString();

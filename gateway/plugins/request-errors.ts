@@ -1,5 +1,14 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { GraphQLError, getOperationAST } from 'graphql';
+import { errorResponse } from '../responses.js';
+
+/** Refusals the engine answers with a status alone, given words and a code. */
+const BODILESS_REFUSALS: Record<number, [string, string]> = {
+  404: ['Not found: GraphQL is served at /graphql', 'NOT_FOUND'],
+  405: ['Method not allowed: send GET or POST', 'METHOD_NOT_ALLOWED'],
+  406: ['Not acceptable: accept application/graphql-response+json or application/json', 'NOT_ACCEPTABLE'],
+  415: ['Unsupported media type: send application/json', 'UNSUPPORTED_MEDIA_TYPE'],
+};
 
 const requestError = (message: string, code: string) => new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
 
@@ -9,7 +18,8 @@ const requestError = (message: string, code: string) => new GraphQLError(message
  * OPERATION_TYPE_NOT_SUPPORTED before any planning, where the planner would fail it as an
  * internal error. A result with errors and no `data` at all failed before execution (variables
  * that do not fit their types): 400 for clients that accept application/graphql-response+json
- * (application/json keeps 200, as the spec has it), with the code BAD_USER_INPUT.
+ * (application/json keeps 200, as the spec has it), with the code BAD_USER_INPUT. A refusal
+ * the engine answers with a status and no body (415, 406) gets a JSON body saying why.
  */
 export function useRequestErrors(): GatewayPlugin {
   return {
@@ -21,6 +31,13 @@ export function useRequestErrors(): GatewayPlugin {
       if (getOperationAST(args.document, args.operationName)?.operation === 'mutation') {
         throw requestError('This schema has no mutations.', 'OPERATION_TYPE_NOT_SUPPORTED');
       }
+    },
+    onResponse({ request, response, setResponse }) {
+      const refusal = BODILESS_REFUSALS[response.status];
+      if (!refusal || response.headers.has('content-type')) return;
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => void (headers[name] = value));
+      setResponse(errorResponse(request.headers.get('accept'), response.status, refusal[0], refusal[1], headers));
     },
     onExecutionResult({ result, setResult }) {
       if (!result || Symbol.asyncIterator in result || 'data' in result || !result.errors?.length) return;
