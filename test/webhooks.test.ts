@@ -168,3 +168,33 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
     }
   });
 });
+
+(HAS_REDIS ? describe : describe.skip)('webhooks while Redis is away', () => {
+  test('a delivery is answered 503 with Retry-After, as JSON, and applied in full when the provider sends it again', async () => {
+    const redis = await startRedis();
+    const own = await startSubgraph(email, { ...stack.sandbox.env(), EMAIL_PORT: '0', LOG_LEVEL: 'silent', REDIS_URL: redis.url });
+    try {
+      const batch = JSON.stringify([
+        { event: 'delivered', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: 'away-1.x', timestamp: 1 },
+        { event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: 'away-1.x', timestamp: 2 },
+      ]);
+      const deliver = () => fetch(`${own.url}/webhooks/sendgrid`, { method: 'POST', headers: { 'content-type': 'application/json', ...signSendgrid(batch) }, body: batch });
+      redis.process.kill('SIGSTOP');
+      const away = await deliver();
+      expect(away.status).toBe(503);
+      expect(away.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(await away.json()).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'STORE_UNAVAILABLE' } }] });
+      redis.process.kill('SIGCONT');
+      let again: Response | undefined;
+      for (let i = 0; i < 40 && again?.status !== 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        again = await deliver();
+      }
+      expect(await again!.json()).toEqual({ received: 2, applied: 2, duplicates: 0 });
+    } finally {
+      redis.process.kill('SIGCONT');
+      await own.close();
+      redis.process.kill();
+    }
+  });
+});
