@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { print } from 'graphql';
 import { HomeDocument, TrackDocument } from '../clients/mobile/__generated__/operations.js';
 import { SendEmailDocument } from '../clients/web/__generated__/operations.js';
+import { METRICS_PORT_OFFSET } from '../kit/config.js';
 import { LOCAL, localUrl } from '../kit/local-defaults.js';
 import { persistedId } from './helpers.js';
 import { bareEnv, runToEnd, startProgram, type RunningProgram } from './programs.js';
@@ -17,7 +18,9 @@ import { bareEnv, runToEnd, startProgram, type RunningProgram } from './programs
 const env = bareEnv({ LOG_LEVEL: 'info' });
 const npm = (...args: string[]) => ['npm', 'run', '-s', ...args];
 const { ports } = LOCAL;
-const DOCUMENTED_PORTS = [ports.web, ports.mobile, ports.accounts, ports.email, ports.storage, ports.analytics, ...Object.values(ports.sandbox)];
+const SERVICE_PORTS = [ports.web, ports.mobile, ports.accounts, ports.email, ports.storage, ports.analytics];
+// Each service's metrics listen on its port + METRICS_PORT_OFFSET.
+const DOCUMENTED_PORTS = [...SERVICE_PORTS, ...SERVICE_PORTS.map((port) => port + METRICS_PORT_OFFSET), ...Object.values(ports.sandbox)];
 
 async function portIsFree(port: number): Promise<boolean> {
   const server = net.createServer();
@@ -101,6 +104,15 @@ describe('every service as its own process, as the README starts them', () => {
     // The typed documents are what the manifest holds.
     expect(print(HomeDocument)).toContain('query Home');
     expect(print(TrackDocument)).toContain('mutation Track');
+  });
+
+  test('every service serves Prometheus metrics on its documented metrics port, and not on its own', async () => {
+    for (const port of SERVICE_PORTS) {
+      const metrics = await fetch(`${localUrl(port + METRICS_PORT_OFFSET)}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('process_cpu_seconds_total');
+      expect((await fetch(`${localUrl(port)}/metrics`)).status).toBe(404);
+    }
   });
 
   test('SIGTERM drains and stops every process, leaving none behind', async () => {
