@@ -2,10 +2,12 @@ import http from 'node:http';
 import { usageError } from '../kit/cli.js';
 import { createLogger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
+import { connectRedis } from '../kit/redis.js';
 import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { CLIENTS, clientByName, type ClientConfig } from './clients/index.js';
 import { errorResponse } from './responses.js';
 import { choosePlanner } from './planner.js';
+import { redisPersistedQueryStore } from './plugins/persisted.js';
 import { GRAPHQL_PATH, createGateway } from './runtime.js';
 import { loadGatewaySettings } from './settings.js';
 import { openSupergraph } from './supergraph.js';
@@ -48,7 +50,12 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const supergraph = await openSupergraph(settings.supergraph, { variable: supergraphVariable, logger, registry });
   const { planner, why } = await choosePlanner(settings.process.QUERY_PLANNER);
   logger.info({ planner, why }, 'query planner');
-  const gateway = createGateway(settings, { logger, supergraph, planner });
+  // With REDIS_URL, APQ registrations are shared by the replicas (a safelisted client has none).
+  const redis = settings.process.REDIS_URL && !settings.safelist
+    ? connectRedis(settings.process.REDIS_URL, { commandTimeoutMs: settings.process.REDIS_COMMAND_TIMEOUT_MS, logger, registry })
+    : undefined;
+  const persistedQueries = redis ? redisPersistedQueryStore(redis, client.name, logger) : undefined;
+  const gateway = createGateway(settings, { logger, supergraph, planner, persistedQueries });
   // The engine's server adapter disposes itself on SIGTERM; this process drains first and
   // disposes it when it closes (kit/service.ts), so those listeners go.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -58,7 +65,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   // The first request should not pay for building the query planner's schema.
   await gateway.getSchema();
 
-  const service = createServiceApp();
+  const service = createServiceApp({ details: () => (redis ? { redis: redis.state() } : {}) });
   const handle: http.RequestListener = (req, res) => {
     if ((req.url ?? '').split('?')[0] !== GRAPHQL_PATH) return service(req, res);
     if (req.method !== 'POST') return void gateway(req, res);
@@ -76,6 +83,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const close = async () => {
     supergraph.close();
     await gateway.dispose();
+    await redis?.close();
   };
   return listen(`gateway ${client.name}`, service, settings.process.HOST, settings.port, { onClose: close, handler: handle, logger, metrics: { registry, port: settings.metricsPort } });
 }

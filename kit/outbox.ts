@@ -40,6 +40,12 @@ export interface OutboxOptions<T> {
   logger?: Logger;
   /** Waits between attempts while the provider is away: doubling from min to max. */
   backoff?: { minMs: number; maxMs: number };
+  /**
+   * For a store several replicas share: how often to look for items a replica that died left
+   * behind, and take them over (a live replica's items may then go twice: the provider's dedup
+   * id makes that harmless).
+   */
+  rescanMs?: number;
 }
 
 const REJECTED = 'rejected by the provider as invalid';
@@ -64,8 +70,29 @@ export class Outbox<T> {
    */
   readonly ready: Promise<void>;
 
+  private rescan: NodeJS.Timeout | undefined;
+
   constructor(private readonly options: OutboxOptions<T>) {
     this.ready = this.loadLeftovers();
+    if (options.rescanMs) {
+      this.rescan = setInterval(() => void this.takeOver(), options.rescanMs);
+      this.rescan.unref();
+    }
+  }
+
+  /** Queues what the store holds and this process does not: what a replica that died left. */
+  private async takeOver(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const left = (await this.options.store.load()).filter((item) => !this.queue.has(item.id));
+      for (const item of left) this.queue.set(item.id, item.payload);
+      if (left.length) {
+        this.options.logger?.info({ queued: left.length }, 'outbox: taking over what another replica left');
+        this.schedule(0);
+      }
+    } catch {
+      // The store is away: the next rescan looks again.
+    }
   }
 
   /** Items not yet delivered nor parked. */
@@ -103,6 +130,7 @@ export class Outbox<T> {
   async close(timeoutMs = 5000): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.rescan);
     await this.ready;
     const until = Date.now() + timeoutMs;
     while (this.queue.size > 0 && Date.now() < until) {

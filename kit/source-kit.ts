@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import { createSourceMetrics, type SourceMetrics } from './metrics.js';
 import { connectRedis, type RedisConfig, type RedisConnection } from './redis.js';
+import { SharedTokenBucket } from './rate-limit.js';
 import { createSource, type Source, type SourceOptions } from './source.js';
 
 /**
@@ -12,8 +13,11 @@ import { createSource, type Source, type SourceOptions } from './source.js';
 export interface SourceKit {
   logger: Logger;
   metrics: SourceMetrics;
-  /** An upstream client with its declared policy (kit/source.ts). */
-  source(options: Omit<SourceOptions, 'logger' | 'metrics'>): Source;
+  /**
+   * An upstream client with its declared policy (kit/source.ts). A `shared` rate limit is held
+   * in the process's Redis when it has one (call `redis(config)` first), else in the process.
+   */
+  source(options: Omit<SourceOptions, 'logger' | 'metrics' | 'rateLimiter'>): Source;
   /** The process's one Redis connection, or undefined when REDIS_URL is not set. */
   redis(config: RedisConfig): RedisConnection | undefined;
   /** Work to finish before the sources close, such as an outbox's last deliveries. */
@@ -35,7 +39,10 @@ export function createSourceKit(logger: Logger, registry: Registry): OwnedSource
     logger,
     metrics,
     source(options) {
-      const source = createSource({ ...options, logger, metrics });
+      const { rateLimit } = options;
+      const rateLimiter =
+        rateLimit?.shared && redis ? new SharedTokenBucket(redis, `patchbay:ratelimit:${options.name}`, rateLimit.perSecond, rateLimit.burst, logger) : undefined;
+      const source = createSource({ ...options, logger, metrics, rateLimiter });
       sources.push(source);
       return source;
     },

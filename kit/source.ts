@@ -29,7 +29,7 @@ import { UpstreamError, UpstreamErrorCode } from './errors.js';
 import { HttpCache, type CacheOptions, type CachedResponse } from './http-cache.js';
 import { safeUrl, type Logger } from './logger.js';
 import type { SourceMetrics } from './metrics.js';
-import { TokenBucket } from './rate-limit.js';
+import { TokenBucket, type RateLimiter } from './rate-limit.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -67,8 +67,12 @@ export interface SourcePolicy {
     windowMs?: number;
   };
   bulkhead?: { maxConcurrent: number; maxQueued: number };
-  /** The provider's documented request rate; calls wait for their turn within the deadline. */
-  rateLimit?: { perSecond: number; burst?: number };
+  /**
+   * The provider's documented request rate; calls wait for their turn within the deadline.
+   * `shared`: a quota of the provider account, held across replicas in Redis when the
+   * process has REDIS_URL (kit/source-kit.ts); otherwise each process keeps its own.
+   */
+  rateLimit?: { perSecond: number; burst?: number; shared?: boolean };
   /** HTTP caching of GET responses as their headers allow (kit/http-cache.ts); off when absent. */
   cache?: CacheOptions;
 }
@@ -89,6 +93,8 @@ export interface SourceOptions extends SourcePolicy {
   headers?: Record<string, string>;
   /** Adds signature headers to a request that is ready to go. */
   sign?: (request: OutgoingRequest) => Record<string, string>;
+  /** The limiter that enforces `rateLimit`, when not this process's own token bucket (a shared one). */
+  rateLimiter?: RateLimiter;
   /** Provider-specific reading of a 429's throttle headers, in ms to wait. Defaults to Retry-After. */
   retryAfterMs?: (response: UpstreamResponse) => number | undefined;
   logger?: Logger;
@@ -301,7 +307,7 @@ export function createSource(options: SourceOptions): Source {
   const idempotentPolicy = wrap(deadline, makeRetry(true), breaker ?? noop, bulkheadPolicy);
   const notIdempotentPolicy = wrap(deadline, makeRetry(false), breaker ?? noop, bulkheadPolicy);
 
-  const bucket = options.rateLimit ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst) : undefined;
+  const bucket = options.rateLimiter ?? (options.rateLimit ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst) : undefined);
 
   /** The request as it will be sent, before signing: header names in lower case. */
   function prepare(request: RequestOptions): OutgoingRequest {

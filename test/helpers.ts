@@ -101,7 +101,8 @@ export async function persisted<T, V extends Record<string, unknown>>(
 /** Whether a redis-server binary is here (.ci/run installs Debian's). */
 export const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0;
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on now (for services that must come back on the same one). */
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;

@@ -3,6 +3,8 @@ import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import type { Logger } from '../../kit/logger.js';
+import type { RedisConnection } from '../../kit/redis.js';
 
 /** The id a request names a persisted operation by: Apollo's `extensions.persistedQuery`. */
 function persistedQueryHash(extensions: Record<string, unknown> | undefined): string | undefined {
@@ -39,7 +41,7 @@ export function useSafelist(operations: ReadonlyMap<string, string>): GatewayPlu
   ];
 }
 
-/** Where APQ registrations live: this process, or (issue of replicas) a shared store. */
+/** Where APQ registrations live: this process, or Redis, where every replica sees them. */
 export interface PersistedQueryStore {
   get(hash: string): Promise<string | undefined> | string | undefined;
   set(hash: string, query: string): Promise<void> | void;
@@ -48,6 +50,40 @@ export interface PersistedQueryStore {
 export function memoryPersistedQueryStore(max = 10_000): PersistedQueryStore {
   const queries = new LRUCache<string, string>({ max });
   return { get: (hash) => queries.get(hash), set: (hash, query) => void queries.set(hash, query) };
+}
+
+/** How long a registration is kept in Redis after it was last registered or used. */
+const APQ_TTL_SECONDS = 7 * 86_400;
+
+/**
+ * APQ registrations in Redis, per client, so that a hash registered through one replica runs
+ * on every other; a hash names one text forever, so what a replica has read stays in its own
+ * memory. While Redis cannot be reached a hash is answered not found (the client then sends the
+ * text, which runs), and a registration that cannot be written is dropped: APQ is a cache.
+ */
+export function redisPersistedQueryStore(redis: RedisConnection, client: string, logger: Logger): PersistedQueryStore {
+  const local = memoryPersistedQueryStore();
+  const key = (hash: string) => `patchbay:apq:${client}:${hash}`;
+  return {
+    async get(hash) {
+      const known = local.get(hash) as string | undefined;
+      if (known !== undefined) return known;
+      try {
+        const query = await redis.run((r) => r.getex(key(hash), 'EX', APQ_TTL_SECONDS));
+        if (query !== null) local.set(hash, query);
+        return query ?? undefined;
+      } catch (error) {
+        logger.warn({ err: (error as Error).message }, 'APQ store unavailable: answering not found');
+        return undefined;
+      }
+    },
+    async set(hash, query) {
+      local.set(hash, query);
+      await redis.run((r) => r.set(key(hash), query, 'EX', APQ_TTL_SECONDS)).catch((error: unknown) => {
+        logger.warn({ err: (error as Error).message }, 'APQ registration not shared: Redis unavailable');
+      });
+    },
+  };
 }
 
 /**

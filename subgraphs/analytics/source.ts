@@ -21,6 +21,8 @@ export const AnalyticsConfig = RedisConfig.extend({
    * directory, one per replica on a persistent volume; with REDIS_URL, Redis instead.
    */
   OUTBOX_DIR: z.string().min(1).default('.outbox/analytics'),
+  /** With REDIS_URL: how often a replica looks for events a replica that died left, to deliver them. */
+  OUTBOX_RESCAN_MS: env.ms(30_000),
 });
 export type AnalyticsConfig = z.infer<typeof AnalyticsConfig>;
 
@@ -126,10 +128,13 @@ export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
 
 /**
  * Mixpanel Query API: 60 queries an hour and 5 at once per project, hence the small bulkhead
- * and the hourly token bucket (a query past it fails RATE_LIMITED at once, without a call).
+ * and the hourly token bucket, one for all replicas with REDIS_URL (a query past it fails
+ * RATE_LIMITED at once, without a call).
  * 429 is not retried: Mixpanel sends no Retry-After and asks for waits beyond our deadline.
  */
 export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
+  // The quota is the project's: with REDIS_URL the replicas hold it together.
+  kit.redis(config);
   const source = kit.source({
     name: 'analytics.mixpanel',
     baseUrl: config.MIXPANEL_API_URL,
@@ -141,7 +146,7 @@ export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
     bulkhead: { maxConcurrent: 5, maxQueued: 50 },
     cache: { maxEntries: 1000, maxBytes: 32 * 2 ** 20 },
     rateLimit: config.MIXPANEL_QUERIES_PER_HOUR
-      ? { perSecond: config.MIXPANEL_QUERIES_PER_HOUR / 3600, burst: config.MIXPANEL_QUERIES_PER_HOUR }
+      ? { perSecond: config.MIXPANEL_QUERIES_PER_HOUR / 3600, burst: config.MIXPANEL_QUERIES_PER_HOUR, shared: true }
       : undefined,
   });
   const project = { project_id: config.MIXPANEL_PROJECT_ID };
@@ -191,6 +196,8 @@ export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, 
     store: redis ? new RedisOutboxStore(redis, 'track') : new DiskOutboxStore(config.OUTBOX_DIR),
     batchSize: SEGMENT_BATCH_EVENTS,
     logger: kit.logger,
+    // Shared by the replicas: what one that died left is taken over by the others.
+    ...(redis ? { rescanMs: config.OUTBOX_RESCAN_MS } : {}),
     async deliver(items) {
       try {
         await segment.batch(items.map((item) => item.payload));

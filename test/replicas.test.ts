@@ -1,0 +1,317 @@
+/**
+ * Replicas behind a real load balancer: two of each gateway and of each subgraph, each its own
+ * process, behind HAProxy (Debian's, started here on loopback) with one Redis. A bounded load
+ * runs through HAProxy while one replica of every service is killed (SIGKILL) and started
+ * again: no client request fails beyond the documented partial errors, no email goes twice, no
+ * acknowledged event is lost. And what replicas must agree on is shared through Redis:
+ * Mixpanel's quota, APQ registrations, webhook memory and delivery statuses.
+ *
+ * HAProxy routes each service by /readyz and retries a request on the other replica when its
+ * replica's connection failed or closed without an answer (`retry-on conn-failure
+ * empty-response`): a retried mutation is safe because every mutation here is idempotent by
+ * its key (sendEmail's idempotency key, track's event ids).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash, createPrivateKey, createSign, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { SendEmailDocument } from '../clients/web/__generated__/operations.js';
+import { LOCAL } from '../kit/local-defaults.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { FREE_SANDBOX_PORTS, HAS_REDIS, as, asGateway, freePort, graphql, persistedId, startRedis, type TestRedis } from './helpers.js';
+import { bareEnv, startProgram, tsxProgram, type RunningProgram } from './programs.js';
+
+const HAS_HAPROXY = spawnSync('haproxy', ['-v']).status === 0;
+if (!HAS_HAPROXY) console.warn('haproxy not found: the replica test is skipped (.ci/run installs it)');
+
+const SUBGRAPH_NAMES = ['accounts', 'email', 'storage', 'analytics'] as const;
+const CLIENT_NAMES = ['web', 'mobile'] as const;
+type Service = (typeof SUBGRAPH_NAMES)[number] | (typeof CLIENT_NAMES)[number];
+
+/** One replica: its command and environment, so that it can be killed and started again as it was. */
+interface Replica {
+  service: Service;
+  port: number;
+  program: RunningProgram;
+  restart(signal: NodeJS.Signals): Promise<void>;
+}
+
+let redis: TestRedis;
+let sandbox: Sandbox;
+let haproxy: ChildProcess;
+let dir: string;
+const replicas: Replica[] = [];
+/** The load balancer's address of each service. */
+const front: Record<Service, string> = {} as Record<Service, string>;
+
+function haproxyConfig(backends: Record<Service, { front: number; servers: number[] }>): string {
+  const lines = [
+    'global',
+    '  maxconn 4096',
+    'defaults',
+    '  mode http',
+    '  timeout connect 1s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    '  timeout queue 10s',
+    // A new connection per request to the replicas: one that is stopping refuses it cleanly.
+    '  option http-server-close',
+    '  option http-buffer-request',
+    '  option redispatch 1',
+    '  retries 3',
+    '  retry-on conn-failure empty-response response-timeout',
+    '  default-server inter 250ms fall 2 rise 2 check',
+  ];
+  for (const [service, { front: port, servers }] of Object.entries(backends)) {
+    lines.push(`frontend ${service}`, `  bind 127.0.0.1:${port}`, `  default_backend ${service}`);
+    lines.push(`backend ${service}`, '  option httpchk GET /readyz', '  http-check expect status 200');
+    servers.forEach((server, i) => lines.push(`  server ${service}${i + 1} 127.0.0.1:${server}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function startReplica(service: Service, command: string[], env: NodeJS.ProcessEnv, port: number): Promise<Replica> {
+  const replica: Replica = {
+    service,
+    port,
+    program: await startProgram(command, env),
+    async restart(signal) {
+      await replica.program.stop(signal);
+      replica.program = await startProgram(command, env);
+    },
+  };
+  return replica;
+}
+
+const documentedPartialErrors = new Set([
+  'SUBGRAPH_UNAVAILABLE',
+  'SUBGRAPH_TIMEOUT',
+  'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_TIMEOUT',
+  'CIRCUIT_OPEN',
+  'UPSTREAM_OVERLOADED',
+]);
+
+(HAS_REDIS && HAS_HAPROXY ? describe : describe.skip)('two replicas of everything behind HAProxy, one Redis', () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'patchbay-replicas-'));
+    redis = await startRedis();
+    sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '200' });
+    const backends = {} as Record<Service, { front: number; servers: number[] }>;
+    for (const service of [...SUBGRAPH_NAMES, ...CLIENT_NAMES]) {
+      backends[service] = { front: await freePort(), servers: [await freePort(), await freePort()] };
+      front[service] = `http://127.0.0.1:${backends[service].front}`;
+    }
+    writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(backends));
+    haproxy = spawn('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+
+    const shared = { REDIS_URL: redis.url, LOG_LEVEL: 'info', SHUTDOWN_DRAIN_MS: '500' };
+    const subgraphs = SUBGRAPH_NAMES.flatMap((name) =>
+      backends[name].servers.map((port) =>
+        startReplica(
+          name,
+          tsxProgram('scripts/run-subgraph.ts', name),
+          bareEnv({ ...sandbox.env(), ...shared, [`${name.toUpperCase()}_PORT`]: String(port), [`${name.toUpperCase()}_METRICS_PORT`]: '0', OUTBOX_RESCAN_MS: '2000' }),
+          port,
+        ),
+      ),
+    );
+    replicas.push(...(await Promise.all(subgraphs)));
+    sandbox.deliverWebhooksTo(front.email);
+    const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${front[name]}/graphql`]));
+    const gateways = CLIENT_NAMES.flatMap((client) =>
+      backends[client].servers.map((port) =>
+        startReplica(
+          client,
+          tsxProgram('gateway/index.ts', client),
+          bareEnv({ ...subgraphUrls, ...shared, [`${client.toUpperCase()}_GATEWAY_PORT`]: String(port), [`${client.toUpperCase()}_METRICS_PORT`]: '0' }),
+          port,
+        ),
+      ),
+    );
+    replicas.push(...(await Promise.all(gateways)));
+    // Every backend up in HAProxy before the load starts.
+    for (const service of Object.keys(front) as Service[]) await untilReady(`${front[service]}/readyz`);
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((replica) => replica.program.stop()));
+    haproxy?.kill();
+    await sandbox?.close();
+    redis?.process.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a bounded load while one replica of each service is killed and started again: nothing fails, nothing twice, nothing lost', async () => {
+    const user = sandbox.seed.users[3]!;
+    const web = `${front.web}/graphql`;
+    const mobile = `${front.mobile}/graphql`;
+    const tally = { requests: 0, failed: [] as string[], partial: new Map<string, number>(), sends: [] as string[], acknowledged: [] as string[] };
+    const DASHBOARD = `{ user(id: "${user.id}") { id name files(first: 2) { nodes { key } } emailMessages(first: 2) { id status } recentEvents(last: 2) { name } } }`;
+
+    /** One client request: a failure is an HTTP status other than 200, no data, or an error that is not a documented partial one. */
+    const record = (what: string, answer: { status: number; body: { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> } }) => {
+      tally.requests++;
+      const errors = answer.body.errors ?? [];
+      if (answer.status !== 200 || answer.body.data == null) {
+        tally.failed.push(`${what}: ${answer.status} ${JSON.stringify(errors).slice(0, 200)}`);
+        return false;
+      }
+      for (const error of errors) {
+        const code = String(error.extensions?.code);
+        if (!documentedPartialErrors.has(code)) tally.failed.push(`${what}: ${code}`);
+        else tally.partial.set(code, (tally.partial.get(code) ?? 0) + 1);
+      }
+      return errors.length === 0;
+    };
+    const safely = async <T,>(send: () => Promise<T>, what: string): Promise<T | undefined> => {
+      try {
+        return await send();
+      } catch (error) {
+        tally.requests++;
+        tally.failed.push(`${what}: ${(error as Error).message}`);
+        return undefined;
+      }
+    };
+
+    let running = true;
+    const webClient = async (c: number) => {
+      const headers = await as(user.id, 'email:send');
+      for (let i = 0; running; i++) {
+        const read = await safely(() => graphql(web, DASHBOARD, undefined, headers), 'Dashboard');
+        if (read) record('Dashboard', read);
+        if (i % 3 === 0) {
+          const to = `replica-${c}-${i}@example.com`;
+          const input = { to, subject: 'Replicas', text: 'Once', idempotencyKey: `replicas-${c}-${i}` };
+          const sent = await safely(() => graphql(web, SendEmailDocument, { input }, headers), 'sendEmail');
+          if (sent && record('sendEmail', sent)) tally.sends.push(to);
+        }
+      }
+    };
+    const mobileClient = async (c: number) => {
+      const headers = await as(user.id);
+      for (let i = 0; running; i++) {
+        const ids = [`replica-m${c}-${i}-a`, `replica-m${c}-${i}-b`];
+        const body = { variables: { events: ids.map((id) => ({ id, userId: user.id, name: 'Replica Check' })) }, extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Track') } } };
+        const tracked = await safely(async () => {
+          const response = await fetch(mobile, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+          return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> } };
+        }, 'Track');
+        if (tracked && record('Track', tracked)) tally.acknowledged.push(...ids);
+        const home = await safely(async () => {
+          const response = await fetch(mobile, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify({ variables: { userId: user.id }, extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Home') } } }),
+          });
+          return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> } };
+        }, 'Home');
+        if (home) record('Home', home);
+      }
+    };
+    const clients = Promise.all([...[1, 2, 3].map(webClient), ...[1, 2].map(mobileClient)]);
+
+    await sleep(3000);
+    // One replica of every service dies at once, and is started again.
+    const firstOfEach = [...SUBGRAPH_NAMES, ...CLIENT_NAMES].map((service) => replicas.find((r) => r.service === service)!);
+    await Promise.all(firstOfEach.map((replica) => replica.restart('SIGKILL')));
+    await sleep(4000);
+    running = false;
+    await clients;
+
+    expect(tally.requests).toBeGreaterThan(100);
+    expect(tally.failed).toEqual([]);
+    // Every acknowledged send went out exactly once.
+    const mails = (to: string) => sandbox.providers.email.sent.filter((m) => JSON.stringify(m.body).includes(`"${to}"`)).length;
+    expect(tally.sends.length).toBeGreaterThan(5);
+    expect(tally.sends.filter((to) => mails(to) !== 1)).toEqual([]);
+    // Every acknowledged event reaches Segment (the restarted replica, or a rescan, takes over what the killed one held).
+    const ingested = () => new Set(sandbox.providers.analytics.ingested.map((e) => String(e.properties.$insert_id)));
+    await until(() => tally.acknowledged.every((id) => ingested().has(id)), 20_000);
+    expect(tally.acknowledged.filter((id) => !ingested().has(id))).toEqual([]);
+    console.log(
+      `replicas: ${tally.requests} client requests through HAProxy while ${firstOfEach.length} replicas were killed and restarted; ` +
+        `${tally.failed.length} failed; partial errors ${JSON.stringify(Object.fromEntries(tally.partial))}; ` +
+        `${tally.sends.length} sends, each mailed once; ${tally.acknowledged.length} events acknowledged, all delivered`,
+    );
+  }, 120_000);
+
+  test('an APQ hash registered through one gateway replica runs on the other', async () => {
+    const [one, two] = replicas.filter((r) => r.service === 'web').map((r) => `http://127.0.0.1:${r.port}/graphql`);
+    const query = `{ me { id name } } # ${randomBytes(4).toString('hex')}`;
+    const extensions = { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') } };
+    const headers = { 'content-type': 'application/json', ...(await as('usr_00002')) };
+    const ask = (url: string, body: object) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as { data?: unknown } }));
+    expect((await ask(two!, { extensions })).status).toBe(404);
+    expect((await ask(one!, { query, extensions })).body.data).toEqual({ me: { id: 'usr_00002', name: expect.any(String) } });
+    expect((await ask(two!, { extensions })).body.data).toEqual({ me: { id: 'usr_00002', name: expect.any(String) } });
+  });
+
+  test("Mixpanel's hourly quota holds across two analytics replicas", async () => {
+    const quota = 4;
+    const env = bareEnv({ ...sandbox.env(), REDIS_URL: redis.url, LOG_LEVEL: 'info', ANALYTICS_PORT: '0', ANALYTICS_METRICS_PORT: '0', MIXPANEL_QUERIES_PER_HOUR: String(quota), OUTBOX_RESCAN_MS: '60000' });
+    const pair = await Promise.all([0, 1].map(() => startProgram(tsxProgram('scripts/run-subgraph.ts', 'analytics'), env)));
+    try {
+      const before = sandbox.calls().analytics.mixpanelSegmentation ?? 0;
+      const codes: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        // A different event each time: no cache answers, every query counts.
+        const query = `{ eventCounts(event: "Quota ${i}-${randomBytes(3).toString('hex')}", from: "2026-01-01", to: "2026-01-02") { total } }`;
+        const { body } = await graphql(`${pair[i % 2]!.url}/graphql`, query, undefined, await asGateway('analytics', 'usr_analyst', 'analytics:read'));
+        codes.push(body.errors ? String(body.errors[0]!.extensions?.code) : 'ok');
+      }
+      expect(codes.filter((code) => code === 'ok')).toHaveLength(quota);
+      expect(codes.filter((code) => code !== 'ok')).toEqual(Array(10 - quota).fill('RATE_LIMITED'));
+      expect((sandbox.calls().analytics.mixpanelSegmentation ?? 0) - before).toBe(quota);
+    } finally {
+      await Promise.all(pair.map((program) => program.stop()));
+    }
+  });
+
+  test('a webhook delivered to one email replica is known to the other, and its status shows through both', async () => {
+    const [one, two] = replicas.filter((r) => r.service === 'email').map((r) => `http://127.0.0.1:${r.port}`);
+    const user = sandbox.seed.users[5]!;
+    const sent = await graphql(`${front.web}/graphql`, SendEmailDocument, { input: { to: user.email, subject: 'Status across replicas', text: 'Hi' } }, await as(user.id, 'email:send'));
+    const messageId = sent.body.data!.sendEmail.messageId;
+    const batch = JSON.stringify([{ event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.x`, timestamp: 3 }]);
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const signature = createSign('sha256')
+      .update(timestamp + batch)
+      .sign(createPrivateKey({ key: Buffer.from(LOCAL.webhooks.sendgridPrivateKey, 'base64'), format: 'der', type: 'pkcs8' }))
+      .toString('base64');
+    const deliver = (base: string) =>
+      fetch(`${base}/webhooks/sendgrid`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-twilio-email-event-webhook-timestamp': timestamp, 'x-twilio-email-event-webhook-signature': signature },
+        body: batch,
+      }).then((r) => r.json());
+    expect(await deliver(one!)).toEqual({ received: 1, applied: 1, duplicates: 0 });
+    expect(await deliver(two!)).toEqual({ received: 1, applied: 0, duplicates: 1 });
+    const entities = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { emailMessages(first: 100) { id status } } } }';
+    for (const base of [one!, two!]) {
+      const { body } = await graphql<{ _entities: Array<{ emailMessages: Array<{ id: string; status: string }> }> }, { r: object[] }>(
+        `${base}/graphql`,
+        entities,
+        { r: [{ __typename: 'User', id: user.id, email: user.email }] },
+        await asGateway('email', user.id),
+      );
+      expect(body.data!._entities[0]!.emailMessages.find((m) => m.id === messageId)?.status).toBe('OPENED');
+    }
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < giveUpAt) await sleep(100);
+}
+async function untilReady(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const status = await fetch(url).then((r) => r.status, () => 0);
+    if (status === 200) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} did not become ready`);
+}
