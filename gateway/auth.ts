@@ -26,6 +26,9 @@ export interface Identity {
   scopes: string[];
 }
 
+/** Why a request's credentials were refused, as metrics count it. */
+export type AuthFailure = 'missing' | 'malformed' | 'expired' | 'not_yet_valid' | 'claim' | 'algorithm' | 'unknown_key' | 'signature' | 'lifetime' | 'keys_unavailable';
+
 /**
  * Why a token was refused, in words a client developer can act on (never the token).
  * `unavailable` when the keys to check it could not be had: the client may try again.
@@ -33,10 +36,13 @@ export interface Identity {
 export class AuthError extends Error {
   constructor(
     message: string,
-    readonly unavailable = false,
+    readonly reason: AuthFailure,
   ) {
     super(message);
     this.name = 'AuthError';
+  }
+  get unavailable(): boolean {
+    return this.reason === 'keys_unavailable';
   }
 }
 
@@ -66,7 +72,7 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
         requiredClaims: ['sub', 'exp'],
       });
       const lifetime = payload.exp! - (payload.iat ?? Math.floor(Date.now() / 1000));
-      if (lifetime > config.JWT_MAX_LIFETIME_SECONDS) throw new AuthError(`Token lifetime is longer than the ${config.JWT_MAX_LIFETIME_SECONDS} seconds accepted`);
+      if (lifetime > config.JWT_MAX_LIFETIME_SECONDS) throw new AuthError(`Token lifetime is longer than the ${config.JWT_MAX_LIFETIME_SECONDS} seconds accepted`, 'lifetime');
       const scope = payload.scope ?? payload.scp;
       const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.map(String) : [];
       const identity = { userId: String(payload.sub), scopes };
@@ -77,9 +83,9 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
     }
   };
   return (authorization) => {
-    if (!authorization) throw new AuthError('Authentication required: send Authorization: Bearer <token>');
+    if (!authorization) throw new AuthError('Authentication required: send Authorization: Bearer <token>', 'missing');
     const match = /^Bearer ([\w-]+\.[\w-]*\.[\w-]*)$/.exec(authorization);
-    if (!match) throw new AuthError('Authorization must be "Bearer <JWT>"');
+    if (!match) throw new AuthError('Authorization must be "Bearer <JWT>"', 'malformed');
     const token = match[1]!;
     const known = verified.get(token);
     const now = Date.now();
@@ -90,15 +96,15 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
 
 function describe(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
-  if (error instanceof errors.JWTExpired) return new AuthError('Token has expired');
+  if (error instanceof errors.JWTExpired) return new AuthError('Token has expired', 'expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return new AuthError('Token is not valid yet');
-    return new AuthError(`Token claim "${error.claim}" is not accepted`);
+    if (error.claim === 'nbf') return new AuthError('Token is not valid yet', 'not_yet_valid');
+    return new AuthError(`Token claim "${error.claim}" is not accepted`, 'claim');
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) return new AuthError('Token algorithm is not accepted');
-  if (error instanceof errors.JWKSNoMatchingKey) return new AuthError('Token was signed with an unknown key');
-  if (error instanceof KeysUnavailableError) return new AuthError('Token keys could not be fetched; try again', true);
-  return new AuthError('Token signature or format is invalid');
+  if (error instanceof errors.JOSEAlgNotAllowed) return new AuthError('Token algorithm is not accepted', 'algorithm');
+  if (error instanceof errors.JWKSNoMatchingKey) return new AuthError('Token was signed with an unknown key', 'unknown_key');
+  if (error instanceof KeysUnavailableError) return new AuthError('Token keys could not be fetched; try again', 'keys_unavailable');
+  return new AuthError('Token signature or format is invalid', 'signature');
 }
 
 /** A token this configuration accepts, signed with its HS256 secret (local development, tests). */

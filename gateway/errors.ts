@@ -42,14 +42,22 @@ const isClientSafe = (error: GraphQLError): boolean => !error.originalError || (
  * as they are; anything else is logged and answered INTERNAL_SERVER_ERROR, with no message,
  * stack or detail, whatever NODE_ENV is.
  */
+/** Whether an error is the engine's for a subgraph call that failed in transport: `unavailable`, `timeout`, or undefined. */
+export function transportFailureOf(error: unknown): 'unavailable' | 'timeout' | undefined {
+  if (!isGraphQLError(error)) return undefined;
+  const code = error.extensions?.code;
+  if (typeof code !== 'string' || !(UNREACHABLE.has(code) || TIMED_OUT.has(code))) return undefined;
+  return TIMED_OUT.has(code) || wasAborted(error.originalError) ? 'timeout' : 'unavailable';
+}
+
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     const graphqlError = isGraphQLError(error) ? error : undefined;
-    const code = graphqlError?.extensions?.code;
-    if (graphqlError && typeof code === 'string' && (UNREACHABLE.has(code) || TIMED_OUT.has(code))) {
+    const failure = transportFailureOf(error);
+    if (graphqlError && failure) {
       const subgraph = String(graphqlError.extensions.serviceName ?? graphqlError.extensions.subgraphName ?? 'unknown');
-      const timedOut = TIMED_OUT.has(code) || wasAborted(graphqlError.originalError);
-      logger.warn({ subgraph, code, path: graphqlError.path }, 'subgraph call failed');
+      const timedOut = failure === 'timeout';
+      logger.warn({ subgraph, code: graphqlError.extensions.code, path: graphqlError.path }, 'subgraph call failed');
       return new GraphQLError(`Subgraph ${subgraph} ${timedOut ? 'did not answer in time' : 'is unavailable'}`, {
         path: graphqlError.path,
         extensions: { code: timedOut ? 'SUBGRAPH_TIMEOUT' : 'SUBGRAPH_UNAVAILABLE', subgraph, retryable: true },

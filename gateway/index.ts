@@ -6,6 +6,8 @@ import { connectRedis } from '../kit/redis.js';
 import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
 import { CLIENTS, clientByName, type ClientConfig } from './clients/index.js';
 import { errorResponse } from './responses.js';
+import { readManifest } from './manifest.js';
+import { createGatewayMetrics } from './metrics.js';
 import { choosePlanner } from './planner.js';
 import { redisPersistedQueryStore } from './plugins/persisted.js';
 import { GRAPHQL_PATH, createGateway } from './runtime.js';
@@ -55,7 +57,9 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
     ? connectRedis(settings.process.REDIS_URL, { commandTimeoutMs: settings.process.REDIS_COMMAND_TIMEOUT_MS, logger, registry })
     : undefined;
   const persistedQueries = redis ? redisPersistedQueryStore(redis, client.name, logger) : undefined;
-  const gateway = createGateway(settings, { logger, supergraph, planner, persistedQueries });
+  const manifest = settings.safelist && client.safelist ? readManifest(client.safelist) : undefined;
+  const metrics = createGatewayMetrics(registry, client.name, manifest?.names);
+  const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist: manifest?.bodies, persistedQueries });
   // The engine's server adapter disposes itself on SIGTERM; this process drains first and
   // disposes it when it closes (kit/service.ts), so those listeners go.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -72,6 +76,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
     void readBody(req, settings.maxBodyBytes).then((body) => {
       if (body === 'aborted') return res.destroy();
       if (body === 'too-large') {
+        metrics.refused('body_size');
         res.setHeader('connection', 'close');
         return sendResponse(res, errorResponse(req.headers.accept, 413, `Request body is larger than ${settings.maxBodyBytes} bytes`, 'PAYLOAD_TOO_LARGE'));
       }

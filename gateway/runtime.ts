@@ -7,7 +7,6 @@ import { INCREMENTAL_DELIVERY_SDL } from './directives.js';
 import { createErrorMasker } from './errors.js';
 import { engineLogger } from './logging.js';
 import { hybridQueryPlanner, type QueryPlanner } from './planner.js';
-import { readManifest } from './manifest.js';
 import { useClientAuth, type ClientAuthContext } from './plugins/client-auth.js';
 import { useIncrementalOnlyWhenAccepted } from './plugins/incremental.js';
 import { useDemandControl, useParserLimits, useShapeLimits } from './plugins/limits.js';
@@ -15,7 +14,9 @@ import { memoryPersistedQueryStore, useAutomaticPersistedQueries, useSafelist, t
 import { subgraphHeaders, useRequestContext, useSignedSubgraphRequests } from './plugins/subgraph-headers.js';
 import { useRequestErrors } from './plugins/request-errors.js';
 import { useNoSuggestions } from './plugins/suggestions.js';
+import { useTracing } from './plugins/tracing.js';
 import { subgraphUrlVariable, type GatewaySettings } from './settings.js';
+import type { GatewayMetrics } from './metrics.js';
 import type { SupergraphSource } from './supergraph.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -34,13 +35,20 @@ export function subgraphNames(supergraphSdl: string): string[] {
  */
 export function createGateway(
   settings: GatewaySettings,
-  options: { logger: Logger; supergraph: SupergraphSource; planner: QueryPlanner; persistedQueries?: PersistedQueryStore },
+  options: {
+    logger: Logger;
+    supergraph: SupergraphSource;
+    planner: QueryPlanner;
+    metrics: GatewayMetrics;
+    /** The operations a safelisted client may run, by id; absent, ad-hoc queries and APQ. */
+    safelist?: ReadonlyMap<string, string>;
+    persistedQueries?: PersistedQueryStore;
+  },
 ): GatewayRuntime<ClientAuthContext> {
   const { client, limits } = settings;
-  const { logger, supergraph } = options;
+  const { logger, supergraph, metrics, safelist } = options;
   const verify = createVerifier(settings.process, logger);
   const signCaller = createCallerSigner(settings.process.INTERNAL_TOKEN_SECRET);
-  const safelist = settings.safelist && client.safelist ? readManifest(client.safelist) : undefined;
 
   // Subgraph URLs come from the supergraph unless <NAME>_SUBGRAPH_URL says otherwise; the
   // entries are worked out again for each new supergraph (hot reload may add subgraphs).
@@ -86,7 +94,8 @@ export function createGateway(
     deferStream: client.defer,
     propagateHeaders: subgraphHeaders({ client: client.name, forwardHeaders: client.forwardHeaders, signCaller }),
     plugins: () => [
-      useClientAuth(verify, GRAPHQL_PATH),
+      metrics.plugin,
+      useClientAuth(verify, GRAPHQL_PATH, metrics.authFailed),
       ...(safelist ? useSafelist(safelist) : [useAutomaticPersistedQueries(options.persistedQueries ?? memoryPersistedQueryStore())]),
       useParserLimits(limits),
       useShapeLimits(limits),
@@ -96,6 +105,7 @@ export function createGateway(
       ...(client.defer ? [useIncrementalOnlyWhenAccepted()] : []),
       useRequestContext(settings.subgraphTimeoutMs),
       useSignedSubgraphRequests(settings.process.INTERNAL_TOKEN_SECRET),
+      useTracing(client.name, GRAPHQL_PATH),
     ],
   });
 }

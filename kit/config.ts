@@ -147,8 +147,25 @@ export const ProcessConfig = z.object({
 });
 export type ProcessConfig = z.infer<typeof ProcessConfig>;
 
-/** What every server process reads besides: where it listens and how it stops. */
-export const ServerConfig = ProcessConfig.extend({
+/** OpenTelemetry's standard variables, validated like every other setting (kit/tracing.ts). */
+export const TracingConfig = z.object({
+  /** Where spans go (OTLP over HTTP); unset, nothing is exported and the SDK is not loaded. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: env.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc'], { error: 'must be http/protobuf, http/json or grpc' }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_TRACES_SAMPLER: z
+    .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'], {
+      error: 'must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio',
+    })
+    .optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number({ error: 'must be a number from 0 to 1' }).min(0).max(1).optional(),
+  OTEL_SDK_DISABLED: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+});
+export type TracingConfig = z.infer<typeof TracingConfig>;
+
+/** What every server process reads besides: where it listens, how it stops, where its spans go. */
+export const ServerConfig = ProcessConfig.extend(TracingConfig.shape).extend({
   HOST: env.host(),
   /**
    * How long a stopping process keeps serving while /readyz says "draining", so the load

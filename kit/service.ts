@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { usageError } from './cli.js';
 import { ConfigError, ProcessConfig, ServerConfig, loadConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { startTracing } from './tracing.js';
 
 export interface RunningService {
   name: string;
@@ -196,6 +197,10 @@ export async function runProcess(name: string, start: () => Promise<RunningServi
     process.exit(1);
   }
   const logger = createLogger(name, settings.LOG_LEVEL);
+  const stopTracing = await startTracing(name, settings).catch((error: unknown) => {
+    logger.error({ err: (error as Error).message }, 'tracing could not start; serving without it');
+    return async () => {};
+  });
   // Whatever escapes every handler is logged as JSON like everything else, then the process
   // ends: its state is unknown, and the orchestrator starts a fresh one.
   process.on('uncaughtException', (error) => {
@@ -215,6 +220,8 @@ export async function runProcess(name: string, start: () => Promise<RunningServi
     for (const service of services) service.drain();
     await new Promise((resolve) => setTimeout(resolve, settings.SHUTDOWN_DRAIN_MS));
     await Promise.allSettled(services.map((s) => s.close()));
+    // The last spans go out before the process does.
+    await stopTracing().catch(() => {});
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -28,6 +28,7 @@ import type { ZodType } from 'zod';
 import { UpstreamError, UpstreamErrorCode } from './errors.js';
 import { HttpCache, type CacheOptions, type CachedResponse } from './http-cache.js';
 import { safeUrl, type Logger } from './logger.js';
+import { SpanKind, SpanStatusCode, context, inSpan, injectContext, trace, tracer } from './tracing.js';
 import type { SourceMetrics } from './metrics.js';
 import { TokenBucket, type RateLimiter } from './rate-limit.js';
 
@@ -347,6 +348,12 @@ export function createSource(options: SourceOptions): Source {
       metrics?.attemptDuration.observe({ ...labels, outcome }, seconds);
       metrics?.requests.inc({ ...labels, outcome });
     };
+    // The provider's HTTP call, a client span carrying our trace context on to it.
+    const call = tracer.startSpan(`HTTP ${method}`, { kind: SpanKind.CLIENT }, context.active());
+    if (call.isRecording()) {
+      call.setAttributes({ 'http.request.method': method, 'server.address': url.hostname, 'url.full': safeUrl(url), 'patchbay.source': name });
+      injectContext(call, headers);
+    }
     let response;
     try {
       response = await got(url, {
@@ -365,6 +372,8 @@ export function createSource(options: SourceOptions): Source {
     } catch (cause) {
       const timedOut = cause instanceof RequestError && (cause.name === 'TimeoutError' || signal.aborted);
       observe(timedOut ? 'timeout' : 'network_error');
+      call.setStatus({ code: SpanStatusCode.ERROR, message: timedOut ? 'timeout' : 'network error' });
+      call.end();
       logger?.warn(
         { source: name, operation: request.operation, url: safeUrl(url), err: (cause as Error).message },
         'upstream attempt failed',
@@ -373,6 +382,9 @@ export function createSource(options: SourceOptions): Source {
     }
     const result = buildResponse(name, response.statusCode, response.headers, response.body);
     const ok = (response.statusCode >= 200 && response.statusCode < 400) || request.expect?.includes(response.statusCode);
+    call.setAttribute('http.response.status_code', response.statusCode);
+    if (response.statusCode >= 400) call.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${response.statusCode}` });
+    call.end();
     observe(ok ? 'success' : `http_${Math.floor(response.statusCode / 100)}xx`);
     if (ok) return result;
     const code = codeForStatus(response.statusCode);
@@ -392,8 +404,19 @@ export function createSource(options: SourceOptions): Source {
     const method = request.method ?? 'GET';
     const idempotent = request.idempotent ?? IDEMPOTENT_METHODS.has(method);
     const policy = idempotent ? idempotentPolicy : notIdempotentPolicy;
+    let retryReason: string | undefined;
     try {
-      return await policy.execute(({ signal }) => attempt(request, prepared, request.signal ? AbortSignal.any([signal, request.signal]) : signal));
+      return await policy.execute((policyContext) => {
+        const { signal } = policyContext;
+        const number = ((policyContext as { attempt?: number }).attempt ?? 0) + 1;
+        const attributes = { 'patchbay.attempt': number, ...(retryReason ? { 'patchbay.retry_reason': retryReason } : {}) };
+        return inSpan(`${name} attempt`, { attributes }, () =>
+          attempt(request, prepared, request.signal ? AbortSignal.any([signal, request.signal]) : signal).catch((error: unknown) => {
+            retryReason = error instanceof UpstreamError ? `${error.code}${error.status ? ` ${error.status}` : ''}` : (error as Error).name;
+            throw error;
+          }),
+        );
+      });
     } catch (error) {
       throw toUpstreamError(name, error, metrics);
     }
@@ -407,7 +430,10 @@ export function createSource(options: SourceOptions): Source {
   async function readThroughCache(request: RequestOptions, prepared: OutgoingRequest): Promise<UpstreamResponse> {
     if (!cache || prepared.method !== 'GET') return execute(request, prepared);
     const cacheRequest = { method: 'GET', url: prepared.url.href, headers: prepared.headers };
-    const countAs = (result: 'hit' | 'revalidated' | 'miss') => metrics?.cacheLookups.inc({ source: name, result });
+    const countAs = (result: 'hit' | 'revalidated' | 'miss') => {
+      metrics?.cacheLookups.inc({ source: name, result });
+      trace.getActiveSpan()?.setAttribute('patchbay.cache', result);
+    };
     const found = cache.lookup(cacheRequest);
     if (found.kind === 'fresh') {
       countAs('hit');
@@ -439,19 +465,24 @@ export function createSource(options: SourceOptions): Source {
     baseUrl,
     policy: { timeoutMs, deadlineMs, retry: declaredRetry, breaker: declaredBreaker, bulkhead: options.bulkhead, rateLimit, cache: options.cache },
     request(request) {
-      const prepared = prepare(request);
-      // Identical reads in flight at once share one upstream call, across GraphQL requests.
-      // A caller with its own abort signal does not share: its abort must not cancel others.
-      if ((prepared.method !== 'GET' && prepared.method !== 'HEAD') || request.signal) return execute(request, prepared);
-      const key = `${prepared.method} ${prepared.url.href} ${JSON.stringify(request.headers ?? {})} ${request.expect ?? ''}`;
-      const pending = inFlight.get(key);
-      if (pending) {
-        metrics?.deduplicated.inc({ source: name });
-        return pending;
-      }
-      const call = readThroughCache(request, prepared).finally(() => inFlight.delete(key));
-      inFlight.set(key, call);
-      return call;
+      // One span per call: its cache outcome, the breaker's state, and its attempts inside.
+      const attributes = { 'patchbay.source': name, 'patchbay.operation': request.operation, 'patchbay.breaker_state': breaker ? stateLabel(breaker.state) : 'closed' };
+      return inSpan(`${name} ${request.operation}`, { attributes }, (span) => {
+        const prepared = prepare(request);
+        // Identical reads in flight at once share one upstream call, across GraphQL requests.
+        // A caller with its own abort signal does not share: its abort must not cancel others.
+        if ((prepared.method !== 'GET' && prepared.method !== 'HEAD') || request.signal) return execute(request, prepared);
+        const key = `${prepared.method} ${prepared.url.href} ${JSON.stringify(request.headers ?? {})} ${request.expect ?? ''}`;
+        const pending = inFlight.get(key);
+        if (pending) {
+          metrics?.deduplicated.inc({ source: name });
+          span.setAttribute('patchbay.deduplicated', true);
+          return pending;
+        }
+        const call = readThroughCache(request, prepared).finally(() => inFlight.delete(key));
+        inFlight.set(key, call);
+        return call;
+      });
     },
     clearCache() {
       cache?.clear();

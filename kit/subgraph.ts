@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createRegistry } from './metrics.js';
 import { createServiceApp, listen, type RunningService } from './service.js';
 import { createSourceKit, type SourceKit } from './source-kit.js';
+import { SpanKind, context, extractContext, trace, tracer } from './tracing.js';
 
 export type { SourceKit } from './source-kit.js';
 
@@ -61,6 +62,22 @@ export function readSchema(file: URL): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnySubgraphDefinition = SubgraphDefinition<any, any, any>;
 
+/** Names the request's span after its operation (`query Dashboard`), once the operation is known. */
+function operationSpanName(): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, operationName }) {
+          const span = trace.getActiveSpan();
+          if (!span || !operation) return;
+          span.updateName(`${operation.operation} ${operationName ?? 'anonymous'}`);
+          span.setAttributes({ 'graphql.operation.type': operation.operation, 'graphql.operation.name': operationName ?? 'anonymous' });
+        },
+      };
+    },
+  };
+}
+
 /** The settings of a subgraph's process: its own and those every server reads. */
 export function subgraphConfigSchema(definition: AnySubgraphDefinition) {
   return ServerConfig.extend({
@@ -94,7 +111,7 @@ export async function startSubgraph(
     schema: subgraphSchema,
     includeStacktraceInErrorResponses: false,
     formatError: errorFormatter(logger),
-    plugins: noPhoneHomePlugins(),
+    plugins: [...noPhoneHomePlugins(), operationSpanName()],
   });
   await server.start();
 
@@ -106,6 +123,17 @@ export async function startSubgraph(
   definition.routes?.(app, { config, sources, logger, registry });
   app.use(
     '/graphql',
+    // The request's span, continuing the gateway's trace (`traceparent`); active for everything
+    // the request runs, so DataLoader batches and upstream calls are its children.
+    (req, res, next) => {
+      const parent = extractContext(req.headers);
+      const span = tracer.startSpan('POST /graphql', { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': '/graphql', 'patchbay.subgraph': definition.name } }, parent);
+      res.once('close', () => {
+        span.setAttribute('http.response.status_code', res.statusCode);
+        span.end();
+      });
+      context.with(trace.setSpan(parent, span), next);
+    },
     // Only the gateway may call a subgraph: it vouches for the caller with a signed header,
     // and signs that header together with the body it sends.
     (req, res, next) => {

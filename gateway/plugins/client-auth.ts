@@ -1,5 +1,5 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { AuthError, type Identity, type Verifier } from '../auth.js';
+import { AuthError, type AuthFailure, type Identity, type Verifier } from '../auth.js';
 import { errorResponse } from '../responses.js';
 
 /** What the gateway knows of the caller of a request, for the plugins after this one. */
@@ -16,13 +16,14 @@ const KEYS_RETRY_AFTER_SECONDS = 5;
  * the reason in WWW-Authenticate and in the error; keys that cannot be fetched answer 503
  * with Retry-After (the token may be fine). Preflight requests and the IDE page need no token.
  */
-export function useClientAuth(verify: Verifier, graphqlPath: string): GatewayPlugin<ClientAuthContext> {
+export function useClientAuth(verify: Verifier, graphqlPath: string, onRefused: (reason: AuthFailure) => void = () => {}): GatewayPlugin<ClientAuthContext> {
   const identities = new WeakMap<Request, Identity>();
   return {
     onRequest({ request, url, endResponse }) {
       if (request.method === 'OPTIONS' || url.pathname !== graphqlPath) return;
       const refuse = (error: unknown) => {
         if (!(error instanceof AuthError)) throw error;
+        onRefused(error.reason);
         const accept = request.headers.get('accept');
         if (error.unavailable) {
           endResponse(errorResponse(accept, 503, error.message, 'AUTHENTICATION_UNAVAILABLE', { 'retry-after': String(KEYS_RETRY_AFTER_SECONDS) }, { retryable: true }));

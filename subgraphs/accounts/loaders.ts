@@ -1,6 +1,6 @@
-import DataLoader from 'dataloader';
 import type { SubgraphContext } from '../../kit/subgraph.js';
 import { MAX_IDS_PER_CALL, type AccountUser, type AccountsApi } from './source.js';
+import { createLoader } from '../../kit/loader.js';
 
 export interface Sources {
   accounts: AccountsApi;
@@ -9,7 +9,7 @@ export interface Sources {
 export function createLoaders({ accounts }: Sources) {
   return {
     /** Users by id: every lookup of one request becomes one `?ids=` call per 100 ids. */
-    user: new DataLoader<string, AccountUser | null>(
+    user: createLoader<string, AccountUser | null>(
       async (ids) => {
         const found = new Map((await accounts.getUsers(ids)).map((u) => [u.id, u]));
         return ids.map((id) => found.get(id) ?? null);

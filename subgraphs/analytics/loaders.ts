@@ -1,7 +1,7 @@
-import DataLoader from 'dataloader';
 import { groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
 import { STREAM_IDS_PER_CALL, type MixpanelApi, type SegmentApi, type UserEvent, type TrackOutbox } from './source.js';
+import { createLoader } from '../../kit/loader.js';
 
 export interface Sources {
   segment: SegmentApi;
@@ -18,7 +18,7 @@ const isoDate = (d: Date) => d.toISOString().slice(0, 10);
 export function createLoaders({ mixpanel }: Sources) {
   return {
     /** Each user's events of the last RECENT_DAYS, newest first: one stream query per 100 users. */
-    recentEvents: new DataLoader<string, UserEvent[]>(
+    recentEvents: createLoader<string, UserEvent[]>(
       async (userIds) => {
         const now = new Date();
         const from = new Date(now.getTime() - (RECENT_DAYS - 1) * 86_400_000);

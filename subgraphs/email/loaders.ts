@@ -1,9 +1,9 @@
-import DataLoader from 'dataloader';
 import { chunk, fanOut, groupBy } from '../../kit/batch.js';
 import type { IdempotencyStore } from '../../kit/idempotency.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
 import { ACTIVITY_LIMIT, type EmailMessageRecord, type PostmarkApi, type SendgridApi } from './source.js';
 import type { MessageStatuses } from './statuses.js';
+import { createLoader } from '../../kit/loader.js';
 
 export interface Sources {
   sendgrid: SendgridApi;
@@ -79,11 +79,11 @@ export function createLoaders({ sendgrid }: Sources) {
   }
 
   return {
-    messages: new DataLoader<MessagesKey, EmailMessageRecord[], string>(loadMessages, {
+    messages: createLoader<MessagesKey, EmailMessageRecord[], string>(loadMessages, {
       cacheKeyFn: (k) => `${k.first}\u0000${k.address}`,
       name: 'email.messages',
     }),
-    bounced: new DataLoader<string, boolean>(loadBounced, { name: 'email.bounced' }),
+    bounced: createLoader<string, boolean>(loadBounced, { name: 'email.bounced' }),
   };
 }
 

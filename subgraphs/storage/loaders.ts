@@ -1,8 +1,8 @@
-import DataLoader from 'dataloader';
 import { fanOut, groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
 import type { FilePolicy } from './policy.js';
 import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type S3Api, type StoredObject } from './source.js';
+import { createLoader } from '../../kit/loader.js';
 
 export interface Sources {
   s3: S3Api;
@@ -55,7 +55,7 @@ export function createLoaders({ s3 }: Sources) {
     return keys.map((k) => byKey.get(k)!);
   }
 
-  const listing = new DataLoader<ListingKey, ObjectPage, string>(loadListings, {
+  const listing = createLoader<ListingKey, ObjectPage, string>(loadListings, {
     cacheKeyFn: (k) => JSON.stringify([k.userId, k.maxKeys, k.startAfter ?? null]),
     name: 'storage.listing',
   });
@@ -76,7 +76,7 @@ export function createLoaders({ s3 }: Sources) {
       return total;
     },
     /** Metadata listings do not carry (content type), per object version. */
-    metadata: new DataLoader<StoredObject, ObjectMetadata | null, string>(
+    metadata: createLoader<StoredObject, ObjectMetadata | null, string>(
       (objects) => fanOut(objects, FAN_OUT, (object) => s3.objectMetadata(object)),
       { cacheKeyFn: (o) => o.key, name: 'storage.metadata' },
     ),

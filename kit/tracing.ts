@@ -1,0 +1,67 @@
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import type { TracingConfig } from './config.js';
+
+/*
+ * OpenTelemetry, by its standard variables (TracingConfig, kit/config.ts). Every process
+ * builds its spans with the API (a no-op until an SDK is registered); the SDK is loaded and
+ * started only when an OTLP endpoint is set, so tracing costs nothing otherwise.
+ */
+
+export const tracer = trace.getTracer('patchbay');
+
+let exporting = false;
+/** Whether spans are exported (an SDK runs in this process). */
+export const isTracing = () => exporting;
+
+/**
+ * Starts OpenTelemetry's Node SDK when an OTLP endpoint is set (and OTEL_SDK_DISABLED is not
+ * true): the exporter, protocol, sampler and resource come from the standard variables. Returns
+ * what flushes and stops it.
+ */
+export async function startTracing(serviceName: string, config: TracingConfig): Promise<() => Promise<void>> {
+  if (!(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT) || config.OTEL_SDK_DISABLED === 'true') return async () => {};
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const sdk = new NodeSDK({ serviceName: config.OTEL_SERVICE_NAME ?? serviceName, instrumentations: [] });
+  sdk.start();
+  exporting = true;
+  return async () => {
+    exporting = false;
+    await sdk.shutdown();
+  };
+}
+
+/** Runs `work` in a span that is the active one for everything `work` starts; ends it, recording a failure. */
+export async function inSpan<T>(name: string, options: { kind?: SpanKind; attributes?: Attributes; parent?: Context }, work: (span: Span) => Promise<T>): Promise<T> {
+  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, options.parent ?? context.active());
+  try {
+    return await context.with(trace.setSpan(options.parent ?? context.active(), span), () => work(span));
+  } catch (error) {
+    failed(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** Marks a span failed with the error's type and message (no stack, no upstream body). */
+export function failed(span: Span, error: unknown): void {
+  const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
+  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === 'string' ? code : (error as Error)?.name });
+  span.setAttribute('error.type', typeof code === 'string' ? code : ((error as Error)?.name ?? 'Error'));
+}
+
+/** The trace context a request carries (W3C traceparent), or the root: from Node's headers or a Fetch Headers (any implementation). */
+export function extractContext(headers: Record<string, string | string[] | undefined> | { get(name: string): string | null }): Context {
+  const fetchHeaders = typeof headers.get === 'function' ? (headers as { get(name: string): string | null }) : undefined;
+  return propagation.extract(ROOT_CONTEXT, headers, {
+    keys: () => (fetchHeaders ? ['traceparent', 'tracestate'] : Object.keys(headers)),
+    get: (_carrier, key) => (fetchHeaders ? (fetchHeaders.get(key) ?? undefined) : (headers as Record<string, string | string[] | undefined>)[key]),
+  });
+}
+
+/** Writes `span`'s trace context into outgoing headers (traceparent, tracestate). */
+export function injectContext(span: Span, headers: Record<string, string>): void {
+  propagation.inject(trace.setSpan(context.active(), span), headers);
+}
+
+export { SpanKind, SpanStatusCode, context, trace };
