@@ -1,12 +1,9 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { getOperationAST, type GraphQLError } from 'graphql';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS, OPERATION_HEADER, OperationLabels } from '../kit/metrics.js';
 import { transportFailureOf } from './errors.js';
 
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Operation names that get a label of their own, beyond the client's persisted ones; the rest are `other`. */
-const MAX_OPERATION_LABELS = 100;
-const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** The limit a refusal names, from its message (ours and graphql-armor's). */
 const LIMITS: Array<[RegExp, string]> = [
@@ -20,26 +17,8 @@ const LIMITS: Array<[RegExp, string]> = [
   [/nested too deeply/, 'nesting'],
 ];
 
-/**
- * Operation names as metric labels, bounded: the client's persisted operations always, other
- * names as they come until MAX_OPERATION_LABELS are in use, then `other`, so a client that
- * makes up names cannot grow the series without end.
- */
-class OperationLabels {
-  private readonly known: Set<string>;
-  private extra = 0;
-  constructor(persisted: Iterable<string>) {
-    this.known = new Set(persisted);
-  }
-  of(name: string | null | undefined): string {
-    if (!name) return 'anonymous';
-    if (this.known.has(name)) return name;
-    if (!OPERATION_NAME.test(name) || this.extra >= MAX_OPERATION_LABELS) return 'other';
-    this.extra++;
-    this.known.add(name);
-    return name;
-  }
-}
+/** The name of a document's first operation, read without parsing (a refused document is never parsed). */
+const LEADING_OPERATION_NAME = /^\s*(?:query|mutation|subscription)\s+([A-Za-z_][A-Za-z0-9_]*)/;
 
 interface RequestRecord {
   startedAt: number;
@@ -109,11 +88,16 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
     onParams({ request, params }) {
       // The name the client sent, until the document says (a document refused unparsed keeps it, or `unknown`).
       const record = records.get(request);
-      if (record && params.operationName) record.operation = operations.of(params.operationName);
+      const name = params.operationName ?? (typeof params.query === 'string' ? LEADING_OPERATION_NAME.exec(params.query)?.[1] : undefined);
+      if (record && name) record.operation = operations.of(name);
     },
     onExecute({ args }) {
       const record = records.get((args.contextValue as { request: Request }).request);
       if (record) record.operation = operations.of(getOperationAST(args.document, args.operationName)?.name?.value);
+    },
+    onFetch({ context, options }) {
+      const record = context && 'request' in context ? records.get(context.request) : undefined;
+      if (record) ((options.headers ??= {}) as Record<string, string>)[OPERATION_HEADER] = record.operation;
     },
     onSubgraphExecute({ subgraphName }) {
       const startedAt = performance.now();

@@ -8,6 +8,66 @@ export function createRegistry(service: string): Registry {
   return registry;
 }
 
+/** Seconds, for request and call latencies: 5 ms to 10 s. */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The client operation a subgraph call serves, sent by the gateway (already a bounded label),
+ * so each subgraph reports its work by the client operations that caused it.
+ */
+export const OPERATION_HEADER = 'x-patchbay-operation';
+
+/** Operation names that get a label of their own beyond the known ones; the rest are `other`. */
+const MAX_OPERATION_LABELS = 100;
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * Operation names as metric labels, bounded: known names (a client's persisted operations)
+ * always, other names as they come until MAX_OPERATION_LABELS are in use, then `other`, so a
+ * caller that makes up names cannot grow the series without end.
+ */
+export class OperationLabels {
+  private readonly known: Set<string>;
+  private extra = 0;
+  constructor(known: Iterable<string> = []) {
+    this.known = new Set(known);
+  }
+  of(name: string | null | undefined): string {
+    if (!name) return 'anonymous';
+    if (this.known.has(name)) return name;
+    if (!OPERATION_NAME.test(name) || this.extra >= MAX_OPERATION_LABELS) return 'other';
+    this.extra++;
+    this.known.add(name);
+    return name;
+  }
+}
+
+/** What every subgraph reports of the operations it serves, by the client operation the gateway names. */
+export function createOperationMetrics(registry: Registry) {
+  return {
+    labels: new OperationLabels(),
+    operations: new Counter({
+      name: 'patchbay_subgraph_operations_total',
+      help: 'GraphQL operations served, by operation and outcome (ok, partial: data with errors, error: no data)',
+      labelNames: ['operation', 'outcome'] as const,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'patchbay_subgraph_operation_duration_seconds',
+      help: 'Time to serve one GraphQL operation',
+      labelNames: ['operation'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'patchbay_subgraph_errors_total',
+      help: 'Errors in GraphQL answers by operation and extensions.code',
+      labelNames: ['operation', 'code'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
 /** What every upstream source reports. Labels are the source and operation names only. */
 export function createSourceMetrics(registry: Registry) {
   return {
@@ -21,7 +81,7 @@ export function createSourceMetrics(registry: Registry) {
       name: 'patchbay_upstream_attempt_duration_seconds',
       help: 'Duration of one upstream attempt',
       labelNames: ['source', 'operation', 'outcome'] as const,
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
     retries: new Counter({

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import type { RedisConnection } from './redis.js';
 
@@ -26,13 +27,19 @@ export interface OutboxStore<T> {
   delivered(ids: readonly string[]): Promise<void>;
   park(letters: ReadonlyArray<DeadLetter<T>>): Promise<void>;
   deadLetters(): Promise<Array<DeadLetter<T>>>;
+  /** How many are parked, without reading them. */
+  deadLetterCount(): Promise<number>;
   /** Moves parked items back to pending, in one step: a crash halfway leaves them parked. */
   unpark(letters: ReadonlyArray<DeadLetter<T>>): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface OutboxOptions<T> {
+  /** Names the outbox in metrics and logs. */
+  name: string;
   store: OutboxStore<T>;
+  /** Where its backlog, dead letters and deliveries are reported. */
+  registry?: Registry;
   /** Sends one batch; says whether it arrived, may arrive later, or is refused as invalid. */
   deliver(items: ReadonlyArray<OutboxItem<T>>): Promise<DeliveryOutcome>;
   /** Items per delivery call. */
@@ -71,8 +78,10 @@ export class Outbox<T> {
   readonly ready: Promise<void>;
 
   private rescan: NodeJS.Timeout | undefined;
+  private readonly metrics: OutboxMetrics | undefined;
 
   constructor(private readonly options: OutboxOptions<T>) {
+    if (options.registry) this.metrics = outboxMetrics(options.registry, options.name, this);
     this.ready = this.loadLeftovers();
     if (options.rescanMs) {
       this.rescan = setInterval(() => void this.takeOver(), options.rescanMs);
@@ -113,6 +122,10 @@ export class Outbox<T> {
 
   deadLetters(): Promise<Array<DeadLetter<T>>> {
     return this.options.store.deadLetters();
+  }
+
+  deadLetterCount(): Promise<number> {
+    return this.options.store.deadLetterCount();
   }
 
   /** Puts every parked item back in the queue (after the cause was fixed); returns how many. */
@@ -186,6 +199,11 @@ export class Outbox<T> {
     return this.running;
   }
 
+  private failedAttempt(): void {
+    this.metrics?.failedAttempts.inc({ outbox: this.options.name });
+    this.backOff();
+  }
+
   private backOff(): void {
     const { minMs, maxMs } = this.backoffBounds();
     this.waitMs = Math.min(maxMs, Math.max(minMs, this.waitMs * 2));
@@ -201,6 +219,7 @@ export class Outbox<T> {
   }
 
   private async settle(items: ReadonlyArray<OutboxItem<T>>, outcome: 'delivered' | 'rejected'): Promise<void> {
+    this.metrics?.items.inc({ outbox: this.options.name, outcome: outcome === 'delivered' ? 'delivered' : 'parked' }, items.length);
     if (outcome === 'delivered') await this.options.store.delivered(items.map((item) => item.id));
     else {
       const at = new Date().toISOString();
@@ -219,13 +238,13 @@ export class Outbox<T> {
     }
     if (!batch.length) return;
     const outcome = await this.send(batch);
-    if (outcome === 'retry-later') return this.backOff();
+    if (outcome === 'retry-later') return this.failedAttempt();
     this.waitMs = 0;
     if (outcome === 'delivered' || batch.length === 1) return this.settle(batch, outcome);
     // One bad event refuses its whole batch: find it by sending the batch one event at a time.
     for (const item of batch) {
       const single = await this.send([item]);
-      if (single === 'retry-later') return this.backOff();
+      if (single === 'retry-later') return this.failedAttempt();
       await this.settle([item], single);
     }
   }
@@ -270,6 +289,9 @@ export class DiskOutboxStore<T> implements OutboxStore<T> {
   }
   async deadLetters() {
     return parseLines<DeadLetter<T>>(this.deadFile);
+  }
+  async deadLetterCount() {
+    return readLines(this.deadFile).length;
   }
   async unpark(letters: ReadonlyArray<DeadLetter<T>>) {
     appendDurably(this.pendingFile, letters.map(({ id, payload }) => JSON.stringify({ id, payload })));
@@ -322,6 +344,9 @@ export class RedisOutboxStore<T> implements OutboxStore<T> {
     const stored = await this.redis.run((r) => r.hgetall(this.deadKey));
     return Object.values(stored).map((value) => JSON.parse(value) as DeadLetter<T>);
   }
+  async deadLetterCount() {
+    return this.redis.run((r) => r.hlen(this.deadKey));
+  }
   async unpark(letters: ReadonlyArray<DeadLetter<T>>) {
     await this.redis.run((r) =>
       r
@@ -332,6 +357,49 @@ export class RedisOutboxStore<T> implements OutboxStore<T> {
     );
   }
   async close() {}
+}
+
+type OutboxMetrics = ReturnType<typeof outboxMetrics>;
+
+/**
+ * Backlog and dead letters are read when scraped: with a shared store every replica reports
+ * the same dead letters and its own queue, so dashboards take the max across replicas.
+ */
+function outboxMetrics(registry: Registry, name: string, outbox: { size: number; deadLetterCount(): Promise<number> }) {
+  new Gauge({
+    name: 'patchbay_outbox_pending',
+    help: 'Items queued for delivery by this process',
+    labelNames: ['outbox'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ outbox: name }, outbox.size);
+    },
+  });
+  new Gauge({
+    name: 'patchbay_outbox_dead_letters',
+    help: 'Items the provider refused as invalid, parked until replayed',
+    labelNames: ['outbox'] as const,
+    registers: [registry],
+    async collect() {
+      // A store that cannot be reached leaves the last value: its own metric (patchbay_redis_up) says why.
+      const count = await outbox.deadLetterCount().catch(() => undefined);
+      if (count !== undefined) this.set({ outbox: name }, count);
+    },
+  });
+  return {
+    items: new Counter({
+      name: 'patchbay_outbox_items_total',
+      help: 'Items settled by the outbox: delivered, or parked as dead letters',
+      labelNames: ['outbox', 'outcome'] as const,
+      registers: [registry],
+    }),
+    failedAttempts: new Counter({
+      name: 'patchbay_outbox_failed_attempts_total',
+      help: 'Delivery attempts that will be retried (the provider away or answering with an error)',
+      labelNames: ['outbox'] as const,
+      registers: [registry],
+    }),
+  };
 }
 
 function appendDurably(file: string, lines: string[]): void {

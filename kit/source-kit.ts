@@ -13,6 +13,8 @@ import { createSource, type Source, type SourceOptions } from './source.js';
 export interface SourceKit {
   logger: Logger;
   metrics: SourceMetrics;
+  /** The subgraph's metrics registry, for what reports beside its sources (an outbox). */
+  registry: Registry;
   /**
    * An upstream client with its declared policy (kit/source.ts). A `shared` rate limit is held
    * in the process's Redis when it has one (call `redis(config)` first), else in the process.
@@ -38,6 +40,7 @@ export function createSourceKit(logger: Logger, registry: Registry): OwnedSource
   return {
     logger,
     metrics,
+    registry,
     source(options) {
       const { rateLimit } = options;
       const rateLimiter =

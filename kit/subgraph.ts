@@ -13,7 +13,7 @@ import { ServerConfig, env, loadConfig, metricsPortOf } from './config.js';
 import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
 import { LOCAL } from './local-defaults.js';
 import { createLogger, type Logger } from './logger.js';
-import { createRegistry } from './metrics.js';
+import { OPERATION_HEADER, createOperationMetrics, createRegistry } from './metrics.js';
 import { createServiceApp, listen, type RunningService } from './service.js';
 import { createSourceKit, type SourceKit } from './source-kit.js';
 import { SpanKind, context, extractContext, trace, tracer } from './tracing.js';
@@ -62,16 +62,32 @@ export function readSchema(file: URL): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnySubgraphDefinition = SubgraphDefinition<any, any, any>;
 
-/** Names the request's span after its operation (`query Dashboard`), once the operation is known. */
-function operationSpanName(): ApolloServerPlugin {
+/**
+ * Each operation counted and timed by name and outcome, and the request's span named after it
+ * (`query Dashboard__email__1`) once it is known.
+ */
+function observeOperations(registry: Registry): ApolloServerPlugin {
+  const metrics = createOperationMetrics(registry);
   return {
     async requestDidStart() {
+      const startedAt = performance.now();
+      let operationLabel = 'unknown';
       return {
-        async didResolveOperation({ operation, operationName }) {
+        async didResolveOperation({ operation, operationName, request }) {
+          operationLabel = metrics.labels.of(request.http?.headers.get(OPERATION_HEADER) ?? operationName);
           const span = trace.getActiveSpan();
           if (!span || !operation) return;
           span.updateName(`${operation.operation} ${operationName ?? 'anonymous'}`);
           span.setAttributes({ 'graphql.operation.type': operation.operation, 'graphql.operation.name': operationName ?? 'anonymous' });
+        },
+        async willSendResponse({ response }) {
+          const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
+          const hasData = single ? single.data != null : true;
+          // As answered (formatted): the codes a dashboard shows are those the gateway received.
+          const codes = (single?.errors ?? []).map((error) => (typeof error.extensions?.code === 'string' ? error.extensions.code : 'UNKNOWN'));
+          metrics.operations.inc({ operation: operationLabel, outcome: !hasData ? 'error' : codes.length ? 'partial' : 'ok' });
+          metrics.duration.observe({ operation: operationLabel }, (performance.now() - startedAt) / 1000);
+          for (const code of codes) metrics.errors.inc({ operation: operationLabel, code });
         },
       };
     },
@@ -111,7 +127,7 @@ export async function startSubgraph(
     schema: subgraphSchema,
     includeStacktraceInErrorResponses: false,
     formatError: errorFormatter(logger),
-    plugins: [...noPhoneHomePlugins(), operationSpanName()],
+    plugins: [...noPhoneHomePlugins(), observeOperations(registry)],
   });
   await server.start();
 

@@ -141,8 +141,7 @@ export async function startRedis(options: { port?: number; dir?: string } = {}):
 
 /** A source kit for sources built in tests (silent logger, its own metrics), with its registry. */
 export function testKit() {
-  const registry = createRegistry('test');
-  return Object.assign(createSourceKit(createLogger('test', 'silent'), registry), { registry });
+  return createSourceKit(createLogger('test', 'silent'), createRegistry('test'));
 }
 
 /**

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Registry } from 'prom-client';
 import type { Outbox } from '../kit/outbox.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { analytics } from '../subgraphs/analytics/index.js';
@@ -48,7 +49,14 @@ const items = (events: TrackedEvent[]) => events.map((e) => ({ id: e.id, payload
 function outbox(dir: string) {
   const config = AnalyticsConfig.parse({ ...sandbox.env(), OUTBOX_DIR: dir });
   const kit = testKit();
-  return createTrackOutbox(config, createSegmentApi(config, kit), kit) as Outbox<TrackedEvent>;
+  return Object.assign(createTrackOutbox(config, createSegmentApi(config, kit), kit) as Outbox<TrackedEvent>, { registry: kit.registry });
+}
+/** What the outbox reports at a scrape, as `name{labels}` -> value. */
+async function scrape(registry: Registry) {
+  const text = await registry.metrics();
+  return Object.fromEntries(
+    [...text.matchAll(/^(patchbay_outbox_\w+)\{([^}]*)\} (\S+)$/gm)].map(([, name, labels, value]) => [`${name}{${(labels ?? '').split(',').filter((label) => !label.startsWith('service=')).join(',')}}`, Number(value)]),
+  );
 }
 
 describe('the outbox', () => {
@@ -61,9 +69,15 @@ describe('the outbox', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(box.size).toBe(60);
     expect(ingestedIds('outage-')).toHaveLength(0);
+    const during = await scrape(box.registry);
+    expect(during['patchbay_outbox_pending{outbox="track"}']).toBe(60);
+    expect(during['patchbay_outbox_failed_attempts_total{outbox="track"}']).toBeGreaterThan(0);
     sandbox.clearFaults();
     await until(() => box.size === 0);
     expect(new Set(ingestedIds('outage-'))).toEqual(new Set(events.map((e) => e.id)));
+    const after = await scrape(box.registry);
+    expect(after['patchbay_outbox_pending{outbox="track"}']).toBe(0);
+    expect(after['patchbay_outbox_items_total{outbox="track",outcome="delivered"}']).toBe(60);
     await box.close();
   }, 30_000);
 
@@ -77,6 +91,10 @@ describe('the outbox', () => {
     expect(ingestedIds('dead-')).toEqual(['dead-ok-1', 'dead-ok-2']);
     expect(sandbox.providers.analytics.ingested.length - sandboxBefore).toBe(2);
     expect((await box.deadLetters()).map((d) => [d.id, d.reason])).toEqual([['dead-huge', 'rejected by the provider as invalid']]);
+    const metrics = await scrape(box.registry);
+    expect(metrics['patchbay_outbox_dead_letters{outbox="track"}']).toBe(1);
+    expect(metrics['patchbay_outbox_items_total{outbox="track",outcome="parked"}']).toBe(1);
+    expect(metrics['patchbay_outbox_items_total{outbox="track",outcome="delivered"}']).toBe(2);
     expect(await box.replayDeadLetters()).toBe(1);
     await until(() => box.size === 0);
     // Still invalid: parked again, nothing lost.

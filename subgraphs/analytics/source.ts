@@ -193,6 +193,8 @@ export type MixpanelApi = ReturnType<typeof createMixpanelApi>;
 export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, kit: SourceKit) {
   const redis = kit.redis(config);
   const outbox = new Outbox<TrackedEvent>({
+    name: 'track',
+    registry: kit.registry,
     store: redis ? new RedisOutboxStore(redis, 'track') : new DiskOutboxStore(config.OUTBOX_DIR),
     batchSize: SEGMENT_BATCH_EVENTS,
     logger: kit.logger,
