@@ -1,4 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
 import { GraphQLSchema, parse, printSchema, type GraphQLError } from 'graphql';
 import { CLIENTS, SCHEMA_DIR, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../gateway/clients/index.js';
@@ -67,6 +69,9 @@ export function composeAll(root: URL = REPO_ROOT): CompositionSuccess | Composit
   return { ok: true, supergraph: whole.supergraphSdl, clientSupergraphs, apiSchemas, hints: whole.hints.map((h) => h.toString()) };
 }
 
+/** The supergraphs Kubernetes serves from a ConfigMap (deploy/kubernetes/base), kept equal to schema/'s. */
+export const DEPLOYED_SUPERGRAPHS_DIR = new URL('../deploy/kubernetes/base/supergraphs/', import.meta.url);
+
 export function readCommitted(file: URL): string | undefined {
   try {
     return readFileSync(file, 'utf8');
@@ -87,6 +92,11 @@ if (isMainModule(import.meta.url)) {
   for (const client of CLIENTS) {
     if (client.contract) writeFileSync(clientSupergraphFile(client), result.clientSupergraphs[client.name]!);
     writeFileSync(apiSchemaFile(client.name), result.apiSchemas[client.name]!);
+  }
+  mkdirSync(DEPLOYED_SUPERGRAPHS_DIR, { recursive: true });
+  for (const client of CLIENTS) {
+    const file = clientSupergraphFile(client);
+    writeFileSync(new URL(basename(fileURLToPath(file)), DEPLOYED_SUPERGRAPHS_DIR), readFileSync(file, 'utf8'));
   }
   for (const hint of result.hints) process.stdout.write(`hint: ${hint}\n`);
   process.stdout.write(`composed ${SUBGRAPHS.length} subgraphs into schema/supergraph.graphql and ${CLIENTS.length} client schemas\n`);

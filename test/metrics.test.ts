@@ -1,21 +1,33 @@
 /**
  * What a dashboard reads: the gateway's requests, latency, errors, refusals, authentication
  * failures and subgraph calls per client and operation, each subgraph's operations, with
- * operation names bounded. Read from each process's metrics listener after real requests.
+ * operation names bounded. Read from each process's metrics listener after real requests;
+ * then deploy/'s dashboard and alert rules run in a real Prometheus scraping the stack.
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument } from '../clients/web/__generated__/operations.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { graphql } from './helpers.js';
+import { HAS_REDIS, freePort, graphql, startRedis, type TestRedis } from './helpers.js';
+import { REPO } from './programs.js';
 
 let stack: Stack;
 let web: string;
+let redis: TestRedis | undefined;
 
 beforeAll(async () => {
-  stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
+  // With Redis, as deployments run: its metrics are on the dashboard too.
+  redis = HAS_REDIS ? await startRedis() : undefined;
+  stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent', ...(redis ? { REDIS_URL: redis.url } : {}) } });
   web = `${stack.gateways.web!.url}/graphql`;
 });
-afterAll(() => stack?.close());
+afterAll(async () => {
+  await stack?.close();
+  redis?.process.kill('SIGKILL');
+});
 
 /** One scrape as `name{labels}` -> value, labels in their exposed order without `service`. */
 async function scrape(metricsUrl: string): Promise<Record<string, number>> {
@@ -113,5 +125,99 @@ describe('each subgraph', () => {
     }
     expect(Object.keys(changed).some((key) => key.startsWith('patchbay_subgraph_operation_duration_seconds_count'))).toBe(true);
     expect(Object.keys(changed).some((key) => key.startsWith('patchbay_upstream_requests_total{source="accounts'))).toBe(true);
+  });
+});
+
+const HAS_PROMETHEUS = spawnSync('prometheus', ['--version']).status === 0;
+if (!HAS_PROMETHEUS) process.stderr.write('prometheus is not installed (Debian package prometheus): the dashboard and alert rules are not run against a server\n');
+
+interface Panel {
+  title: string;
+  type: string;
+  targets?: Array<{ expr: string }>;
+}
+const dashboard = JSON.parse(readFileSync(join(REPO, 'deploy/grafana/patchbay.json'), 'utf8')) as { panels: Panel[] };
+const alertRules = readFileSync(join(REPO, 'deploy/prometheus/alerts.yml'), 'utf8');
+/** A panel's query as Grafana sends it: every client and service, a 15 s rate window. */
+const asSent = (expr: string) => expr.replaceAll('$__rate_interval', '15s').replaceAll('$client', '.*').replaceAll('$service', '.*');
+const metricsUrls = () => [...Object.values(stack.gateways), ...Object.values(stack.subgraphs)].map((service) => service.metricsUrl!);
+
+describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
+  test('name only metrics the processes expose', async () => {
+    const exposed = new Set<string>();
+    for (const url of metricsUrls()) {
+      for (const [, name] of (await (await fetch(`${url}/metrics`)).text()).matchAll(/^# TYPE (\S+) /gm)) exposed.add(name!);
+    }
+    const named = [...dashboard.panels.flatMap((panel) => panel.targets ?? []).map((target) => target.expr), alertRules]
+      .flatMap((text) => [...text.matchAll(/\bpatchbay_[a-z0-9_]+/g)].map(([name]) => name.replace(/_(bucket|count|sum)$/, '')));
+    if (!HAS_REDIS) exposed.add('patchbay_redis_up');
+    expect([...new Set(named)].filter((name) => !exposed.has(name))).toEqual([]);
+  });
+
+  (HAS_PROMETHEUS ? describe : describe.skip)('in a Prometheus scraping the stack', () => {
+    let prometheus: ChildProcess | undefined;
+    let api: string;
+    let dir: string;
+    const query = async (expr: string) =>
+      (await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string; error?: string; data?: { result: unknown[] } };
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'patchbay-prometheus-'));
+      const port = await freePort();
+      api = `http://127.0.0.1:${port}`;
+      const targets = metricsUrls().map((url) => new URL(url).host);
+      writeFileSync(
+        join(dir, 'prometheus.yml'),
+        JSON.stringify({
+          global: { scrape_interval: '1s', evaluation_interval: '1s' },
+          rule_files: [join(REPO, 'deploy/prometheus/alerts.yml')],
+          scrape_configs: [{ job_name: 'patchbay', static_configs: [{ targets }] }],
+        }),
+      );
+      prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
+        stdio: 'ignore',
+      });
+      for (let i = 0; i < 100; i++) {
+        if ((await fetch(`${api}/-/ready`).catch(() => undefined))?.status === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // Four seconds of traffic, some of it failing at a provider, scraped every second.
+      stack.sandbox.faults('storage', [{ status: 503, rate: 0.25 }]);
+      const users = stack.sandbox.seed.users.slice(0, 10);
+      for (let round = 0; round < 20; round++) {
+        await Promise.all(users.map((user) => graphql(web, DashboardDocument, { userId: user.id })));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      stack.sandbox.clearFaults();
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+    }, 60_000);
+    afterAll(() => {
+      prometheus?.kill('SIGKILL');
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('every panel\'s query is valid PromQL, and the main panels show the traffic', async () => {
+      const empty: string[] = [];
+      for (const panel of dashboard.panels) {
+        for (const target of panel.targets ?? []) {
+          const answer = await query(asSent(target.expr));
+          expect({ panel: panel.title, status: answer.status, error: answer.error }).toEqual({ panel: panel.title, status: 'success', error: undefined });
+          if (answer.data!.result.length === 0) empty.push(panel.title);
+        }
+      }
+      // Panels of what did not happen here (refusals, outbox, webhooks, breakers opening) may be empty; these may not.
+      for (const title of ['Requests by client and outcome', 'Latency p50 / p99', 'Requests by operation', 'Errors by code', 'Subgraph calls by outcome', 'Subgraph call p99', 'Operations by outcome', 'Attempts by source and outcome', 'Attempt p99', 'Circuit breakers', 'CPU', 'Resident memory']) {
+        expect({ title, empty: empty.includes(title) }).toEqual({ title, empty: false });
+      }
+    });
+
+    test('the alert rules load and evaluate without error', async () => {
+      const rules = (await (await fetch(`${api}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> } };
+      const all = rules.data.groups.flatMap((group) => group.rules);
+      expect(all.length).toBe([...alertRules.matchAll(/^ {6}- (alert|record): /gm)].length);
+      expect(all.filter((rule) => rule.health !== 'ok').map((rule) => [rule.name, rule.health, rule.lastError])).toEqual([]);
+      const ratio = await query('patchbay:gateway_server_errors:rate5m{client="web"} / patchbay:gateway_requests:rate5m{client="web"}');
+      expect(ratio.data!.result.length).toBe(1);
+    });
   });
 });
