@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # One image for every patchbay program; the command picks which:
 #   node dist/gateway/index.js web|mobile
 #   node dist/scripts/run-subgraph.js accounts|email|storage|analytics
@@ -8,7 +9,8 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# npm's cache is a build cache mount, never a layer of the image.
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY gateway ./gateway
 COPY kit ./kit
@@ -23,8 +25,8 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Production dependencies only; install scripts are not needed (npm ci runs none unapproved).
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Production dependencies only; none needs an install script.
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/dist ./dist
 # The image's user: uid 1000 ("node"), never root.
 USER 1000:1000

@@ -14,7 +14,9 @@ const SEND_ONCE: RunOnceOptions = {
   retentionMs: 24 * 3_600_000,
   // Longer than a send can take (deadline of both providers); a crashed send frees its key then.
   pendingMs: 60_000,
-  waitMs: 10_000,
+  // Shorter than the gateways' subgraph timeouts (mobile 6 s): a request behind one in flight
+  // gets its typed, retryable IDEMPOTENCY_KEY_IN_USE, not the gateway's SUBGRAPH_TIMEOUT.
+  waitMs: 4_000,
   mayHaveActed: (error) => !(error instanceof UpstreamError) || MAY_HAVE_SENT.has(error.code),
   outcomeUnknownHint: 'Query emailSend(idempotencyKey) to learn what became of it.',
 };
