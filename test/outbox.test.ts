@@ -66,10 +66,14 @@ describe('the outbox', () => {
     const events = Array.from({ length: 60 }, () => event({ id: `outage-${++n}` }));
     await box.append(items(events.slice(0, 30)));
     await box.append(items(events.slice(30)));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Until a delivery attempt has failed (however slow this machine is): the outage is real.
+    let during: Record<string, number> = {};
+    for (let i = 0; i < 300 && !(during['patchbay_outbox_failed_attempts_total{outbox="track"}']! > 0); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      during = await scrape(box.registry);
+    }
     expect(box.size).toBe(60);
     expect(ingestedIds('outage-')).toHaveLength(0);
-    const during = await scrape(box.registry);
     expect(during['patchbay_outbox_pending{outbox="track"}']).toBe(60);
     expect(during['patchbay_outbox_failed_attempts_total{outbox="track"}']).toBeGreaterThan(0);
     sandbox.clearFaults();
