@@ -18,7 +18,11 @@ const runs = wholeNumber('runs', values.runs, 1, 50);
 
 const PROGRAMS = {
   'gateway web': { tsx: ['gateway/index.ts', 'web'], compiled: ['dist/gateway/index.js', 'web'], env: { WEB_GATEWAY_PORT: '0' } },
-  'subgraph accounts': { tsx: ['scripts/run-subgraph.ts', 'accounts'], compiled: ['dist/scripts/run-subgraph.js', 'accounts'], env: { ACCOUNTS_PORT: '0' } },
+  'subgraph accounts': {
+    tsx: ['scripts/run-subgraph.ts', 'accounts'],
+    compiled: ['dist/scripts/run-subgraph.js', 'accounts'],
+    env: { ACCOUNTS_PORT: '0' },
+  },
 } as const;
 type Way = 'tsx' | 'compiled';
 
@@ -46,7 +50,8 @@ await runCommand('bench:cold-start', async () => {
   for (const [name, program] of Object.entries(PROGRAMS)) {
     const results: Record<Way, Array<{ ms: number; rss: number }>> = { tsx: [], compiled: [] };
     for (let run = 0; run < runs; run++) {
-      for (const way of run % 2 ? (['compiled', 'tsx'] as const) : (['tsx', 'compiled'] as const)) results[way].push(await coldStart(program, way));
+      for (const way of run % 2 ? (['compiled', 'tsx'] as const) : (['tsx', 'compiled'] as const))
+        results[way].push(await coldStart(program, way));
     }
     for (const way of ['tsx', 'compiled'] as const) {
       const ms = median(results[way].map((r) => r.ms));

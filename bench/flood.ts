@@ -24,7 +24,13 @@ import { PRODUCTION, cpuSeconds, prepare, wrk, wrkScript } from './harness.js';
 
 const usage = 'Usage: npm run bench:flood -- [--seconds 8] [--attackers 6] [--connections 2]';
 const { values } = parseCommandLine(
-  { options: { seconds: { type: 'string', default: '8' }, attackers: { type: 'string', default: '6' }, connections: { type: 'string', default: '2' } } },
+  {
+    options: {
+      seconds: { type: 'string', default: '8' },
+      attackers: { type: 'string', default: '6' },
+      connections: { type: 'string', default: '2' },
+    },
+  },
   usage,
 );
 const seconds = wholeNumber('seconds', values.seconds, 1, 600);
@@ -39,7 +45,7 @@ const FLOOD = [
   `fragment X on Query { ${repeat('me { id }', 300)} } { me { id } }`,
   `{ user(id: ${'['.repeat(20_000)}${']'.repeat(20_000)}) { id } }`,
   `{ me { ${repeat('id', 2000)} } }`,
-]
+];
 
 /** Attackers sending FLOOD round robin, each at `bytesPerSecond`, until stopped. */
 function flood(url: string, authorization: string, bytesPerSecond: number) {
@@ -51,7 +57,11 @@ function flood(url: string, authorization: string, bytesPerSecond: number) {
       const body = JSON.stringify({ query: `${FLOOD[n % FLOOD.length]!} # ${n}` });
       const started = Date.now();
       try {
-        const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization }, body });
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization },
+          body,
+        });
         await response.arrayBuffer();
         counts[response.status === 400 ? 'refused' : 'other']++;
       } catch {
@@ -86,7 +96,9 @@ await runCommand('bench:flood', async () => {
     const authorization = `Bearer ${await mintToken(AuthConfig.parse(PRODUCTION), 'u1', [], 86_400)}`;
     const script = wrkScript(dir, [JSON.stringify({ query: SHOP_BENCH.small.query, variables: SHOP_BENCH.small.same })], authorization);
 
-    console.log(`small query over ${connections} connections for ${seconds} s; ${attackers} attackers sending refused documents (node ${process.version})`);
+    console.log(
+      `small query over ${connections} connections for ${seconds} s; ${attackers} attackers sending refused documents (node ${process.version})`,
+    );
     console.log('gateway          flood                  small p50 ms   p99 ms   small req/s   refused/s   other   gateway CPU');
     for (const [name, env] of Object.entries(configurations)) {
       const gateway = await startProgram(['node', 'dist/gateway/index.js', 'web'], bareEnv({ ...env, LOG_LEVEL: 'info' }));

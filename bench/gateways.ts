@@ -27,7 +27,14 @@ import { PRODUCTION, cpuSeconds, prepare, wrk, wrkScript } from './harness.js';
 
 const usage = 'Usage: npm run bench:gateways -- [--seconds 8] [--rounds 2] [--connections 20] [--warmup 2]';
 const { values } = parseCommandLine(
-  { options: { seconds: { type: 'string', default: '8' }, rounds: { type: 'string', default: '2' }, connections: { type: 'string', default: '20' }, warmup: { type: 'string', default: '2' } } },
+  {
+    options: {
+      seconds: { type: 'string', default: '8' },
+      rounds: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '2' },
+    },
+  },
   usage,
 );
 const seconds = wholeNumber('seconds', values.seconds, 1, 600);
@@ -54,14 +61,33 @@ await runCommand('bench:gateways', async () => {
   const programs: RunningProgram[] = [];
   try {
     programs.push(await prepare(supergraph));
-    const start = (command: string[], env: Record<string, string>) => startProgram(command, bareEnv(env)).then((p) => (programs.push(p), p));
+    const start = (command: string[], env: Record<string, string>) =>
+      startProgram(command, bareEnv(env)).then((p) => (programs.push(p), p));
     // Every policy on, in production mode, the default (Rust) planner; and the same with the engine's JavaScript planner.
-    const patchbayEnv = { ...PRODUCTION, WEB_SUPERGRAPH_PATH: supergraph, WEB_GATEWAY_PORT: '0', WEB_MAX_COST: '1000000', LOG_LEVEL: 'info' };
+    const patchbayEnv = {
+      ...PRODUCTION,
+      WEB_SUPERGRAPH_PATH: supergraph,
+      WEB_GATEWAY_PORT: '0',
+      WEB_MAX_COST: '1000000',
+      LOG_LEVEL: 'info',
+    };
     const gateways: Record<Gateway, { program: RunningProgram; url: string }> = {
-      patchbay: await start(['node', 'dist/gateway/index.js', 'web'], patchbayEnv).then((program) => ({ program, url: `${program.url}/graphql` })),
-      'patchbay-js': await start(['node', 'dist/gateway/index.js', 'web'], { ...patchbayEnv, QUERY_PLANNER: 'js' }).then((program) => ({ program, url: `${program.url}/graphql` })),
-      hive: await start(tsxProgram('bench/gateways/bare-hive.ts'), { SUPERGRAPH_PATH: supergraph }).then((program) => ({ program, url: `${program.url}/graphql` })),
-      apollo: await start(tsxProgram('bench/gateways/bare-apollo.ts'), { SUPERGRAPH_PATH: supergraph }).then((program) => ({ program, url: `${program.url}/` })),
+      patchbay: await start(['node', 'dist/gateway/index.js', 'web'], patchbayEnv).then((program) => ({
+        program,
+        url: `${program.url}/graphql`,
+      })),
+      'patchbay-js': await start(['node', 'dist/gateway/index.js', 'web'], { ...patchbayEnv, QUERY_PLANNER: 'js' }).then((program) => ({
+        program,
+        url: `${program.url}/graphql`,
+      })),
+      hive: await start(tsxProgram('bench/gateways/bare-hive.ts'), { SUPERGRAPH_PATH: supergraph }).then((program) => ({
+        program,
+        url: `${program.url}/graphql`,
+      })),
+      apollo: await start(tsxProgram('bench/gateways/bare-apollo.ts'), { SUPERGRAPH_PATH: supergraph }).then((program) => ({
+        program,
+        url: `${program.url}/`,
+      })),
     };
     const authorization = `Bearer ${await mintToken(AuthConfig.parse(PRODUCTION), 'u1', [], 86_400)}`;
 
@@ -69,7 +95,9 @@ await runCommand('bench:gateways', async () => {
     for (const query of Object.keys(SHOP_BENCH) as Query[]) {
       const body = JSON.stringify({ query: SHOP_BENCH[query].query, variables: SHOP_BENCH[query].same });
       const answers = await Promise.all(
-        Object.values(gateways).map(async ({ url }) => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body })).text()),
+        Object.values(gateways).map(async ({ url }) =>
+          (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization }, body })).text(),
+        ),
       );
       const parsed = answers.map((text) => JSON.parse(text) as { data?: unknown; errors?: unknown });
       if (parsed.some((answer) => answer.errors) || new Set(parsed.map((answer) => JSON.stringify(answer.data))).size !== 1) {
@@ -84,7 +112,9 @@ await runCommand('bench:gateways', async () => {
       for (const query of Object.keys(SHOP_BENCH) as Query[]) {
         for (const mode of ['same', 'distinct'] as Mode[]) {
           const bench = SHOP_BENCH[query];
-          const bodies = (mode === 'same' ? [bench.same] : Array.from({ length: 60 }, (_, n) => bench.distinct(n))).map((variables) => JSON.stringify({ query: bench.query, variables }));
+          const bodies = (mode === 'same' ? [bench.same] : Array.from({ length: 60 }, (_, n) => bench.distinct(n))).map((variables) =>
+            JSON.stringify({ query: bench.query, variables }),
+          );
           const script = wrkScript(dir, bodies, authorization);
           const order = names.map((_, i) => names[(i + round) % names.length]!);
           for (const name of order) {
@@ -94,7 +124,10 @@ await runCommand('bench:gateways', async () => {
             const run = await wrk(url, script, seconds, connections);
             const cpu = cpuSeconds(program) - cpuBefore;
             const key = `${name}|${query}|${mode}`;
-            results.set(key, [...(results.get(key) ?? []), { rps: run.rps, p50: run.p50, p99: run.p99, cpuMs: (cpu * 1000) / Math.max(1, run.requests), failed: run.failed }]);
+            results.set(key, [
+              ...(results.get(key) ?? []),
+              { rps: run.rps, p50: run.p50, p99: run.p99, cpuMs: (cpu * 1000) / Math.max(1, run.requests), failed: run.failed },
+            ]);
           }
         }
       }
@@ -106,7 +139,13 @@ await runCommand('bench:gateways', async () => {
       for (const mode of ['same', 'distinct'] as Mode[]) {
         const cell = (name: Gateway) => {
           const runs = results.get(`${name}|${query}|${mode}`)!;
-          return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), cpuMs: median(runs.map((r) => r.cpuMs)), failed: runs.reduce((a, r) => a + r.failed, 0) };
+          return {
+            rps: median(runs.map((r) => r.rps)),
+            p50: median(runs.map((r) => r.p50)),
+            p99: median(runs.map((r) => r.p99)),
+            cpuMs: median(runs.map((r) => r.cpuMs)),
+            failed: runs.reduce((a, r) => a + r.failed, 0),
+          };
         };
         for (const name of names) {
           const c = cell(name);

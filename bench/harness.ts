@@ -78,7 +78,13 @@ export async function wrk(url: string, script: string, durationSeconds: number, 
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0),
     p50: ms(/^\s+50%\s+(\S+)/m.exec(stdout)?.[1]),
     p99: ms(/^\s+99%\s+(\S+)/m.exec(stdout)?.[1]),
-    failed: Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) + Number(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout)?.slice(1).reduce((a, b) => a + Number(b), 0) ?? 0),
+    failed:
+      Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) +
+      Number(
+        /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/
+          .exec(stdout)
+          ?.slice(1)
+          .reduce((a, b) => a + Number(b), 0) ?? 0,
+      ),
   };
 }
-

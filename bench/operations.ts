@@ -26,18 +26,21 @@ import { startStack, type Stack } from '../scripts/stack.js';
 
 const usage =
   'Usage: npm run bench -- [--requests 200] [--concurrency 1] [--operation Dashboard|UserList|Home|HomeOnWeb] [--storage healthy|slow|down] [--latency 0] [--distinct] [--users 1200] [--warmup 100]';
-const { values } = parseCommandLine({
-  options: {
-    requests: { type: 'string', default: '200' },
-    warmup: { type: 'string', default: '100' },
-    concurrency: { type: 'string', default: '1' },
-    latency: { type: 'string', default: '0' },
-    distinct: { type: 'boolean', default: false },
-    users: { type: 'string', default: '1200' },
-    operation: { type: 'string', multiple: true },
-    storage: { type: 'string', default: 'healthy' },
+const { values } = parseCommandLine(
+  {
+    options: {
+      requests: { type: 'string', default: '200' },
+      warmup: { type: 'string', default: '100' },
+      concurrency: { type: 'string', default: '1' },
+      latency: { type: 'string', default: '0' },
+      distinct: { type: 'boolean', default: false },
+      users: { type: 'string', default: '1200' },
+      operation: { type: 'string', multiple: true },
+      storage: { type: 'string', default: 'healthy' },
+    },
   },
-}, usage);
+  usage,
+);
 const requests = wholeNumber('requests', values.requests, 1, 10_000);
 const warmup = wholeNumber('warmup', values.warmup, 0, 10_000);
 const concurrency = wholeNumber('concurrency', values.concurrency, 1, 64);
@@ -183,7 +186,9 @@ await runCommand('bench', async () => {
   const startedAt = performance.now();
   stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent', SANDBOX_USERS: String(seedUsers) } });
   const startupMs = performance.now() - startedAt;
-  busyUsers = stack.sandbox.seed.users.filter((u) => stack.sandbox.seed.files.filter((f) => f.key.startsWith(`users/${u.id}/`)).length >= 10);
+  busyUsers = stack.sandbox.seed.users.filter(
+    (u) => stack.sandbox.seed.files.filter((f) => f.key.startsWith(`users/${u.id}/`)).length >= 10,
+  );
   try {
     await measure(startupMs);
   } finally {

@@ -16,7 +16,12 @@ export const AuthConfig = z.object({
   JWT_ISSUER: env.local(z.string().min(1).default(LOCAL.auth.issuer)),
   JWT_AUDIENCE: env.local(z.string().min(1).default(LOCAL.auth.audience)),
   /** Longest token lifetime accepted (exp after iat, or after now without iat): a stolen long-lived token is refused. */
-  JWT_MAX_LIFETIME_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(60).max(30 * 86_400).default(86_400),
+  JWT_MAX_LIFETIME_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(86_400),
 });
 export type AuthConfig = z.infer<typeof AuthConfig>;
 
@@ -27,7 +32,17 @@ export interface Identity {
 }
 
 /** Why a request's credentials were refused, as metrics count it. */
-export type AuthFailure = 'missing' | 'malformed' | 'expired' | 'not_yet_valid' | 'claim' | 'algorithm' | 'unknown_key' | 'signature' | 'lifetime' | 'keys_unavailable';
+export type AuthFailure =
+  | 'missing'
+  | 'malformed'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'claim'
+  | 'algorithm'
+  | 'unknown_key'
+  | 'signature'
+  | 'lifetime'
+  | 'keys_unavailable';
 
 /**
  * Why a token was refused, in words a client developer can act on (never the token).
@@ -72,7 +87,8 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
         requiredClaims: ['sub', 'exp'],
       });
       const lifetime = payload.exp! - (payload.iat ?? Math.floor(Date.now() / 1000));
-      if (lifetime > config.JWT_MAX_LIFETIME_SECONDS) throw new AuthError(`Token lifetime is longer than the ${config.JWT_MAX_LIFETIME_SECONDS} seconds accepted`, 'lifetime');
+      if (lifetime > config.JWT_MAX_LIFETIME_SECONDS)
+        throw new AuthError(`Token lifetime is longer than the ${config.JWT_MAX_LIFETIME_SECONDS} seconds accepted`, 'lifetime');
       const scope = payload.scope ?? payload.scp;
       const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.map(String) : [];
       const identity = { userId: String(payload.sub), scopes };

@@ -57,13 +57,17 @@ function collectTypes(subgraphs: readonly SubgraphSdl[]): Map<string, TypeInfo> 
       const info = types.get(name) ?? { kind: definition.kind, tags: new Set(), fields: new Map(), members: new Set() };
       types.set(name, info);
       for (const tag of tagsOf(definition.directives)) info.tags.add(tag);
-      const fields = 'fields' in definition ? ((definition.fields ?? []) as ReadonlyArray<FieldDefinitionNode | InputValueDefinitionNode>) : [];
+      const fields =
+        'fields' in definition ? ((definition.fields ?? []) as ReadonlyArray<FieldDefinitionNode | InputValueDefinitionNode>) : [];
       for (const field of fields) {
         const entry = info.fields.get(field.name.value) ?? { tags: new Set<string>(), type: namedType(field.type), args: new Map() };
         info.fields.set(field.name.value, entry);
         for (const tag of tagsOf(field.directives)) entry.tags.add(tag);
         for (const arg of 'arguments' in field ? (field.arguments ?? []) : []) {
-          entry.args.set(arg.name.value, { type: namedType(arg.type), required: arg.type.kind === Kind.NON_NULL_TYPE && !arg.defaultValue });
+          entry.args.set(arg.name.value, {
+            type: namedType(arg.type),
+            required: arg.type.kind === Kind.NON_NULL_TYPE && !arg.defaultValue,
+          });
         }
       }
       if (definition.kind === Kind.UNION_TYPE_DEFINITION || definition.kind === Kind.UNION_TYPE_EXTENSION) {
@@ -93,7 +97,7 @@ export function hiddenCoordinates(subgraphs: readonly SubgraphSdl[], contract: C
   }
 
   // What only leads to hidden parts is hidden too, until nothing changes.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const hide = (coordinate: string) => {
       if (!hidden.has(coordinate)) {
@@ -182,7 +186,9 @@ export function applyContract(subgraphs: readonly SubgraphSdl[], contract: Contr
           return {
             ...node,
             arguments: node.arguments?.map((arg) =>
-              arg.name.value === 'import' && arg.value.kind === Kind.LIST && !arg.value.values.some((v) => v.kind === Kind.STRING && v.value === '@inaccessible')
+              arg.name.value === 'import' &&
+              arg.value.kind === Kind.LIST &&
+              !arg.value.values.some((v) => v.kind === Kind.STRING && v.value === '@inaccessible')
                 ? { ...arg, value: { ...arg.value, values: [...arg.value.values, { kind: Kind.STRING, value: '@inaccessible' }] } }
                 : arg,
             ),

@@ -160,7 +160,12 @@ export function estimateCost(
     return own + items * perItem;
   }
 
-  const root = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType();
+  const root =
+    operation.operation === 'mutation'
+      ? schema.getMutationType()
+      : operation.operation === 'subscription'
+        ? schema.getSubscriptionType()
+        : schema.getQueryType();
   if (!root) return 0;
   return (operation.operation === 'mutation' ? options.mutation : 0) + fieldsCost(operation.selectionSet, root, new Map());
 }

@@ -1,4 +1,16 @@
-import { BREAK, DirectiveLocation, GraphQLBoolean, GraphQLDirective, GraphQLInt, GraphQLNonNull, GraphQLSchema, GraphQLString, printSchema, visit, type DocumentNode } from 'graphql';
+import {
+  BREAK,
+  DirectiveLocation,
+  GraphQLBoolean,
+  GraphQLDirective,
+  GraphQLInt,
+  GraphQLNonNull,
+  GraphQLSchema,
+  GraphQLString,
+  printSchema,
+  visit,
+  type DocumentNode,
+} from 'graphql';
 
 /** @defer and @stream as the incremental delivery RFC (and graphql-tools) define them. */
 export const INCREMENTAL_DELIVERY_DIRECTIVES = [
@@ -10,7 +22,11 @@ export const INCREMENTAL_DELIVERY_DIRECTIVES = [
   new GraphQLDirective({
     name: 'stream',
     locations: [DirectiveLocation.FIELD],
-    args: { if: { type: new GraphQLNonNull(GraphQLBoolean), defaultValue: true }, label: { type: GraphQLString }, initialCount: { type: GraphQLInt, defaultValue: 0 } },
+    args: {
+      if: { type: new GraphQLNonNull(GraphQLBoolean), defaultValue: true },
+      label: { type: GraphQLString },
+      initialCount: { type: GraphQLInt, defaultValue: 0 },
+    },
   }),
 ];
 

@@ -9,7 +9,8 @@ const TIMED_OUT = new Set(['GATEWAY_TIMEOUT', 'TIMEOUT_ERROR']);
 function wasAborted(error: unknown, depth = 0): boolean {
   const name = (error as { name?: unknown } | undefined)?.name;
   if (name === 'AbortError' || name === 'TimeoutError') return true;
-  const next = (error as { originalError?: unknown; cause?: unknown } | undefined)?.originalError ?? (error as { cause?: unknown } | undefined)?.cause;
+  const next =
+    (error as { originalError?: unknown; cause?: unknown } | undefined)?.originalError ?? (error as { cause?: unknown } | undefined)?.cause;
   return depth < 4 && next !== undefined && next !== error && wasAborted(next, depth + 1);
 }
 
@@ -20,7 +21,14 @@ const isGraphQLError = (error: unknown): error is GraphQLError =>
 const INTERNAL_EXTENSIONS = ['originalError', 'stacktrace', 'exception', 'request', 'response'];
 
 /** Codes for the engine's HTTP-level refusals that come without one (its only 403 is CSRF prevention's). */
-const CODE_BY_STATUS: Record<number, string> = { 400: 'BAD_REQUEST', 403: 'CSRF_PREVENTED', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED', 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' };
+const CODE_BY_STATUS: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  403: 'CSRF_PREVENTED',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
 
 /** The error without extensions that carry internals, and with a code. */
 function withoutInternals(error: GraphQLError): GraphQLError {
@@ -29,11 +37,18 @@ function withoutInternals(error: GraphQLError): GraphQLError {
   if (!missingCode && !INTERNAL_EXTENSIONS.some((key) => key in error.extensions)) return error;
   const extensions: Record<string, unknown> = { ...error.extensions, ...(missingCode ? { code: CODE_BY_STATUS[status!] } : {}) };
   for (const key of INTERNAL_EXTENSIONS) delete extensions[key];
-  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions });
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions,
+  });
 }
 
 /** An error that is a GraphQL error all the way down: made to be shown (validation, a subgraph's, ours). */
-const isClientSafe = (error: GraphQLError): boolean => !error.originalError || (isGraphQLError(error.originalError) && isClientSafe(error.originalError));
+const isClientSafe = (error: GraphQLError): boolean =>
+  !error.originalError || (isGraphQLError(error.originalError) && isClientSafe(error.originalError));
 
 /**
  * What a client may see of an error. A subgraph that cannot be reached or answers too late

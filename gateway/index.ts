@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import { usageError } from '../kit/cli.js';
 import { createLogger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
@@ -53,9 +53,10 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const { planner, why } = await choosePlanner(settings.process.QUERY_PLANNER);
   logger.info({ planner, why }, 'query planner');
   // With REDIS_URL, APQ registrations are shared by the replicas (a safelisted client has none).
-  const redis = settings.process.REDIS_URL && !settings.safelist
-    ? connectRedis(settings.process.REDIS_URL, { commandTimeoutMs: settings.process.REDIS_COMMAND_TIMEOUT_MS, logger, registry })
-    : undefined;
+  const redis =
+    settings.process.REDIS_URL && !settings.safelist
+      ? connectRedis(settings.process.REDIS_URL, { commandTimeoutMs: settings.process.REDIS_COMMAND_TIMEOUT_MS, logger, registry })
+      : undefined;
   const persistedQueries = redis ? redisPersistedQueryStore(redis, client.name, logger) : undefined;
   const manifest = settings.safelist && client.safelist ? readManifest(client.safelist) : undefined;
   const metrics = createGatewayMetrics(registry, client.name, manifest?.names);
@@ -78,7 +79,10 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
       if (body === 'too-large') {
         metrics.refused('body_size');
         res.setHeader('connection', 'close');
-        return sendResponse(res, errorResponse(req.headers.accept, 413, `Request body is larger than ${settings.maxBodyBytes} bytes`, 'PAYLOAD_TOO_LARGE'));
+        return sendResponse(
+          res,
+          errorResponse(req.headers.accept, 413, `Request body is larger than ${settings.maxBodyBytes} bytes`, 'PAYLOAD_TOO_LARGE'),
+        );
       }
       // The engine's adapter takes a body already read from `req.body`.
       (req as http.IncomingMessage & { body?: Buffer }).body = body;
@@ -90,12 +94,18 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
     await gateway.dispose();
     await redis?.close();
   };
-  return listen(`gateway ${client.name}`, service, settings.process.HOST, settings.port, { onClose: close, handler: handle, logger, metrics: { registry, port: settings.metricsPort } });
+  return listen(`gateway ${client.name}`, service, settings.process.HOST, settings.port, {
+    onClose: close,
+    handler: handle,
+    logger,
+    metrics: { registry, port: settings.metricsPort },
+  });
 }
 
 if (isMainModule(import.meta.url)) {
   const name = process.argv[2] ?? process.env.GATEWAY_CLIENT;
   const client = name ? clientByName(name) : undefined;
-  if (!client) usageError(`Usage: npm run gateway -- <client>   (or GATEWAY_CLIENT=<client>); clients: ${CLIENTS.map((c) => c.name).join(', ')}`);
+  if (!client)
+    usageError(`Usage: npm run gateway -- <client>   (or GATEWAY_CLIENT=<client>); clients: ${CLIENTS.map((c) => c.name).join(', ')}`);
   await runProcess(`gateway-${client.name}`, async () => [await startGateway(client)]);
 }

@@ -8,7 +8,11 @@ function sanitize(value: unknown, depth = 0): unknown {
   if (depth > 4 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { name: value.name, message: value.message };
   if (Array.isArray(value)) return value.slice(0, 20).map((item) => sanitize(item, depth + 1));
-  return Object.fromEntries(Object.entries(value).filter(([key]) => !DROPPED.has(key.toLowerCase())).map(([key, item]) => [key, sanitize(item, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !DROPPED.has(key.toLowerCase()))
+      .map(([key, item]) => [key, sanitize(item, depth + 1)]),
+  );
 }
 
 /**

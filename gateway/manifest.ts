@@ -6,7 +6,12 @@ const Manifest = z.object({
   format: z.literal('apollo-persisted-query-manifest'),
   version: z.literal(1),
   operations: z.array(
-    z.object({ id: z.string().regex(/^[0-9a-f]{64}$/), name: z.string(), type: z.enum(['query', 'mutation', 'subscription']), body: z.string() }),
+    z.object({
+      id: z.string().regex(/^[0-9a-f]{64}$/),
+      name: z.string(),
+      type: z.enum(['query', 'mutation', 'subscription']),
+      body: z.string(),
+    }),
   ),
 });
 

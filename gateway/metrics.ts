@@ -4,7 +4,6 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS, OPERATION_HEADER, OperationLabels } from '../kit/metrics.js';
 import { transportFailureOf } from './errors.js';
 
-
 /** The limit a refusal names, from its message (ours and graphql-armor's). */
 const LIMITS: Array<[RegExp, string]> = [
   [/^Token limit/, 'tokens'],

@@ -27,7 +27,9 @@ export async function choosePlanner(asked: QueryPlanner | undefined): Promise<{ 
     return { planner: 'rust', why: asked ? 'QUERY_PLANNER=rust' : 'default' };
   } catch (error) {
     if (asked === 'rust') {
-      throw new ConfigError([`QUERY_PLANNER: rust, but the planner has no build for ${process.platform}-${process.arch} here (${(error as Error).message.split('\n')[0]}); set QUERY_PLANNER=js`]);
+      throw new ConfigError([
+        `QUERY_PLANNER: rust, but the planner has no build for ${process.platform}-${process.arch} here (${(error as Error).message.split('\n')[0]}); set QUERY_PLANNER=js`,
+      ]);
     }
     return { planner: 'js', why: `the Rust planner has no build for ${process.platform}-${process.arch}` };
   }
@@ -51,7 +53,10 @@ export function hybridQueryPlanner(options: { incremental: boolean }): UnifiedGr
     const schema = rust.unifiedGraph;
     // The directives belong to the schema the engine tracks (graceful reload pins operations
     // to it); added later by the defer plugin, they would make a schema it does not know.
-    const withDirectives = new GraphQLSchema({ ...schema.toConfig(), directives: [...schema.getDirectives(), ...INCREMENTAL_DELIVERY_DIRECTIVES] });
+    const withDirectives = new GraphQLSchema({
+      ...schema.toConfig(),
+      directives: [...schema.getDirectives(), ...INCREMENTAL_DELIVERY_DIRECTIVES],
+    });
     withDirectives.extensions = schema.extensions;
     // Introspection answers from that schema, so that clients see the directives they may use.
     const introspectionExecutor = createDefaultExecutor(withDirectives);
@@ -61,7 +66,11 @@ export function hybridQueryPlanner(options: { incremental: boolean }): UnifiedGr
       executor(request) {
         let route = routes.get(request.document);
         if (route === undefined) {
-          route = isIntrospectionOnly(request.document) ? 'introspection' : usesIncrementalDelivery(request.document) ? 'incremental' : 'planned';
+          route = isIntrospectionOnly(request.document)
+            ? 'introspection'
+            : usesIncrementalDelivery(request.document)
+              ? 'incremental'
+              : 'planned';
           routes.set(request.document, route);
         }
         if (route === 'introspection') return introspectionExecutor(request);

@@ -21,7 +21,6 @@ import type { SupergraphSource } from './supergraph.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
-
 /** The subgraphs a supergraph routes to, by the name its @join__graph gives each. */
 export function subgraphNames(supergraphSdl: string): string[] {
   return [...supergraphSdl.matchAll(/@join__graph\(\s*name:\s*"([^"]+)"/g)].map((match) => match[1]!);

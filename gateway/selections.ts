@@ -54,7 +54,9 @@ export function selectionLimitExceeded(document: DocumentNode, limits: Selection
           let entry = merged.get(key);
           if (!entry) merged.set(key, (entry = { count: 0, sets: [] }));
           if (++entry.count > limits.fieldRepeats) {
-            throw new LimitExceeded(`Repeated field limit of ${limits.fieldRepeats} exceeded: "${key}" is selected more than ${limits.fieldRepeats} times at one place.`);
+            throw new LimitExceeded(
+              `Repeated field limit of ${limits.fieldRepeats} exceeded: "${key}" is selected more than ${limits.fieldRepeats} times at one place.`,
+            );
           }
           if (selection.selectionSet) entry.sets.push(selection.selectionSet);
         }

@@ -8,19 +8,27 @@ import { clientSupergraphFile, type ClientConfig } from './clients/index.js';
 import type { QueryLimits } from './clients/types.js';
 
 /** What every gateway process reads, whatever its client. */
-const GatewayConfig = ServerConfig.extend(AuthConfig.shape).extend(RedisConfig.shape).extend({
-  INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
-  /**
-   * Who plans queries: Hive's Rust query planner (`rust`, a native addon shipped in its npm
-   * package) or the engine's JavaScript planner (`js`); unset, Rust where it has a build.
-   */
-  QUERY_PLANNER: z.enum(['rust', 'js'], { error: 'must be rust or js' }).optional(),
-});
+const GatewayConfig = ServerConfig.extend(AuthConfig.shape)
+  .extend(RedisConfig.shape)
+  .extend({
+    INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
+    /**
+     * Who plans queries: Hive's Rust query planner (`rust`, a native addon shipped in its npm
+     * package) or the engine's JavaScript planner (`js`); unset, Rust where it has a build.
+     */
+    QUERY_PLANNER: z.enum(['rust', 'js'], { error: 'must be rust or js' }).optional(),
+  });
 
-const count = (fallback: number, max = 1_000_000) => z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(max).default(fallback);
+const count = (fallback: number, max = 1_000_000) =>
+  z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(max).default(fallback);
 const origins = z
   .string()
-  .transform((list) => list.split(',').map((origin) => origin.trim()).filter(Boolean))
+  .transform((list) =>
+    list
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be a comma-separated list of origins like https://app.example.com')));
 
 /**
@@ -34,7 +42,10 @@ function clientSchema(client: ClientConfig, production: boolean) {
     GATEWAY_PORT: env.port(client.defaultPort),
     METRICS_PORT: env.metricsPort(),
     /** The supergraph file, watched for changes; or SUPERGRAPH_URL, polled. */
-    SUPERGRAPH_PATH: z.string().min(1).default(fileURLToPath(clientSupergraphFile(client))),
+    SUPERGRAPH_PATH: z
+      .string()
+      .min(1)
+      .default(fileURLToPath(clientSupergraphFile(client))),
     SUPERGRAPH_URL: env.url().optional(),
     SUPERGRAPH_POLL_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(1000).max(3_600_000).default(10_000),
     SAFELIST: env.bool(client.safelist !== undefined),
@@ -96,7 +107,9 @@ export function loadGatewaySettings(client: ClientConfig, environment: NodeJS.Pr
     () => subgraphUrlOverrides(environment),
   );
   if (own.SUPERGRAPH_URL && environment[`${client.name.toUpperCase()}_SUPERGRAPH_PATH`]) {
-    throw new ConfigError([`${client.name.toUpperCase()}_SUPERGRAPH_URL: set it or ${client.name.toUpperCase()}_SUPERGRAPH_PATH, not both`]);
+    throw new ConfigError([
+      `${client.name.toUpperCase()}_SUPERGRAPH_URL: set it or ${client.name.toUpperCase()}_SUPERGRAPH_PATH, not both`,
+    ]);
   }
   return {
     process: processConfig,

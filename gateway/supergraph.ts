@@ -36,7 +36,8 @@ export function supergraphProblem(sdl: string): string | undefined {
   try {
     const document = parse(sdl);
     const joinsSubgraphs = document.definitions.some(
-      (definition) => definition.kind === Kind.ENUM_TYPE_DEFINITION && definition.name.value === 'join__Graph' && (definition.values?.length ?? 0) > 0,
+      (definition) =>
+        definition.kind === Kind.ENUM_TYPE_DEFINITION && definition.name.value === 'join__Graph' && (definition.values?.length ?? 0) > 0,
     );
     if (!sdl.includes(JOIN_SPEC) || !joinsSubgraphs) return 'not a federation supergraph: no join__Graph naming its subgraphs';
     getStitchedSchemaFromSupergraphSdl({ supergraphSdl: document });
@@ -59,7 +60,11 @@ export async function openSupergraph(
     labelNames: ['outcome'] as const,
     registers: [options.registry],
   });
-  const loadedAt = new Gauge({ name: 'patchbay_supergraph_loaded_timestamp_seconds', help: 'When the supergraph being served was loaded', registers: [options.registry] });
+  const loadedAt = new Gauge({
+    name: 'patchbay_supergraph_loaded_timestamp_seconds',
+    help: 'When the supergraph being served was loaded',
+    registers: [options.registry],
+  });
 
   const read = async (): Promise<string> => {
     if ('path' in location) return readFileSync(location.path, 'utf8');
@@ -72,7 +77,9 @@ export async function openSupergraph(
   try {
     sdl = await read();
   } catch (error) {
-    throw new ConfigError([`${options.variable}: cannot read the supergraph (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
+    throw new ConfigError([
+      `${options.variable}: cannot read the supergraph (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    ]);
   }
   const problem = supergraphProblem(sdl);
   if (problem) throw new ConfigError([`${options.variable}: not a supergraph this gateway can serve (${problem})`]);
@@ -126,7 +133,9 @@ export async function openSupergraph(
         watcher = watch(dirname(location.path), (_event, changed) => {
           if (!changed || changed === name || changed.startsWith('..')) setTimeout(() => void check(), 50);
         });
-        watcher.on('error', (error) => logger.warn({ err: error.message }, 'supergraph file watch failed; checking every few seconds instead'));
+        watcher.on('error', (error) =>
+          logger.warn({ err: error.message }, 'supergraph file watch failed; checking every few seconds instead'),
+        );
         watcher.unref();
       }
     },

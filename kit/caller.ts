@@ -43,7 +43,8 @@ export function createRequestSignature(secret: string): {
   matches(signature: string | undefined, callerToken: string, body: Buffer): boolean;
 } {
   const key = createHmac('sha256', secret).update('patchbay subgraph request signature').digest();
-  const digest = (callerToken: string, body: string | Buffer) => createHmac('sha256', key).update(callerToken).update('\n').update(body).digest();
+  const digest = (callerToken: string, body: string | Buffer) =>
+    createHmac('sha256', key).update(callerToken).update('\n').update(body).digest();
   return {
     sign: (callerToken, body) => SIGNATURE_VERSION + digest(callerToken, body).toString('base64url'),
     matches(signature, callerToken, body) {

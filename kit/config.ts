@@ -134,7 +134,8 @@ export const METRICS_PORT_OFFSET = 1000;
 export function metricsPortOf(port: number, given: number | undefined, variable: string): number {
   if (given !== undefined) return given;
   if (port === 0) return 0;
-  if (port + METRICS_PORT_OFFSET > 65535) throw new ConfigError([`${variable}: must be set when the service's port is over ${65535 - METRICS_PORT_OFFSET}`]);
+  if (port + METRICS_PORT_OFFSET > 65535)
+    throw new ConfigError([`${variable}: must be set when the service's port is over ${65535 - METRICS_PORT_OFFSET}`]);
   return port + METRICS_PORT_OFFSET;
 }
 
@@ -152,7 +153,9 @@ export const TracingConfig = z.object({
   /** Where spans go (OTLP over HTTP); unset, nothing is exported and the SDK is not loaded. */
   OTEL_EXPORTER_OTLP_ENDPOINT: env.url().optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env.url().optional(),
-  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json', 'grpc'], { error: 'must be http/protobuf, http/json or grpc' }).optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z
+    .enum(['http/protobuf', 'http/json', 'grpc'], { error: 'must be http/protobuf, http/json or grpc' })
+    .optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   OTEL_TRACES_SAMPLER: z
     .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'], {

@@ -54,8 +54,7 @@ function isThrown(value: unknown): value is Error {
 
 function isGraphQLError(error: unknown): error is GraphQLError {
   return (
-    error instanceof GraphQLError ||
-    (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError')
+    error instanceof GraphQLError || (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError')
   );
 }
 

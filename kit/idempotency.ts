@@ -78,7 +78,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 }
 
 /** The stored form of a pending claim; exactly this string is what release compares. */
-const pendingValue = (fingerprint: string, owner: string) => JSON.stringify({ state: 'pending', fingerprint, owner } satisfies IdempotencyRecord<never>);
+const pendingValue = (fingerprint: string, owner: string) =>
+  JSON.stringify({ state: 'pending', fingerprint, owner } satisfies IdempotencyRecord<never>);
 
 export const createIdempotencyStore = (redis: RedisConnection | undefined): IdempotencyStore =>
   redis ? new RedisIdempotencyStore(redis) : new MemoryIdempotencyStore();
@@ -137,7 +138,13 @@ const outcomeUnknown = (cause: string, hint: string | undefined) =>
  * it) is never run again, and is answered IDEMPOTENT_OUTCOME_UNKNOWN (not retryable) from its
  * first answer on; one that provably did nothing frees the key for a retry.
  */
-export async function runOnce<T>(store: IdempotencyStore, key: string, fingerprint: string, work: () => Promise<T>, options: RunOnceOptions): Promise<T> {
+export async function runOnce<T>(
+  store: IdempotencyStore,
+  key: string,
+  fingerprint: string,
+  work: () => Promise<T>,
+  options: RunOnceOptions,
+): Promise<T> {
   const giveUpAt = Date.now() + options.waitMs;
   const owner = randomUUID();
   for (;;) {
@@ -152,11 +159,16 @@ export async function runOnce<T>(store: IdempotencyStore, key: string, fingerpri
     }
     if (claim === 'claimed') break;
     if (claim.fingerprint !== fingerprint) {
-      throw keyError('This idempotency key was used for a different request; use a new key for a new request', 'IDEMPOTENCY_KEY_REUSED', false);
+      throw keyError(
+        'This idempotency key was used for a different request; use a new key for a new request',
+        'IDEMPOTENCY_KEY_REUSED',
+        false,
+      );
     }
     if (claim.state === 'done') return claim.result;
     if (claim.state === 'unknown') throw outcomeUnknown(claim.code, options.outcomeUnknownHint);
-    if (Date.now() >= giveUpAt) throw keyError('A request with this idempotency key is still running; ask again shortly', 'IDEMPOTENCY_KEY_IN_USE', true);
+    if (Date.now() >= giveUpAt)
+      throw keyError('A request with this idempotency key is still running; ask again shortly', 'IDEMPOTENCY_KEY_IN_USE', true);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   const claimedAt = Date.now();
@@ -169,7 +181,8 @@ export async function runOnce<T>(store: IdempotencyStore, key: string, fingerpri
   // The work is done (or may be): its answer goes to the caller whatever the store does
   // next. A record the store cannot take now is retried while the claim still holds the key,
   // so a retry of the caller's finds the first result rather than running the work again.
-  const record = (settled: IdempotencyRecord<T>) => recordSoon(() => store.settle(key, settled, options.retentionMs), claimedAt + options.pendingMs, options.logger);
+  const record = (settled: IdempotencyRecord<T>) =>
+    recordSoon(() => store.settle(key, settled, options.retentionMs), claimedAt + options.pendingMs, options.logger);
   if (outcome.ok) {
     await record({ state: 'done', fingerprint, result: outcome.result });
     return outcome.result;

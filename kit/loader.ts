@@ -10,6 +10,10 @@ export function createLoader<K, V, C = K>(
   options: DataLoader.Options<K, V, C> & { name: string },
 ): DataLoader<K, V, C> {
   const traced: DataLoader.BatchLoadFn<K, V> = (keys) =>
-    inSpan(`dataloader.batch ${options.name}`, { attributes: { 'patchbay.loader': options.name, 'patchbay.batch.size': keys.length } }, async () => batch(keys));
+    inSpan(
+      `dataloader.batch ${options.name}`,
+      { attributes: { 'patchbay.loader': options.name, 'patchbay.batch.size': keys.length } },
+      async () => batch(keys),
+    );
   return new DataLoader<K, V, C>(traced, options);
 }

@@ -279,13 +279,19 @@ export class DiskOutboxStore<T> implements OutboxStore<T> {
     return [...rest.values()];
   }
   async add(items: ReadonlyArray<OutboxItem<T>>) {
-    appendDurably(this.pendingFile, items.map((item) => JSON.stringify(item)));
+    appendDurably(
+      this.pendingFile,
+      items.map((item) => JSON.stringify(item)),
+    );
   }
   async delivered(ids: readonly string[]) {
     appendDurably(this.deliveredFile, [...ids]);
   }
   async park(letters: ReadonlyArray<DeadLetter<T>>) {
-    appendDurably(this.deadFile, letters.map((letter) => JSON.stringify(letter)));
+    appendDurably(
+      this.deadFile,
+      letters.map((letter) => JSON.stringify(letter)),
+    );
   }
   async deadLetters() {
     return parseLines<DeadLetter<T>>(this.deadFile);
@@ -294,7 +300,10 @@ export class DiskOutboxStore<T> implements OutboxStore<T> {
     return readLines(this.deadFile).length;
   }
   async unpark(letters: ReadonlyArray<DeadLetter<T>>) {
-    appendDurably(this.pendingFile, letters.map(({ id, payload }) => JSON.stringify({ id, payload })));
+    appendDurably(
+      this.pendingFile,
+      letters.map(({ id, payload }) => JSON.stringify({ id, payload })),
+    );
     const unparked = new Set(letters.map((letter) => letter.id));
     const rest = parseLines<DeadLetter<T>>(this.deadFile).filter((letter) => !unparked.has(letter.id));
     const tmp = `${this.deadFile}.tmp`;

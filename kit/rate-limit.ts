@@ -108,7 +108,11 @@ export class SharedTokenBucket implements RateLimiter {
     try {
       answer = Number(await this.redis.run((r) => r.eval(TAKE, 1, this.key, this.perSecond, this.burst, maxWaitMs)));
     } catch (error) {
-      if (!this.degraded) this.logger?.warn({ key: this.key, err: (error as Error).message }, 'shared rate limit unavailable: this process keeps its own until Redis is back');
+      if (!this.degraded)
+        this.logger?.warn(
+          { key: this.key, err: (error as Error).message },
+          'shared rate limit unavailable: this process keeps its own until Redis is back',
+        );
       this.degraded = true;
       return this.local.take(maxWaitMs, signal);
     }

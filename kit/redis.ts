@@ -69,7 +69,11 @@ export function connectRedis(url: string, options: { commandTimeoutMs: number; l
   // and a ping every few seconds keeps that current when there is no traffic.
   let answering = true;
   const heartbeat = setInterval(() => {
-    if (client.status === 'ready') client.ping().then(() => (answering = true), () => (answering = false));
+    if (client.status === 'ready')
+      client.ping().then(
+        () => (answering = true),
+        () => (answering = false),
+      );
   }, HEARTBEAT_MS);
   heartbeat.unref();
   const state = (): RedisState => {

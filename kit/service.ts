@@ -49,7 +49,11 @@ export const errorJson = (message: string, code: string) => ({ errors: [{ messag
 
 /** What body-parser's errors mean to a client; anything else is the service's fault. */
 const BODY_ERRORS: Record<string, { status: number; code: string; message: (error: { limit?: number }) => string }> = {
-  'entity.too.large': { status: 413, code: 'PAYLOAD_TOO_LARGE', message: (e) => `Request body is larger than ${e.limit ?? 'the limit of'} bytes` },
+  'entity.too.large': {
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: (e) => `Request body is larger than ${e.limit ?? 'the limit of'} bytes`,
+  },
   'entity.parse.failed': { status: 400, code: 'BAD_REQUEST', message: () => 'Request body is not valid JSON' },
   'encoding.unsupported': { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: () => 'Request body encoding is not supported' },
   'charset.unsupported': { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: () => 'Request body charset is not supported' },
@@ -72,7 +76,9 @@ export function answerErrorsAsJson(app: Express, logger: Logger): void {
     if (known) return void res.status(known.status).json(errorJson(known.message(error), known.code));
     const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
-    res.status(status).json(status === 500 ? errorJson('Internal server error', 'INTERNAL_SERVER_ERROR') : errorJson('Bad request', 'BAD_REQUEST'));
+    res
+      .status(status)
+      .json(status === 500 ? errorJson('Internal server error', 'INTERNAL_SERVER_ERROR') : errorJson('Bad request', 'BAD_REQUEST'));
   };
   app.use(handler);
 }
@@ -102,8 +108,12 @@ function answerParserErrorsAsJson(server: http.Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
     const [status, reason, message] = PARSER_REFUSALS[error.code ?? ''] ?? [400, 'Bad Request', 'The request is not valid HTTP'];
-    const body = JSON.stringify(errorJson(message, status === 431 ? 'HEADERS_TOO_LARGE' : status === 408 ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST'));
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    const body = JSON.stringify(
+      errorJson(message, status === 431 ? 'HEADERS_TOO_LARGE' : status === 408 ? 'REQUEST_TIMEOUT' : 'BAD_REQUEST'),
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 }
 
@@ -135,11 +145,16 @@ function metricsServer(registry: Registry): http.Server {
     if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
       void registry.metrics().then(
         (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        () => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(errorJson('Metrics could not be collected', 'INTERNAL_SERVER_ERROR'))),
+        () =>
+          res
+            .writeHead(500, { 'content-type': 'application/json' })
+            .end(JSON.stringify(errorJson('Metrics could not be collected', 'INTERNAL_SERVER_ERROR'))),
       );
       return;
     }
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(errorJson('Only GET /metrics is served here', 'NOT_FOUND')));
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify(errorJson('Only GET /metrics is served here', 'NOT_FOUND')));
   });
 }
 

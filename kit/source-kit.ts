@@ -44,7 +44,9 @@ export function createSourceKit(logger: Logger, registry: Registry): OwnedSource
     source(options) {
       const { rateLimit } = options;
       const rateLimiter =
-        rateLimit?.shared && redis ? new SharedTokenBucket(redis, `patchbay:ratelimit:${options.name}`, rateLimit.perSecond, rateLimit.burst, logger) : undefined;
+        rateLimit?.shared && redis
+          ? new SharedTokenBucket(redis, `patchbay:ratelimit:${options.name}`, rateLimit.perSecond, rateLimit.burst, logger)
+          : undefined;
       const source = createSource({ ...options, logger, metrics, rateLimiter });
       sources.push(source);
       return source;

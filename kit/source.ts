@@ -195,10 +195,7 @@ function codeForStatus(status: number): UpstreamErrorCode {
 
 /** Failures that say something about the upstream's health, as opposed to our request. */
 function countsAgainstHealth(error: unknown): boolean {
-  return (
-    error instanceof UpstreamError &&
-    (error.code === UpstreamErrorCode.UNAVAILABLE || error.code === UpstreamErrorCode.TIMEOUT)
-  );
+  return error instanceof UpstreamError && (error.code === UpstreamErrorCode.UNAVAILABLE || error.code === UpstreamErrorCode.TIMEOUT);
 }
 
 /** Opens when any of its breakers says so; each sees every outcome. */
@@ -224,7 +221,11 @@ function buildBreaker(policy: SourcePolicy['breaker']): CircuitBreakerPolicy | u
   if (policy.failureRate !== undefined) {
     const windowMs = policy.windowMs ?? 10_000;
     breakers.push(
-      new SamplingBreaker({ threshold: policy.failureRate, duration: windowMs, minimumRps: (policy.minimumRequests ?? 20) / (windowMs / 1000) }),
+      new SamplingBreaker({
+        threshold: policy.failureRate,
+        duration: windowMs,
+        minimumRps: (policy.minimumRequests ?? 20) / (windowMs / 1000),
+      }),
     );
   }
   if (policy.consecutiveFailures !== undefined) breakers.push(new ConsecutiveBreaker(policy.consecutiveFailures));
@@ -252,9 +253,7 @@ export function createSource(options: SourceOptions): Source {
   const readRetryAfter = options.retryAfterMs ?? retryAfterHeaderMs;
 
   const breaker = buildBreaker(options.breaker);
-  const bulkheadPolicy = options.bulkhead
-    ? bulkhead(options.bulkhead.maxConcurrent, options.bulkhead.maxQueued)
-    : noop;
+  const bulkheadPolicy = options.bulkhead ? bulkhead(options.bulkhead.maxConcurrent, options.bulkhead.maxQueued) : noop;
 
   if (breaker) {
     breaker.onStateChange((state) => {
@@ -308,7 +307,8 @@ export function createSource(options: SourceOptions): Source {
   const idempotentPolicy = wrap(deadline, makeRetry(true), breaker ?? noop, bulkheadPolicy);
   const notIdempotentPolicy = wrap(deadline, makeRetry(false), breaker ?? noop, bulkheadPolicy);
 
-  const bucket = options.rateLimiter ?? (options.rateLimit ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst) : undefined);
+  const bucket =
+    options.rateLimiter ?? (options.rateLimit ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst) : undefined);
 
   /** The request as it will be sent, before signing: header names in lower case. */
   function prepare(request: RequestOptions): OutgoingRequest {
@@ -351,7 +351,12 @@ export function createSource(options: SourceOptions): Source {
     // The provider's HTTP call, a client span carrying our trace context on to it.
     const call = tracer.startSpan(`HTTP ${method}`, { kind: SpanKind.CLIENT }, context.active());
     if (call.isRecording()) {
-      call.setAttributes({ 'http.request.method': method, 'server.address': url.hostname, 'url.full': safeUrl(url), 'patchbay.source': name });
+      call.setAttributes({
+        'http.request.method': method,
+        'server.address': url.hostname,
+        'url.full': safeUrl(url),
+        'patchbay.source': name,
+      });
       injectContext(call, headers);
     }
     let response;
@@ -463,10 +468,22 @@ export function createSource(options: SourceOptions): Source {
   return {
     name,
     baseUrl,
-    policy: { timeoutMs, deadlineMs, retry: declaredRetry, breaker: declaredBreaker, bulkhead: options.bulkhead, rateLimit, cache: options.cache },
+    policy: {
+      timeoutMs,
+      deadlineMs,
+      retry: declaredRetry,
+      breaker: declaredBreaker,
+      bulkhead: options.bulkhead,
+      rateLimit,
+      cache: options.cache,
+    },
     request(request) {
       // One span per call: its cache outcome, the breaker's state, and its attempts inside.
-      const attributes = { 'patchbay.source': name, 'patchbay.operation': request.operation, 'patchbay.breaker_state': breaker ? stateLabel(breaker.state) : 'closed' };
+      const attributes = {
+        'patchbay.source': name,
+        'patchbay.operation': request.operation,
+        'patchbay.breaker_state': breaker ? stateLabel(breaker.state) : 'closed',
+      };
       return inSpan(`${name} ${request.operation}`, { attributes }, (span) => {
         const prepared = prepare(request);
         // Identical reads in flight at once share one upstream call, across GraphQL requests.

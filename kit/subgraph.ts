@@ -59,7 +59,7 @@ export function readSchema(file: URL): string {
 }
 
 /** Any subgraph, whatever its config, sources and loaders (for code that runs them all). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each subgraph has its own config, sources and loaders types
 export type AnySubgraphDefinition = SubgraphDefinition<any, any, any>;
 
 /**
@@ -84,7 +84,9 @@ function observeOperations(registry: Registry): ApolloServerPlugin {
           const single = response.body.kind === 'single' ? response.body.singleResult : undefined;
           const hasData = single ? single.data != null : true;
           // As answered (formatted): the codes a dashboard shows are those the gateway received.
-          const codes = (single?.errors ?? []).map((error) => (typeof error.extensions?.code === 'string' ? error.extensions.code : 'UNKNOWN'));
+          const codes = (single?.errors ?? []).map((error) =>
+            typeof error.extensions?.code === 'string' ? error.extensions.code : 'UNKNOWN',
+          );
           metrics.operations.inc({ operation: operationLabel, outcome: !hasData ? 'error' : codes.length ? 'partial' : 'ok' });
           metrics.duration.observe({ operation: operationLabel }, (performance.now() - startedAt) / 1000);
           for (const code of codes) metrics.errors.inc({ operation: operationLabel, code });
@@ -109,7 +111,8 @@ export async function startSubgraph(
   environment: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService> {
   // One validation for all variables, so a bad deployment learns every wrong value at once.
-  const config = loadConfig(subgraphConfigSchema(definition), environment) as Record<string, unknown> & ServerConfig & { INTERNAL_TOKEN_SECRET: string };
+  const config = loadConfig(subgraphConfigSchema(definition), environment) as Record<string, unknown> &
+    ServerConfig & { INTERNAL_TOKEN_SECRET: string };
   const port = config[`${definition.name.toUpperCase()}_PORT`] as number;
   const metricsVariable = `${definition.name.toUpperCase()}_METRICS_PORT`;
   const metricsPort = metricsPortOf(port, config[metricsVariable] as number | undefined, metricsVariable);
@@ -143,7 +146,14 @@ export async function startSubgraph(
     // the request runs, so DataLoader batches and upstream calls are its children.
     (req, res, next) => {
       const parent = extractContext(req.headers);
-      const span = tracer.startSpan('POST /graphql', { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': '/graphql', 'patchbay.subgraph': definition.name } }, parent);
+      const span = tracer.startSpan(
+        'POST /graphql',
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': req.method, 'url.path': '/graphql', 'patchbay.subgraph': definition.name },
+        },
+        parent,
+      );
       res.once('close', () => {
         span.setAttribute('http.response.status_code', res.statusCode);
         span.end();
@@ -171,7 +181,11 @@ export async function startSubgraph(
       limit: '1mb',
       verify: (req, res, body) => {
         const given = req.headers[SIGNATURE_HEADER];
-        (res as express.Response).locals.signed = signature.matches(typeof given === 'string' ? given : undefined, String(req.headers[CALLER_HEADER]), body);
+        (res as express.Response).locals.signed = signature.matches(
+          typeof given === 'string' ? given : undefined,
+          String(req.headers[CALLER_HEADER]),
+          body,
+        );
       },
     }),
     (_req, res, next) => {

@@ -1,4 +1,14 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  propagation,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import type { TracingConfig } from './config.js';
 
 /*
@@ -19,7 +29,8 @@ export const isTracing = () => exporting;
  * what flushes and stops it.
  */
 export async function startTracing(serviceName: string, config: TracingConfig): Promise<() => Promise<void>> {
-  if (!(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT) || config.OTEL_SDK_DISABLED === 'true') return async () => {};
+  if (!(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT) || config.OTEL_SDK_DISABLED === 'true')
+    return async () => {};
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({ serviceName: config.OTEL_SERVICE_NAME ?? serviceName, instrumentations: [] });
   sdk.start();
@@ -31,8 +42,16 @@ export async function startTracing(serviceName: string, config: TracingConfig): 
 }
 
 /** Runs `work` in a span that is the active one for everything `work` starts; ends it, recording a failure. */
-export async function inSpan<T>(name: string, options: { kind?: SpanKind; attributes?: Attributes; parent?: Context }, work: (span: Span) => Promise<T>): Promise<T> {
-  const span = tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, options.parent ?? context.active());
+export async function inSpan<T>(
+  name: string,
+  options: { kind?: SpanKind; attributes?: Attributes; parent?: Context },
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
+  const span = tracer.startSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes },
+    options.parent ?? context.active(),
+  );
   try {
     return await context.with(trace.setSpan(options.parent ?? context.active(), span), () => work(span));
   } catch (error) {
@@ -55,7 +74,8 @@ export function extractContext(headers: Record<string, string | string[] | undef
   const fetchHeaders = typeof headers.get === 'function' ? (headers as { get(name: string): string | null }) : undefined;
   return propagation.extract(ROOT_CONTEXT, headers, {
     keys: () => (fetchHeaders ? ['traceparent', 'tracestate'] : Object.keys(headers)),
-    get: (_carrier, key) => (fetchHeaders ? (fetchHeaders.get(key) ?? undefined) : (headers as Record<string, string | string[] | undefined>)[key]),
+    get: (_carrier, key) =>
+      fetchHeaders ? (fetchHeaders.get(key) ?? undefined) : (headers as Record<string, string | string[] | undefined>)[key],
   });
 }
 

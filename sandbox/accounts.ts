@@ -57,28 +57,33 @@ export function createAccountsSandbox({ users, token }: AccountsSandboxOptions):
     sendCacheable(req, res, found.user, USER_CACHE);
   });
 
-  provider.route('get', '/v1/users', (req) => (req.query.ids === undefined ? 'listUsers' : 'getUsersByIds'), (req, res) => {
-    const ids = req.query.ids;
-    if (typeof ids === 'string') {
-      const wanted = ids.split(',').filter(Boolean);
-      if (wanted.length > MAX_IDS) return fail(res, 400, 'too_many_ids', `At most ${MAX_IDS} ids per request.`);
-      return sendCacheable(req, res, { data: wanted.flatMap((id) => byId.get(id)?.user ?? []) }, USER_CACHE);
-    }
-    const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      return fail(res, 400, 'invalid_limit', `limit must be an integer from 1 to ${MAX_LIMIT}.`);
-    }
-    let start = 0;
-    if (typeof req.query.cursor === 'string') {
-      const found = byId.get(Buffer.from(req.query.cursor, 'base64url').toString('utf8'));
-      if (!found) return fail(res, 400, 'invalid_cursor', 'cursor is not one this service issued.');
-      start = found.index + 1;
-    }
-    const page = users.slice(start, start + limit);
-    const last = page.at(-1);
-    const more = start + limit < users.length;
-    sendCacheable(req, res, { data: page, next_cursor: more && last ? Buffer.from(last.id).toString('base64url') : null }, LIST_CACHE);
-  });
+  provider.route(
+    'get',
+    '/v1/users',
+    (req) => (req.query.ids === undefined ? 'listUsers' : 'getUsersByIds'),
+    (req, res) => {
+      const ids = req.query.ids;
+      if (typeof ids === 'string') {
+        const wanted = ids.split(',').filter(Boolean);
+        if (wanted.length > MAX_IDS) return fail(res, 400, 'too_many_ids', `At most ${MAX_IDS} ids per request.`);
+        return sendCacheable(req, res, { data: wanted.flatMap((id) => byId.get(id)?.user ?? []) }, USER_CACHE);
+      }
+      const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+        return fail(res, 400, 'invalid_limit', `limit must be an integer from 1 to ${MAX_LIMIT}.`);
+      }
+      let start = 0;
+      if (typeof req.query.cursor === 'string') {
+        const found = byId.get(Buffer.from(req.query.cursor, 'base64url').toString('utf8'));
+        if (!found) return fail(res, 400, 'invalid_cursor', 'cursor is not one this service issued.');
+        start = found.index + 1;
+      }
+      const page = users.slice(start, start + limit);
+      const last = page.at(-1);
+      const more = start + limit < users.length;
+      sendCacheable(req, res, { data: page, next_cursor: more && last ? Buffer.from(last.id).toString('base64url') : null }, LIST_CACHE);
+    },
+  );
 
   return provider;
 }

@@ -73,7 +73,10 @@ export function createAnalyticsSandbox(options: AnalyticsSandboxOptions): Provid
   const provider = createProviderApp('analytics', {
     errorBody: (status, req) =>
       req.path.startsWith('/api/query')
-        ? jsonError(() => ({ error: status === 429 ? 'Project exceeded rate limits. Please retry the request with exponential backoff.' : 'Internal error', status: 'error' }))(status)
+        ? jsonError(() => ({
+            error: status === 429 ? 'Project exceeded rate limits. Please retry the request with exponential backoff.' : 'Internal error',
+            status: 'error',
+          }))(status)
         : jsonError(() => ({ success: false, message: status === 429 ? 'Too Many Requests' : 'Internal Server Error' }))(status),
     // Segment sends both, its reset in seconds to wait; Mixpanel's query API documents neither.
     throttleHeaders: (seconds, req): Record<string, string> =>

@@ -48,7 +48,8 @@ export function validateRules(input: unknown): FaultRule[] | string {
   for (const [i, rule] of rules.entries()) {
     if (typeof rule !== 'object' || rule === null) return `rules[${i}] must be an object`;
     const r = rule as FaultRule;
-    if (r.status !== undefined && (!Number.isInteger(r.status) || r.status < 100 || r.status > 599)) return `rules[${i}].status must be an HTTP status`;
+    if (r.status !== undefined && (!Number.isInteger(r.status) || r.status < 100 || r.status > 599))
+      return `rules[${i}].status must be an HTTP status`;
     if (r.rate !== undefined && !(r.rate > 0 && r.rate <= 1)) return `rules[${i}].rate must be in (0, 1]`;
     if (r.times !== undefined && !(Number.isInteger(r.times) && r.times > 0)) return `rules[${i}].times must be a positive integer`;
     if (r.latencyMs !== undefined && !(r.latencyMs >= 0 && r.latencyMs <= 120_000)) return `rules[${i}].latencyMs must be 0 to 120000`;

@@ -33,11 +33,13 @@ const SandboxConfig = ServerConfig.extend({
 const providerErrors: ErrorRequestHandler = (error, req, res, _next) => {
   const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 600 ? error.status : 500;
   if (res.headersSent) return res.end();
-  res.status(status).json(
-    req.path.startsWith('/v3')
-      ? { errors: [{ message: status === 413 ? 'content too large' : 'bad request', field: null }] }
-      : { error: status === 413 ? 'payload too large' : status === 500 ? 'internal error' : 'bad request' },
-  );
+  res
+    .status(status)
+    .json(
+      req.path.startsWith('/v3')
+        ? { errors: [{ message: status === 413 ? 'content too large' : 'bad request', field: null }] }
+        : { error: status === 413 ? 'payload too large' : status === 500 ? 'internal error' : 'bad request' },
+    );
 };
 
 export type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
@@ -50,7 +52,12 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
 
   const providers = {
     accounts: createAccountsSandbox({ users: seed.users, token: LOCAL.accounts.token }),
-    email: createSendgridSandbox({ messages: seed.messages, bounces: seed.bounces, apiKey: LOCAL.sendgrid.apiKey, webhookPrivateKey: LOCAL.webhooks.sendgridPrivateKey }),
+    email: createSendgridSandbox({
+      messages: seed.messages,
+      bounces: seed.bounces,
+      apiKey: LOCAL.sendgrid.apiKey,
+      webhookPrivateKey: LOCAL.webhooks.sendgridPrivateKey,
+    }),
     storage: createS3Sandbox({
       bucket: LOCAL.s3.bucket,
       region: LOCAL.s3.region,
@@ -63,7 +70,11 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
       serviceAccount: LOCAL.mixpanel.serviceAccount,
       projectId: LOCAL.mixpanel.projectId,
     }),
-    postmark: createPostmarkSandbox({ serverToken: LOCAL.postmark.serverToken, webhookUser: LOCAL.webhooks.postmarkUser, webhookPassword: LOCAL.webhooks.postmarkPassword }),
+    postmark: createPostmarkSandbox({
+      serverToken: LOCAL.postmark.serverToken,
+      webhookUser: LOCAL.webhooks.postmarkUser,
+      webhookPassword: LOCAL.webhooks.postmarkPassword,
+    }),
   };
   const ports: Record<keyof typeof providers, number> = {
     accounts: config.SANDBOX_ACCOUNTS_PORT,

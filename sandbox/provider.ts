@@ -23,8 +23,20 @@ export interface ProviderApp {
 
 export class CallCounter {
   private counts = new Map<string, number>();
-  record(operation: string): void {
+  private inFlight = new Map<string, number>();
+  private peaks = new Map<string, number>();
+  /** Counts a call; with its response, also how many of the operation were answered at once. */
+  record(operation: string, res?: Response): void {
     this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1);
+    if (!res) return;
+    const now = (this.inFlight.get(operation) ?? 0) + 1;
+    this.inFlight.set(operation, now);
+    this.peaks.set(operation, Math.max(now, this.peaks.get(operation) ?? 0));
+    res.once('close', () => this.inFlight.set(operation, (this.inFlight.get(operation) ?? 1) - 1));
+  }
+  /** The most calls of `operation` in flight at one time since the last reset. */
+  peakInFlight(operation: string): number {
+    return this.peaks.get(operation) ?? 0;
   }
   get total(): number {
     let sum = 0;
@@ -36,6 +48,7 @@ export class CallCounter {
   }
   reset(): void {
     this.counts.clear();
+    this.peaks.clear();
   }
 }
 
@@ -46,10 +59,12 @@ export interface ProviderOptions {
   throttleHeaders?: ThrottleHeaders;
 }
 
-export const jsonError = (body: (status: number) => unknown) => (status: number): ErrorBody => ({
-  contentType: 'application/json',
-  body: JSON.stringify(body(status)),
-});
+export const jsonError =
+  (body: (status: number) => unknown) =>
+  (status: number): ErrorBody => ({
+    contentType: 'application/json',
+    body: JSON.stringify(body(status)),
+  });
 
 export function createProviderApp(name: string, options: ProviderOptions): ProviderApp {
   const app = express();
@@ -82,7 +97,7 @@ export function createProviderApp(name: string, options: ProviderOptions): Provi
   });
 
   const enter = async (operation: string, req: Request, res: Response) => {
-    calls.record(operation);
+    calls.record(operation, res);
     return faults.apply(operation, req, res, options.throttleHeaders);
   };
   return {

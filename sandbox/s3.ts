@@ -97,9 +97,15 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
   function sendError(req: Request, res: Response, status: number, code: string, message: string, resource?: string) {
     res.status(status);
     if (req.method === 'HEAD') return res.end();
-    res.type('application/xml').send(
-      xml('Error', { Code: code, Message: message, ...(resource ? { Resource: resource } : {}), RequestId: res.getHeader('x-amz-request-id') }, false),
-    );
+    res
+      .type('application/xml')
+      .send(
+        xml(
+          'Error',
+          { Code: code, Message: message, ...(resource ? { Resource: resource } : {}), RequestId: res.getHeader('x-amz-request-id') },
+          false,
+        ),
+      );
   }
 
   provider.app.use(rawBody('5gb'), (req, res, next) => {
@@ -120,7 +126,8 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
     next();
   });
 
-  const handle = (operation: string, fn: (req: Request, res: Response, bucket: string, key: string) => unknown) =>
+  const handle =
+    (operation: string, fn: (req: Request, res: Response, bucket: string, key: string) => unknown) =>
     async (req: Request, res: Response, bucket: string, key: string) => {
       if (await provider.enter(operation, req, res)) return;
       return fn(req, res, bucket, key);
@@ -132,7 +139,8 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
     const delimiter = q.get('delimiter') ?? '';
     const maxKeysRaw = q.get('max-keys');
     const maxKeys = maxKeysRaw === null ? 1000 : Number(maxKeysRaw);
-    if (!Number.isInteger(maxKeys) || maxKeys < 0) return sendError(req, res, 400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range');
+    if (!Number.isInteger(maxKeys) || maxKeys < 0)
+      return sendError(req, res, 400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range');
     const limit = Math.min(maxKeys, 1000);
     const token = q.get('continuation-token');
     let after = q.get('start-after') ?? '';
@@ -268,14 +276,28 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
       return sendError(req, res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
     }
     if (req.headers['if-match'] && (!existing || req.headers['if-match'] !== existing.etag)) {
-      return sendError(req, res, existing ? 412 : 404, existing ? 'PreconditionFailed' : 'NoSuchKey', 'At least one of the pre-conditions you specified did not hold');
+      return sendError(
+        req,
+        res,
+        existing ? 412 : 404,
+        existing ? 'PreconditionFailed' : 'NoSuchKey',
+        'At least one of the pre-conditions you specified did not hold',
+      );
     }
     const metadata: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice(11)] = value;
     }
     const etag = `"${digest.toString('hex')}"`;
-    put({ key, size: body.length, contentType: req.headers['content-type'] ?? 'binary/octet-stream', lastModified: new Date(), etag, body, metadata });
+    put({
+      key,
+      size: body.length,
+      contentType: req.headers['content-type'] ?? 'binary/octet-stream',
+      lastModified: new Date(),
+      etag,
+      body,
+      metadata,
+    });
     res.setHeader('ETag', etag);
     res.status(200).end();
   });
@@ -288,7 +310,8 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
   const deleteObjects = handle('DeleteObjects', (req, res) => {
     const body = res.locals.body as Buffer;
     const hasChecksum = req.headers['content-md5'] || Object.keys(req.headers).some((h) => h.startsWith('x-amz-checksum-'));
-    if (!hasChecksum) return sendError(req, res, 400, 'InvalidRequest', 'Missing required header for this request: Content-MD5 OR x-amz-checksum-*');
+    if (!hasChecksum)
+      return sendError(req, res, 400, 'InvalidRequest', 'Missing required header for this request: Content-MD5 OR x-amz-checksum-*');
     const md5 = req.headers['content-md5'];
     if (typeof md5 === 'string' && md5 !== createHash('md5').update(body).digest('base64')) {
       return sendError(req, res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
@@ -297,11 +320,28 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
     try {
       parsed = parser.parse(body.toString('utf8'));
     } catch {
-      return sendError(req, res, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+      return sendError(
+        req,
+        res,
+        400,
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
     }
     const list = parsed.Delete?.Object ?? [];
-    if (!parsed.Delete || list.length === 0 || list.length > 1000 || list.some((o) => typeof o.Key !== 'string' && typeof o.Key !== 'number')) {
-      return sendError(req, res, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    if (
+      !parsed.Delete ||
+      list.length === 0 ||
+      list.length > 1000 ||
+      list.some((o) => typeof o.Key !== 'string' && typeof o.Key !== 'number')
+    ) {
+      return sendError(
+        req,
+        res,
+        400,
+        'MalformedXML',
+        'The XML you provided was not well-formed or did not validate against our published schema',
+      );
     }
     const quiet = String(parsed.Delete.Quiet) === 'true';
     const deleted = list.map((o) => {

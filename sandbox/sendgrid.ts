@@ -43,15 +43,25 @@ function validateMail(body: MailSendBody): SgError[] {
   const problems: SgError[] = [];
   const personalizations = body.personalizations;
   if (!Array.isArray(personalizations) || personalizations.length === 0) {
-    problems.push({ message: 'The personalizations field is required and must have at least one personalization.', field: 'personalizations' });
+    problems.push({
+      message: 'The personalizations field is required and must have at least one personalization.',
+      field: 'personalizations',
+    });
   } else {
     if (personalizations.length > 1000) {
-      problems.push({ message: 'The personalization block is limited to 1000 personalizations per API request.', field: 'personalizations' });
+      problems.push({
+        message: 'The personalization block is limited to 1000 personalizations per API request.',
+        field: 'personalizations',
+      });
     }
     let recipients = 0;
     personalizations.forEach((p, i) => {
       if (!Array.isArray(p.to) || p.to.length === 0) {
-        problems.push({ message: 'The to array is required for all personalization objects, and must have at least one email object with a valid email address.', field: `personalizations.${i}.to` });
+        problems.push({
+          message:
+            'The to array is required for all personalization objects, and must have at least one email object with a valid email address.',
+          field: `personalizations.${i}.to`,
+        });
         return;
       }
       recipients += p.to.length;
@@ -66,13 +76,30 @@ function validateMail(body: MailSendBody): SgError[] {
     }
   }
   if (!body.from || typeof body.from.email !== 'string' || !EMAIL.test(body.from.email)) {
-    problems.push({ message: 'The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.', field: 'from' });
+    problems.push({
+      message:
+        'The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.',
+      field: 'from',
+    });
   }
   if (!body.template_id) {
     const hasSubject = typeof body.subject === 'string' || personalizations?.every((p) => typeof p.subject === 'string');
-    if (!hasSubject) problems.push({ message: 'The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined.', field: 'subject' });
-    if (!Array.isArray(body.content) || body.content.length === 0 || body.content.some((c) => !c.type || typeof c.value !== 'string' || c.value.length === 0)) {
-      problems.push({ message: 'Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required.', field: 'content' });
+    if (!hasSubject)
+      problems.push({
+        message:
+          'The subject is required. You can get around this requirement if you use a template with a subject defined or if every personalization has a subject defined.',
+        field: 'subject',
+      });
+    if (
+      !Array.isArray(body.content) ||
+      body.content.length === 0 ||
+      body.content.some((c) => !c.type || typeof c.value !== 'string' || c.value.length === 0)
+    ) {
+      problems.push({
+        message:
+          'Unless a valid template_id is provided, the content parameter is required. There must be at least one defined content block. We typically suggest both text/plain and text/html blocks are included, but only one block is required.',
+        field: 'content',
+      });
     }
   }
   if (Array.isArray(body.categories) && body.categories.length > 10) {
@@ -114,7 +141,11 @@ export function createSendgridSandbox(
   const provider = createProviderApp('email', {
     errorBody: jsonError((status) => ({ errors: [{ field: null, message: status === 429 ? 'too many requests' : 'internal error' }] })),
     // SendGrid sends no Retry-After: the reset is an epoch second.
-    throttleHeaders: (seconds) => ({ 'X-RateLimit-Limit': '600', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + seconds) }),
+    throttleHeaders: (seconds) => ({
+      'X-RateLimit-Limit': '600',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': String(Math.ceil(Date.now() / 1000) + seconds),
+    }),
   });
   const messages = [...options.messages];
   const bounces = [...options.bounces];
@@ -123,7 +154,10 @@ export function createSendgridSandbox(
   const webhooks = webhookSender((body) => {
     const timestamp = String(Math.floor(Date.now() / 1000));
     const key = createPrivateKey({ key: Buffer.from(options.webhookPrivateKey, 'base64'), format: 'der', type: 'pkcs8' });
-    const signature = createSign('sha256').update(timestamp + body).sign(key).toString('base64');
+    const signature = createSign('sha256')
+      .update(timestamp + body)
+      .sign(key)
+      .toString('base64');
     return { 'X-Twilio-Email-Event-Webhook-Signature': signature, 'X-Twilio-Email-Event-Webhook-Timestamp': timestamp };
   });
   const limit = options.ratePerMinute ?? 100_000;

@@ -22,9 +22,7 @@ export interface IncomingSignedRequest {
   bodySha256: string;
 }
 
-export type VerifyResult =
-  | { ok: true; accessKeyId: string }
-  | { ok: false; status: number; code: string; message: string };
+export type VerifyResult = { ok: true; accessKeyId: string } | { ok: false; status: number; code: string; message: string };
 
 const MAX_SKEW_MS = 15 * 60_000;
 const MAX_PRESIGN_SECONDS = 604_800;
@@ -140,7 +138,8 @@ export function verifyS3Request(
       return denied(400, 'AuthorizationQueryParametersError', 'X-Amz-Expires must be a number of seconds from 1 to 604800');
     }
     const signedAt = amzDate ? parseAmzDate(amzDate) : undefined;
-    if (signedAt === undefined) return denied(400, 'AuthorizationQueryParametersError', 'X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd\'T\'HHmmss\'Z\'"');
+    if (signedAt === undefined)
+      return denied(400, 'AuthorizationQueryParametersError', "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
     if (now > signedAt + expires * 1000) return denied(403, 'AccessDenied', 'Request has expired');
     if (signedAt - now > MAX_SKEW_MS) return denied(403, 'AccessDenied', 'Request is not valid yet');
   } else if (authorization?.startsWith('AWS4-HMAC-SHA256 ')) {
@@ -176,7 +175,11 @@ export function verifyS3Request(
     return denied(400, 'AuthorizationHeaderMalformed', 'The authorization header is malformed; the Credential is mal-formed.');
   }
   if (scopeRegion !== region) {
-    return denied(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${scopeRegion}' is wrong; expecting '${region}'`);
+    return denied(
+      400,
+      'AuthorizationHeaderMalformed',
+      `The authorization header is malformed; the region '${scopeRegion}' is wrong; expecting '${region}'`,
+    );
   }
   if (!amzDate?.startsWith(date)) {
     return denied(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
@@ -196,7 +199,11 @@ export function verifyS3Request(
     .update(stringToSign(amzDate, scope, canonical))
     .digest('hex');
   if (!equalHex(expected, signature)) {
-    return denied(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+    return denied(
+      403,
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    );
   }
   return { ok: true, accessKeyId };
 }

@@ -103,7 +103,10 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
     const request = safelist ? { extensions: persistedQueryExtension(safelist, operation.name) } : { query: operation.document };
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_budget', ['admin'])}` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_budget', ['admin'])}`,
+      },
       body: JSON.stringify({ ...request, variables }),
     });
     const body = (await response.json()) as { errors?: Array<{ message: string }> };
@@ -116,7 +119,9 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
       const budget = operation.budget[source] ?? 0;
       const calls = actual[source] ?? 0;
       if (calls === budget) return [];
-      return [`${operation.name}: ${source} budget ${budget}, actual ${calls}${calls > budget ? ' (over budget)' : ' (budget is loose: lower it)'}`];
+      return [
+        `${operation.name}: ${source} budget ${budget}, actual ${calls}${calls > budget ? ' (over budget)' : ' (budget is loose: lower it)'}`,
+      ];
     });
     return { operation, actual, errors: (body.errors ?? []).map((e) => e.message), mismatches };
   } finally {

@@ -12,7 +12,11 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}dist`;
 /** What the programs read at run time, by path below the repository. */
-const RUNTIME_FILES = [/^subgraphs\/[^/]+\/schema\.graphql$/, /^schema\/[^/]+\.graphql$/, /^clients\/[^/]+\/persisted-query-manifest\.json$/];
+const RUNTIME_FILES = [
+  /^subgraphs\/[^/]+\/schema\.graphql$/,
+  /^schema\/[^/]+\.graphql$/,
+  /^clients\/[^/]+\/persisted-query-manifest\.json$/,
+];
 const candidates = ['subgraphs', 'schema', 'clients'].flatMap((dir) =>
   readdirSync(`${root}${dir}`, { recursive: true, encoding: 'utf8' }).map((file) => `${dir}/${file.replaceAll('\\', '/')}`),
 );

@@ -33,11 +33,16 @@ export const REPO_ROOT = new URL('../', import.meta.url);
 
 /** Every subgraph's SDL as it is in `root`. */
 export function readSubgraphs(root: URL): SubgraphSdl[] {
-  return SUBGRAPHS.map((s) => ({ name: s.name, typeDefs: parse(readFileSync(new URL(`subgraphs/${s.name}/schema.graphql`, root), 'utf8')) }));
+  return SUBGRAPHS.map((s) => ({
+    name: s.name,
+    typeDefs: parse(readFileSync(new URL(`subgraphs/${s.name}/schema.graphql`, root), 'utf8')),
+  }));
 }
 
 function compose(subgraphs: readonly SubgraphSdl[]) {
-  return composeServices(subgraphs.map((s) => ({ ...s, url: `${localUrl(SUBGRAPHS.find((d) => d.name === s.name)!.defaultPort)}/graphql` })));
+  return composeServices(
+    subgraphs.map((s) => ({ ...s, url: `${localUrl(SUBGRAPHS.find((d) => d.name === s.name)!.defaultPort)}/graphql` })),
+  );
 }
 
 /**
@@ -63,7 +68,9 @@ export function composeAll(root: URL = REPO_ROOT): CompositionSuccess | Composit
     clientSupergraphs[client.name] = result.supergraphSdl;
     const api = result.schema.toAPISchema().toGraphQLJSSchema();
     // A client that gets incremental delivery sees @defer and @stream in its schema.
-    const served = client.defer ? new GraphQLSchema({ ...api.toConfig(), directives: [...api.getDirectives(), ...INCREMENTAL_DELIVERY_DIRECTIVES] }) : api;
+    const served = client.defer
+      ? new GraphQLSchema({ ...api.toConfig(), directives: [...api.getDirectives(), ...INCREMENTAL_DELIVERY_DIRECTIVES] })
+      : api;
     apiSchemas[client.name] = `${printSchema(served)}\n`;
   }
   return { ok: true, supergraph: whole.supergraphSdl, clientSupergraphs, apiSchemas, hints: whole.hints.map((h) => h.toString()) };

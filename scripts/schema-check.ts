@@ -90,7 +90,6 @@ const Acknowledgements = z.array(
 export const ACKNOWLEDGEMENTS = 'schema/acknowledged-changes.json';
 
 const repoPath = (file: URL) => relative(fileURLToPath(REPO_ROOT), fileURLToPath(file));
-const at = (root: URL, file: URL) => new URL(repoPath(file), root);
 const read = (file: URL) => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
 
 /** What an operation touches: fields and arguments, and the enum and input types it reads or sends. */
@@ -128,7 +127,8 @@ const touches = (used: Set<string>, path: string | undefined) =>
 function resolveBase(root: URL, base: string | undefined): { describe: string; schemaOf(client: string): string | undefined } {
   const dir = base && existsSync(resolve(base)) && statSync(resolve(base)).isDirectory() ? resolve(base) : undefined;
   if (dir) return { describe: `directory ${base}`, schemaOf: (client) => read(pathToFileURL(`${dir}/${client}.graphql`)) };
-  const git = (...args: string[]) => execFileSync('git', ['-C', fileURLToPath(root), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-C', fileURLToPath(root), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   let ref = base;
   if (!ref) {
     for (const candidate of ['main', 'origin/main']) {
@@ -165,7 +165,9 @@ function compositionFindings(result: ReturnType<typeof composeAll>): Finding[] {
   return result.errors.map((e) => {
     const subgraphs = names.filter((n) => e.message.includes(`"${n}"`) || e.message.includes(`[${n}]`));
     const coordinate = /"([A-Za-z_]\w*\.[A-Za-z_]\w*)"/.exec(e.message)?.[1];
-    const where = [subgraphs.length ? `subgraph ${subgraphs.join(', ')}` : '', coordinate ? `at ${coordinate}` : ''].filter(Boolean).join(' ');
+    const where = [subgraphs.length ? `subgraph ${subgraphs.join(', ')}` : '', coordinate ? `at ${coordinate}` : '']
+      .filter(Boolean)
+      .join(' ');
     return { level: 'error', message: `${e.code}${where ? ` (${where})` : ''} in the ${result.target}: ${e.message}` };
   });
 }
@@ -183,16 +185,30 @@ export async function generatedArtifacts(
   artifacts.set(repoPath(SUPERGRAPH_FILE), { content: composed.supergraph, command: 'npm run compose' });
   for (const client of CLIENTS) {
     artifacts.set(repoPath(apiSchemaFile(client.name)), { content: composed.apiSchemas[client.name]!, command: 'npm run compose' });
-    if (client.contract) artifacts.set(repoPath(clientSupergraphFile(client)), { content: composed.clientSupergraphs[client.name]!, command: 'npm run compose' });
+    if (client.contract)
+      artifacts.set(repoPath(clientSupergraphFile(client)), {
+        content: composed.clientSupergraphs[client.name]!,
+        command: 'npm run compose',
+      });
   }
   const { config } = await loadCodegenConfig({ configFilePath: fileURLToPath(new URL('codegen.yml', root)) });
   try {
-    const outputs = (await generate({ ...config, cwd: fileURLToPath(root), silent: true, verbose: false }, false)) as Array<{ filename: string; content: string }>;
+    const outputs = (await generate({ ...config, cwd: fileURLToPath(root), silent: true, verbose: false }, false)) as Array<{
+      filename: string;
+      content: string;
+    }>;
     for (const output of outputs) artifacts.set(output.filename, { content: output.content, command: 'npm run codegen' });
   } catch (error) {
     // Codegen validates the client operations; the operations step says which and why.
-    const first = String((error as Error).message).split('\n').find((line) => line.trim()) ?? 'failed';
-    failures.push({ level: 'error', message: `codegen output cannot be generated: ${first.trim()}`, fix: 'make the client operations valid (see the operations step), then npm run codegen' });
+    const first =
+      String((error as Error).message)
+        .split('\n')
+        .find((line) => line.trim()) ?? 'failed';
+    failures.push({
+      level: 'error',
+      message: `codegen output cannot be generated: ${first.trim()}`,
+      fix: 'make the client operations valid (see the operations step), then npm run codegen',
+    });
   }
 
   const configFile = new URL('persisted-query-manifest.config.json', root);
@@ -211,7 +227,9 @@ async function freshnessFindings(root: URL, composed: CompositionSuccess): Promi
   for (const [file, { content, command }] of artifacts) {
     const committed = read(new URL(file, root));
     // The manifest is compared as data: its generator's spacing is not part of the contract.
-    const same = file.endsWith('.json') ? committed !== undefined && JSON.stringify(JSON.parse(committed)) === JSON.stringify(JSON.parse(content)) : committed === content;
+    const same = file.endsWith('.json')
+      ? committed !== undefined && JSON.stringify(JSON.parse(committed)) === JSON.stringify(JSON.parse(content))
+      : committed === content;
     if (!same) findings.push({ level: 'error', message: `${file} is stale`, fix: command });
   }
   return findings;
@@ -235,7 +253,13 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
       const failed = findings.some((f) => f.level === 'error');
       steps.push({ step, status: failed ? 'failed' : 'passed', summary, findings, ms: Math.round(performance.now() - started) });
     } catch (error) {
-      steps.push({ step, status: 'failed', summary: 'could not run', findings: [{ level: 'error', message: (error as Error).message }], ms: Math.round(performance.now() - started) });
+      steps.push({
+        step,
+        status: 'failed',
+        summary: 'could not run',
+        findings: [{ level: 'error', message: (error as Error).message }],
+        ms: Math.round(performance.now() - started),
+      });
     }
   };
 
@@ -249,10 +273,19 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
   });
   const notComposed = composed.ok ? undefined : 'skipped: the subgraphs do not compose';
 
-  await run('freshness', async () => {
-    const findings = await freshnessFindings(root, composed as CompositionSuccess);
-    return { summary: findings.length ? `${findings.length} stale artifact(s)` : 'supergraphs, API schemas, codegen output and manifests are fresh', findings };
-  }, notComposed);
+  await run(
+    'freshness',
+    async () => {
+      const findings = await freshnessFindings(root, composed as CompositionSuccess);
+      return {
+        summary: findings.length
+          ? `${findings.length} stale artifact(s)`
+          : 'supergraphs, API schemas, codegen output and manifests are fresh',
+        findings,
+      };
+    },
+    notComposed,
+  );
 
   // The client operations (scripts/budgets.ts reads them, budget lines included); a file that
   // cannot be read fails the steps that need it, not the whole check.
@@ -266,63 +299,121 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
     if (parsed instanceof Error) throw parsed;
     return parsed;
   };
-  await run('breaking', async () => {
-    const base = resolveBase(root, options.base);
-    baseDescription = base.describe;
-    const acknowledged = Acknowledgements.parse(JSON.parse(read(new URL(ACKNOWLEDGEMENTS, root)) ?? '[]'));
-    const findings: Finding[] = [];
-    for (const client of CLIENTS) {
-      const before = base.schemaOf(client.name);
-      if (!before) continue;
-      const baseSchema = buildSchema(before);
-      const found: Change[] = await diff(baseSchema, buildSchema((composed as CompositionSuccess).apiSchemas[client.name]!));
-      const usage = operations().filter((d) => d.client === client.name).map((d) => ({ name: `${d.client}/${d.name}`, used: coordinatesOf(baseSchema, d.document) }));
-      for (const change of found) {
-        const level = change.criticality.level === CriticalityLevel.Breaking ? 'BREAKING' : change.criticality.level === CriticalityLevel.Dangerous ? 'DANGEROUS' : 'SAFE';
-        const ack = acknowledged.find((a) => (a.client ?? client.name) === client.name && a.type === change.type && a.path === change.path);
-        const operations = usage.filter((u) => touches(u.used, change.path)).map((u) => u.name);
-        changes.push({ client: client.name, level, type: change.type, path: change.path, message: change.message, acknowledged: level === 'BREAKING' ? ack?.reason : undefined, operations });
-        const used = operations.length ? ` (used by ${operations.join(', ')})` : '';
-        if (level === 'BREAKING' && !ack) {
-          findings.push({ level: 'error', message: `BREAKING for ${client.name}: ${change.message}${used}`, fix: `acknowledge it in ${ACKNOWLEDGEMENTS} ({"client": "${client.name}", "type": "${change.type}", "path": "${change.path}", "reason": "..."}) or keep the old shape` });
-        } else if (level !== 'SAFE') {
-          findings.push({ level: 'warning', message: `${level}${ack ? ' (acknowledged)' : ''} for ${client.name}: ${change.message}${used}` });
+  await run(
+    'breaking',
+    async () => {
+      const base = resolveBase(root, options.base);
+      baseDescription = base.describe;
+      const acknowledged = Acknowledgements.parse(JSON.parse(read(new URL(ACKNOWLEDGEMENTS, root)) ?? '[]'));
+      const findings: Finding[] = [];
+      for (const client of CLIENTS) {
+        const before = base.schemaOf(client.name);
+        if (!before) continue;
+        const baseSchema = buildSchema(before);
+        const found: Change[] = await diff(baseSchema, buildSchema((composed as CompositionSuccess).apiSchemas[client.name]!));
+        const usage = operations()
+          .filter((d) => d.client === client.name)
+          .map((d) => ({ name: `${d.client}/${d.name}`, used: coordinatesOf(baseSchema, d.document) }));
+        for (const change of found) {
+          const level =
+            change.criticality.level === CriticalityLevel.Breaking
+              ? 'BREAKING'
+              : change.criticality.level === CriticalityLevel.Dangerous
+                ? 'DANGEROUS'
+                : 'SAFE';
+          const ack = acknowledged.find(
+            (a) => (a.client ?? client.name) === client.name && a.type === change.type && a.path === change.path,
+          );
+          const operations = usage.filter((u) => touches(u.used, change.path)).map((u) => u.name);
+          changes.push({
+            client: client.name,
+            level,
+            type: change.type,
+            path: change.path,
+            message: change.message,
+            acknowledged: level === 'BREAKING' ? ack?.reason : undefined,
+            operations,
+          });
+          const used = operations.length ? ` (used by ${operations.join(', ')})` : '';
+          if (level === 'BREAKING' && !ack) {
+            findings.push({
+              level: 'error',
+              message: `BREAKING for ${client.name}: ${change.message}${used}`,
+              fix: `acknowledge it in ${ACKNOWLEDGEMENTS} ({"client": "${client.name}", "type": "${change.type}", "path": "${change.path}", "reason": "..."}) or keep the old shape`,
+            });
+          } else if (level !== 'SAFE') {
+            findings.push({
+              level: 'warning',
+              message: `${level}${ack ? ' (acknowledged)' : ''} for ${client.name}: ${change.message}${used}`,
+            });
+          }
         }
       }
-    }
-    const count = (level: string) => changes.filter((c) => c.level === level).length;
-    return { summary: `against ${base.describe}: ${count('BREAKING')} breaking, ${count('DANGEROUS')} dangerous, ${count('SAFE')} safe`, findings };
-  }, notComposed);
+      const count = (level: string) => changes.filter((c) => c.level === level).length;
+      return {
+        summary: `against ${base.describe}: ${count('BREAKING')} breaking, ${count('DANGEROUS')} dangerous, ${count('SAFE')} safe`,
+        findings,
+      };
+    },
+    notComposed,
+  );
 
-  await run('operations', async () => {
-    const findings: Finding[] = [];
-    const documents = operations();
-    for (const { client, name, document } of documents) {
-      const schema = buildSchema((composed as CompositionSuccess).apiSchemas[client]!);
-      for (const error of validate(schema, document)) {
-        const brokenBy = changes.filter((c) => c.client === client && c.level !== 'SAFE' && c.operations.includes(`${client}/${name}`)).map((c) => c.message);
-        findings.push({ level: 'error', message: `${client}/${name}: ${error.message}${brokenBy.length ? ` (broken by: ${brokenBy.join('; ')})` : ''}` });
+  await run(
+    'operations',
+    async () => {
+      const findings: Finding[] = [];
+      const documents = operations();
+      for (const { client, name, document } of documents) {
+        const schema = buildSchema((composed as CompositionSuccess).apiSchemas[client]!);
+        for (const error of validate(schema, document)) {
+          const brokenBy = changes
+            .filter((c) => c.client === client && c.level !== 'SAFE' && c.operations.includes(`${client}/${name}`))
+            .map((c) => c.message);
+          findings.push({
+            level: 'error',
+            message: `${client}/${name}: ${error.message}${brokenBy.length ? ` (broken by: ${brokenBy.join('; ')})` : ''}`,
+          });
+        }
       }
-    }
-    return { summary: findings.length ? `${findings.length} invalid operation(s)` : `${documents.length} client operations are valid against their client's API schema`, findings };
-  }, notComposed);
+      return {
+        summary: findings.length
+          ? `${findings.length} invalid operation(s)`
+          : `${documents.length} client operations are valid against their client's API schema`,
+        findings,
+      };
+    },
+    notComposed,
+  );
 
-  await run('budgets', async () => {
-    const budgeted = readOperations(root);
-    const findings: Finding[] = [];
-    for (const operation of budgeted) {
-      const result = await measureBudget(operation);
-      for (const error of result.errors) findings.push({ level: 'error', message: `${operation.client}/${operation.name} failed: ${error}` });
-      for (const mismatch of result.mismatches) findings.push({ level: 'error', message: mismatch });
-    }
-    return { summary: findings.length ? 'an operation costs other than its budget' : `${budgeted.length} operations cost exactly their budgets`, findings };
-  }, notComposed);
+  await run(
+    'budgets',
+    async () => {
+      const budgeted = readOperations(root);
+      const findings: Finding[] = [];
+      for (const operation of budgeted) {
+        const result = await measureBudget(operation);
+        for (const error of result.errors)
+          findings.push({ level: 'error', message: `${operation.client}/${operation.name} failed: ${error}` });
+        for (const mismatch of result.mismatches) findings.push({ level: 'error', message: mismatch });
+      }
+      return {
+        summary: findings.length ? 'an operation costs other than its budget' : `${budgeted.length} operations cost exactly their budgets`,
+        findings,
+      };
+    },
+    notComposed,
+  );
 
   await run('lint', async () => {
     const findings = lintSubgraphs(readSubgraphs(root))
       .filter((f) => !options.subgraph || f.subgraph === options.subgraph)
       .map((f): Finding => ({ level: 'error', message: `${f.subgraph} ${f.coordinate} [${f.rule}]: ${f.message}` }));
-    return { summary: findings.length ? `${findings.length} lint finding(s)` : `${options.subgraph ?? 'all subgraphs'} follow the ${Object.keys(LINT_RULES).length} rules`, findings };
+    return {
+      summary: findings.length
+        ? `${findings.length} lint finding(s)`
+        : `${options.subgraph ?? 'all subgraphs'} follow the ${Object.keys(LINT_RULES).length} rules`,
+      findings,
+    };
   });
 
   return { ok: steps.every((s) => s.status !== 'failed'), base: baseDescription, steps, changes };
@@ -333,7 +424,10 @@ export function printReport(report: CheckReport): string {
   const lines = [`schema check (base: ${report.base})`];
   for (const step of report.steps) {
     lines.push(`${mark[step.status]} ${step.step.padEnd(12)} ${step.summary}${step.ms ? ` (${step.ms} ms)` : ''}`);
-    for (const f of step.findings) lines.push(`    ${f.level === 'error' ? 'error' : f.level === 'warning' ? 'warn ' : 'info '} ${f.message}${f.fix ? `\n          fix: ${f.fix}` : ''}`);
+    for (const f of step.findings)
+      lines.push(
+        `    ${f.level === 'error' ? 'error' : f.level === 'warning' ? 'warn ' : 'info '} ${f.message}${f.fix ? `\n          fix: ${f.fix}` : ''}`,
+      );
   }
   const failed = report.steps.filter((s) => s.status === 'failed').map((s) => s.step);
   lines.push(report.ok ? 'PASSED' : `FAILED: ${failed.join(', ')}`);
@@ -344,7 +438,14 @@ if (isMainModule(import.meta.url)) {
   const usage = `Usage: npm run schema:check -- [--base <git ref | dir>] [--subgraph ${SUBGRAPHS.map((s) => s.name).join('|')}] [--skip ${STEPS.join('|')}] [--json]`;
   await runCommand('schema:check', async () => {
     const { values } = parseCommandLine(
-      { options: { base: { type: 'string' }, subgraph: { type: 'string' }, skip: { type: 'string', multiple: true }, json: { type: 'boolean', default: false } } },
+      {
+        options: {
+          base: { type: 'string' },
+          subgraph: { type: 'string' },
+          skip: { type: 'string', multiple: true },
+          json: { type: 'boolean', default: false },
+        },
+      },
       usage,
     );
     const badStep = values.skip?.find((s) => !(STEPS as readonly string[]).includes(s));

@@ -1,18 +1,12 @@
-import {
-  Kind,
-  isTypeDefinitionNode,
-  isTypeExtensionNode,
-  type DocumentNode,
-  type FieldDefinitionNode,
-  type TypeNode,
-} from 'graphql';
+import { Kind, isTypeDefinitionNode, isTypeExtensionNode, type DocumentNode, type FieldDefinitionNode, type TypeNode } from 'graphql';
 
 /** The rules subgraph SDLs are held to; the README lists them. */
 export const LINT_RULES = {
   'type-description': 'Every type has a description (in at least one subgraph that defines it).',
   'root-field-description': 'Every Query and Mutation field has a description.',
-  'bounded-list': 'A list of objects carries @listSize (slicingArguments naming its page-size arguments, or an assumedSize), or is one of the sizedFields of the field that returns its type: demand control counts it by that.',
-  'naming': 'Types PascalCase, fields and arguments camelCase, enum values UPPER_CASE, input types end in Input.',
+  'bounded-list':
+    'A list of objects carries @listSize (slicingArguments naming its page-size arguments, or an assumedSize), or is one of the sizedFields of the field that returns its type: demand control counts it by that.',
+  naming: 'Types PascalCase, fields and arguments camelCase, enum values UPPER_CASE, input types end in Input.',
 } as const;
 export type LintRule = keyof typeof LINT_RULES;
 
@@ -40,7 +34,11 @@ function listSizeOf(field: FieldDefinitionNode): { assumedSize?: unknown; slicin
     return value?.kind === Kind.LIST ? value.values.flatMap((v) => (v.kind === Kind.STRING ? [v.value] : [])) : [];
   };
   const assumed = directive.arguments?.find((a) => a.name.value === 'assumedSize')?.value;
-  return { assumedSize: assumed?.kind === Kind.INT ? Number(assumed.value) : undefined, slicingArguments: strings('slicingArguments'), sizedFields: strings('sizedFields') };
+  return {
+    assumedSize: assumed?.kind === Kind.INT ? Number(assumed.value) : undefined,
+    slicingArguments: strings('slicingArguments'),
+    sizedFields: strings('sizedFields'),
+  };
 }
 
 export function lintSubgraphs(subgraphs: ReadonlyArray<{ name: string; typeDefs: DocumentNode }>): LintFinding[] {
@@ -80,7 +78,8 @@ export function lintSubgraphs(subgraphs: ReadonlyArray<{ name: string; typeDefs:
       }
       if ('values' in definition) {
         for (const value of definition.values ?? []) {
-          if (!UPPER.test(value.name.value)) report('naming', `${typeName}.${value.name.value}`, `enum value ${typeName}.${value.name.value} is not UPPER_CASE`);
+          if (!UPPER.test(value.name.value))
+            report('naming', `${typeName}.${value.name.value}`, `enum value ${typeName}.${value.name.value} is not UPPER_CASE`);
         }
       }
       if (!('fields' in definition)) continue;
@@ -88,16 +87,22 @@ export function lintSubgraphs(subgraphs: ReadonlyArray<{ name: string; typeDefs:
         const coordinate = `${typeName}.${field.name.value}`;
         if (!CAMEL.test(field.name.value)) report('naming', coordinate, `field ${coordinate} is not camelCase`);
         for (const arg of field.arguments ?? []) {
-          if (!CAMEL.test(arg.name.value)) report('naming', `${coordinate}(${arg.name.value}:)`, `argument ${coordinate}(${arg.name.value}:) is not camelCase`);
+          if (!CAMEL.test(arg.name.value))
+            report('naming', `${coordinate}(${arg.name.value}:)`, `argument ${coordinate}(${arg.name.value}:) is not camelCase`);
         }
         if (isRoot && !field.description) report('root-field-description', coordinate, `${coordinate} has no description`);
         const listSize = isInput ? undefined : listSizeOf(field);
         const unknownSlicing = listSize?.slicingArguments.filter((name) => !field.arguments?.some((a) => a.name.value === name)) ?? [];
-        if (unknownSlicing.length) report('bounded-list', coordinate, `${coordinate} @listSize slices by ${unknownSlicing.join(', ')}, which it does not take`);
+        if (unknownSlicing.length)
+          report('bounded-list', coordinate, `${coordinate} @listSize slices by ${unknownSlicing.join(', ')}, which it does not take`);
         if (isInput || !isList(field.type) || !objectTypes.has(named(field.type))) continue;
         const counted = listSize && (listSize.assumedSize !== undefined || listSize.slicingArguments.length > 0);
         if (!counted && !sizedByParent.has(coordinate)) {
-          report('bounded-list', coordinate, `${coordinate} returns a list of ${named(field.type)} without @listSize (slicingArguments or assumedSize): demand control cannot count it`);
+          report(
+            'bounded-list',
+            coordinate,
+            `${coordinate} returns a list of ${named(field.type)} without @listSize (slicingArguments or assumedSize): demand control cannot count it`,
+          );
         }
       }
     }

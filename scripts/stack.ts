@@ -47,7 +47,12 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
 
     const subgraphs: Record<string, RunningService> = {};
     for (const definition of SUBGRAPHS) {
-      const service = await startSubgraph(definition, { ...sandbox.env(), ...outbox, ...base, ...port(`${definition.name.toUpperCase()}_PORT`) });
+      const service = await startSubgraph(definition, {
+        ...sandbox.env(),
+        ...outbox,
+        ...base,
+        ...port(`${definition.name.toUpperCase()}_PORT`),
+      });
       subgraphs[definition.name] = service;
       started.push(service);
     }

@@ -11,7 +11,8 @@ try {
 }
 // performance.now() counts from process start: this is the whole cold start, loading included.
 const ms = Math.round(performance.now());
-const line = (label: string, url: string, metricsUrl?: string) => `  ${label.padEnd(22)} ${url.padEnd(36)}${metricsUrl ? ` metrics ${metricsUrl}/metrics` : ''}`.trimEnd();
+const line = (label: string, url: string, metricsUrl?: string) =>
+  `  ${label.padEnd(22)} ${url.padEnd(36)}${metricsUrl ? ` metrics ${metricsUrl}/metrics` : ''}`.trimEnd();
 process.stdout.write(
   [
     `patchbay is up in ${ms} ms`,

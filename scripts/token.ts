@@ -9,7 +9,10 @@ import { ProcessConfig, loadConfig } from '../kit/config.js';
 
 const usage = 'Usage: npm run token -- <userId> [scope ...] [--ttl seconds]   e.g. npm run token -- usr_00001 admin';
 await runCommand('token', async () => {
-  const { positionals, values } = parseCommandLine({ allowPositionals: true, options: { ttl: { type: 'string', default: '3600' } } }, usage);
+  const { positionals, values } = parseCommandLine(
+    { allowPositionals: true, options: { ttl: { type: 'string', default: '3600' } } },
+    usage,
+  );
   const [userId, ...scopes] = positionals;
   if (!userId || !/^[\w.@:-]{1,128}$/.test(userId)) usageError(usage);
   const config = loadConfig(ProcessConfig.extend(AuthConfig.shape), process.env);

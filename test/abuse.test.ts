@@ -45,19 +45,36 @@ beforeAll(async () => {
     SUBGRAPH_NAMES.map((name) =>
       startProgram(
         tsxProgram('scripts/run-subgraph.ts', name),
-        bareEnv({ ...sandbox.env(), [`${name.toUpperCase()}_PORT`]: '0', INTERNAL_TOKEN_SECRET: SECRETS.INTERNAL_TOKEN_SECRET, LOG_LEVEL: 'info' }),
+        bareEnv({
+          ...sandbox.env(),
+          [`${name.toUpperCase()}_PORT`]: '0',
+          INTERNAL_TOKEN_SECRET: SECRETS.INTERNAL_TOKEN_SECRET,
+          LOG_LEVEL: 'info',
+        }),
       ),
     ),
   );
   SUBGRAPH_NAMES.forEach((name, i) => (subgraphs[name] = started[i]!));
   sandbox.deliverWebhooksTo(subgraphs.email!.url);
-  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${subgraphs[name]!.url}/graphql`]));
+  const subgraphUrls = Object.fromEntries(
+    SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${subgraphs[name]!.url}/graphql`]),
+  );
   [web, mobile] = await Promise.all([
     startProgram(
       tsxProgram('gateway/index.ts', 'web'),
-      bareEnv({ ...subgraphUrls, ...SECRETS, NODE_ENV: 'production', WEB_GATEWAY_PORT: '0', WEB_CORS_ORIGINS: 'https://app.abuse.example', LOG_LEVEL: 'info' }),
+      bareEnv({
+        ...subgraphUrls,
+        ...SECRETS,
+        NODE_ENV: 'production',
+        WEB_GATEWAY_PORT: '0',
+        WEB_CORS_ORIGINS: 'https://app.abuse.example',
+        LOG_LEVEL: 'info',
+      }),
     ),
-    startProgram(tsxProgram('gateway/index.ts', 'mobile'), bareEnv({ ...subgraphUrls, ...SECRETS, MOBILE_GATEWAY_PORT: '0', LOG_LEVEL: 'info' })),
+    startProgram(
+      tsxProgram('gateway/index.ts', 'mobile'),
+      bareEnv({ ...subgraphUrls, ...SECRETS, MOBILE_GATEWAY_PORT: '0', LOG_LEVEL: 'info' }),
+    ),
   ]);
   user = `Bearer ${await mintToken(auth, 'usr_00001', ['email:send'])}`;
   admin = `Bearer ${await mintToken(auth, 'usr_admin', ['admin'])}`;
@@ -82,9 +99,17 @@ function leaks(text: string): string[] {
     ['error class', /\b(?:SyntaxError|TypeError|RangeError|ReferenceError|PayloadTooLargeError|MaxRetriesPerRequestError|AbortError)\b/],
   ];
   for (const [what, pattern] of patterns) if (pattern.test(text)) found.push(what);
-  const secrets = [...Object.values(SECRETS).slice(0, 2), LOCAL.accounts.token, LOCAL.sendgrid.apiKey, LOCAL.s3.secretAccessKey, LOCAL.postmark.serverToken, LOCAL.webhooks.postmarkPassword];
+  const secrets = [
+    ...Object.values(SECRETS).slice(0, 2),
+    LOCAL.accounts.token,
+    LOCAL.sendgrid.apiKey,
+    LOCAL.s3.secretAccessKey,
+    LOCAL.postmark.serverToken,
+    LOCAL.webhooks.postmarkPassword,
+  ];
   for (const secret of secrets) if (text.includes(secret)) found.push(`secret ${secret.slice(0, 6)}...`);
-  for (const program of Object.values(subgraphs)) if (text.includes(new URL(program.url).host)) found.push(`internal address ${new URL(program.url).host}`);
+  for (const program of Object.values(subgraphs))
+    if (text.includes(new URL(program.url).host)) found.push(`internal address ${new URL(program.url).host}`);
   return found;
 }
 
@@ -139,14 +164,49 @@ const repeat = (text: string, times: number) => Array(times).fill(text).join(' '
 describe('the gateway refuses costly documents before they cost (web, production mode)', () => {
   test.each([
     ['a field repeated 490 times', `{ ${repeat('me { id }', 490)} }`, 'GRAPHQL_VALIDATION_FAILED', /^Repeated field limit of 20 exceeded/],
-    ['a fragment spread doubling 25 times', `${Array.from({ length: 25 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F25 on Query { me { id } } { ...F0 }`, 'GRAPHQL_VALIDATION_FAILED', /^(Selection|Repeated field) limit of \d+ exceeded/],
-    ['a fragment spread doubling into new places', `${Array.from({ length: 25 }, (_, i) => `fragment F${i} on User { a${i}: id ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F25 on User { id } { me { ...F0 } }`, 'GRAPHQL_VALIDATION_FAILED', /^(Selection|Repeated field) limit of \d+ exceeded/],
-    ['an unused fragment with repeats', `fragment X on Query { ${repeat('me { id }', 100)} } { me { id } }`, 'GRAPHQL_VALIDATION_FAILED', /^Repeated field limit/],
-    ['a 20,000-deep list literal', `{ user(id: ${'['.repeat(20_000)}${']'.repeat(20_000)}) { id } }`, 'GRAPHQL_PARSE_FAILED', /^(Token limit of 2000 exceeded|The document is nested too deeply)/],
-    ['10,000 nested selections', `${'{ me '.repeat(10_000)}${'}'.repeat(10_000)}`, 'GRAPHQL_PARSE_FAILED', /^(Token limit of 2000 exceeded|The document is nested too deeply)/],
+    [
+      'a fragment spread doubling 25 times',
+      `${Array.from({ length: 25 }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F25 on Query { me { id } } { ...F0 }`,
+      'GRAPHQL_VALIDATION_FAILED',
+      /^(Selection|Repeated field) limit of \d+ exceeded/,
+    ],
+    [
+      'a fragment spread doubling into new places',
+      `${Array.from({ length: 25 }, (_, i) => `fragment F${i} on User { a${i}: id ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F25 on User { id } { me { ...F0 } }`,
+      'GRAPHQL_VALIDATION_FAILED',
+      /^(Selection|Repeated field) limit of \d+ exceeded/,
+    ],
+    [
+      'an unused fragment with repeats',
+      `fragment X on Query { ${repeat('me { id }', 100)} } { me { id } }`,
+      'GRAPHQL_VALIDATION_FAILED',
+      /^Repeated field limit/,
+    ],
+    [
+      'a 20,000-deep list literal',
+      `{ user(id: ${'['.repeat(20_000)}${']'.repeat(20_000)}) { id } }`,
+      'GRAPHQL_PARSE_FAILED',
+      /^(Token limit of 2000 exceeded|The document is nested too deeply)/,
+    ],
+    [
+      '10,000 nested selections',
+      `${'{ me '.repeat(10_000)}${'}'.repeat(10_000)}`,
+      'GRAPHQL_PARSE_FAILED',
+      /^(Token limit of 2000 exceeded|The document is nested too deeply)/,
+    ],
     ['2,001 tokens', `{ me { ${repeat('id', 2000)} } }`, 'GRAPHQL_PARSE_FAILED', /^Token limit/],
-    ['16 aliases', `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: me { id }`).join(' ')} }`, 'GRAPHQL_VALIDATION_FAILED', /^Aliases limit/],
-    ['an estimated cost over the limit', '{ users(first: 100) { nodes { files(first: 100) { nodes { key } } } } }', 'COST_ESTIMATED_TOO_EXPENSIVE', /^Cost limit of 5000 exceeded/],
+    [
+      '16 aliases',
+      `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: me { id }`).join(' ')} }`,
+      'GRAPHQL_VALIDATION_FAILED',
+      /^Aliases limit/,
+    ],
+    [
+      'an estimated cost over the limit',
+      '{ users(first: 100) { nodes { files(first: 100) { nodes { key } } } } }',
+      'COST_ESTIMATED_TOO_EXPENSIVE',
+      /^Cost limit of 5000 exceeded/,
+    ],
     ['introspection in production', '{ __schema { types { name } } }', 'GRAPHQL_VALIDATION_FAILED', /introspection/i],
   ])('%s', async (_name, query, code, message) => {
     const answer = await post(web, { query });
@@ -173,20 +233,63 @@ describe('the gateway answers every malformed request per GraphQL over HTTP', ()
     ['a body over the limit', () => post(web, body201k), 413, 'PAYLOAD_TOO_LARGE'],
     ['malformed JSON', () => post(web, '{"query":'), 400, 'BAD_REQUEST'],
     ['a batch', () => post(web, [{ query: '{ me { id } }' }, { query: '{ me { id } }' }]), 400, 'BAD_REQUEST'],
-    ['a mutation over GET', () => send('web', `${graphqlUrl(web)}?query=${encodeURIComponent('mutation { track(events: []) { accepted } }')}`, { headers: { authorization: user, 'apollo-require-preflight': '1' } }), 405, 'BAD_REQUEST'],
-    ['a GET without a CSRF header', () => send('web', `${graphqlUrl(web)}?query=${encodeURIComponent('{ me { id } }')}`, { headers: { authorization: user } }), 403, 'CSRF_PREVENTED'],
-    ['a text/plain POST (a form could send it)', () => post(web, { query: '{ me { id } }' }, { 'content-type': 'text/plain' }), 403, 'CSRF_PREVENTED'],
-    ['an unsupported media type', () => post(web, '<query/>', { 'content-type': 'application/xml', 'apollo-require-preflight': '1' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [
+      'a mutation over GET',
+      () =>
+        send('web', `${graphqlUrl(web)}?query=${encodeURIComponent('mutation { track(events: []) { accepted } }')}`, {
+          headers: { authorization: user, 'apollo-require-preflight': '1' },
+        }),
+      405,
+      'BAD_REQUEST',
+    ],
+    [
+      'a GET without a CSRF header',
+      () => send('web', `${graphqlUrl(web)}?query=${encodeURIComponent('{ me { id } }')}`, { headers: { authorization: user } }),
+      403,
+      'CSRF_PREVENTED',
+    ],
+    [
+      'a text/plain POST (a form could send it)',
+      () => post(web, { query: '{ me { id } }' }, { 'content-type': 'text/plain' }),
+      403,
+      'CSRF_PREVENTED',
+    ],
+    [
+      'an unsupported media type',
+      () => post(web, '<query/>', { 'content-type': 'application/xml', 'apollo-require-preflight': '1' }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
     ['an Accept it cannot answer', () => post(web, { query: '{ me { id } }' }, { accept: 'text/html' }), 406, 'NOT_ACCEPTABLE'],
-    ['an operationName not in the document', () => post(web, { query: 'query A { me { id } }', operationName: 'B' }), 400, 'OPERATION_RESOLUTION_FAILURE'],
+    [
+      'an operationName not in the document',
+      () => post(web, { query: 'query A { me { id } }', operationName: 'B' }),
+      400,
+      'OPERATION_RESOLUTION_FAILURE',
+    ],
     ['a subscription', () => post(web, { query: 'subscription { me { id } }' }), 400, 'OPERATION_TYPE_NOT_SUPPORTED'],
-    ['an APQ hash that is not the query', () => post(web, { query: '{ me { id } }', extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }), 400, 'PERSISTED_QUERY_HASH_MISMATCH'],
-    ['an APQ hash never registered', () => post(web, { extensions: { persistedQuery: { version: 1, sha256Hash: '1'.repeat(64) } } }), 404, 'PERSISTED_QUERY_NOT_FOUND'],
+    [
+      'an APQ hash that is not the query',
+      () => post(web, { query: '{ me { id } }', extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }),
+      400,
+      'PERSISTED_QUERY_HASH_MISMATCH',
+    ],
+    [
+      'an APQ hash never registered',
+      () => post(web, { extensions: { persistedQuery: { version: 1, sha256Hash: '1'.repeat(64) } } }),
+      404,
+      'PERSISTED_QUERY_NOT_FOUND',
+    ],
     ['headers over 16 KB', () => send('web', graphqlUrl(web), { headers: { 'x-filler': 'a'.repeat(20_000) } }), 431, 'HEADERS_TOO_LARGE'],
     ['a route that is not there', () => send('web', `${web.url}/admin`), 404, 'NOT_FOUND'],
     ['metrics on the public port', () => send('web', `${web.url}/metrics`), 404, 'NOT_FOUND'],
     ['the mobile safelist: an ad-hoc query', () => post(mobile, { query: '{ me { id } }' }), 400, 'PERSISTED_QUERY_ID_REQUIRED'],
-    ['the mobile safelist: an id not on it', () => post(mobile, { extensions: { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } } }), 400, 'PERSISTED_QUERY_NOT_IN_LIST'],
+    [
+      'the mobile safelist: an id not on it',
+      () => post(mobile, { extensions: { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } } }),
+      400,
+      'PERSISTED_QUERY_NOT_IN_LIST',
+    ],
   ] as const)('%s', async (_name, request, status, code) => {
     expectRefusal(await request(), status, code);
   });
@@ -209,11 +312,19 @@ describe('tokens: forged, stale and overlong ones are refused with the reason', 
     ['alg none', async () => `Bearer ${b64({ alg: 'none' })}.${b64({ ...claims(), exp: 9_999_999_999 })}.`, /algorithm|signature/i],
     ['signed with another key', async () => `Bearer ${await hs256('a-guess-at-the-jwt-secret-0123456789abcdef')}`, /signature/i],
     ['signed with the committed development secret', async () => `Bearer ${await hs256(LOCAL.auth.jwtSecret)}`, /signature/i],
-    ['expired', async () => `Bearer ${await hs256(SECRETS.JWT_SECRET, (jwt) => jwt.setExpirationTime(Math.floor(Date.now() / 1000) - 60))}`, /expired/],
+    [
+      'expired',
+      async () => `Bearer ${await hs256(SECRETS.JWT_SECRET, (jwt) => jwt.setExpirationTime(Math.floor(Date.now() / 1000) - 60))}`,
+      /expired/,
+    ],
     ['valid for 100 years', async () => `Bearer ${await hs256(SECRETS.JWT_SECRET, (jwt) => jwt.setExpirationTime('100y'))}`, /lifetime/],
   ])('%s', async (_name, authorization, reason) => {
     const header = await authorization();
-    const answer = await send('web', graphqlUrl(web), { method: 'POST', headers: { ...JSON_HEADERS, ...(header ? { authorization: header } : {}) }, body: '{"query":"{ me { id } }"}' });
+    const answer = await send('web', graphqlUrl(web), {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, ...(header ? { authorization: header } : {}) },
+      body: '{"query":"{ me { id } }"}',
+    });
     expectRefusal(answer, 401, 'UNAUTHENTICATED');
     expect(answer.json!.errors![0]!.message).toMatch(reason);
   });
@@ -234,12 +345,16 @@ describe("another user's data stays theirs", () => {
 
   test('an upload cannot leave its folder; an upload URL or a download URL edited is refused by storage', async () => {
     const upload = (fileName: string, userId = 'usr_00001') =>
-      post(web, { query: `mutation { createUploadUrl(input: { userId: "${userId}", fileName: ${JSON.stringify(fileName)}, contentType: "text/plain", size: 5 }) { url key } }` });
-    for (const name of ['../usr_00002/x.txt', '..', 'a/b.txt', 'a\\b.txt', 'x\u0000.txt']) expect((await upload(name)).json?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      post(web, {
+        query: `mutation { createUploadUrl(input: { userId: "${userId}", fileName: ${JSON.stringify(fileName)}, contentType: "text/plain", size: 5 }) { url key } }`,
+      });
+    for (const name of ['../usr_00002/x.txt', '..', 'a/b.txt', 'a\\b.txt', 'x\u0000.txt'])
+      expect((await upload(name)).json?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect((await upload('x.txt', 'usr_00002')).json?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
     const { url, key } = ((await upload('tamper.txt')).json!.data as { createUploadUrl: { url: string; key: string } }).createUploadUrl;
-    const put = (target: string, body: string) => send('storage', target, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body });
+    const put = (target: string, body: string) =>
+      send('storage', target, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body });
     expect(key).toBe('users/usr_00001/tamper.txt');
     expect((await put(url.replace('usr_00001', 'usr_00002'), 'hello')).status).toBe(403);
     expect((await put(url.replace(/X-Amz-Expires=\d+/, 'X-Amz-Expires=604800'), 'hello')).status).toBe(403);
@@ -256,7 +371,8 @@ describe("another user's data stays theirs", () => {
 describe('a subgraph answers the gateway only', () => {
   const url = () => graphqlUrl(subgraphs.accounts!);
   const USERS = JSON.stringify({ query: '{ users(first: 2) { nodes { id email } } }' });
-  const callerFor = (subgraph: string, userId = 'usr_admin', scopes = ['admin']) => signCaller({ userId, scopes, client: 'web' }, subgraph) as Promise<string>;
+  const callerFor = (subgraph: string, userId = 'usr_admin', scopes = ['admin']) =>
+    signCaller({ userId, scopes, client: 'web' }, subgraph) as Promise<string>;
   const direct = (headers: Record<string, string>, body = USERS, method = 'POST') =>
     send('subgraph', url(), { method, headers: { 'content-type': 'application/json', ...headers }, ...(method === 'GET' ? {} : { body }) });
 
@@ -264,7 +380,12 @@ describe('a subgraph answers the gateway only', () => {
     ['no caller header', async () => direct({}), 401, 'UNAUTHENTICATED'],
     ["the client's own token", async () => direct({ authorization: admin }), 401, 'UNAUTHENTICATED'],
     ['a caller token for another subgraph', async () => direct({ [CALLER_HEADER]: await callerFor('storage') }), 401, 'UNAUTHENTICATED'],
-    ['a caller token seen in traffic, with a body of its own making', async () => direct({ [CALLER_HEADER]: await callerFor('accounts') }), 401, 'UNAUTHENTICATED'],
+    [
+      'a caller token seen in traffic, with a body of its own making',
+      async () => direct({ [CALLER_HEADER]: await callerFor('accounts') }),
+      401,
+      'UNAUTHENTICATED',
+    ],
     [
       'a signature of another body',
       async () => {
@@ -284,7 +405,12 @@ describe('a subgraph answers the gateway only', () => {
       400,
       'BAD_REQUEST',
     ],
-    ['a 2 MB body', async () => direct({ [CALLER_HEADER]: await callerFor('accounts') }, JSON.stringify({ query: 'x'.repeat(2 * 2 ** 20) })), 413, 'PAYLOAD_TOO_LARGE'],
+    [
+      'a 2 MB body',
+      async () => direct({ [CALLER_HEADER]: await callerFor('accounts') }, JSON.stringify({ query: 'x'.repeat(2 * 2 ** 20) })),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
     ['a route that is not there', async () => send('subgraph', `${subgraphs.accounts!.url}/debug`), 404, 'NOT_FOUND'],
   ] as const)('%s', async (_name, request, status, code) => {
     expectRefusal(await request(), status, code);
@@ -292,7 +418,10 @@ describe('a subgraph answers the gateway only', () => {
 
   test("_entities as an ordinary caller: another user's data is FORBIDDEN", async () => {
     const token = await callerFor('accounts', 'usr_00001', []);
-    const body = JSON.stringify({ query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name email } } }', variables: { r: [{ __typename: 'User', id: 'usr_00002' }] } });
+    const body = JSON.stringify({
+      query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name email } } }',
+      variables: { r: [{ __typename: 'User', id: 'usr_00002' }] },
+    });
     const answer = await direct({ [CALLER_HEADER]: token, [SIGNATURE_HEADER]: requestSignature.sign(token, body) }, body);
     expect(answer.json).toMatchObject({ data: { _entities: [null] }, errors: [{ extensions: { code: 'FORBIDDEN' } }] });
   });
@@ -309,16 +438,55 @@ describe('webhooks: forged, stale, replayed and oversized deliveries', () => {
   });
   const deliver = (path: string, body: string, headers: Record<string, string> = {}) =>
     send('webhooks', hook(path), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-  const events = JSON.stringify([{ event: 'delivered', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: 'abuse-1.x', timestamp: 1 }]);
+  const events = JSON.stringify([
+    { event: 'delivered', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: 'abuse-1.x', timestamp: 1 },
+  ]);
   const basic = (credentials: string) => ({ authorization: `Basic ${Buffer.from(credentials).toString('base64')}` });
 
   test.each([
     ['SendGrid, unsigned', () => deliver('sendgrid', events), 401, 'UNAUTHENTICATED'],
-    ['SendGrid, signed for another body', () => deliver('sendgrid', events.replace('delivered', 'bounce'), signSendgrid(events)), 401, 'UNAUTHENTICATED'],
-    ['SendGrid, an hour old', () => deliver('sendgrid', events, signSendgrid(events, Math.floor(Date.now() / 1000) - 3600)), 401, 'UNAUTHENTICATED'],
-    ['SendGrid, signed but not events', () => deliver('sendgrid', '{"not":"events"}', signSendgrid('{"not":"events"}')), 400, 'BAD_REQUEST'],
-    ['Postmark, a password with something after it', () => deliver('postmark', '{"RecordType":"Delivery","MessageID":"m"}', basic(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}:x`)), 401, 'UNAUTHENTICATED'],
-    ['Mailgun, forged', () => deliver('mailgun', JSON.stringify({ signature: { timestamp: String(Math.floor(Date.now() / 1000)), token: 't', signature: 'f'.repeat(64) }, 'event-data': { event: 'delivered', message: { headers: { 'message-id': 'm' } } } })), 401, 'UNAUTHENTICATED'],
+    [
+      'SendGrid, signed for another body',
+      () => deliver('sendgrid', events.replace('delivered', 'bounce'), signSendgrid(events)),
+      401,
+      'UNAUTHENTICATED',
+    ],
+    [
+      'SendGrid, an hour old',
+      () => deliver('sendgrid', events, signSendgrid(events, Math.floor(Date.now() / 1000) - 3600)),
+      401,
+      'UNAUTHENTICATED',
+    ],
+    [
+      'SendGrid, signed but not events',
+      () => deliver('sendgrid', '{"not":"events"}', signSendgrid('{"not":"events"}')),
+      400,
+      'BAD_REQUEST',
+    ],
+    [
+      'Postmark, a password with something after it',
+      () =>
+        deliver(
+          'postmark',
+          '{"RecordType":"Delivery","MessageID":"m"}',
+          basic(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}:x`),
+        ),
+      401,
+      'UNAUTHENTICATED',
+    ],
+    [
+      'Mailgun, forged',
+      () =>
+        deliver(
+          'mailgun',
+          JSON.stringify({
+            signature: { timestamp: String(Math.floor(Date.now() / 1000)), token: 't', signature: 'f'.repeat(64) },
+            'event-data': { event: 'delivered', message: { headers: { 'message-id': 'm' } } },
+          }),
+        ),
+      401,
+      'UNAUTHENTICATED',
+    ],
     ['a 2 MB delivery', () => deliver('sendgrid', 'x'.repeat(2 * 2 ** 20)), 413, 'PAYLOAD_TOO_LARGE'],
   ] as const)('%s', async (_name, request, status, code) => {
     expectRefusal(await request(), status, code);
@@ -332,19 +500,80 @@ describe('webhooks: forged, stale, replayed and oversized deliveries', () => {
 });
 
 describe('fuzz (fast-check): no request makes a process answer 5xx, crash or leak', () => {
-  const token = fc.constantFrom('{', '}', '(', ')', '[', ']', ':', '...', '$v', '@defer', '@include(if: $v)', 'me', 'id', 'name', 'email', 'user', 'users', 'files', 'nodes', 'first', 'id:', '"usr_00001"', '1e400', '-1', 'null', 'query', 'mutation', 'subscription', 'fragment', 'F', 'on', 'User', 'Query', '__typename', '__schema', 'track', 'events:', '"\\u0000"', '#', ',', 'ID!', 'Int', 'String');
-  const document = fc.oneof(fc.array(token, { maxLength: 80 }).map((tokens) => tokens.join(' ')), fc.string({ maxLength: 200 }));
+  const token = fc.constantFrom(
+    '{',
+    '}',
+    '(',
+    ')',
+    '[',
+    ']',
+    ':',
+    '...',
+    '$v',
+    '@defer',
+    '@include(if: $v)',
+    'me',
+    'id',
+    'name',
+    'email',
+    'user',
+    'users',
+    'files',
+    'nodes',
+    'first',
+    'id:',
+    '"usr_00001"',
+    '1e400',
+    '-1',
+    'null',
+    'query',
+    'mutation',
+    'subscription',
+    'fragment',
+    'F',
+    'on',
+    'User',
+    'Query',
+    '__typename',
+    '__schema',
+    'track',
+    'events:',
+    '"\\u0000"',
+    '#',
+    ',',
+    'ID!',
+    'Int',
+    'String',
+  );
+  const document = fc.oneof(
+    fc.array(token, { maxLength: 80 }).map((tokens) => tokens.join(' ')),
+    fc.string({ maxLength: 200 }),
+  );
   // Variables as JSON text: a list nested up to 30,000 deep is more than JSON.stringify's stack allows.
   const deepList = fc.integer({ min: 1, max: 30_000 }).map((depth) => `${'['.repeat(depth)}${']'.repeat(depth)}`);
   const variables = fc.oneof(
     fc.jsonValue({ maxDepth: 6 }).map((value) => JSON.stringify(value)),
-    fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)), deepList), { maxKeys: 3 }).map(
-      (entries) => `{${Object.entries(entries).map(([name, text]) => `${JSON.stringify(name)}:${text}`).join(',')}}`,
-    ),
+    fc
+      .dictionary(
+        fc.string({ maxLength: 8 }),
+        fc.oneof(
+          fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)),
+          deepList,
+        ),
+        { maxKeys: 3 },
+      )
+      .map(
+        (entries) =>
+          `{${Object.entries(entries)
+            .map(([name, text]) => `${JSON.stringify(name)}:${text}`)
+            .join(',')}}`,
+      ),
   );
   const extensions = fc.oneof(
     fc.jsonValue({ maxDepth: 3 }),
-    fc.record({ persistedQuery: fc.record({ version: fc.integer(), sha256Hash: fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.string()) }) }),
+    fc.record({
+      persistedQuery: fc.record({ version: fc.integer(), sha256Hash: fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.string()) }),
+    }),
   );
   /** A GraphQL-over-HTTP body, as JSON text, with any of its members. */
   const params = fc
@@ -357,7 +586,12 @@ describe('fuzz (fast-check): no request makes a process answer 5xx, crash or lea
       },
       { requiredKeys: [] },
     )
-    .map((members) => `{${Object.entries(members).map(([name, text]) => `"${name}":${text}`).join(',')}}`);
+    .map(
+      (members) =>
+        `{${Object.entries(members)
+          .map(([name, text]) => `"${name}":${text}`)
+          .join(',')}}`,
+    );
   const body = fc.oneof(
     params,
     fc.jsonValue({ maxDepth: 5 }).map((value) => JSON.stringify(value)),
@@ -367,8 +601,22 @@ describe('fuzz (fast-check): no request makes a process answer 5xx, crash or lea
   const headerValue = fc.stringMatching(/^[\x20-\x7e]{0,60}$/);
   const headers = fc.record(
     {
-      'content-type': fc.oneof(fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/graphql+json', 'application/graphql', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x'), headerValue),
-      accept: fc.oneof(fc.constantFrom('application/graphql-response+json', 'application/json', '*/*', 'text/event-stream', 'multipart/mixed'), headerValue),
+      'content-type': fc.oneof(
+        fc.constantFrom(
+          'application/json',
+          'application/json; charset=utf-8',
+          'application/graphql+json',
+          'application/graphql',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+        ),
+        headerValue,
+      ),
+      accept: fc.oneof(
+        fc.constantFrom('application/graphql-response+json', 'application/json', '*/*', 'text/event-stream', 'multipart/mixed'),
+        headerValue,
+      ),
       'apollo-require-preflight': fc.constant('1'),
       'x-request-id': headerValue,
       traceparent: headerValue,
@@ -385,22 +633,34 @@ describe('fuzz (fast-check): no request makes a process answer 5xx, crash or lea
     headers: Partial<Record<string, string>>;
     withToken: boolean;
   }
-  async function holds(target: string, url: string, generated: Generated, credentials: (body: string) => Promise<Record<string, string>>): Promise<boolean> {
+  async function holds(
+    target: string,
+    url: string,
+    generated: Generated,
+    credentials: (body: string) => Promise<Record<string, string>>,
+  ): Promise<boolean> {
     const { method, body: sent, headers: given, withToken } = generated;
     const headerSet = { ...(given as Record<string, string>), ...(withToken ? await credentials(sent) : {}) };
     const requestUrl = method === 'GET' ? `${url}?${new URLSearchParams(safeParams(sent)).toString()}` : url;
     const answer = await send(target, requestUrl, { method, headers: headerSet, ...(method === 'GET' ? {} : { body: sent }) });
-    if (answer.status >= 500) throw new Error(`${target}: ${answer.status} for ${method} ${sent.slice(0, 200)}: ${answer.text.slice(0, 200)}`);
+    if (answer.status >= 500)
+      throw new Error(`${target}: ${answer.status} for ${method} ${sent.slice(0, 200)}: ${answer.text.slice(0, 200)}`);
     // A refusal is JSON; for a client that accepts only incremental delivery (multipart/mixed or
     // server-sent events), JSON inside that format.
-    const jsonError = /json/.test(answer.contentType) ? answer.json?.errors !== undefined : /multipart\/mixed|text\/event-stream/.test(answer.contentType) && answer.text.includes('{"errors":[');
-    if (answer.status >= 400 && !jsonError) throw new Error(`${target}: ${answer.status} without a JSON error for ${sent.slice(0, 200)}: ${answer.contentType} ${answer.text.slice(0, 200)}`);
+    const jsonError = /json/.test(answer.contentType)
+      ? answer.json?.errors !== undefined
+      : /multipart\/mixed|text\/event-stream/.test(answer.contentType) && answer.text.includes('{"errors":[');
+    if (answer.status >= 400 && !jsonError)
+      throw new Error(
+        `${target}: ${answer.status} without a JSON error for ${sent.slice(0, 200)}: ${answer.contentType} ${answer.text.slice(0, 200)}`,
+      );
     return true;
   }
   const safeParams = (sent: string): Record<string, string> => {
     try {
       const parsed = JSON.parse(sent) as unknown;
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
     } catch {
       // not JSON: sent as the query itself
     }
@@ -409,14 +669,27 @@ describe('fuzz (fast-check): no request makes a process answer 5xx, crash or lea
   const RUNS = { web: 500, mobile: 200, subgraph: 300, webhooks: 150 };
 
   test('web gateway (production mode)', async () => {
-    await fc.assert(fc.asyncProperty(request, (r) => holds('web', graphqlUrl(web), r, async () => ({ authorization: user }))), { numRuns: RUNS.web });
+    await fc.assert(
+      fc.asyncProperty(request, (r) => holds('web', graphqlUrl(web), r, async () => ({ authorization: user }))),
+      { numRuns: RUNS.web },
+    );
   }, 120_000);
 
   test('mobile gateway (persisted operations; development mode)', async () => {
     const home = persistedQueryExtension(mobileClient.safelist!, 'Home');
-    const persistedBody = fc.record({ variables, operationName: fc.constantFrom('"Home"', '"Track"', '"X"') }).map(({ variables: vars, operationName }) => `{"operationName":${operationName},"variables":${vars},"extensions":${JSON.stringify(home)}}`);
+    const persistedBody = fc
+      .record({ variables, operationName: fc.constantFrom('"Home"', '"Track"', '"X"') })
+      .map(
+        ({ variables: vars, operationName }) =>
+          `{"operationName":${operationName},"variables":${vars},"extensions":${JSON.stringify(home)}}`,
+      );
     const persistedRequest = fc.record({ method: fc.constantFrom('POST', 'GET'), body: persistedBody, headers, withToken: fc.boolean() });
-    await fc.assert(fc.asyncProperty(fc.oneof(request, persistedRequest), (r) => holds('mobile', graphqlUrl(mobile), r, async () => ({ authorization: user }))), { numRuns: RUNS.mobile });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(request, persistedRequest), (r) =>
+        holds('mobile', graphqlUrl(mobile), r, async () => ({ authorization: user })),
+      ),
+      { numRuns: RUNS.mobile },
+    );
   }, 120_000);
 
   test('a subgraph, called as the gateway would (signed caller and body)', async () => {
@@ -424,22 +697,35 @@ describe('fuzz (fast-check): no request makes a process answer 5xx, crash or lea
       const caller = await (signCaller({ userId: 'usr_00001', scopes: [], client: 'web' }, 'accounts') as Promise<string>);
       return { [CALLER_HEADER]: caller, [SIGNATURE_HEADER]: requestSignature.sign(caller, sent) };
     };
-    await fc.assert(fc.asyncProperty(request, (r) => holds('subgraph', graphqlUrl(subgraphs.accounts!), r, signed)), { numRuns: RUNS.subgraph });
+    await fc.assert(
+      fc.asyncProperty(request, (r) => holds('subgraph', graphqlUrl(subgraphs.accounts!), r, signed)),
+      { numRuns: RUNS.subgraph },
+    );
   }, 120_000);
 
   test('the webhook routes', async () => {
     const path = fc.constantFrom('sendgrid', 'mailgun', 'postmark');
     await fc.assert(
-      fc.asyncProperty(path, request, (provider, r) => holds('webhooks', `${subgraphs.email!.url}/webhooks/${provider}`, { ...r, method: 'POST' }, async () => basic())),
+      fc.asyncProperty(path, request, (provider, r) =>
+        holds('webhooks', `${subgraphs.email!.url}/webhooks/${provider}`, { ...r, method: 'POST' }, async () => basic()),
+      ),
       { numRuns: RUNS.webhooks },
     );
     function basic() {
-      return { authorization: `Basic ${Buffer.from(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}`).toString('base64')}` };
+      return {
+        authorization: `Basic ${Buffer.from(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}`).toString('base64')}`,
+      };
     }
   }, 120_000);
 
   afterAll(() => {
-    const lines = [...tally.entries()].map(([target, t]) => `${target}: ${t.sent} requests, ${Object.entries(t.byClass).sort().map(([c, n]) => `${c} ${n}`).join(', ')}, ${t.leaks} leaks`);
+    const lines = [...tally.entries()].map(
+      ([target, t]) =>
+        `${target}: ${t.sent} requests, ${Object.entries(t.byClass)
+          .sort()
+          .map(([c, n]) => `${c} ${n}`)
+          .join(', ')}, ${t.leaks} leaks`,
+    );
     console.log(`abuse suite tally\n${lines.join('\n')}`);
   });
 });

@@ -53,8 +53,17 @@ beforeAll(async () => {
   writeFileSync(file, shop.supergraph());
   // Nothing but the supergraph (and a cost limit for the large query) is configured; once
   // with the default (Rust) query planner, once with the engine's JavaScript one.
-  for (const [name, planner] of [['patchbay', 'rust'], ['patchbayJs', 'js']] as const) {
-    const gateway: RunningService = await startGateway(web, { WEB_SUPERGRAPH_PATH: file, WEB_GATEWAY_PORT: '0', WEB_MAX_COST: '1000000', QUERY_PLANNER: planner, LOG_LEVEL: 'silent' });
+  for (const [name, planner] of [
+    ['patchbay', 'rust'],
+    ['patchbayJs', 'js'],
+  ] as const) {
+    const gateway: RunningService = await startGateway(web, {
+      WEB_SUPERGRAPH_PATH: file,
+      WEB_GATEWAY_PORT: '0',
+      WEB_MAX_COST: '1000000',
+      QUERY_PLANNER: planner,
+      LOG_LEVEL: 'silent',
+    });
     closers.push(() => gateway.close());
     endpoints[name] = `${gateway.url}/graphql`;
   }
@@ -71,18 +80,27 @@ afterAll(async () => {
 
 type Answer = { data?: unknown; errors?: Array<{ message: string; path?: unknown[] }> };
 async function ask(url: string, query: string): Promise<Answer> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...authorization }, body: JSON.stringify({ query }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authorization },
+    body: JSON.stringify({ query }),
+  });
   return (await response.json()) as Answer;
 }
 
 describe('a supergraph patchbay has never seen', () => {
-  test.each(Object.entries(SHOP_QUERIES))('%s: the same answer, with either planner, as the bare engine and as Apollo Gateway', async (_name, query) => {
-    const [patchbay, patchbayJs, hive, apollo] = (await Promise.all([endpoints.patchbay, endpoints.patchbayJs, endpoints.hive, endpoints.apollo].map((url) => ask(url, query)))) as [Answer, Answer, Answer, Answer];
-    expect(patchbay.errors).toBeUndefined();
-    expect(patchbay).toEqual(hive);
-    expect(patchbayJs).toEqual(hive);
-    expect(patchbay).toEqual(apollo);
-  });
+  test.each(Object.entries(SHOP_QUERIES))(
+    '%s: the same answer, with either planner, as the bare engine and as Apollo Gateway',
+    async (_name, query) => {
+      const [patchbay, patchbayJs, hive, apollo] = (await Promise.all(
+        [endpoints.patchbay, endpoints.patchbayJs, endpoints.hive, endpoints.apollo].map((url) => ask(url, query)),
+      )) as [Answer, Answer, Answer, Answer];
+      expect(patchbay.errors).toBeUndefined();
+      expect(patchbay).toEqual(hive);
+      expect(patchbayJs).toEqual(hive);
+      expect(patchbay).toEqual(apollo);
+    },
+  );
 });
 
 describe('subgraph calls', () => {
@@ -93,7 +111,10 @@ describe('subgraph calls', () => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', async () => {
-        fetches.push({ variables: (JSON.parse(body) as { variables?: object }).variables ?? {}, caller: String(req.headers['x-patchbay-caller']) });
+        fetches.push({
+          variables: (JSON.parse(body) as { variables?: object }).variables ?? {},
+          caller: String(req.headers['x-patchbay-caller']),
+        });
         await new Promise((resolve) => setTimeout(resolve, delayMs));
         const upstream = await fetch(shop.urls.people, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(await upstream.text());
@@ -116,7 +137,9 @@ describe('subgraph calls', () => {
     const { url, fetches } = await recorded(200);
     const query = JSON.stringify({ query: '{ user(id: "u2") { name username } }' });
     const post = async (userId: string) =>
-      (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await as(userId)) }, body: query })).json() as Promise<Answer>;
+      (
+        await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(await as(userId)) }, body: query })
+      ).json() as Promise<Answer>;
     const same = await Promise.all([1, 2, 3, 4, 5].map(() => post('u1')));
     expect(same.every((answer) => answer.errors === undefined)).toBe(true);
     expect(fetches).toHaveLength(1);
@@ -138,7 +161,7 @@ describe('subgraph calls', () => {
   });
 });
 
-describe('where the engine\'s JavaScript planner differs from Apollo Gateway (known, and documented in docs/adr)', () => {
+describe("where the engine's JavaScript planner differs from Apollo Gateway (known, and documented in docs/adr)", () => {
   // Implementations of an entity interface extended, each by type, by a subgraph that does
   // not know the interface, while @interfaceObject subgraphs extend the interface: Apollo
   // Gateway and the Rust planner (patchbay's default) resolve both kinds of field; the
@@ -150,7 +173,12 @@ describe('where the engine\'s JavaScript planner differs from Apollo Gateway (kn
     writeFileSync(file, supergraph);
     const [apollo, hive] = [await bareApollo(supergraph), await bareHive(supergraph)];
     const start = async (planner: string) => {
-      const gateway = await startGateway(web, { WEB_SUPERGRAPH_PATH: file, WEB_GATEWAY_PORT: '0', QUERY_PLANNER: planner, LOG_LEVEL: 'silent' });
+      const gateway = await startGateway(web, {
+        WEB_SUPERGRAPH_PATH: file,
+        WEB_GATEWAY_PORT: '0',
+        QUERY_PLANNER: planner,
+        LOG_LEVEL: 'silent',
+      });
       closers.push(() => gateway.close());
       return `${gateway.url}/graphql`;
     };

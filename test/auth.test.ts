@@ -88,7 +88,9 @@ describe('client tokens', () => {
     const jwks = http.createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [jwk] })));
     servers.push(jwks);
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    const subgraphUrls = Object.fromEntries(Object.entries(stack.subgraphs).map(([n, s]) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]));
+    const subgraphUrls = Object.fromEntries(
+      Object.entries(stack.subgraphs).map(([n, s]) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
+    );
     const idp = await startGateway(web, {
       ...subgraphUrls,
       WEB_GATEWAY_PORT: '0',
@@ -99,7 +101,10 @@ describe('client tokens', () => {
     });
     extra.push(idp);
     const sign = (key: Parameters<SignJWT['sign']>[0]) =>
-      new SignJWT({ sub: 'usr_00003', iss: 'https://id.example', aud: 'patchbay-web' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime('5m').sign(key);
+      new SignJWT({ sub: 'usr_00003', iss: 'https://id.example', aud: 'patchbay-web' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setExpirationTime('5m')
+        .sign(key);
     const ok = await graphql(`${idp.url}/graphql`, ME, undefined, bearer(await sign(privateKey)));
     expect(ok.body.data).toEqual({ me: { id: 'usr_00003', name: stack.sandbox.seed.users[2]!.name } });
     const forged = await graphql(`${idp.url}/graphql`, ME, undefined, bearer(await sign(other.privateKey)));
@@ -111,13 +116,26 @@ describe('client tokens', () => {
 
 describe('an identity provider that cannot be reached', () => {
   async function idpGateway(jwksUrl: string) {
-    const subgraphUrls = Object.fromEntries(Object.entries(stack.subgraphs).map(([n, s]) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]));
-    const idp = await startGateway(web, { ...subgraphUrls, WEB_GATEWAY_PORT: '0', LOG_LEVEL: 'silent', JWT_JWKS_URL: jwksUrl, JWT_ISSUER: 'https://id.example', JWT_AUDIENCE: 'patchbay-web' });
+    const subgraphUrls = Object.fromEntries(
+      Object.entries(stack.subgraphs).map(([n, s]) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
+    );
+    const idp = await startGateway(web, {
+      ...subgraphUrls,
+      WEB_GATEWAY_PORT: '0',
+      LOG_LEVEL: 'silent',
+      JWT_JWKS_URL: jwksUrl,
+      JWT_ISSUER: 'https://id.example',
+      JWT_AUDIENCE: 'patchbay-web',
+    });
     extra.push(idp);
     return `${idp.url}/graphql`;
   }
   const signWith = (key: Parameters<SignJWT['sign']>[0], kid: string, subject = 'usr_00003') =>
-    new SignJWT({ sub: subject, iss: 'https://id.example', aud: 'patchbay-web' }).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().setExpirationTime('5m').sign(key);
+    new SignJWT({ sub: subject, iss: 'https://id.example', aud: 'patchbay-web' })
+      .setProtectedHeader({ alg: 'ES256', kid })
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(key);
 
   test('never reached: 503 with Retry-After, the token may be fine', async () => {
     const url = await idpGateway('http://127.0.0.1:9/jwks.json');
@@ -171,8 +189,11 @@ describe('access rules in the subgraphs', () => {
     const send = 'mutation { sendEmail(input: { to: "a@example.com", subject: "Hi", text: "x" }) { messageId } }';
     expect((await graphql(gateway, send, undefined, await as(user().id))).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await graphql(gateway, send, undefined, await as(user().id, 'email:send'))).body.errors).toBeUndefined();
-    const upload = (userId: string) => `mutation { createUploadUrl(input: { userId: "${userId}", fileName: "a.png", contentType: "image/png", size: 10 }) { key } }`;
-    expect((await graphql(gateway, upload('usr_00002'), undefined, await as(user().id))).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const upload = (userId: string) =>
+      `mutation { createUploadUrl(input: { userId: "${userId}", fileName: "a.png", contentType: "image/png", size: 10 }) { key } }`;
+    expect((await graphql(gateway, upload('usr_00002'), undefined, await as(user().id))).body.errors?.[0]?.extensions?.code).toBe(
+      'FORBIDDEN',
+    );
     expect((await graphql(gateway, upload(user().id), undefined, await as(user().id))).body.errors).toBeUndefined();
   });
 
@@ -192,7 +213,10 @@ describe('a request straight to a subgraph', () => {
     expect(noHeader.status).toBe(401);
     expect(noHeader.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
-    const wrongKey = await createCallerSigner('a-guess-at-the-internal-secret-00000000')({ userId: ADMIN_USER, scopes: ['admin'], client: 'web' }, 'accounts');
+    const wrongKey = await createCallerSigner('a-guess-at-the-internal-secret-00000000')(
+      { userId: ADMIN_USER, scopes: ['admin'], client: 'web' },
+      'accounts',
+    );
     expect((await graphql(subgraph(), USERS, undefined, { [CALLER_HEADER]: wrongKey })).status).toBe(401);
 
     const unsigned = `${b64({ alg: 'none' })}.${b64({ sub: ADMIN_USER, scope: 'admin', iss: 'patchbay-gateway', aud: 'patchbay-subgraphs', exp: 9_999_999_999 })}.`;
@@ -214,10 +238,13 @@ describe('what the gateway passes to subgraphs', () => {
     // A recording proxy in front of the accounts subgraph.
     const proxy = http.createServer((req, res) => {
       seen.push(req.headers);
-      const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = http.request(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     servers.push(proxy);
@@ -247,6 +274,10 @@ describe('what the gateway passes to subgraphs', () => {
     expect(headers.cookie).toBeUndefined();
     expect(headers['x-internal-debug']).toBeUndefined();
     expect(headers.authorization).toBeUndefined();
-    expect(await createCallerVerifier(LOCAL.auth.internalTokenSecret, 'accounts')(String(headers[CALLER_HEADER]))).toEqual({ userId: 'usr_00001', scopes: [], client: 'web' });
+    expect(await createCallerVerifier(LOCAL.auth.internalTokenSecret, 'accounts')(String(headers[CALLER_HEADER]))).toEqual({
+      userId: 'usr_00001',
+      scopes: [],
+      client: 'web',
+    });
   });
 });

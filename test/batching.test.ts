@@ -26,7 +26,7 @@ function newKit() {
   return { kit, count };
 }
 
-describe('batches follow the providers\' limits', () => {
+describe("batches follow the providers' limits", () => {
   test('150 users by id are two `?ids=` calls (100 each at most); unknown ids are null, not errors', async () => {
     const { kit } = newKit();
     const loaders = accountsLoaders({ accounts: createAccountsApi(AccountsConfig.parse(sandbox.env()), kit) });

@@ -11,7 +11,15 @@ const OPERATIONS = readOperations(REPO_ROOT);
 
 describe('upstream-call budgets of the client operations', () => {
   test('every client operation declares one', () => {
-    expect(OPERATIONS.map((o) => o.name).sort()).toEqual(['CreateUploadUrl', 'Dashboard', 'EventCounts', 'Home', 'SendEmail', 'Track', 'UserList']);
+    expect(OPERATIONS.map((o) => o.name).sort()).toEqual([
+      'CreateUploadUrl',
+      'Dashboard',
+      'EventCounts',
+      'Home',
+      'SendEmail',
+      'Track',
+      'UserList',
+    ]);
   });
 
   test.each(OPERATIONS.map((o) => [`${o.client}/${o.name}`, o] as const))('%s costs exactly its budget', async (_label, operation) => {

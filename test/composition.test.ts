@@ -23,10 +23,13 @@ describe('composition', () => {
     expect(readCommitted(apiSchemaFile(client))).toBe(result.apiSchemas[client]);
   });
 
-  test.each(CLIENTS.filter((c) => c.contract).map((c) => [c.name, c] as const))('the committed %s contract supergraph is fresh', (name, client) => {
-    if (!result.ok) throw new Error('composition failed');
-    expect(readCommitted(clientSupergraphFile(client))).toBe(result.clientSupergraphs[name]);
-  });
+  test.each(CLIENTS.filter((c) => c.contract).map((c) => [c.name, c] as const))(
+    'the committed %s contract supergraph is fresh',
+    (name, client) => {
+      if (!result.ok) throw new Error('composition failed');
+      expect(readCommitted(clientSupergraphFile(client))).toBe(result.clientSupergraphs[name]);
+    },
+  );
 });
 
 describe('mobile persisted query manifest', () => {
@@ -35,7 +38,10 @@ describe('mobile persisted query manifest', () => {
 
   test('is what clients/mobile/*.graphql generate (run `npm run persisted` if not)', async () => {
     const config = JSON.parse(readFileSync(new URL('../persisted-query-manifest.config.json', import.meta.url), 'utf8'));
-    const generated = await generatePersistedQueryManifest({ documents: config.documents }, fileURLToPath(new URL('../persisted-query-manifest.config.json', import.meta.url)));
+    const generated = await generatePersistedQueryManifest(
+      { documents: config.documents },
+      fileURLToPath(new URL('../persisted-query-manifest.config.json', import.meta.url)),
+    );
     expect(committed).toEqual(generated);
   });
 

@@ -42,17 +42,28 @@ async function recorder(target: string): Promise<{ url: string; exchanges: Excha
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const forward = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-        const parts: Buffer[] = [];
-        answer.on('data', (c: Buffer) => parts.push(c));
-        answer.on('end', () => {
-          const response = Buffer.concat(parts);
-          const url = new URL(req.url!, 'http://x');
-          exchanges.push({ method: req.method!, path: url.pathname, query: url.searchParams, body: body.toString(), status: answer.statusCode!, contentType: String(answer.headers['content-type'] ?? ''), response: response.toString() });
-          res.writeHead(answer.statusCode!, answer.headers);
-          res.end(response);
-        });
-      });
+      const forward = http.request(
+        { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (c: Buffer) => parts.push(c));
+          answer.on('end', () => {
+            const response = Buffer.concat(parts);
+            const url = new URL(req.url!, 'http://x');
+            exchanges.push({
+              method: req.method!,
+              path: url.pathname,
+              query: url.searchParams,
+              body: body.toString(),
+              status: answer.statusCode!,
+              contentType: String(answer.headers['content-type'] ?? ''),
+              response: response.toString(),
+            });
+            res.writeHead(answer.statusCode!, answer.headers);
+            res.end(response);
+          });
+        },
+      );
       forward.end(body);
     });
   });
@@ -75,7 +86,10 @@ function openApiProblems(spec: OpenApi, specId: string, ajv: Ajv, exchanges: Exc
   const deref = <T>(value: unknown): T => {
     let current = value as { $ref?: string };
     while (current?.$ref?.startsWith('#/')) {
-      current = current.$ref.slice(2).split('/').reduce<any>((node, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
+      current = current.$ref
+        .slice(2)
+        .split('/')
+        .reduce<any>((node, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], spec);
     }
     return current as T;
   };
@@ -93,7 +107,8 @@ function openApiProblems(spec: OpenApi, specId: string, ajv: Ajv, exchanges: Exc
     const pathParameters = (spec.paths[template] as unknown as { parameters?: Parameter[] }).parameters ?? [];
     const parameters = [...pathParameters, ...(operation.parameters ?? [])].map((p) => deref<Exclude<Parameter, { $ref: string }>>(p));
     const queryParameters = parameters.filter((p) => p.in === 'query');
-    for (const p of queryParameters) if (p.required && !exchange.query.has(p.name)) problems.push(`${label}: required query parameter ${p.name} missing`);
+    for (const p of queryParameters)
+      if (p.required && !exchange.query.has(p.name)) problems.push(`${label}: required query parameter ${p.name} missing`);
     for (const [name, raw] of exchange.query) {
       const p = queryParameters.find((q) => q.name === name);
       if (!p) {
@@ -114,7 +129,9 @@ function openApiProblems(spec: OpenApi, specId: string, ajv: Ajv, exchanges: Exc
         if (!check(JSON.parse(exchange.body))) problems.push(`${label}: body: ${ajv.errorsText(check.errors)}`);
       }
     }
-    const response = deref<{ content?: Record<string, { schema?: AnySchema }> }>(operation.responses[String(exchange.status)] ?? operation.responses.default);
+    const response = deref<{ content?: Record<string, { schema?: AnySchema }> }>(
+      operation.responses[String(exchange.status)] ?? operation.responses.default,
+    );
     if (!response) problems.push(`${label}: status ${exchange.status} is not in the spec`);
     const responseSchema = response?.content?.['application/json']?.schema;
     if (responseSchema && exchange.contentType.includes('json') && exchange.response) {
@@ -211,20 +228,26 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
       const pathPattern = new RegExp(`^${uriPath!.replace(/\{[^}]+\+\}/g, '.+').replace(/\{[^}]+\}/g, '[^/]+')}$`);
       if (!pathPattern.test(e.path)) problems.push(`${name}: path ${e.path} does not fit ${uriPath}`);
       const input = shape(operation.input.target.split('#')[1]);
-      const declared = new Set(Object.values(input.members).map((m: any) => m.traits?.['smithy.api#httpQuery']).filter(Boolean));
+      const declared = new Set(
+        Object.values(input.members)
+          .map((m: any) => m.traits?.['smithy.api#httpQuery'])
+          .filter(Boolean),
+      );
       for (const pair of (literalQuery ?? '').split('&').filter(Boolean)) {
         const [k, v] = pair.split('=');
         if (e.query.get(k!) !== v) problems.push(`${name}: must send ${pair}`);
         declared.add(k);
       }
-      for (const key of e.query.keys()) if (!declared.has(key)) problems.push(`${name}: query ${key} is not a member of ${input ? operation.input.target : '?'}`);
+      for (const key of e.query.keys())
+        if (!declared.has(key)) problems.push(`${name}: query ${key} is not a member of ${input ? operation.input.target : '?'}`);
       if (name === 'ListObjectsV2' && e.status === 200) {
         const output = shape(operation.output.target.split('#')[1]);
         const root = output.traits['smithy.api#xmlName'] as string;
         const xml = new XMLParser().parse(e.response) as Record<string, Record<string, unknown>>;
         if (!xml[root]) problems.push(`ListObjectsV2: answer's root is not ${root}`);
         const members = new Set(Object.entries(output.members).map(([k, m]: [string, any]) => m.traits?.['smithy.api#xmlName'] ?? k));
-        for (const element of Object.keys(xml[root] ?? {})) if (!members.has(element)) problems.push(`ListObjectsV2: element ${element} is not in ${root}`);
+        for (const element of Object.keys(xml[root] ?? {}))
+          if (!members.has(element)) problems.push(`ListObjectsV2: element ${element} is not in ${root}`);
       }
     }
     expect(problems).toEqual([]);

@@ -41,16 +41,18 @@ describe('Dashboard with its activity deferred', () => {
       });
       const results: Array<{ user?: Record<string, unknown> | null }> = [];
       await new Promise<void>((resolve, reject) => {
-        const subscription = client.watchQuery({ query: DashboardDocument as unknown as DocumentNode, variables: { userId: 'usr_00001' } }).subscribe({
-          next: (result) => {
-            if (result.data) results.push(result.data as { user?: Record<string, unknown> });
-            if (result.dataState === 'complete') {
-              subscription.unsubscribe();
-              resolve();
-            }
-          },
-          error: reject,
-        });
+        const subscription = client
+          .watchQuery({ query: DashboardDocument as unknown as DocumentNode, variables: { userId: 'usr_00001' } })
+          .subscribe({
+            next: (result) => {
+              if (result.data) results.push(result.data as { user?: Record<string, unknown> });
+              if (result.dataState === 'complete') {
+                subscription.unsubscribe();
+                resolve();
+              }
+            },
+            error: reject,
+          });
       });
       expect(seenBodies[0]).toMatch(/^multipart\/mixed/);
       expect(results.length).toBeGreaterThanOrEqual(2);
@@ -65,7 +67,12 @@ describe('Dashboard with its activity deferred', () => {
   });
 
   test('a client that accepts only JSON gets one complete result', async () => {
-    const { status, headers, body } = await graphql(`${stack.gateways.web!.url}/graphql`, DashboardDocument, { userId: 'usr_00001' }, { authorization, accept: 'application/json' });
+    const { status, headers, body } = await graphql(
+      `${stack.gateways.web!.url}/graphql`,
+      DashboardDocument,
+      { userId: 'usr_00001' },
+      { authorization, accept: 'application/json' },
+    );
     expect(status).toBe(200);
     expect(headers.get('content-type')).toMatch(/^application\/json/);
     expect(body.errors).toBeUndefined();
@@ -73,7 +80,12 @@ describe('Dashboard with its activity deferred', () => {
   });
 
   test('mobile serves no @defer (its program with the safelist off, so the query reaches validation)', async () => {
-    const adhoc = await startGateway(mobile, { ...stack.subgraphUrls, MOBILE_GATEWAY_PORT: '0', MOBILE_SAFELIST: 'false', LOG_LEVEL: 'silent' });
+    const adhoc = await startGateway(mobile, {
+      ...stack.subgraphUrls,
+      MOBILE_GATEWAY_PORT: '0',
+      MOBILE_SAFELIST: 'false',
+      LOG_LEVEL: 'silent',
+    });
     try {
       const { status, body } = await graphql(`${adhoc.url}/graphql`, '{ me { id ... @defer { name } } }', undefined, { authorization });
       expect(status).toBe(400);

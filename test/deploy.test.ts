@@ -25,7 +25,10 @@ import { REPO, bareEnv, runToEnd, startProgram, type RunningProgram } from './pr
 const has = (command: string, ...args: string[]) => spawnSync(command, args).status === 0;
 const HAS_KUBECTL = has('kubectl', 'version', '--client');
 const HAS_PROMTOOL = has('promtool', '--version');
-for (const [tool, present, pkg] of [['kubectl', HAS_KUBECTL, 'kubernetes-client'], ['promtool', HAS_PROMTOOL, 'prometheus']] as const) {
+for (const [tool, present, pkg] of [
+  ['kubectl', HAS_KUBECTL, 'kubernetes-client'],
+  ['promtool', HAS_PROMTOOL, 'prometheus'],
+] as const) {
   if (!present) process.stderr.write(`${tool} is not installed (Debian package ${pkg}): its deploy/ checks are skipped\n`);
 }
 
@@ -50,7 +53,10 @@ afterAll(async () => {
 /** The image's command line for `args` (its ENTRYPOINT, then args), with this machine's node. */
 const imageCommand = (args: string[]) => [process.execPath, ...image.entrypoint!.slice(1), ...args];
 /** The HEALTHCHECK's command, as the container engine runs it, against `port`. */
-const healthcheck = (port: number) => runToEnd([process.execPath, ...image.healthcheck!.command.slice(1)], bareEnv({ ...image.env, HEALTHCHECK_PORT: String(port) }), { cwd: image.dir });
+const healthcheck = (port: number) =>
+  runToEnd([process.execPath, ...image.healthcheck!.command.slice(1)], bareEnv({ ...image.env, HEALTHCHECK_PORT: String(port) }), {
+    cwd: image.dir,
+  });
 
 describe('the Dockerfile', () => {
   test('builds on Node 22 LTS an image of the compiled programs, production dependencies only, run as a non-root user', () => {
@@ -62,7 +68,13 @@ describe('the Dockerfile', () => {
     for (const devOnly of ['tsx', 'typescript', 'jest', 'ts-jest', '@graphql-codegen/cli', 'kubernetes-models']) {
       expect({ devOnly, installed: existsSync(join(image.dir, 'node_modules', devOnly)) }).toEqual({ devOnly, installed: false });
     }
-    for (const program of ['dist/gateway/index.js', 'dist/scripts/run-subgraph.js', 'dist/sandbox/index.js', 'dist/scripts/healthcheck.js', 'dist/subgraphs/accounts/schema.graphql']) {
+    for (const program of [
+      'dist/gateway/index.js',
+      'dist/scripts/run-subgraph.js',
+      'dist/sandbox/index.js',
+      'dist/scripts/healthcheck.js',
+      'dist/subgraphs/accounts/schema.graphql',
+    ]) {
       expect({ program, present: existsSync(join(image.dir, program)) }).toEqual({ program, present: true });
     }
     // Only what runs: no TypeScript sources, no tests.
@@ -79,21 +91,42 @@ describe('the Dockerfile', () => {
 
   test('its programs answer a query in production mode, and its HEALTHCHECK tells up from down', async () => {
     const accountsToken = 'accounts-token-of-this-deployment';
-    const accountsApi: RunningService = await listen('accounts api', createAccountsSandbox({ users: generateSeed({ users: 5 }).users, token: accountsToken }).app, '127.0.0.1', 0);
+    const accountsApi: RunningService = await listen(
+      'accounts api',
+      createAccountsSandbox({ users: generateSeed({ users: 5 }).users, token: accountsToken }).app,
+      '127.0.0.1',
+      0,
+    );
     try {
       const internal = { INTERNAL_TOKEN_SECRET: 'internal-secret-of-this-deployment-0123456789' };
-      const auth = { JWT_SECRET: 'jwt-secret-of-this-deployment-0123456789abcdef', JWT_ISSUER: 'https://id.example.com/', JWT_AUDIENCE: 'patchbay-web' };
+      const auth = {
+        JWT_SECRET: 'jwt-secret-of-this-deployment-0123456789abcdef',
+        JWT_ISSUER: 'https://id.example.com/',
+        JWT_AUDIENCE: 'patchbay-web',
+      };
       const production = { ...image.env, HOST: '127.0.0.1', LOG_LEVEL: 'info', ...internal };
       const subgraphPort = await freePort();
       const subgraph = await startProgram(
         imageCommand(['dist/scripts/run-subgraph.js', 'accounts']),
-        bareEnv({ ...production, ACCOUNTS_PORT: String(subgraphPort), ACCOUNTS_METRICS_PORT: '0', ACCOUNTS_API_URL: accountsApi.url, ACCOUNTS_API_TOKEN: accountsToken }),
+        bareEnv({
+          ...production,
+          ACCOUNTS_PORT: String(subgraphPort),
+          ACCOUNTS_METRICS_PORT: '0',
+          ACCOUNTS_API_URL: accountsApi.url,
+          ACCOUNTS_API_TOKEN: accountsToken,
+        }),
         { cwd: image.dir },
       );
       started.push(subgraph);
       const gateway = await startProgram(
         imageCommand(['dist/gateway/index.js', 'web']),
-        bareEnv({ ...production, ...auth, WEB_GATEWAY_PORT: '0', WEB_CORS_ORIGINS: 'https://app.example.com', ACCOUNTS_SUBGRAPH_URL: `${subgraph.url}/graphql` }),
+        bareEnv({
+          ...production,
+          ...auth,
+          WEB_GATEWAY_PORT: '0',
+          WEB_CORS_ORIGINS: 'https://app.example.com',
+          ACCOUNTS_SUBGRAPH_URL: `${subgraph.url}/graphql`,
+        }),
         { cwd: image.dir },
       );
       started.push(gateway);
@@ -121,7 +154,6 @@ interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   spec?: any;
   data?: Record<string, string>;
 }
@@ -139,12 +171,16 @@ function render(dir: string): K8sObject[] {
 
 /** The kubernetes-models class of an object's apiVersion and kind (`v1` is the core group). */
 async function modelOf(object: K8sObject): Promise<{ new (data: object): { validate(): void } }> {
-  const module = (await import(`kubernetes-models/${object.apiVersion}/${object.kind}`)) as Record<string, { new (data: object): { validate(): void } }>;
+  const module = (await import(`kubernetes-models/${object.apiVersion}/${object.kind}`)) as Record<
+    string,
+    { new (data: object): { validate(): void } }
+  >;
   return module[object.kind]!;
 }
 
 const byKind = (objects: K8sObject[], kind: string) => objects.filter((object) => object.kind === kind);
-const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) => Object.entries(selector).every(([key, value]) => labels[key] === value);
+const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
+  Object.entries(selector).every(([key, value]) => labels[key] === value);
 
 (HAS_KUBECTL ? describe : describe.skip)('the Kubernetes manifests', () => {
   const renders: Record<string, K8sObject[]> = {};
@@ -157,20 +193,36 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
     for (const [dir, objects] of Object.entries(renders)) {
       expect({ dir, kinds: [...new Set(objects.map((o) => o.kind))].sort() }).toEqual({
         dir,
-        kinds: expect.arrayContaining(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service']),
+        kinds: expect.arrayContaining([
+          'ConfigMap',
+          'Deployment',
+          'HorizontalPodAutoscaler',
+          'NetworkPolicy',
+          'PodDisruptionBudget',
+          'Service',
+        ]),
       });
       for (const object of objects) {
         const Model = await modelOf(object);
         expect(() => new Model(object).validate()).not.toThrow();
       }
     }
-    expect(new Set(production().map((o) => o.metadata.namespace ?? (o.kind === 'Namespace' ? o.metadata.name : undefined)))).toEqual(new Set(['patchbay']));
+    expect(new Set(production().map((o) => o.metadata.namespace ?? (o.kind === 'Namespace' ? o.metadata.name : undefined)))).toEqual(
+      new Set(['patchbay']),
+    );
   });
 
   test('each gateway and subgraph: probes, a drain matching SHUTDOWN_DRAIN_MS, resources, non-root, a Service, a PDB and an HPA', () => {
     for (const objects of Object.values(renders)) {
       const deployments = byKind(objects, 'Deployment');
-      expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['gateway-mobile', 'gateway-web', 'subgraph-accounts', 'subgraph-analytics', 'subgraph-email', 'subgraph-storage']);
+      expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
+        'gateway-mobile',
+        'gateway-web',
+        'subgraph-accounts',
+        'subgraph-analytics',
+        'subgraph-email',
+        'subgraph-storage',
+      ]);
       const drainMs = Number(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'patchbay-config')!.data!.SHUTDOWN_DRAIN_MS);
       expect(drainMs).toBeGreaterThan(0);
       for (const deployment of deployments) {
@@ -193,8 +245,13 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
         expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
         expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
         const labels = pod.metadata.labels as Record<string, string>;
-        const selecting = (kind: string) => byKind(objects, kind).filter((o) => matches(o.spec.selector.matchLabels ?? o.spec.selector, labels));
-        expect({ name, services: selecting('Service').length, budgets: selecting('PodDisruptionBudget').length }).toEqual({ name, services: 1, budgets: 1 });
+        const selecting = (kind: string) =>
+          byKind(objects, kind).filter((o) => matches(o.spec.selector.matchLabels ?? o.spec.selector, labels));
+        expect({ name, services: selecting('Service').length, budgets: selecting('PodDisruptionBudget').length }).toEqual({
+          name,
+          services: 1,
+          budgets: 1,
+        });
         const autoscaler = byKind(objects, 'HorizontalPodAutoscaler').filter((h) => h.spec.scaleTargetRef.name === name);
         expect(autoscaler.map((h) => h.spec.minReplicas >= 2 && h.spec.maxReplicas > h.spec.minReplicas)).toEqual([true]);
       }
@@ -208,33 +265,57 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
       for (const deployment of byKind(objects, 'Deployment')) {
         const container = deployment.spec.template.spec.containers[0];
         for (const variable of container.env as EnvVar[]) {
-          expect({ variable: variable.name, committed: COMMITTED_SECRETS.has(variable.value ?? '') }).toEqual({ variable: variable.name, committed: false });
+          expect({ variable: variable.name, committed: COMMITTED_SECRETS.has(variable.value ?? '') }).toEqual({
+            variable: variable.name,
+            committed: false,
+          });
           if (/SECRET|TOKEN|PASSWORD|_KEY|REDIS_URL|SERVICE_ACCOUNT/.test(variable.name)) {
-            expect({ variable: variable.name, secretKeyRef: variable.valueFrom?.secretKeyRef?.key }).toEqual({ variable: variable.name, secretKeyRef: variable.name });
+            expect({ variable: variable.name, secretKeyRef: variable.valueFrom?.secretKeyRef?.key }).toEqual({
+              variable: variable.name,
+              secretKeyRef: variable.name,
+            });
           }
         }
         const named = [
           ...container.envFrom.map((source: { configMapRef: { name: string } }) => source.configMapRef.name),
-          ...(deployment.spec.template.spec.volumes ?? []).flatMap((volume: { configMap?: { name: string } }) => (volume.configMap ? [volume.configMap.name] : [])),
+          ...(deployment.spec.template.spec.volumes ?? []).flatMap((volume: { configMap?: { name: string } }) =>
+            volume.configMap ? [volume.configMap.name] : [],
+          ),
         ];
-        for (const name of named) expect({ deployment: deployment.metadata.name, configMap: name, exists: configMaps.has(name) }).toEqual({ deployment: deployment.metadata.name, configMap: name, exists: true });
+        for (const name of named)
+          expect({ deployment: deployment.metadata.name, configMap: name, exists: configMaps.has(name) }).toEqual({
+            deployment: deployment.metadata.name,
+            configMap: name,
+            exists: true,
+          });
       }
     }
   });
 
   test('only the gateways reach the subgraphs', () => {
     const objects = production();
-    const podsOf = (component: string) => byKind(objects, 'Deployment').filter((d) => d.spec.template.metadata.labels['app.kubernetes.io/component'] === component);
+    const podsOf = (component: string) =>
+      byKind(objects, 'Deployment').filter((d) => d.spec.template.metadata.labels['app.kubernetes.io/component'] === component);
     const gatewayLabels = podsOf('gateway').map((d) => d.spec.template.metadata.labels as Record<string, string>);
     for (const subgraph of podsOf('subgraph')) {
-      const policies = byKind(objects, 'NetworkPolicy').filter((p) => matches(p.spec.podSelector.matchLabels, subgraph.spec.template.metadata.labels));
+      const policies = byKind(objects, 'NetworkPolicy').filter((p) =>
+        matches(p.spec.podSelector.matchLabels, subgraph.spec.template.metadata.labels),
+      );
       expect(policies.length).toBeGreaterThan(0);
       for (const policy of policies) expect(policy.spec.policyTypes).toContain('Ingress');
       // Every pod of the namespace allowed in: the gateways, none other.
-      const podPeers = policies.flatMap((p) => p.spec.ingress.flatMap((rule: { from: Array<{ podSelector?: { matchLabels: Record<string, string> }; namespaceSelector?: unknown }> }) => rule.from)).filter((peer) => peer.podSelector && !peer.namespaceSelector);
+      const podPeers = policies
+        .flatMap((p) =>
+          p.spec.ingress.flatMap(
+            (rule: { from: Array<{ podSelector?: { matchLabels: Record<string, string> }; namespaceSelector?: unknown }> }) => rule.from,
+          ),
+        )
+        .filter((peer) => peer.podSelector && !peer.namespaceSelector);
       expect(podPeers.length).toBeGreaterThan(0);
       for (const peer of podPeers) {
-        const admitted = byKind(objects, 'Deployment').filter((d) => matches(peer.podSelector!.matchLabels, d.spec.template.metadata.labels));
+        const admitted = byKind(objects, 'Deployment').filter((d) =>
+          matches(peer.podSelector!.matchLabels, d.spec.template.metadata.labels),
+        );
         expect(admitted.map((d) => d.metadata.name).sort()).toEqual(['gateway-mobile', 'gateway-web']);
       }
     }
@@ -268,7 +349,8 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
         const env: Record<string, string> = {};
         for (const source of container.envFrom) Object.assign(env, configMaps.get(source.configMapRef.name));
         for (const variable of container.env as EnvVar[]) {
-          if (variable.value !== undefined) env[variable.name] = mounts.reduce((value, [path, dir]) => value.replace(path, dir), variable.value);
+          if (variable.value !== undefined)
+            env[variable.name] = mounts.reduce((value, [path, dir]) => value.replace(path, dir), variable.value);
           else if (variable.valueFrom?.secretKeyRef) {
             const secret = secretFor(variable.valueFrom.secretKeyRef.key);
             if (secret !== undefined) env[variable.name] = secret;
@@ -277,7 +359,10 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
         // On loopback, on free ports, with spans sent nowhere: the rest is the manifest's.
         const http = container.ports.find((p: { name: string }) => p.name === 'http').containerPort as number;
         const portVariable = Object.keys(env).find((key) => key.endsWith('_PORT') && env[key] === String(http))!;
-        expect({ deployment: deployment.metadata.name, portVariable }).toEqual({ deployment: deployment.metadata.name, portVariable: expect.any(String) });
+        expect({ deployment: deployment.metadata.name, portVariable }).toEqual({
+          deployment: deployment.metadata.name,
+          portVariable: expect.any(String),
+        });
         const port = await freePort();
         Object.assign(env, {
           HOST: '127.0.0.1',
@@ -285,7 +370,10 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
           [portVariable.replace(/(_GATEWAY)?_PORT$/, '_METRICS_PORT')]: String(await freePort()),
           OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
         });
-        const program = await startProgram(imageCommand(container.args), bareEnv({ ...image.env, ...env }), { cwd: image.dir, readyUrl: `http://127.0.0.1:${port}/readyz` });
+        const program = await startProgram(imageCommand(container.args), bareEnv({ ...image.env, ...env }), {
+          cwd: image.dir,
+          readyUrl: `http://127.0.0.1:${port}/readyz`,
+        });
         started.push(program);
         return { name: deployment.metadata.name, port, program };
       }),
@@ -326,7 +414,9 @@ describe('docker-compose.yml', () => {
     environment?: Record<string, string>;
     healthcheck?: { test: string[] };
   }
-  const compose = parseYaml(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+  const compose = parseYaml(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
   const defaultPort: Record<string, number> = {
     sandbox: LOCAL.ports.sandbox.accounts,
     accounts: LOCAL.ports.accounts,
@@ -342,7 +432,10 @@ describe('docker-compose.yml', () => {
     expect(ours.map(([name]) => name).sort()).toEqual(Object.keys(defaultPort).sort());
     for (const [name, service] of ours) {
       expect({ name, program: existsSync(join(image.dir, service.command![0]!)) }).toEqual({ name, program: true });
-      expect({ name, healthcheck: service.healthcheck?.test }).toEqual({ name, healthcheck: ['CMD', ...image.healthcheck!.command, String(defaultPort[name])] });
+      expect({ name, healthcheck: service.healthcheck?.test }).toEqual({
+        name,
+        healthcheck: ['CMD', ...image.healthcheck!.command, String(defaultPort[name])],
+      });
       expect(service.environment?.REDIS_URL).toBe('redis://redis:6379');
     }
     expect(compose.services.redis?.image).toMatch(/^redis:/);

@@ -57,12 +57,18 @@ function options(args: string): { flags: Record<string, string>; rest: string } 
 
 function run(command: string, cwd: string, env: Record<string, string>): Promise<void> {
   return new Promise((done, fail) => {
-    const child = spawn('sh', ['-c', command], { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', command], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', fail);
-    child.on('exit', (status) => (status === 0 ? done() : fail(new Error(`RUN ${command} exited with ${status}:\n${output.slice(-4000)}`))));
+    child.on('exit', (status) =>
+      status === 0 ? done() : fail(new Error(`RUN ${command} exited with ${status}:\n${output.slice(-4000)}`)),
+    );
   });
 }
 
@@ -73,7 +79,8 @@ function run(command: string, cwd: string, env: Record<string, string>): Promise
 export async function replayDockerfile(dockerfile: string, context: string, into: string): Promise<Stage[]> {
   const args: Record<string, string> = {};
   const stages: Stage[] = [];
-  const expand = (text: string) => text.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => args[(a ?? b)!] ?? '');
+  const expand = (text: string) =>
+    text.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a: string | undefined, b: string | undefined) => args[(a ?? b)!] ?? '');
   for (const { keyword, args: raw } of instructions(readFileSync(dockerfile, 'utf8'))) {
     const stage = stages.at(-1);
     const current = () => {

@@ -74,7 +74,15 @@ export const FREE_SANDBOX_PORTS = {
 /** Fails when a value carries anything that must never reach a client. */
 export function expectNoLeaks(value: unknown): void {
   const text = JSON.stringify(value);
-  for (const secret of ['sandbox-accounts-token', 'SG.sandbox-key', 'sandbox/secret', 'sandbox-write-key', 'sandbox-secret', 'stacktrace', '    at ']) {
+  for (const secret of [
+    'sandbox-accounts-token',
+    'SG.sandbox-key',
+    'sandbox/secret',
+    'sandbox-write-key',
+    'sandbox-secret',
+    'stacktrace',
+    '    at ',
+  ]) {
     if (text.includes(secret)) throw new Error(`response leaks ${JSON.stringify(secret)}: ${text.slice(0, 500)}`);
   }
 }
@@ -92,7 +100,11 @@ export async function persisted<T, V extends Record<string, unknown>>(
   const operationName = getOperationAST(document)!.name!.value;
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(headers ?? (await as(ADMIN_USER, 'admin'))) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...(headers ?? (await as(ADMIN_USER, 'admin'))),
+    },
     body: JSON.stringify({ operationName, variables, extensions: persistedQueryExtension(mobileClient.safelist!, operationName) }),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
@@ -124,7 +136,9 @@ export interface TestRedis {
 export async function startRedis(options: { port?: number; dir?: string } = {}): Promise<TestRedis> {
   const port = options.port ?? (await freePort());
   const persistence = options.dir ? ['--dir', options.dir, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -137,7 +151,6 @@ export async function startRedis(options: { port?: number; dir?: string } = {}):
   });
   return { url: `redis://127.0.0.1:${port}`, port, process: child };
 }
-
 
 /** A source kit for sources built in tests (silent logger, its own metrics), with its registry. */
 export function testKit() {

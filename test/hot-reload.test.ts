@@ -37,11 +37,19 @@ afterAll(async () => {
 });
 
 async function ask(gateway: RunningService, query: string) {
-  const response = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...authorization }, body: JSON.stringify({ query }) });
+  const response = await fetch(`${gateway.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...authorization },
+    body: JSON.stringify({ query }),
+  });
   return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: Array<{ message: string }> } };
 }
 const reloads = async (gateway: RunningService, outcome: string) =>
-  Number(new RegExp(`patchbay_supergraph_reloads_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`).exec(await (await fetch(`${gateway.metricsUrl}/metrics`)).text())?.[1] ?? 0);
+  Number(
+    new RegExp(`patchbay_supergraph_reloads_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\d+)`).exec(
+      await (await fetch(`${gateway.metricsUrl}/metrics`)).text(),
+    )?.[1] ?? 0,
+  );
 async function until(condition: () => Promise<boolean>, timeoutMs = 20_000) {
   const end = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -77,7 +85,11 @@ describe('a supergraph file', () => {
   beforeAll(async () => {
     file = join(dir, 'supergraph.graphql');
     writeFileSync(file, shop.supergraph(WITHOUT_STOCK));
-    gateway = await startGateway(web, { WEB_SUPERGRAPH_PATH: file, WEB_GATEWAY_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    gateway = await startGateway(web, {
+      WEB_SUPERGRAPH_PATH: file,
+      WEB_GATEWAY_PORT: '0',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    });
     closers.push(() => gateway.close());
   });
 
@@ -123,6 +135,11 @@ describe('a supergraph URL', () => {
     expect((await ask(gateway, IN_STOCK)).body.errors).toBeDefined();
     current = shop.supergraph(WITH_STOCK);
     await until(async () => (await ask(gateway, IN_STOCK)).body.errors === undefined);
-    expect((await ask(gateway, IN_STOCK)).body.data).toEqual({ topProducts: [{ upc: 'p1', inStock: true }, { upc: 'p2', inStock: true }] });
+    expect((await ask(gateway, IN_STOCK)).body.data).toEqual({
+      topProducts: [
+        { upc: 'p1', inStock: true },
+        { upc: 'p2', inStock: true },
+      ],
+    });
   }, 30_000);
 });

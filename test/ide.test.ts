@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { chromium, type Browser } from 'playwright-core';
 import { web } from '../gateway/clients/web.js';
 import { startGateway } from '../gateway/index.js';
-import type { RunningService } from '../kit/service.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { as } from './helpers.js';
 
@@ -25,7 +24,15 @@ beforeAll(async () => {
   // The flags keep Chromium from calling out of this machine (updates, sync, QUIC probes).
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 60_000);
 afterAll(async () => {

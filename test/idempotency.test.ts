@@ -26,14 +26,32 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 let counter = 0;
-const mail = (over: Partial<SendEmailInput> = {}): SendEmailInput => ({ to: `idem${++counter}@example.com`, subject: 'Receipt', text: 'Thanks', ...over });
+const mail = (over: Partial<SendEmailInput> = {}): SendEmailInput => ({
+  to: `idem${++counter}@example.com`,
+  subject: 'Receipt',
+  text: 'Thanks',
+  ...over,
+});
 const sendgridSends = (to: string) => stack.sandbox.providers.email.sent.filter((m) => JSON.stringify(m.body).includes(to)).length;
-const send = (url: string, input: SendEmailInput, extra: Record<string, string> = {}) => graphql(url, SendEmailDocument, { input }, { ...headers, ...extra });
+const send = (url: string, input: SendEmailInput, extra: Record<string, string> = {}) =>
+  graphql(url, SendEmailDocument, { input }, { ...headers, ...extra });
 interface EmailSendState {
-  emailSend: { idempotencyKey: string; state: string; sendId: string; messageId: string | null; provider: string | null; status: string | null } | null;
+  emailSend: {
+    idempotencyKey: string;
+    state: string;
+    sendId: string;
+    messageId: string | null;
+    provider: string | null;
+    status: string | null;
+  } | null;
 }
 const emailSend = async (key: string, caller?: Record<string, string>) =>
-  graphql<EmailSendState, { key: string }>(gateway, 'query($key: String!) { emailSend(idempotencyKey: $key) { idempotencyKey state sendId messageId provider status } }', { key }, caller ?? headers);
+  graphql<EmailSendState, { key: string }>(
+    gateway,
+    'query($key: String!) { emailSend(idempotencyKey: $key) { idempotencyKey state sendId messageId provider status } }',
+    { key },
+    caller ?? headers,
+  );
 /** Asks until the answer is as wanted (bounded: 5 s). */
 async function until<T>(ask: () => Promise<T>, wanted: (value: T) => boolean): Promise<T> {
   for (let i = 0; ; i++) {
@@ -97,7 +115,11 @@ describe('sendEmail with an idempotency key', () => {
     stack.sandbox.faults('email', [{ operation: 'mailSend', latencyMs: 2500, times: 1 }]);
     const input = mail({ idempotencyKey: 'timeout-1' });
     const first = await send(gateway, input);
-    expect(first.body.errors?.[0]?.extensions).toMatchObject({ code: 'IDEMPOTENT_OUTCOME_UNKNOWN', retryable: false, cause: 'UPSTREAM_TIMEOUT' });
+    expect(first.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'IDEMPOTENT_OUTCOME_UNKNOWN',
+      retryable: false,
+      cause: 'UPSTREAM_TIMEOUT',
+    });
     expect(first.body.errors?.[0]?.message).toContain('emailSend(idempotencyKey)');
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(sendgridSends(input.to)).toBe(1);
@@ -105,15 +127,29 @@ describe('sendEmail with an idempotency key', () => {
     expect(retry.body.errors?.[0]?.extensions).toMatchObject({ code: 'IDEMPOTENT_OUTCOME_UNKNOWN', retryable: false });
     expect(sendgridSends(input.to)).toBe(1);
     // The message carries the send id; its delivery webhook names it, and the key's state follows.
-    const state = await until(async () => (await emailSend('timeout-1')).body.data?.emailSend, (sent) => sent?.state === 'ACCEPTED');
+    const state = await until(
+      async () => (await emailSend('timeout-1')).body.data?.emailSend,
+      (sent) => sent?.state === 'ACCEPTED',
+    );
     const message = stack.sandbox.providers.email.sent.find((m) => JSON.stringify(m.body).includes(input.to))!;
-    expect(state).toMatchObject({ idempotencyKey: 'timeout-1', state: 'ACCEPTED', provider: 'sendgrid', messageId: message.messageId, status: 'DELIVERED' });
+    expect(state).toMatchObject({
+      idempotencyKey: 'timeout-1',
+      state: 'ACCEPTED',
+      provider: 'sendgrid',
+      messageId: message.messageId,
+      status: 'DELIVERED',
+    });
   });
 
-  test('emailSend: an accepted send, a key never used, and another user\'s key', async () => {
+  test("emailSend: an accepted send, a key never used, and another user's key", async () => {
     const input = mail({ idempotencyKey: 'lookup-1' });
     const sent = (await send(gateway, input)).body.data!.sendEmail;
-    expect((await emailSend('lookup-1')).body.data?.emailSend).toMatchObject({ state: 'ACCEPTED', messageId: sent.messageId, sendId: sent.sendId, provider: 'sendgrid' });
+    expect((await emailSend('lookup-1')).body.data?.emailSend).toMatchObject({
+      state: 'ACCEPTED',
+      messageId: sent.messageId,
+      sendId: sent.sendId,
+      provider: 'sendgrid',
+    });
     expect((await emailSend('never-used')).body.data?.emailSend).toBeNull();
     expect((await emailSend('lookup-1', await as('usr_00009', 'email:send'))).body.data?.emailSend).toBeNull();
     expect((await emailSend('lookup-1', await as(ADMIN_USER))).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
@@ -135,27 +171,41 @@ describe('two replicas (gateway + email subgraph each)', () => {
   });
 
   async function replica(redisUrl?: string) {
-    const subgraph = await startSubgraph(email, { ...stack.sandbox.env(), EMAIL_PORT: '0', LOG_LEVEL: 'silent', ...(redisUrl ? { REDIS_URL: redisUrl } : {}) });
-    const gw = await startGateway(web, { ...stack.subgraphUrls, EMAIL_SUBGRAPH_URL: `${subgraph.url}/graphql`, WEB_GATEWAY_PORT: '0', LOG_LEVEL: 'silent' });
+    const subgraph = await startSubgraph(email, {
+      ...stack.sandbox.env(),
+      EMAIL_PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    });
+    const gw = await startGateway(web, {
+      ...stack.subgraphUrls,
+      EMAIL_SUBGRAPH_URL: `${subgraph.url}/graphql`,
+      WEB_GATEWAY_PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
     extra.push(gw, subgraph);
     return `${gw.url}/graphql`;
   }
 
-  (HAS_REDIS ? test : test.skip)('sharing Redis, the same key sent to both at once mails once', async () => {
-    const redis = await startRedis();
-    try {
-      const [a, b] = [await replica(redis.url), await replica(redis.url)];
-      stack.sandbox.faults('email', [{ operation: 'mailSend', latencyMs: 200 }]);
-      const input = mail({ idempotencyKey: 'replicas-1' });
-      const results = await Promise.all([send(a, input), send(b, input), send(a, input), send(b, input)]);
-      expect(results.map((r) => r.body.errors)).toEqual([undefined, undefined, undefined, undefined]);
-      expect(new Set(results.map((r) => JSON.stringify(r.body.data))).size).toBe(1);
-      expect(sendgridSends(input.to)).toBe(1);
-    } finally {
-      stack.sandbox.clearFaults();
-      redis.process.kill();
-    }
-  }, 30_000);
+  (HAS_REDIS ? test : test.skip)(
+    'sharing Redis, the same key sent to both at once mails once',
+    async () => {
+      const redis = await startRedis();
+      try {
+        const [a, b] = [await replica(redis.url), await replica(redis.url)];
+        stack.sandbox.faults('email', [{ operation: 'mailSend', latencyMs: 200 }]);
+        const input = mail({ idempotencyKey: 'replicas-1' });
+        const results = await Promise.all([send(a, input), send(b, input), send(a, input), send(b, input)]);
+        expect(results.map((r) => r.body.errors)).toEqual([undefined, undefined, undefined, undefined]);
+        expect(new Set(results.map((r) => JSON.stringify(r.body.data))).size).toBe(1);
+        expect(sendgridSends(input.to)).toBe(1);
+      } finally {
+        stack.sandbox.clearFaults();
+        redis.process.kill();
+      }
+    },
+    30_000,
+  );
 
   test('without a shared store each replica keeps its own keys: why REDIS_URL matters', async () => {
     const [a, b] = [await replica(), await replica()];

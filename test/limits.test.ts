@@ -64,7 +64,9 @@ describe('query limits of the web client', () => {
 
   test('aliases', async () => {
     const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: me { id }`).join(' ')} }`;
-    expect(await refusedWith(gateway, aliases(web.limits.aliases + 1))).toBe(`Aliases limit of ${web.limits.aliases} exceeded, found ${web.limits.aliases + 1}.`);
+    expect(await refusedWith(gateway, aliases(web.limits.aliases + 1))).toBe(
+      `Aliases limit of ${web.limits.aliases} exceeded, found ${web.limits.aliases + 1}.`,
+    );
     expect((await graphql(gateway, aliases(web.limits.aliases))).body.errors).toBeUndefined();
   });
 
@@ -72,9 +74,13 @@ describe('query limits of the web client', () => {
     // Each `{ userId: "u", name: "n" }` is 8 tokens (commas are not tokens); 13 around them.
     const events = (n: number) => `mutation { track(events: [${'{ userId: "u", name: "n" }, '.repeat(n)}]) { accepted } }`;
     const fits = Math.floor((web.limits.tokens - 13) / 8);
-    expect(await refusedWith(gateway, events(fits + 1), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(`Token limit of ${web.limits.tokens} exceeded.`);
+    expect(await refusedWith(gateway, events(fits + 1), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(
+      `Token limit of ${web.limits.tokens} exceeded.`,
+    );
     // Ten times the limit (still under the body limit) costs no more to refuse: parsing stops.
-    expect(await refusedWith(gateway, events(fits * 10), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(`Token limit of ${web.limits.tokens} exceeded.`);
+    expect(await refusedWith(gateway, events(fits * 10), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(
+      `Token limit of ${web.limits.tokens} exceeded.`,
+    );
     // At the limit it parses (and is then refused for what it is: these events are not the caller's).
     expect((await graphql(gateway, events(fits))).body.errors?.[0]?.extensions?.code).not.toBe('GRAPHQL_PARSE_FAILED');
   });
@@ -82,22 +88,32 @@ describe('query limits of the web client', () => {
   test('repeats of one field at one place, merged across fragments, and selections with fragments expanded', async () => {
     const { fieldRepeats, selections } = web.limits;
     const repeated = (n: number) => `{ ${Array(n).fill('me { id }').join(' ')} }`;
-    expect(await refusedWith(gateway, repeated(fieldRepeats + 1))).toBe(`Repeated field limit of ${fieldRepeats} exceeded: "me" is selected more than ${fieldRepeats} times at one place.`);
+    expect(await refusedWith(gateway, repeated(fieldRepeats + 1))).toBe(
+      `Repeated field limit of ${fieldRepeats} exceeded: "me" is selected more than ${fieldRepeats} times at one place.`,
+    );
     expect((await graphql(gateway, repeated(fieldRepeats))).body.errors).toBeUndefined();
     // Merged as execution merges them: \`id\` inside each \`me\` lands in one place.
-    const nested = `{ ${Array(5).fill(`me { ${Array(5).fill('id').join(' ')} }`).join(' ')} }`;
-    expect(await refusedWith(gateway, nested)).toBe(`Repeated field limit of ${fieldRepeats} exceeded: "id" is selected more than ${fieldRepeats} times at one place.`);
+    const nested = `{ ${Array(5)
+      .fill(`me { ${Array(5).fill('id').join(' ')} }`)
+      .join(' ')} }`;
+    expect(await refusedWith(gateway, nested)).toBe(
+      `Repeated field limit of ${fieldRepeats} exceeded: "id" is selected more than ${fieldRepeats} times at one place.`,
+    );
     // Components composing fragments on one type (each selecting id) are ordinary: admitted.
     const composed = `{ me { ${Array.from({ length: 12 }, (_, i) => `...C${i}`).join(' ')} } } ${Array.from({ length: 12 }, (_, i) => `fragment C${i} on User { id name }`).join(' ')}`;
     expect((await graphql(gateway, composed)).body.errors).toBeUndefined();
     // A few fragments, each spread twice by the one before: small to send, huge expanded.
     const doubling = `{ me { ...F0 } } ${Array.from({ length: 12 }, (_, i) => `fragment F${i} on User { a${i}: id ...F${i + 1} ...F${i + 1} }`).join(' ')} fragment F12 on User { name }`;
-    expect(await refusedWith(gateway, doubling)).toMatch(new RegExp(`^(Selection limit of ${selections}|Repeated field limit of ${fieldRepeats}) exceeded`));
+    expect(await refusedWith(gateway, doubling)).toMatch(
+      new RegExp(`^(Selection limit of ${selections}|Repeated field limit of ${fieldRepeats}) exceeded`),
+    );
   });
 
   test('repeats and selections are set by environment too', async () => {
     const url = `${measuring.url}/graphql`;
-    expect(await refusedWith(url, '{ me { id } me { id } me { id } }')).toBe('Repeated field limit of 2 exceeded: "me" is selected more than 2 times at one place.');
+    expect(await refusedWith(url, '{ me { id } me { id } me { id } }')).toBe(
+      'Repeated field limit of 2 exceeded: "me" is selected more than 2 times at one place.',
+    );
     expect(await refusedWith(url, '{ me { id name email createdAt lastSeenAt storageUsedBytes } }')).toBe('Selection limit of 6 exceeded.');
     expect((await graphql(url, '{ me { id name email } me { id } }')).body.errors).toBeUndefined();
   });
@@ -107,7 +123,9 @@ describe('query limits of the web client', () => {
     // @listSize(slicingArguments: ["first"], sizedFields: ["nodes"]) on users and files: the
     // connection costs 1, each of its n nodes 1, and per user the files connection 1 and n files.
     const cost = (n: number) => 1 + n * (1 + 1 + n);
-    expect(await refusedWith(gateway, query, { n: 70 }, 'COST_ESTIMATED_TOO_EXPENSIVE')).toBe(`Cost limit of ${web.limits.cost} exceeded, estimated ${cost(70)}.`);
+    expect(await refusedWith(gateway, query, { n: 70 }, 'COST_ESTIMATED_TOO_EXPENSIVE')).toBe(
+      `Cost limit of ${web.limits.cost} exceeded, estimated ${cost(70)}.`,
+    );
     const cheap = await graphql(gateway, query, { n: 5 });
     expect(cheap.body.errors).toBeUndefined();
   });

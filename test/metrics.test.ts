@@ -44,7 +44,9 @@ async function scrape(metricsUrl: string): Promise<Record<string, number>> {
 }
 /** What changed between two scrapes (new series count from 0). */
 const delta = (before: Record<string, number>, after: Record<string, number>) =>
-  Object.fromEntries(Object.entries(after).flatMap(([key, value]) => (value !== (before[key] ?? 0) ? [[key, value - (before[key] ?? 0)]] : [])));
+  Object.fromEntries(
+    Object.entries(after).flatMap(([key, value]) => (value !== (before[key] ?? 0) ? [[key, value - (before[key] ?? 0)]] : [])),
+  );
 const gatewayMetrics = () => scrape(stack.gateways.web!.metricsUrl!);
 const busyUserId = (): string => stack.sandbox.seed.users[0]!.id;
 
@@ -57,7 +59,9 @@ describe('the gateway', () => {
     expect(changed['patchbay_gateway_requests_total{client="web",operation="Dashboard",outcome="ok"}']).toBe(1);
     expect(changed['patchbay_gateway_request_duration_seconds_count{client="web",operation="Dashboard"}']).toBe(1);
     for (const subgraph of ['accounts', 'email', 'storage', 'analytics']) {
-      expect(changed[`patchbay_gateway_subgraph_requests_total{client="web",subgraph="${subgraph}",outcome="ok"}`]).toBeGreaterThanOrEqual(1);
+      expect(changed[`patchbay_gateway_subgraph_requests_total{client="web",subgraph="${subgraph}",outcome="ok"}`]).toBeGreaterThanOrEqual(
+        1,
+      );
       expect(changed[`patchbay_gateway_subgraph_duration_seconds_count{client="web",subgraph="${subgraph}"}`]).toBeGreaterThanOrEqual(1);
     }
     expect(Object.keys(changed).filter((key) => key.startsWith('patchbay_gateway_errors_total'))).toEqual([]);
@@ -73,7 +77,9 @@ describe('the gateway', () => {
       expect(changed['patchbay_gateway_requests_total{client="web",operation="Dashboard",outcome="partial"}']).toBe(1);
       expect(changed['patchbay_gateway_errors_total{client="web",operation="Dashboard",code="UPSTREAM_UNAVAILABLE"}']).toBe(2);
       // Storage answered (with errors in its data): the call is 'errors', not a transport failure.
-      expect(changed['patchbay_gateway_subgraph_requests_total{client="web",subgraph="storage",outcome="errors"}']).toBeGreaterThanOrEqual(1);
+      expect(changed['patchbay_gateway_subgraph_requests_total{client="web",subgraph="storage",outcome="errors"}']).toBeGreaterThanOrEqual(
+        1,
+      );
     } finally {
       stack.sandbox.clearFaults();
     }
@@ -129,7 +135,10 @@ describe('each subgraph', () => {
 });
 
 const HAS_PROMETHEUS = spawnSync('prometheus', ['--version']).status === 0;
-if (!HAS_PROMETHEUS) process.stderr.write('prometheus is not installed (Debian package prometheus): the dashboard and alert rules are not run against a server\n');
+if (!HAS_PROMETHEUS)
+  process.stderr.write(
+    'prometheus is not installed (Debian package prometheus): the dashboard and alert rules are not run against a server\n',
+  );
 
 interface Panel {
   title: string;
@@ -148,8 +157,9 @@ describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
     for (const url of metricsUrls()) {
       for (const [, name] of (await (await fetch(`${url}/metrics`)).text()).matchAll(/^# TYPE (\S+) /gm)) exposed.add(name!);
     }
-    const named = [...dashboard.panels.flatMap((panel) => panel.targets ?? []).map((target) => target.expr), alertRules]
-      .flatMap((text) => [...text.matchAll(/\bpatchbay_[a-z0-9_]+/g)].map(([name]) => name.replace(/_(bucket|count|sum)$/, '')));
+    const named = [...dashboard.panels.flatMap((panel) => panel.targets ?? []).map((target) => target.expr), alertRules].flatMap((text) =>
+      [...text.matchAll(/\bpatchbay_[a-z0-9_]+/g)].map(([name]) => name.replace(/_(bucket|count|sum)$/, '')),
+    );
     if (!HAS_REDIS) exposed.add('patchbay_redis_up');
     expect([...new Set(named)].filter((name) => !exposed.has(name))).toEqual([]);
   });
@@ -159,7 +169,11 @@ describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
     let api: string;
     let dir: string;
     const query = async (expr: string) =>
-      (await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { status: string; error?: string; data?: { result: unknown[] } };
+      (await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as {
+        status: string;
+        error?: string;
+        data?: { result: unknown[] };
+      };
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'patchbay-prometheus-'));
@@ -174,9 +188,18 @@ describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
           scrape_configs: [{ job_name: 'patchbay', static_configs: [{ targets }] }],
         }),
       );
-      prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-        stdio: 'ignore',
-      });
+      prometheus = spawn(
+        'prometheus',
+        [
+          `--config.file=${join(dir, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--log.level=warn',
+        ],
+        {
+          stdio: 'ignore',
+        },
+      );
       for (let i = 0; i < 100; i++) {
         if ((await fetch(`${api}/-/ready`).catch(() => undefined))?.status === 200) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -196,23 +219,42 @@ describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    test('every panel\'s query is valid PromQL, and the main panels show the traffic', async () => {
+    test("every panel's query is valid PromQL, and the main panels show the traffic", async () => {
       const empty: string[] = [];
       for (const panel of dashboard.panels) {
         for (const target of panel.targets ?? []) {
           const answer = await query(asSent(target.expr));
-          expect({ panel: panel.title, status: answer.status, error: answer.error }).toEqual({ panel: panel.title, status: 'success', error: undefined });
+          expect({ panel: panel.title, status: answer.status, error: answer.error }).toEqual({
+            panel: panel.title,
+            status: 'success',
+            error: undefined,
+          });
           if (answer.data!.result.length === 0) empty.push(panel.title);
         }
       }
       // Panels of what did not happen here (refusals, outbox, webhooks, breakers opening) may be empty; these may not.
-      for (const title of ['Requests by client and outcome', 'Latency p50 / p99', 'Requests by operation', 'Errors by code', 'Subgraph calls by outcome', 'Subgraph call p99', 'Operations by outcome', 'Attempts by source and outcome', 'Attempt p99', 'Circuit breakers', 'CPU', 'Resident memory']) {
+      for (const title of [
+        'Requests by client and outcome',
+        'Latency p50 / p99',
+        'Requests by operation',
+        'Errors by code',
+        'Subgraph calls by outcome',
+        'Subgraph call p99',
+        'Operations by outcome',
+        'Attempts by source and outcome',
+        'Attempt p99',
+        'Circuit breakers',
+        'CPU',
+        'Resident memory',
+      ]) {
         expect({ title, empty: empty.includes(title) }).toEqual({ title, empty: false });
       }
     });
 
     test('the alert rules load and evaluate without error', async () => {
-      const rules = (await (await fetch(`${api}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> } };
+      const rules = (await (await fetch(`${api}/api/v1/rules`)).json()) as {
+        data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };
+      };
       const all = rules.data.groups.flatMap((group) => group.rules);
       expect(all.length).toBe([...alertRules.matchAll(/^ {6}- (alert|record): /gm)].length);
       expect(all.filter((rule) => rule.health !== 'ok').map((rule) => [rule.name, rule.health, rule.lastError])).toEqual([]);

@@ -22,7 +22,15 @@ export interface ReceivedSpan {
   status: number;
 }
 
-const anyValue = { oneofs: { value: { oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue'] } }, fields: { stringValue: { type: 'string', id: 1 }, boolValue: { type: 'bool', id: 2 }, intValue: { type: 'int64', id: 3 }, doubleValue: { type: 'double', id: 4 } } };
+const anyValue = {
+  oneofs: { value: { oneof: ['stringValue', 'boolValue', 'intValue', 'doubleValue'] } },
+  fields: {
+    stringValue: { type: 'string', id: 1 },
+    boolValue: { type: 'bool', id: 2 },
+    intValue: { type: 'int64', id: 3 },
+    doubleValue: { type: 'double', id: 4 },
+  },
+};
 const root = protobuf.Root.fromJSON({
   nested: {
     AnyValue: anyValue,
@@ -57,7 +65,15 @@ interface OtlpRequest {
   resourceSpans?: Array<{
     resource?: { attributes?: Array<{ key: string; value?: OtlpValue }> };
     scopeSpans?: Array<{
-      spans?: Array<{ traceId: Id; spanId: Id; parentSpanId?: Id; name: string; kind?: number; attributes?: Array<{ key: string; value?: OtlpValue }>; status?: { code?: number } }>;
+      spans?: Array<{
+        traceId: Id;
+        spanId: Id;
+        parentSpanId?: Id;
+        name: string;
+        kind?: number;
+        attributes?: Array<{ key: string; value?: OtlpValue }>;
+        status?: { code?: number };
+      }>;
     }>;
   }>;
 }
@@ -66,8 +82,10 @@ interface OtlpRequest {
 type Id = string | number[];
 const hexOf = (id: Id | undefined) => (typeof id === 'string' ? id : Buffer.from(id ?? []).toString('hex'));
 
-const valueOf = (value: OtlpValue | undefined) => value?.stringValue ?? value?.boolValue ?? (value?.intValue !== undefined ? Number(value.intValue) : (value?.doubleValue ?? ''));
-const attributesOf = (list: Array<{ key: string; value?: OtlpValue }> = []) => Object.fromEntries(list.map(({ key, value }) => [key, valueOf(value)]));
+const valueOf = (value: OtlpValue | undefined) =>
+  value?.stringValue ?? value?.boolValue ?? (value?.intValue !== undefined ? Number(value.intValue) : (value?.doubleValue ?? ''));
+const attributesOf = (list: Array<{ key: string; value?: OtlpValue }> = []) =>
+  Object.fromEntries(list.map(({ key, value }) => [key, valueOf(value)]));
 
 export async function startOtlpReceiver() {
   const spans: ReceivedSpan[] = [];
@@ -105,7 +123,9 @@ export async function startOtlpReceiver() {
         protocols.add('http/protobuf');
         keep(ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(body), { bytes: Array, longs: Number }) as OtlpRequest);
       }
-      res.writeHead(200, { 'content-type': type.startsWith('application/json') ? 'application/json' : 'application/x-protobuf' }).end(type.startsWith('application/json') ? '{}' : '');
+      res
+        .writeHead(200, { 'content-type': type.startsWith('application/json') ? 'application/json' : 'application/x-protobuf' })
+        .end(type.startsWith('application/json') ? '{}' : '');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

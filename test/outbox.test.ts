@@ -36,8 +36,16 @@ const tempDir = () => {
   return dir;
 };
 let n = 0;
-const event = (over: Partial<TrackedEvent> = {}): TrackedEvent => ({ id: `ob-${++n}`, userId: 'usr_00001', name: 'Outbox', occurredAt: new Date().toISOString(), properties: {}, ...over });
-const ingestedIds = (prefix: string) => sandbox.providers.analytics.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix));
+const event = (over: Partial<TrackedEvent> = {}): TrackedEvent => ({
+  id: `ob-${++n}`,
+  userId: 'usr_00001',
+  name: 'Outbox',
+  occurredAt: new Date().toISOString(),
+  properties: {},
+  ...over,
+});
+const ingestedIds = (prefix: string) =>
+  sandbox.providers.analytics.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix));
 async function until(condition: () => boolean, timeoutMs = 15_000) {
   const end = Date.now() + timeoutMs;
   while (!condition()) {
@@ -55,7 +63,13 @@ function outbox(dir: string) {
 async function scrape(registry: Registry) {
   const text = await registry.metrics();
   return Object.fromEntries(
-    [...text.matchAll(/^(patchbay_outbox_\w+)\{([^}]*)\} (\S+)$/gm)].map(([, name, labels, value]) => [`${name}{${(labels ?? '').split(',').filter((label) => !label.startsWith('service=')).join(',')}}`, Number(value)]),
+    [...text.matchAll(/^(patchbay_outbox_\w+)\{([^}]*)\} (\S+)$/gm)].map(([, name, labels, value]) => [
+      `${name}{${(labels ?? '')
+        .split(',')
+        .filter((label) => !label.startsWith('service='))
+        .join(',')}}`,
+      Number(value),
+    ]),
   );
 }
 
@@ -134,8 +148,9 @@ describe('dead letters through GraphQL (admin)', () => {
       sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 400 }]);
       const events = [1, 2].map((i) => ({ id: `gql-dead-${i}`, userId: 'usr_00002', name: 'Refused' }));
       await call('mutation($e: [TrackEventInput!]!) { track(events: $e) { accepted } }', { e: events }, 'usr_00002', []);
-      const listed = async () => ((await call('{ trackDeadLetters { id userId reason } }')).data?.trackDeadLetters ?? []) as Array<{ id: string }>;
-            for (let i = 0; i < 100 && (await listed()).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      const listed = async () =>
+        ((await call('{ trackDeadLetters { id userId reason } }')).data?.trackDeadLetters ?? []) as Array<{ id: string }>;
+      for (let i = 0; i < 100 && (await listed()).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
       expect((await listed()).map((d) => d.id).sort()).toEqual(['gql-dead-1', 'gql-dead-2']);
       expect((await call('{ trackDeadLetters { id } }', undefined, 'usr_00002', [])).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
 
@@ -179,33 +194,39 @@ describe('a SIGKILL mid-outage', () => {
   });
   const stores: Array<[string, () => Promise<Record<string, string>>]> = [
     ['on disk', async () => ({ OUTBOX_DIR: tempDir() })],
-    ...(HAS_REDIS ? [['in Redis', async () => ({ REDIS_URL: (redis ??= await startRedis()).url })] as [string, () => Promise<Record<string, string>>]] : []),
+    ...(HAS_REDIS
+      ? [['in Redis', async () => ({ REDIS_URL: (redis ??= await startRedis()).url })] as [string, () => Promise<Record<string, string>>]]
+      : []),
   ];
 
-  test.each(stores)('%s: loses nothing acknowledged; the next process delivers every event, once', async (label, makeStore) => {
-    const store = await makeStore();
-    const prefix = `kill-${label.replace(/\W/g, '')}-`;
-    sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 503 }]);
-    const url = await startAnalytics(store);
-    const headers = { 'content-type': 'application/json', ...(await asGateway('analytics', 'usr_00001')) };
-    const track = 'mutation($events: [TrackEventInput!]!) { track(events: $events) { accepted } }';
-    const ids: string[] = [];
-    for (let batch = 0; batch < 4; batch++) {
-      const events = Array.from({ length: 25 }, (_, i) => ({ id: `${prefix}${batch}-${i}`, userId: 'usr_00001', name: 'Killed' }));
-      const body = JSON.stringify({ query: track, variables: { events } });
-      const response = await fetch(`${url}/graphql`, { method: 'POST', headers: signedFor(headers, body), body });
-      expect(((await response.json()) as { data: { track: { accepted: number } } }).data.track.accepted).toBe(25);
-      ids.push(...events.map((e) => e.id));
-    }
-    child!.kill('SIGKILL');
-    await new Promise((resolve) => child!.once('exit', resolve));
-    expect(ingestedIds(prefix)).toHaveLength(0);
+  test.each(stores)(
+    '%s: loses nothing acknowledged; the next process delivers every event, once',
+    async (label, makeStore) => {
+      const store = await makeStore();
+      const prefix = `kill-${label.replace(/\W/g, '')}-`;
+      sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 503 }]);
+      const url = await startAnalytics(store);
+      const headers = { 'content-type': 'application/json', ...(await asGateway('analytics', 'usr_00001')) };
+      const track = 'mutation($events: [TrackEventInput!]!) { track(events: $events) { accepted } }';
+      const ids: string[] = [];
+      for (let batch = 0; batch < 4; batch++) {
+        const events = Array.from({ length: 25 }, (_, i) => ({ id: `${prefix}${batch}-${i}`, userId: 'usr_00001', name: 'Killed' }));
+        const body = JSON.stringify({ query: track, variables: { events } });
+        const response = await fetch(`${url}/graphql`, { method: 'POST', headers: signedFor(headers, body), body });
+        expect(((await response.json()) as { data: { track: { accepted: number } } }).data.track.accepted).toBe(25);
+        ids.push(...events.map((e) => e.id));
+      }
+      child!.kill('SIGKILL');
+      await new Promise((resolve) => child!.once('exit', resolve));
+      expect(ingestedIds(prefix)).toHaveLength(0);
 
-    sandbox.clearFaults();
-    await startAnalytics(store);
-    await until(() => ingestedIds(prefix).length === ids.length);
-    // Every acknowledged event arrived, and exactly once (Segment keeps one per messageId).
-    expect(new Set(ingestedIds(prefix))).toEqual(new Set(ids));
-    expect(ingestedIds(prefix)).toHaveLength(100);
-  }, 60_000);
+      sandbox.clearFaults();
+      await startAnalytics(store);
+      await until(() => ingestedIds(prefix).length === ids.length);
+      // Every acknowledged event arrived, and exactly once (Segment keeps one per messageId).
+      expect(new Set(ingestedIds(prefix))).toEqual(new Set(ids));
+      expect(ingestedIds(prefix)).toHaveLength(100);
+    },
+    60_000,
+  );
 });

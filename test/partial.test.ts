@@ -40,7 +40,7 @@ test('with the storage provider down, Dashboard serves everything else and names
   }
 });
 
-test('in a fanned-out batch, a failing call fails only its own entity\'s field', async () => {
+test("in a fanned-out batch, a failing call fails only its own entity's field", async () => {
   // The first of UserList's 50 listings is refused (403 is not retried); the other 49 answer.
   stack.sandbox.faults('storage', [{ operation: 'ListObjectsV2', status: 403, times: 1 }]);
   try {
@@ -76,7 +76,11 @@ test('a subgraph that answers too late fails only its fields, with SUBGRAPH_TIME
     expect(body.data).toEqual({ user: { name: stack.sandbox.seed.users[0]!.name, storageUsedBytes: null } });
     // The error names the subgraph and the entity whose fetch failed (as Apollo Router does).
     expect(body.errors).toEqual([
-      { message: 'Subgraph storage did not answer in time', path: ['user'], extensions: { code: 'SUBGRAPH_TIMEOUT', subgraph: 'storage', retryable: true } },
+      {
+        message: 'Subgraph storage did not answer in time',
+        path: ['user'],
+        extensions: { code: 'SUBGRAPH_TIMEOUT', subgraph: 'storage', retryable: true },
+      },
     ]);
   } finally {
     await gateway.close();
@@ -92,14 +96,18 @@ test('with the storage subgraph gone, Dashboard still serves the user, messages 
   const body = await dashboardWithoutStorage();
   // One error for the failed fetch, naming the subgraph and the entity it was for.
   expect(body.errors).toEqual([
-    { message: 'Subgraph storage is unavailable', path: ['user'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'storage', retryable: true } },
+    {
+      message: 'Subgraph storage is unavailable',
+      path: ['user'],
+      extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'storage', retryable: true },
+    },
   ]);
   expectNoLeaks(body);
   expect(JSON.stringify(body)).not.toContain(storageUrl);
 });
 
 // Last: it leaves SendGrid's circuit open for this stack.
-test('sends fail over to Postmark once SendGrid\'s circuit is open, and only then', async () => {
+test("sends fail over to Postmark once SendGrid's circuit is open, and only then", async () => {
   const web = `${stack.gateways.web!.url}/graphql`;
   stack.sandbox.faults('email', [{ operation: 'mailSend', status: 500 }]);
   const send = () => graphql(web, SendEmailDocument, { input: { to: 'failover@example.com', subject: 'Hi', text: 'Hello' } });

@@ -39,7 +39,9 @@ beforeAll(async () => {
   if (busy.length) throw new Error(`ports ${busy.join(', ')} are in use: stop whatever runs there (npm start?) and run this test again`);
 
   running.push(await startProgram(npm('sandbox'), env));
-  running.push(...(await Promise.all(['accounts', 'email', 'storage', 'analytics'].map((name) => startProgram(npm('subgraph', '--', name), env)))));
+  running.push(
+    ...(await Promise.all(['accounts', 'email', 'storage', 'analytics'].map((name) => startProgram(npm('subgraph', '--', name), env)))),
+  );
   running.push(...(await Promise.all(['web', 'mobile'].map((client) => startProgram(npm('gateway', '--', client), env)))));
   const minted = await runToEnd(npm('token', '--', 'usr_00001', 'email:send'), env);
   expect(minted.status).toBe(0);
@@ -65,7 +67,8 @@ const sandboxCalls = async (port: number) =>
 describe('every service as its own process, as the README starts them', () => {
   test('web: a query joined across the four subgraphs, and a mutation', async () => {
     const joined = await post(ports.web, {
-      query: '{ me { id name email storageUsedBytes files(first: 2) { nodes { name downloadUrl } } emailMessages(first: 2) { subject status } recentEvents(last: 2) { name } lastSeenAt } }',
+      query:
+        '{ me { id name email storageUsedBytes files(first: 2) { nodes { name downloadUrl } } emailMessages(first: 2) { subject status } recentEvents(last: 2) { name } lastSeenAt } }',
     });
     expect(joined.status).toBe(200);
     expect(joined.body.errors).toBeUndefined();
@@ -79,7 +82,14 @@ describe('every service as its own process, as the README starts them', () => {
     const before = (await sandboxCalls(ports.sandbox.email)).mailSend ?? 0;
     const sent = await post(ports.web, {
       query: print(SendEmailDocument),
-      variables: { input: { to: 'per-process@example.com', subject: 'Hello', text: 'From its own process', idempotencyKey: `per-process-${Date.now()}` } },
+      variables: {
+        input: {
+          to: 'per-process@example.com',
+          subject: 'Hello',
+          text: 'From its own process',
+          idempotencyKey: `per-process-${Date.now()}`,
+        },
+      },
     });
     expect(sent.body.errors).toBeUndefined();
     expect(sent.body.data!.sendEmail).toMatchObject({ provider: 'sendgrid', messageId: expect.any(String) });
@@ -87,9 +97,17 @@ describe('every service as its own process, as the README starts them', () => {
   });
 
   test('mobile: a persisted joined query and a persisted mutation, by id only', async () => {
-    const home = await post(ports.mobile, { variables: { userId: 'usr_00001' }, extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Home') } } });
+    const home = await post(ports.mobile, {
+      variables: { userId: 'usr_00001' },
+      extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Home') } },
+    });
     expect(home.body.errors).toBeUndefined();
-    expect(home.body.data!.user).toMatchObject({ id: 'usr_00001', files: { nodes: expect.any(Array) }, emailMessages: expect.any(Array), recentEvents: expect.any(Array) });
+    expect(home.body.data!.user).toMatchObject({
+      id: 'usr_00001',
+      files: { nodes: expect.any(Array) },
+      emailMessages: expect.any(Array),
+      recentEvents: expect.any(Array),
+    });
 
     const id = `per-process-${Date.now()}`;
     const tracked = await post(ports.mobile, {
@@ -99,7 +117,8 @@ describe('every service as its own process, as the README starts them', () => {
     expect(tracked.body.errors).toBeUndefined();
     expect(tracked.body.data!.track).toMatchObject({ accepted: 1, eventIds: [id] });
     // The outbox delivers to Segment after acknowledging.
-    for (let i = 0; i < 100 && !(await sandboxCalls(ports.sandbox.analytics)).segmentBatch; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !(await sandboxCalls(ports.sandbox.analytics)).segmentBatch; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await sandboxCalls(ports.sandbox.analytics)).segmentBatch).toBeGreaterThanOrEqual(1);
     // The typed documents are what the manifest holds.
     expect(print(HomeDocument)).toContain('query Home');

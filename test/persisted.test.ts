@@ -40,7 +40,10 @@ function client(gateway: string, persisted: PersistedQueryLink) {
   };
   const http = new HttpLink({ uri: `${stack.gateways[gateway]!.url}/graphql`, fetch: recordingFetch, headers: { authorization } });
   // Dashboard defers part of itself: the client reads incremental responses.
-  return { apollo: new ApolloClient({ link: persisted.concat(http), cache: new InMemoryCache(), incrementalHandler: new Defer20220824Handler() }), sent };
+  return {
+    apollo: new ApolloClient({ link: persisted.concat(http), cache: new InMemoryCache(), incrementalHandler: new Defer20220824Handler() }),
+    sent,
+  };
 }
 
 describe('web: automatic persisted queries', () => {
@@ -77,7 +80,9 @@ describe('mobile: safelist from the committed manifest', () => {
     const app = client('mobile', new PersistedQueryLink({ sha256 }));
     const outside = { kind: 'Document', definitions: (HomeDocument as unknown as DocumentNode).definitions } as DocumentNode;
     const renamed = JSON.parse(JSON.stringify(outside).replace('"value":"Home"', '"value":"HomeCopy"')) as DocumentNode;
-    await expect(app.apollo.query({ query: renamed, variables: { userId: 'usr_00001' } })).rejects.toThrow(/No persisted operation has the id/);
+    await expect(app.apollo.query({ query: renamed, variables: { userId: 'usr_00001' } })).rejects.toThrow(
+      /No persisted operation has the id/,
+    );
     // Asked once by hash; no text follows: the refusal is not "not found", so there is nothing to register.
     expect(app.sent.map((b) => Boolean(b.query))).toEqual([false]);
   });
@@ -93,7 +98,9 @@ describe('mobile safelist refusals over HTTP', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
     const body = await json(response);
-    expect(body).toEqual({ errors: [{ message: expect.stringMatching(/persisted operations only/), extensions: { code: 'PERSISTED_QUERY_ID_REQUIRED' } }] });
+    expect(body).toEqual({
+      errors: [{ message: expect.stringMatching(/persisted operations only/), extensions: { code: 'PERSISTED_QUERY_ID_REQUIRED' } }],
+    });
     const legacy = await post({ query: '{ me { id } }' }, 'application/json');
     expect(legacy.status).toBe(400);
     expect(legacy.headers.get('content-type')).toMatch(/^application\/json/);

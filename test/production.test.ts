@@ -22,7 +22,11 @@ const GATEWAY_SECRETS = ['JWT_SECRET', 'JWT_ISSUER', 'JWT_AUDIENCE', 'INTERNAL_T
 const PROGRAMS: Array<[string, string[], string[]]> = [
   ['gateway web', tsxProgram('gateway/index.ts', 'web'), [...GATEWAY_SECRETS, 'WEB_CORS_ORIGINS']],
   ['gateway mobile', tsxProgram('gateway/index.ts', 'mobile'), GATEWAY_SECRETS],
-  ['subgraph accounts', tsxProgram('scripts/run-subgraph.ts', 'accounts'), ['INTERNAL_TOKEN_SECRET', 'ACCOUNTS_API_URL', 'ACCOUNTS_API_TOKEN']],
+  [
+    'subgraph accounts',
+    tsxProgram('scripts/run-subgraph.ts', 'accounts'),
+    ['INTERNAL_TOKEN_SECRET', 'ACCOUNTS_API_URL', 'ACCOUNTS_API_TOKEN'],
+  ],
   [
     'subgraph email',
     tsxProgram('scripts/run-subgraph.ts', 'email'),
@@ -37,8 +41,16 @@ const PROGRAMS: Array<[string, string[], string[]]> = [
       'POSTMARK_WEBHOOK_PASSWORD',
     ],
   ],
-  ['subgraph storage', tsxProgram('scripts/run-subgraph.ts', 'storage'), ['INTERNAL_TOKEN_SECRET', 'S3_ENDPOINT', 'S3_REGION', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']],
-  ['subgraph analytics', tsxProgram('scripts/run-subgraph.ts', 'analytics'), ['INTERNAL_TOKEN_SECRET', 'SEGMENT_WRITE_KEY', 'MIXPANEL_SERVICE_ACCOUNT', 'MIXPANEL_PROJECT_ID']],
+  [
+    'subgraph storage',
+    tsxProgram('scripts/run-subgraph.ts', 'storage'),
+    ['INTERNAL_TOKEN_SECRET', 'S3_ENDPOINT', 'S3_REGION', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
+  ],
+  [
+    'subgraph analytics',
+    tsxProgram('scripts/run-subgraph.ts', 'analytics'),
+    ['INTERNAL_TOKEN_SECRET', 'SEGMENT_WRITE_KEY', 'MIXPANEL_SERVICE_ACCOUNT', 'MIXPANEL_PROJECT_ID'],
+  ],
 ];
 
 describe('with NODE_ENV=production and nothing else set', () => {
@@ -102,7 +114,12 @@ describe('with NODE_ENV=production and committed development values', () => {
   test('a subgraph refuses the caller-header secret and the sandbox credentials', async () => {
     const { status, stderr } = await runToEnd(
       tsxProgram('scripts/run-subgraph.ts', 'accounts'),
-      bareEnv({ ...PRODUCTION, INTERNAL_TOKEN_SECRET: LOCAL.auth.internalTokenSecret, ACCOUNTS_API_URL: 'https://accounts.internal', ACCOUNTS_API_TOKEN: LOCAL.accounts.token }),
+      bareEnv({
+        ...PRODUCTION,
+        INTERNAL_TOKEN_SECRET: LOCAL.auth.internalTokenSecret,
+        ACCOUNTS_API_URL: 'https://accounts.internal',
+        ACCOUNTS_API_TOKEN: LOCAL.accounts.token,
+      }),
     );
     expect(status).toBe(2);
     expect(named(stderr, COMMITTED)).toEqual(['INTERNAL_TOKEN_SECRET', 'ACCOUNTS_API_TOKEN']);

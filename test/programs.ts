@@ -125,7 +125,10 @@ export function startProgram(
     if (options.readyUrl) {
       const poll = async () => {
         while (child.exitCode === null) {
-          const ok = await fetch(options.readyUrl!).then((r) => r.ok, () => false);
+          const ok = await fetch(options.readyUrl!).then(
+            (r) => r.ok,
+            () => false,
+          );
           if (ok) return ready(new URL(options.readyUrl!).origin);
           await new Promise((r) => setTimeout(r, 100));
         }

@@ -59,17 +59,23 @@ async function withRetries(ask: () => Promise<Answer>): Promise<Answer> {
 }
 
 async function post(query: string, variables: object): Promise<Answer> {
-  const response = await fetch(`${stack.gateways.web!.url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(`${stack.gateways.web!.url}/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
   return (await response.json()) as Answer;
 }
 
 let n = 0;
 const sendOnce = (key: string, to: string) =>
   withRetries(() => post(print(SendEmailDocument), { input: { to, subject: 'Outage', text: 'Hello', idempotencyKey: key } }));
-const track = (ids: string[]) => withRetries(() => post(print(TrackDocument), { events: ids.map((id) => ({ id, userId: 'usr_00001', name: 'Outage' })) }));
+const track = (ids: string[]) =>
+  withRetries(() => post(print(TrackDocument), { events: ids.map((id) => ({ id, userId: 'usr_00001', name: 'Outage' })) }));
 
 const mailsTo = (to: string) => stack.sandbox.providers.email.sent.filter((m) => JSON.stringify(m.body).includes(to)).length;
-const ingested = (prefix: string) => new Set(stack.sandbox.providers.analytics.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix)));
+const ingested = (prefix: string) =>
+  new Set(stack.sandbox.providers.analytics.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix)));
 const readiness = async (subgraph: string) => {
   const response = await fetch(`${stack.subgraphs[subgraph]!.url}/readyz`);
   return { status: response.status, redis: ((await response.json()) as { redis?: string }).redis };
@@ -135,7 +141,10 @@ describeWithRedis('Redis paused, stopped and restarted mid-traffic', () => {
 
 describeWithRedis('an unreachable Redis at start', () => {
   test('the process serves, says so on /readyz, and logs connection errors as rate-limited JSON', async () => {
-    const email = await startProgram(tsxProgram('scripts/run-subgraph.ts', 'email'), bareEnv({ EMAIL_PORT: '0', LOG_LEVEL: 'info', REDIS_URL: 'redis://127.0.0.1:1' }));
+    const email = await startProgram(
+      tsxProgram('scripts/run-subgraph.ts', 'email'),
+      bareEnv({ EMAIL_PORT: '0', LOG_LEVEL: 'info', REDIS_URL: 'redis://127.0.0.1:1' }),
+    );
     try {
       await sleep(3000);
       const response = await fetch(`${email.url}/readyz`);

@@ -113,7 +113,13 @@ const documentedPartialErrors = new Set([
         startReplica(
           name,
           tsxProgram('scripts/run-subgraph.ts', name),
-          bareEnv({ ...sandbox.env(), ...shared, [`${name.toUpperCase()}_PORT`]: String(port), [`${name.toUpperCase()}_METRICS_PORT`]: '0', OUTBOX_RESCAN_MS: '2000' }),
+          bareEnv({
+            ...sandbox.env(),
+            ...shared,
+            [`${name.toUpperCase()}_PORT`]: String(port),
+            [`${name.toUpperCase()}_METRICS_PORT`]: '0',
+            OUTBOX_RESCAN_MS: '2000',
+          }),
           port,
         ),
       ),
@@ -126,7 +132,12 @@ const documentedPartialErrors = new Set([
         startReplica(
           client,
           tsxProgram('gateway/index.ts', client),
-          bareEnv({ ...subgraphUrls, ...shared, [`${client.toUpperCase()}_GATEWAY_PORT`]: String(port), [`${client.toUpperCase()}_METRICS_PORT`]: '0' }),
+          bareEnv({
+            ...subgraphUrls,
+            ...shared,
+            [`${client.toUpperCase()}_GATEWAY_PORT`]: String(port),
+            [`${client.toUpperCase()}_METRICS_PORT`]: '0',
+          }),
           port,
         ),
       ),
@@ -148,11 +159,21 @@ const documentedPartialErrors = new Set([
     const user = sandbox.seed.users[3]!;
     const web = `${front.web}/graphql`;
     const mobile = `${front.mobile}/graphql`;
-    const tally = { requests: 0, failed: [] as string[], partial: new Map<string, number>(), sends: [] as string[], inFlight: [] as string[], acknowledged: [] as string[] };
+    const tally = {
+      requests: 0,
+      failed: [] as string[],
+      partial: new Map<string, number>(),
+      sends: [] as string[],
+      inFlight: [] as string[],
+      acknowledged: [] as string[],
+    };
     const DASHBOARD = `{ user(id: "${user.id}") { id name files(first: 2) { nodes { key } } emailMessages(first: 2) { id status } recentEvents(last: 2) { name } } }`;
 
     /** One client request: a failure is an HTTP status other than 200, no data, or an error that is not a documented partial one. */
-    const record = (what: string, answer: { status: number; body: { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> } }) => {
+    const record = (
+      what: string,
+      answer: { status: number; body: { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> } },
+    ) => {
       tally.requests++;
       const errors = answer.body.errors ?? [];
       if (answer.status !== 200 || answer.body.data == null) {
@@ -166,7 +187,7 @@ const documentedPartialErrors = new Set([
       }
       return errors.length === 0;
     };
-    const safely = async <T,>(send: () => Promise<T>, what: string): Promise<T | undefined> => {
+    const safely = async <T>(send: () => Promise<T>, what: string): Promise<T | undefined> => {
       try {
         return await send();
       } catch (error) {
@@ -200,19 +221,35 @@ const documentedPartialErrors = new Set([
       const headers = await as(user.id);
       for (let i = 0; running; i++) {
         const ids = [`replica-m${c}-${i}-a`, `replica-m${c}-${i}-b`];
-        const body = { variables: { events: ids.map((id) => ({ id, userId: user.id, name: 'Replica Check' })) }, extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Track') } } };
+        const body = {
+          variables: { events: ids.map((id) => ({ id, userId: user.id, name: 'Replica Check' })) },
+          extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Track') } },
+        };
         const tracked = await safely(async () => {
-          const response = await fetch(mobile, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-          return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> } };
+          const response = await fetch(mobile, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify(body),
+          });
+          return {
+            status: response.status,
+            body: (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> },
+          };
         }, 'Track');
         if (tracked && record('Track', tracked)) tally.acknowledged.push(...ids);
         const home = await safely(async () => {
           const response = await fetch(mobile, {
             method: 'POST',
             headers: { 'content-type': 'application/json', ...headers },
-            body: JSON.stringify({ variables: { userId: user.id }, extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Home') } } }),
+            body: JSON.stringify({
+              variables: { userId: user.id },
+              extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Home') } },
+            }),
           });
-          return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> } };
+          return {
+            status: response.status,
+            body: (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> },
+          };
         }, 'Home');
         if (home) record('Home', home);
       }
@@ -253,7 +290,11 @@ const documentedPartialErrors = new Set([
     const query = `{ me { id name } } # ${randomBytes(4).toString('hex')}`;
     const extensions = { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') } };
     const headers = { 'content-type': 'application/json', ...(await as('usr_00002')) };
-    const ask = (url: string, body: object) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as { data?: unknown } }));
+    const ask = (url: string, body: object) =>
+      fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { data?: unknown },
+      }));
     expect((await ask(two!, { extensions })).status).toBe(404);
     expect((await ask(one!, { query, extensions })).body.data).toEqual({ me: { id: 'usr_00002', name: expect.any(String) } });
     expect((await ask(two!, { extensions })).body.data).toEqual({ me: { id: 'usr_00002', name: expect.any(String) } });
@@ -261,7 +302,15 @@ const documentedPartialErrors = new Set([
 
   test("Mixpanel's hourly quota holds across two analytics replicas", async () => {
     const quota = 4;
-    const env = bareEnv({ ...sandbox.env(), REDIS_URL: redis.url, LOG_LEVEL: 'info', ANALYTICS_PORT: '0', ANALYTICS_METRICS_PORT: '0', MIXPANEL_QUERIES_PER_HOUR: String(quota), OUTBOX_RESCAN_MS: '60000' });
+    const env = bareEnv({
+      ...sandbox.env(),
+      REDIS_URL: redis.url,
+      LOG_LEVEL: 'info',
+      ANALYTICS_PORT: '0',
+      ANALYTICS_METRICS_PORT: '0',
+      MIXPANEL_QUERIES_PER_HOUR: String(quota),
+      OUTBOX_RESCAN_MS: '60000',
+    });
     const pair = await Promise.all([0, 1].map(() => startProgram(tsxProgram('scripts/run-subgraph.ts', 'analytics'), env)));
     try {
       const before = sandbox.calls().analytics.mixpanelSegmentation ?? 0;
@@ -269,7 +318,12 @@ const documentedPartialErrors = new Set([
       for (let i = 0; i < 10; i++) {
         // A different event each time: no cache answers, every query counts.
         const query = `{ eventCounts(event: "Quota ${i}-${randomBytes(3).toString('hex')}", from: "2026-01-01", to: "2026-01-02") { total } }`;
-        const { body } = await graphql(`${pair[i % 2]!.url}/graphql`, query, undefined, await asGateway('analytics', 'usr_analyst', 'analytics:read'));
+        const { body } = await graphql(
+          `${pair[i % 2]!.url}/graphql`,
+          query,
+          undefined,
+          await asGateway('analytics', 'usr_analyst', 'analytics:read'),
+        );
         codes.push(body.errors ? String(body.errors[0]!.extensions?.code) : 'ok');
       }
       expect(codes.filter((code) => code === 'ok')).toHaveLength(quota);
@@ -283,9 +337,16 @@ const documentedPartialErrors = new Set([
   test('a webhook delivered to one email replica is known to the other, and its status shows through both', async () => {
     const [one, two] = replicas.filter((r) => r.service === 'email').map((r) => `http://127.0.0.1:${r.port}`);
     const user = sandbox.seed.users[5]!;
-    const sent = await graphql(`${front.web}/graphql`, SendEmailDocument, { input: { to: user.email, subject: 'Status across replicas', text: 'Hi' } }, await as(user.id, 'email:send'));
+    const sent = await graphql(
+      `${front.web}/graphql`,
+      SendEmailDocument,
+      { input: { to: user.email, subject: 'Status across replicas', text: 'Hi' } },
+      await as(user.id, 'email:send'),
+    );
     const messageId = sent.body.data!.sendEmail.messageId;
-    const batch = JSON.stringify([{ event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.x`, timestamp: 3 }]);
+    const batch = JSON.stringify([
+      { event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.x`, timestamp: 3 },
+    ]);
     const timestamp = String(Math.floor(Date.now() / 1000));
     const signature = createSign('sha256')
       .update(timestamp + batch)
@@ -294,7 +355,11 @@ const documentedPartialErrors = new Set([
     const deliver = (base: string) =>
       fetch(`${base}/webhooks/sendgrid`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-twilio-email-event-webhook-timestamp': timestamp, 'x-twilio-email-event-webhook-signature': signature },
+        headers: {
+          'content-type': 'application/json',
+          'x-twilio-email-event-webhook-timestamp': timestamp,
+          'x-twilio-email-event-webhook-signature': signature,
+        },
         body: batch,
       }).then((r) => r.json());
     expect(await deliver(one!)).toEqual({ received: 1, applied: 1, duplicates: 0 });
@@ -319,7 +384,10 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
 }
 async function untilReady(url: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const status = await fetch(url).then((r) => r.status, () => 0);
+    const status = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     await sleep(100);
   }

@@ -161,8 +161,22 @@ describe('circuit breaker', () => {
     // Three of every four calls fail, never more than three in a row: S F F F S F ...
     sandbox.faults('accounts', [{ operation: 'getUser', status: 503, rate: 0.75 }]);
     const codes: string[] = [];
-    for (let i = 0; i < 7; i++) codes.push(await getUser().then(() => 'ok', (e: UpstreamError) => e.code));
-    expect(codes).toEqual(['ok', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE', 'ok', 'UPSTREAM_UNAVAILABLE', 'CIRCUIT_OPEN']);
+    for (let i = 0; i < 7; i++)
+      codes.push(
+        await getUser().then(
+          () => 'ok',
+          (e: UpstreamError) => e.code,
+        ),
+      );
+    expect(codes).toEqual([
+      'ok',
+      'UPSTREAM_UNAVAILABLE',
+      'UPSTREAM_UNAVAILABLE',
+      'UPSTREAM_UNAVAILABLE',
+      'ok',
+      'UPSTREAM_UNAVAILABLE',
+      'CIRCUIT_OPEN',
+    ]);
     expect(source.breakerState()).toBe('open');
   });
 

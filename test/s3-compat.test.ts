@@ -8,7 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 // @ts-expect-error s3rver ships no types
 import S3rver from 's3rver';
@@ -29,7 +36,13 @@ describe('the storage sandbox, driven by the AWS SDK', () => {
     sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '20' });
     // Checksums only where S3 requires them: the SDK's default streams CRC32 trailers
     // (aws-chunked), which the sandbox does not speak.
-    s3 = new S3Client({ endpoint: sandbox.url('storage'), region: LOCAL.s3.region, forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    s3 = new S3Client({
+      endpoint: sandbox.url('storage'),
+      region: LOCAL.s3.region,
+      forcePathStyle: true,
+      credentials,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
   });
   afterAll(async () => {
     s3?.destroy();
@@ -58,7 +71,12 @@ describe('the storage sandbox, driven by the AWS SDK', () => {
     await s3.send(new DeleteObjectCommand({ Bucket, Key: 'users/usr_00001/sdk.txt' }));
     await expect(s3.send(new HeadObjectCommand({ Bucket, Key: 'users/usr_00001/sdk.txt' }))).rejects.toMatchObject({ name: 'NotFound' });
 
-    const wrongKey = new S3Client({ endpoint: sandbox.url('storage'), region: LOCAL.s3.region, forcePathStyle: true, credentials: { ...credentials, secretAccessKey: 'wrong' } });
+    const wrongKey = new S3Client({
+      endpoint: sandbox.url('storage'),
+      region: LOCAL.s3.region,
+      forcePathStyle: true,
+      credentials: { ...credentials, secretAccessKey: 'wrong' },
+    });
     await expect(wrongKey.send(new ListObjectsV2Command({ Bucket }))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
     wrongKey.destroy();
   });
@@ -72,8 +90,18 @@ describe('the storage source against s3rver', () => {
     server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: 'patchbay-files' }] });
     const { port } = await server.run();
     endpoint = `http://127.0.0.1:${port}`;
-    const sdk = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, requestChecksumCalculation: 'WHEN_REQUIRED' });
-    for (const [name, body, type] of [['a.txt', 'alpha', 'text/plain'], ['b.png', 'png-bytes', 'image/png'], ['c.pdf', 'pdf!', 'application/pdf']]) {
+    const sdk = new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    for (const [name, body, type] of [
+      ['a.txt', 'alpha', 'text/plain'],
+      ['b.png', 'png-bytes', 'image/png'],
+      ['c.pdf', 'pdf!', 'application/pdf'],
+    ]) {
       await sdk.send(new PutObjectCommand({ Bucket: 'patchbay-files', Key: `users/usr_00042/${name}`, Body: body, ContentType: type }));
     }
     sdk.destroy();
@@ -84,7 +112,10 @@ describe('the storage source against s3rver', () => {
   });
 
   test('lists with pages and start-after, heads for content types, presigns downloads', async () => {
-    const api = createS3Api(StorageConfig.parse({ S3_ENDPOINT: endpoint, S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER' }), kit());
+    const api = createS3Api(
+      StorageConfig.parse({ S3_ENDPOINT: endpoint, S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER' }),
+      kit(),
+    );
     // (s3rver 3.7.1 cannot make continuation tokens under OpenSSL 3: its truncated listings
     // answer 500 on Node 20+, so pages are asked for with start-after, as our cursors do.)
     const first = await api.listObjects({ prefix: 'users/usr_00042/', maxKeys: 10 });
@@ -102,7 +133,13 @@ describe('the storage source against s3rver', () => {
 describe('virtual-host style addressing (S3_FORCE_PATH_STYLE=false)', () => {
   test('puts the bucket in the host, and signs what it sends there', () => {
     const api = createS3Api(
-      StorageConfig.parse({ S3_ENDPOINT: 'https://s3.eu-west-1.amazonaws.com', S3_REGION: 'eu-west-1', S3_FORCE_PATH_STYLE: 'false', S3_ACCESS_KEY_ID: credentials.accessKeyId, S3_SECRET_ACCESS_KEY: credentials.secretAccessKey }),
+      StorageConfig.parse({
+        S3_ENDPOINT: 'https://s3.eu-west-1.amazonaws.com',
+        S3_REGION: 'eu-west-1',
+        S3_FORCE_PATH_STYLE: 'false',
+        S3_ACCESS_KEY_ID: credentials.accessKeyId,
+        S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      }),
       kit(),
     );
     const url = new URL(api.presignGet('users/usr_00001/report 1.pdf').url);
@@ -110,7 +147,13 @@ describe('virtual-host style addressing (S3_FORCE_PATH_STYLE=false)', () => {
     expect(url.pathname).toBe('/users/usr_00001/report%201.pdf');
     expect(api.source.baseUrl).toBe('https://patchbay-files.s3.eu-west-1.amazonaws.com');
     const verdict = verifyS3Request(
-      { method: 'GET', rawPath: url.pathname, query: url.searchParams, headers: { host: url.host }, bodySha256: createHash('sha256').update('').digest('hex') },
+      {
+        method: 'GET',
+        rawPath: url.pathname,
+        query: url.searchParams,
+        headers: { host: url.host },
+        bodySha256: createHash('sha256').update('').digest('hex'),
+      },
       (id) => (id === credentials.accessKeyId ? credentials : undefined),
       'eu-west-1',
     );

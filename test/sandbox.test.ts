@@ -26,8 +26,15 @@ describe('SigV4 verification against AWS published examples', () => {
     expect(verifyS3Request(request, () => creds, 'us-east-1', at)).toEqual({ ok: true, accessKeyId: creds.accessKeyId });
     const changed = new URLSearchParams(presigned);
     changed.set('X-Amz-Expires', '86401');
-    expect(verifyS3Request({ ...request, query: changed }, () => creds, 'us-east-1', at)).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
-    expect(verifyS3Request(request, () => creds, 'us-east-1', at + 86_400_000)).toMatchObject({ ok: false, status: 403, message: 'Request has expired' });
+    expect(verifyS3Request({ ...request, query: changed }, () => creds, 'us-east-1', at)).toMatchObject({
+      ok: false,
+      code: 'SignatureDoesNotMatch',
+    });
+    expect(verifyS3Request(request, () => creds, 'us-east-1', at + 86_400_000)).toMatchObject({
+      ok: false,
+      status: 403,
+      message: 'Request has expired',
+    });
   });
 
   test('header-signed GET with Range verifies', () => {
@@ -90,7 +97,10 @@ describe('storage sandbox speaks S3', () => {
     expect(first).toContain('<KeyCount>2</KeyCount>');
     const token = /<NextContinuationToken>([^<]+)</.exec(first)![1]!;
     const second = await (
-      await signed('GET', `${bucket}?list-type=2&max-keys=1000&prefix=${encodeURIComponent(user)}&continuation-token=${encodeURIComponent(token)}`)
+      await signed(
+        'GET',
+        `${bucket}?list-type=2&max-keys=1000&prefix=${encodeURIComponent(user)}&continuation-token=${encodeURIComponent(token)}`,
+      )
     ).text();
     const keys = [...second.matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1]);
     expect(keys).toEqual(all.slice(2));
@@ -126,7 +136,10 @@ describe('storage sandbox speaks S3', () => {
 
     const xml = '<Delete><Object><Key>users/test/hello.txt</Key></Object><Object><Key>users/test/never.txt</Key></Object></Delete>';
     const md5 = (await import('node:crypto')).createHash('md5').update(xml).digest('base64');
-    const deleted = await signed('POST', `${bucket}?delete`, { body: xml, headers: { 'Content-MD5': md5, 'Content-Type': 'application/xml' } });
+    const deleted = await signed('POST', `${bucket}?delete`, {
+      body: xml,
+      headers: { 'Content-MD5': md5, 'Content-Type': 'application/xml' },
+    });
     expect(deleted.status).toBe(200);
     const result = await deleted.text();
     expect(result).toContain('<Deleted><Key>users/test/hello.txt</Key></Deleted>');
@@ -140,7 +153,11 @@ describe('storage sandbox speaks S3', () => {
       { host: url.host, path: `${bucket}/users/test/x.txt`, method: 'PUT', service: 's3', region: LOCAL.s3.region, body: 'original' },
       creds,
     );
-    const response = await fetch(`${url.origin}${request.path}`, { method: 'PUT', headers: request.headers as Record<string, string>, body: 'tampered' });
+    const response = await fetch(`${url.origin}${request.path}`, {
+      method: 'PUT',
+      headers: request.headers as Record<string, string>,
+      body: 'tampered',
+    });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('<Code>XAmzContentSHA256Mismatch</Code>');
   });
@@ -178,7 +195,7 @@ describe('email sandbox speaks SendGrid v3', () => {
     expect(body.errors.map((e) => e.field)).toEqual(['personalizations.0.to.0.email', 'content']);
   });
 
-  test('401 with SendGrid\'s body for a wrong key', async () => {
+  test("401 with SendGrid's body for a wrong key", async () => {
     const response = await send(valid, 'SG.wrong');
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ errors: [{ message: 'authorization required', field: null }] });
@@ -192,7 +209,9 @@ describe('email sandbox speaks SendGrid v3', () => {
     });
     const body = (await response.json()) as { messages: Array<{ to_email: string }> };
     expect(body.messages.length).toBe(sandbox.seed.messages.filter((m) => m.to_email === address).length);
-    const bad = await fetch(`${sandbox.url('email')}/v3/messages?query=DROP%20TABLE`, { headers: { authorization: `Bearer ${LOCAL.sendgrid.apiKey}` } });
+    const bad = await fetch(`${sandbox.url('email')}/v3/messages?query=DROP%20TABLE`, {
+      headers: { authorization: `Bearer ${LOCAL.sendgrid.apiKey}` },
+    });
     expect(bad.status).toBe(400);
   });
 });
@@ -201,7 +220,9 @@ describe('accounts and analytics sandboxes', () => {
   test('accounts needs the bearer token and caps ids at 100', async () => {
     expect((await fetch(`${sandbox.url('accounts')}/v1/users/usr_00001`)).status).toBe(401);
     const ids = Array.from({ length: 101 }, (_, i) => `usr_${i}`).join(',');
-    const response = await fetch(`${sandbox.url('accounts')}/v1/users?ids=${ids}`, { headers: { authorization: `Bearer ${LOCAL.accounts.token}` } });
+    const response = await fetch(`${sandbox.url('accounts')}/v1/users?ids=${ids}`, {
+      headers: { authorization: `Bearer ${LOCAL.accounts.token}` },
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: { code: 'too_many_ids', message: 'At most 100 ids per request.' } });
   });

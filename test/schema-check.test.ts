@@ -22,7 +22,10 @@ function copyRepository(): URL {
   const dir = mkdtempSync(join(tmpdir(), 'patchbay-schema-check-'));
   copies.push(dir);
   for (const path of ['subgraphs', 'schema', 'clients', 'codegen.yml', 'persisted-query-manifest.config.json']) {
-    cpSync(fileURLToPath(new URL(path, REPO_ROOT)), join(dir, path), { recursive: true, filter: (src) => !src.endsWith('.ts') || src.includes('__generated__') });
+    cpSync(fileURLToPath(new URL(path, REPO_ROOT)), join(dir, path), {
+      recursive: true,
+      filter: (src) => !src.endsWith('.ts') || src.includes('__generated__'),
+    });
   }
   return pathToFileURL(`${dir}/`);
 }
@@ -69,59 +72,112 @@ describe('schema:check verdicts', () => {
 
   test('a field Dashboard uses, removed: BREAKING, naming the operations it breaks', async () => {
     const report = await check((root) =>
-      edit(root, 'subgraphs/storage/schema.graphql', '  "Total size of the user\'s files in bytes; null when storage cannot be reached."\n  storageUsedBytes: Float\n', ''),
+      edit(
+        root,
+        'subgraphs/storage/schema.graphql',
+        '  "Total size of the user\'s files in bytes; null when storage cannot be reached."\n  storageUsedBytes: Float\n',
+        '',
+      ),
     );
     expect(report.ok).toBe(false);
     expect(report.changes).toContainEqual(
-      expect.objectContaining({ client: 'web', level: 'BREAKING', type: 'FIELD_REMOVED', path: 'User.storageUsedBytes', operations: ['web/Dashboard', 'web/UserList'] }),
+      expect.objectContaining({
+        client: 'web',
+        level: 'BREAKING',
+        type: 'FIELD_REMOVED',
+        path: 'User.storageUsedBytes',
+        operations: ['web/Dashboard', 'web/UserList'],
+      }),
     );
     expect(messages(report, 'breaking')).toContainEqual(expect.stringContaining('(used by web/Dashboard, web/UserList)'));
     expect(messages(report, 'operations')).toContainEqual(
-      expect.stringMatching(/^web\/Dashboard: Cannot query field "storageUsedBytes" on type "User"\. \(broken by: Field 'storageUsedBytes' was removed/),
+      expect.stringMatching(
+        /^web\/Dashboard: Cannot query field "storageUsedBytes" on type "User"\. \(broken by: Field 'storageUsedBytes' was removed/,
+      ),
     );
   });
 
   test('a required argument added: BREAKING', async () => {
-    const report = await check((root) => edit(root, 'subgraphs/accounts/schema.graphql', 'user(id: ID!): User', 'user(id: ID!, tenant: ID!): User'));
-    expect(report.changes).toContainEqual(expect.objectContaining({ client: 'web', level: 'BREAKING', path: 'Query.user.tenant', operations: ['web/Dashboard'] }));
+    const report = await check((root) =>
+      edit(root, 'subgraphs/accounts/schema.graphql', 'user(id: ID!): User', 'user(id: ID!, tenant: ID!): User'),
+    );
+    expect(report.changes).toContainEqual(
+      expect.objectContaining({ client: 'web', level: 'BREAKING', path: 'Query.user.tenant', operations: ['web/Dashboard'] }),
+    );
     expect(step(report, 'breaking').status).toBe('failed');
   });
 
   test('a field type changed: BREAKING', async () => {
-    const report = await check((root) => edit(root, 'subgraphs/accounts/schema.graphql', '  name: String! @tag(name: "mobile")', '  name: Int! @tag(name: "mobile")'));
-    expect(report.changes).toContainEqual(expect.objectContaining({ client: 'mobile', level: 'BREAKING', type: 'FIELD_TYPE_CHANGED', path: 'User.name', operations: ['mobile/Home'] }));
+    const report = await check((root) =>
+      edit(root, 'subgraphs/accounts/schema.graphql', '  name: String! @tag(name: "mobile")', '  name: Int! @tag(name: "mobile")'),
+    );
+    expect(report.changes).toContainEqual(
+      expect.objectContaining({
+        client: 'mobile',
+        level: 'BREAKING',
+        type: 'FIELD_TYPE_CHANGED',
+        path: 'User.name',
+        operations: ['mobile/Home'],
+      }),
+    );
     expect(report.ok).toBe(false);
   });
 
   test('an enum value added: DANGEROUS, reported, passes', async () => {
-    const report = await check((root) => edit(root, 'subgraphs/email/schema.graphql', '  NOT_DELIVERED\n', '  NOT_DELIVERED\n  DEFERRED\n'));
-    expect(report.changes).toContainEqual(expect.objectContaining({ level: 'DANGEROUS', type: 'ENUM_VALUE_ADDED', path: 'EmailMessageStatus.DEFERRED' }));
+    const report = await check((root) =>
+      edit(root, 'subgraphs/email/schema.graphql', '  NOT_DELIVERED\n', '  NOT_DELIVERED\n  DEFERRED\n'),
+    );
+    expect(report.changes).toContainEqual(
+      expect.objectContaining({ level: 'DANGEROUS', type: 'ENUM_VALUE_ADDED', path: 'EmailMessageStatus.DEFERRED' }),
+    );
     expect(messages(report, 'breaking')).toContainEqual(expect.stringMatching(/^DANGEROUS for web: Enum value 'DEFERRED' was added/));
     expect(report.ok).toBe(true);
   });
 
   test('a field added: SAFE, passes', async () => {
-    const report = await check((root) => edit(root, 'subgraphs/accounts/schema.graphql', '  "Display name."\n', '  "Nickname, if the user chose one."\n  nickname: String\n  "Display name."\n'));
-    expect(report.changes).toContainEqual(expect.objectContaining({ client: 'web', level: 'SAFE', type: 'FIELD_ADDED', path: 'User.nickname' }));
+    const report = await check((root) =>
+      edit(
+        root,
+        'subgraphs/accounts/schema.graphql',
+        '  "Display name."\n',
+        '  "Nickname, if the user chose one."\n  nickname: String\n  "Display name."\n',
+      ),
+    );
+    expect(report.changes).toContainEqual(
+      expect.objectContaining({ client: 'web', level: 'SAFE', type: 'FIELD_ADDED', path: 'User.nickname' }),
+    );
     expect(report.ok).toBe(true);
   });
 
   test('two subgraphs defining a non-shareable field: a composition error naming both and the field', async () => {
-    const report = await check((root) => edit(root, 'subgraphs/storage/schema.graphql', '  id: ID!\n', '  id: ID!\n  "Display name."\n  name: String!\n'));
+    const report = await check((root) =>
+      edit(root, 'subgraphs/storage/schema.graphql', '  id: ID!\n', '  id: ID!\n  "Display name."\n  name: String!\n'),
+    );
     expect(step(report, 'composition').status).toBe('failed');
-    expect(messages(report, 'composition')).toContainEqual(expect.stringMatching(/^INVALID_FIELD_SHARING \(subgraph accounts, storage at User\.name\) in the supergraph: /));
+    expect(messages(report, 'composition')).toContainEqual(
+      expect.stringMatching(/^INVALID_FIELD_SHARING \(subgraph accounts, storage at User\.name\) in the supergraph: /),
+    );
     expect(step(report, 'breaking').status).toBe('skipped');
   });
 
   test('a mobile operation using a web-only field fails the operations step', async () => {
-    const report = await check((root) => edit(root, 'clients/mobile/Home.graphql', '    name\n', '    name\n    storageUsedBytes\n'), { regenerate: false });
+    const report = await check((root) => edit(root, 'clients/mobile/Home.graphql', '    name\n', '    name\n    storageUsedBytes\n'), {
+      regenerate: false,
+    });
     expect(messages(report, 'operations')).toEqual(['mobile/Home: Cannot query field "storageUsedBytes" on type "User".']);
     expect(report.ok).toBe(false);
   });
 
   test('a stale supergraph fails freshness with the command that regenerates it', async () => {
-    const report = await check((root) => edit(root, 'subgraphs/accounts/schema.graphql', '"A person with an account."', '"A person with an account here."'), { regenerate: false });
-    expect(step(report, 'freshness').findings).toContainEqual({ level: 'error', message: 'schema/supergraph.graphql is stale', fix: 'npm run compose' });
+    const report = await check(
+      (root) => edit(root, 'subgraphs/accounts/schema.graphql', '"A person with an account."', '"A person with an account here."'),
+      { regenerate: false },
+    );
+    expect(step(report, 'freshness').findings).toContainEqual({
+      level: 'error',
+      message: 'schema/supergraph.graphql is stale',
+      fix: 'npm run compose',
+    });
     expect(report.ok).toBe(false);
   });
 
@@ -133,7 +189,11 @@ describe('schema:check verdicts', () => {
         JSON.stringify([{ type: 'FIELD_TYPE_CHANGED', path: 'User.name', reason: 'Every client moved to displayName in release 42.' }]),
       );
     });
-    expect(report.changes.filter((c) => c.level === 'BREAKING').every((c) => c.acknowledged === 'Every client moved to displayName in release 42.')).toBe(true);
+    expect(
+      report.changes
+        .filter((c) => c.level === 'BREAKING')
+        .every((c) => c.acknowledged === 'Every client moved to displayName in release 42.'),
+    ).toBe(true);
     expect(step(report, 'breaking').status).toBe('passed');
   });
 });

@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { GraphQLSchema, buildClientSchema, buildSchema, getIntrospectionQuery, lexicographicSortSchema, printSchema, specifiedDirectives, type IntrospectionQuery } from 'graphql';
+import {
+  GraphQLSchema,
+  buildClientSchema,
+  buildSchema,
+  getIntrospectionQuery,
+  lexicographicSortSchema,
+  printSchema,
+  specifiedDirectives,
+  type IntrospectionQuery,
+} from 'graphql';
 import { CreateUploadUrlDocument, HomeDocument, TrackDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, EventCountsDocument, SendEmailDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { apiSchemaFile } from '../gateway/clients/index.js';
@@ -50,7 +59,11 @@ describe('Dashboard through the web gateway', () => {
     const files = filesOf(user.id);
     expect(got.storageUsedBytes).toBe(files.reduce((sum, f) => sum + f.size, 0));
     expect(got.files!.nodes.map((f) => f.key)).toEqual(files.slice(0, 5).map((f) => f.key));
-    expect(got.files!.nodes[0]).toMatchObject({ size: files[0]!.size, contentType: files[0]!.contentType, name: files[0]!.key.split('/').at(-1) });
+    expect(got.files!.nodes[0]).toMatchObject({
+      size: files[0]!.size,
+      contentType: files[0]!.contentType,
+      name: files[0]!.key.split('/').at(-1),
+    });
     expect(got.files!.pageInfo.hasNextPage).toBe(files.length > 5);
 
     const messages = seed().messages.filter((m) => m.to_email === user.email);
@@ -86,7 +99,11 @@ describe('UserList through the web gateway', () => {
     const { body } = await graphql(web, UserListDocument, { first: 50 });
     expect(body.errors).toBeUndefined();
     const nodes = body.data!.users.nodes;
-    expect(nodes.map((u) => u.id)).toEqual(seed().users.slice(0, 50).map((u) => u.id));
+    expect(nodes.map((u) => u.id)).toEqual(
+      seed()
+        .users.slice(0, 50)
+        .map((u) => u.id),
+    );
     const bounced = new Set(seed().bounces.map((b) => b.email));
     for (const node of nodes) {
       expect(node.storageUsedBytes).toBe(filesOf(node.id).reduce((sum, f) => sum + f.size, 0));
@@ -114,7 +131,11 @@ describe('mobile gateway', () => {
     const { body } = await persisted(mobile, HomeDocument, { userId: user.id });
     expect(body.errors).toBeUndefined();
     expect(body.data!.user!.files!.nodes).toHaveLength(10);
-    expect(body.data!.user!.recentEvents!.map((e) => e.name)).toEqual(eventsOf(user.id).slice(0, 5).map((e) => e.event));
+    expect(body.data!.user!.recentEvents!.map((e) => e.name)).toEqual(
+      eventsOf(user.id)
+        .slice(0, 5)
+        .map((e) => e.event),
+    );
     expect(body.data!.user!.emailMessages!.length).toBeGreaterThan(0);
   });
 
@@ -129,7 +150,11 @@ describe('mobile gateway', () => {
     const signedHeaders = Object.fromEntries(upload.headers.map((h) => [h.name, h.value]));
     expect(signedHeaders).toEqual({ 'Content-Type': 'text/plain', 'Content-Length': String(content.length) });
     // Another type, a larger body, a smaller one: storage checks the signature over both, as S3 does.
-    for (const [type, sent] of [['image/png', content], ['text/plain', `${content}!`], ['text/plain', 'hello']] as const) {
+    for (const [type, sent] of [
+      ['image/png', content],
+      ['text/plain', `${content}!`],
+      ['text/plain', 'hello'],
+    ] as const) {
       const refused = await fetch(upload.url, { method: 'PUT', headers: { 'Content-Type': type }, body: sent });
       expect(refused.status).toBe(403);
       expect(await refused.text()).toContain('SignatureDoesNotMatch');
@@ -183,7 +208,7 @@ describe('mobile gateway', () => {
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  test('tracked events show up as the user\'s recent events; a repeated id is kept once', async () => {
+  test("tracked events show up as the user's recent events; a repeated id is kept once", async () => {
     const user = seed().users[3]!;
     const events = [{ id: 'evt-test-1', userId: user.id, name: 'Checkout', properties: [{ key: 'plan', value: 'pro' }] }];
     const first = await persisted(mobile, TrackDocument, { events });
@@ -260,7 +285,12 @@ describe('contracts', () => {
   let adhoc: RunningService;
   let mobileAdhoc: string;
   beforeAll(async () => {
-    adhoc = await startGateway(mobileClient, { ...stack.subgraphUrls, MOBILE_GATEWAY_PORT: '0', MOBILE_SAFELIST: 'false', LOG_LEVEL: 'silent' });
+    adhoc = await startGateway(mobileClient, {
+      ...stack.subgraphUrls,
+      MOBILE_GATEWAY_PORT: '0',
+      MOBILE_SAFELIST: 'false',
+      LOG_LEVEL: 'silent',
+    });
     mobileAdhoc = `${adhoc.url}/graphql`;
   });
   afterAll(() => adhoc?.close());
@@ -292,7 +322,13 @@ describe('contracts', () => {
       printSchema(lexicographicSortSchema(new GraphQLSchema({ ...schema.toConfig(), directives: specifiedDirectives })));
     const served = buildClientSchema(introspected.body.data!);
     expect(typesOnly(served)).toBe(typesOnly(buildSchema(readFileSync(apiSchemaFile('web'), 'utf8'))));
-    expect(served.getDirectives().map((d) => d.name).filter((name) => !specifiedDirectives.some((d) => d.name === name)).sort()).toEqual(['cost', 'defer', 'listSize', 'stream', 'tag']);
+    expect(
+      served
+        .getDirectives()
+        .map((d) => d.name)
+        .filter((name) => !specifiedDirectives.some((d) => d.name === name))
+        .sort(),
+    ).toEqual(['cost', 'defer', 'listSize', 'stream', 'tag']);
     const refused = await graphql(mobileAdhoc, getIntrospectionQuery());
     expect(refused.body.errors?.[0]?.message).toMatch(/introspection has been disabled/i);
   });

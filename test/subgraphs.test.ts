@@ -18,7 +18,9 @@ const ask = async <T, V extends Record<string, unknown>>(name: string, query: st
   graphql<T, V>(baseUrl, query, variables, await asGateway(name, ADMIN_USER, 'admin'));
 const ENTITIES = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { %s } } }';
 const entities = (name: string, selection: string, representations: object[]) =>
-  ask<{ _entities: Array<Record<string, unknown> | null> }, { r: object[] }>(name, ENTITIES.replace('%s', selection), { r: representations });
+  ask<{ _entities: Array<Record<string, unknown> | null> }, { r: object[] }>(name, ENTITIES.replace('%s', selection), {
+    r: representations,
+  });
 
 beforeAll(async () => {
   sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '300' });
@@ -66,12 +68,19 @@ describe('accounts subgraph', () => {
 });
 
 describe('email subgraph', () => {
-  test('messages of many users come from one Email Activity query, using the @requires\'d email', async () => {
+  test("messages of many users come from one Email Activity query, using the @requires'd email", async () => {
     sandbox.resetCalls();
     const users = sandbox.seed.users.slice(0, 20);
-    const { body } = await entities('email', 'emailMessages(first: 3) { id to }', users.map((u) => ({ __typename: 'User', id: u.id, email: u.email })));
+    const { body } = await entities(
+      'email',
+      'emailMessages(first: 3) { id to }',
+      users.map((u) => ({ __typename: 'User', id: u.id, email: u.email })),
+    );
     users.forEach((u, i) => {
-      const expected = sandbox.seed.messages.filter((m) => m.to_email === u.email).slice(0, 3).map((m) => m.msg_id);
+      const expected = sandbox.seed.messages
+        .filter((m) => m.to_email === u.email)
+        .slice(0, 3)
+        .map((m) => m.msg_id);
       expect((body.data!._entities[i]!.emailMessages as Array<{ id: string }>).map((m) => m.id)).toEqual(expected);
     });
     expect(sandbox.calls().email).toEqual({ activityQuery: 1 });
@@ -85,10 +94,14 @@ describe('storage subgraph', () => {
     const page = await entities('storage', 'files(first: 1) { nodes { key } pageInfo { hasNextPage endCursor } } storageUsedBytes', [
       { __typename: 'User', id: owner },
     ]);
-    const user = page.body.data!._entities[0] as { files: { nodes: Array<{ key: string }>; pageInfo: { endCursor: string } }; storageUsedBytes: number };
+    const user = page.body.data!._entities[0] as {
+      files: { nodes: Array<{ key: string }>; pageInfo: { endCursor: string } };
+      storageUsedBytes: number;
+    };
     expect(user.files.nodes[0]!.key).toBe(files[0]!.key);
     expect(user.storageUsedBytes).toBe(files.reduce((s, f) => s + f.size, 0));
-    const query = 'query($r: [_Any!]!, $after: String) { _entities(representations: $r) { ... on User { files(first: 100, after: $after) { nodes { key } } } } }';
+    const query =
+      'query($r: [_Any!]!, $after: String) { _entities(representations: $r) { ... on User { files(first: 100, after: $after) { nodes { key } } } } }';
     const next = await ask<{ _entities: Array<{ files: { nodes: Array<{ key: string }> } }> }, Record<string, unknown>>('storage', query, {
       r: [{ __typename: 'User', id: owner }],
       after: user.files.pageInfo.endCursor,
@@ -96,9 +109,10 @@ describe('storage subgraph', () => {
     expect(next.body.data!._entities[0]!.files.nodes.map((n) => n.key)).toEqual(files.slice(1).map((f) => f.key));
   });
 
-  test('a cursor of another user\'s list is refused', async () => {
+  test("a cursor of another user's list is refused", async () => {
     const foreign = Buffer.from('users/usr_00002/x.txt').toString('base64url');
-    const query = 'query($r: [_Any!]!, $after: String) { _entities(representations: $r) { ... on User { files(after: $after) { nodes { key } } } } }';
+    const query =
+      'query($r: [_Any!]!, $after: String) { _entities(representations: $r) { ... on User { files(after: $after) { nodes { key } } } } }';
     const { body } = await ask('storage', query, { r: [{ __typename: 'User', id: 'usr_00001' }], after: foreign });
     expect(body.errors?.[0]).toMatchObject({ message: 'after is not a cursor of this list', extensions: { code: 'BAD_USER_INPUT' } });
   });
@@ -166,7 +180,9 @@ describe('an upstream that is down', () => {
   });
 
   test('a malformed upstream body is UPSTREAM_BAD_RESPONSE', async () => {
-    const impostor = http.createServer((_req, res) => res.setHeader('content-type', 'application/json').end('{"data":"not a list","secret":"s3cr3t"}'));
+    const impostor = http.createServer((_req, res) =>
+      res.setHeader('content-type', 'application/json').end('{"data":"not a list","secret":"s3cr3t"}'),
+    );
     await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
     const { port } = impostor.address() as AddressInfo;
     const odd = await startSubgraph(accounts, { ACCOUNTS_API_URL: `http://127.0.0.1:${port}`, ACCOUNTS_PORT: '0', LOG_LEVEL: 'silent' });

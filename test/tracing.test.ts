@@ -20,16 +20,28 @@ let gateway: RunningProgram;
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
   sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '20' });
-  const otel = (protocol: string) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_TRACES_SAMPLER: 'parentbased_always_on', LOG_LEVEL: 'info' });
+  const otel = (protocol: string) => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+    LOG_LEVEL: 'info',
+  });
   const protocolOf: Record<string, string> = { accounts: 'http/json', storage: 'http/protobuf', analytics: 'http/json' };
   const subgraphs = await Promise.all(
     Object.entries(protocolOf).map(([name, protocol]) =>
-      startProgram(tsxProgram('scripts/run-subgraph.ts', name), bareEnv({ ...sandbox.env(), ...otel(protocol), [`${name.toUpperCase()}_PORT`]: '0', [`${name.toUpperCase()}_METRICS_PORT`]: '0' })),
+      startProgram(
+        tsxProgram('scripts/run-subgraph.ts', name),
+        bareEnv({ ...sandbox.env(), ...otel(protocol), [`${name.toUpperCase()}_PORT`]: '0', [`${name.toUpperCase()}_METRICS_PORT`]: '0' }),
+      ),
     ),
   );
   programs.push(...subgraphs);
   const urls = Object.keys(protocolOf).map((name, i) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${subgraphs[i]!.url}/graphql`]);
-  gateway = await startProgram(tsxProgram('gateway/index.ts', 'web'), bareEnv({ ...Object.fromEntries(urls), ...otel('http/protobuf'), WEB_GATEWAY_PORT: '0', WEB_METRICS_PORT: '0' }));
+  gateway = await startProgram(
+    tsxProgram('gateway/index.ts', 'web'),
+    bareEnv({ ...Object.fromEntries(urls), ...otel('http/protobuf'), WEB_GATEWAY_PORT: '0', WEB_METRICS_PORT: '0' }),
+  );
   programs.push(gateway);
 }, 90_000);
 
@@ -61,18 +73,28 @@ describe('one client request is one trace, across processes', () => {
     });
     expect(((await response.json()) as { errors?: unknown }).errors).toBeUndefined();
 
-    const spans = await spansOf(traceId, (found) => found.some((s) => s.name === 'HTTP GET' && s.service === 'subgraph-storage' && s.attributes['http.response.status_code'] === 200) && found.some((s) => s.service === 'subgraph-accounts' && s.name === 'HTTP GET'));
+    const spans = await spansOf(
+      traceId,
+      (found) =>
+        found.some((s) => s.name === 'HTTP GET' && s.service === 'subgraph-storage' && s.attributes['http.response.status_code'] === 200) &&
+        found.some((s) => s.service === 'subgraph-accounts' && s.name === 'HTTP GET'),
+    );
     const one = (predicate: (span: ReceivedSpan) => boolean, what: string) => {
       const found = spans.filter(predicate);
       expect({ what, count: found.length }).toEqual({ what, count: 1 });
       return found[0]!;
     };
-    const childOf = (parent: ReceivedSpan, predicate: (span: ReceivedSpan) => boolean, what: string) => one((s) => s.parentSpanId === parent.spanId && predicate(s), what);
+    const childOf = (parent: ReceivedSpan, predicate: (span: ReceivedSpan) => boolean, what: string) =>
+      one((s) => s.parentSpanId === parent.spanId && predicate(s), what);
 
     // The gateway continues the client's trace.
     const request = one((s) => s.service === 'gateway-web' && s.kind === 2, 'gateway request');
     expect(request.parentSpanId).toBe(clientSpan);
-    expect(request.attributes).toMatchObject({ 'graphql.operation.name': 'Traced', 'http.response.status_code': 200, 'patchbay.client': 'web' });
+    expect(request.attributes).toMatchObject({
+      'graphql.operation.name': 'Traced',
+      'http.response.status_code': 200,
+      'patchbay.client': 'web',
+    });
     const execute = childOf(request, (s) => s.name === 'graphql.execute', 'execute');
     childOf(execute, (s) => s.name === 'graphql.plan', 'planning');
 
@@ -87,9 +109,15 @@ describe('one client request is one trace, across processes', () => {
       expect(batch.attributes['patchbay.batch.size']).toBe(1);
       const source = childOf(batch, (s) => s.name === sourceCall, `${subgraph} source call`);
       expect(source.attributes).toMatchObject({ 'patchbay.breaker_state': 'closed' });
-      const attempts = spans.filter((s) => s.parentSpanId === source.spanId && s.name.endsWith(' attempt')).sort((a, b) => Number(a.attributes['patchbay.attempt']) - Number(b.attributes['patchbay.attempt']));
+      const attempts = spans
+        .filter((s) => s.parentSpanId === source.spanId && s.name.endsWith(' attempt'))
+        .sort((a, b) => Number(a.attributes['patchbay.attempt']) - Number(b.attributes['patchbay.attempt']));
       for (const attempt of attempts) {
-        const http = childOf(attempt, (s) => s.kind === 3 && s.name === 'HTTP GET', `${subgraph} HTTP call of attempt ${attempt.attributes['patchbay.attempt']}`);
+        const http = childOf(
+          attempt,
+          (s) => s.kind === 3 && s.name === 'HTTP GET',
+          `${subgraph} HTTP call of attempt ${attempt.attributes['patchbay.attempt']}`,
+        );
         expect(http.attributes['server.address']).toBe('127.0.0.1');
       }
       if (subgraph === 'storage') {
@@ -111,7 +139,11 @@ describe('one client request is one trace, across processes', () => {
       const traceId = randomBytes(16).toString('hex');
       await fetch(`${gateway.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`, ...(await as('usr_00002')) },
+        headers: {
+          'content-type': 'application/json',
+          traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+          ...(await as('usr_00002')),
+        },
         body: JSON.stringify({ query: '{ me { recentEvents(last: 2) { name } } }' }),
       });
       const spans = await spansOf(traceId, (found) => found.some((s) => s.name === 'analytics.mixpanel streamQuery'));

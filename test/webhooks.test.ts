@@ -28,7 +28,8 @@ afterAll(() => stack?.close());
 
 describe('SendGrid Event Webhook signature', () => {
   // sendgrid-nodejs packages/eventwebhook/src/eventwebhook.spec.js (providers.md §7)
-  const PUBLIC_KEY = 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==';
+  const PUBLIC_KEY =
+    'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==';
   const SIGNATURE = 'MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0=';
   const TIMESTAMP = '1588788367';
   const PAYLOAD = '{"category":"example_payload","event":"test_event","message_id":"message_id"}';
@@ -52,12 +53,15 @@ const answer = async (response: Promise<Response>) => {
   const settled = await response;
   return { status: settled.status, body: (await settled.json()) as unknown };
 };
-const events = (messageId: string) => JSON.stringify([{ event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.x`, email: 'a@example.com' }]);
+const events = (messageId: string) =>
+  JSON.stringify([{ event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.x`, email: 'a@example.com' }]);
 
 describe('the email subgraph receives delivery webhooks', () => {
   test('a message sent through the sandbox moves to DELIVERED on its signed webhook', async () => {
     const user = stack.sandbox.seed.users[0]!;
-    const sent = await graphql(`${stack.gateways.web!.url}/graphql`, SendEmailDocument, { input: { to: user.email, subject: 'Webhook check', text: 'Hi' } });
+    const sent = await graphql(`${stack.gateways.web!.url}/graphql`, SendEmailDocument, {
+      input: { to: user.email, subject: 'Webhook check', text: 'Hi' },
+    });
     const messageId = sent.body.data!.sendEmail.messageId;
     let status: string | undefined;
     for (let i = 0; i < 50 && status !== 'DELIVERED'; i++) {
@@ -70,7 +74,9 @@ describe('the email subgraph receives delivery webhooks', () => {
 
   test('SendGrid: a forged, an altered and a stale request are refused and counted; a replay applies nothing', async () => {
     const body = events('msg-sg-1');
-    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64');
+    const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      .privateKey.export({ type: 'pkcs8', format: 'der' })
+      .toString('base64');
     expect((await post('sendgrid', body, signSendgrid(body, undefined, other))).status).toBe(401);
     expect((await post('sendgrid', body.replace('open', 'bounce'), signSendgrid(body))).status).toBe(401);
     expect((await post('sendgrid', body, signSendgrid(body, Math.floor(Date.now() / 1000) - 3600))).status).toBe(401);
@@ -85,7 +91,9 @@ describe('the email subgraph receives delivery webhooks', () => {
 
   test('SendGrid: a batch that repeats a known event applies the new ones; events without ids are known by message, event and time', async () => {
     const user = stack.sandbox.seed.users[1]!;
-    const sent = await graphql(`${stack.gateways.web!.url}/graphql`, SendEmailDocument, { input: { to: user.email, subject: 'Batch check', text: 'Hi' } });
+    const sent = await graphql(`${stack.gateways.web!.url}/graphql`, SendEmailDocument, {
+      input: { to: user.email, subject: 'Batch check', text: 'Hi' },
+    });
     const messageId = sent.body.data!.sendEmail.messageId;
     const e1 = { event: 'delivered', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.filter`, timestamp: 1 };
     const e2 = { event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: `${messageId}.filter`, timestamp: 2 };
@@ -105,7 +113,13 @@ describe('the email subgraph receives delivery webhooks', () => {
   test('Mailgun: HMAC over timestamp + token, each token once, recent only', async () => {
     const mailgun = (token: string, timestamp = Math.floor(Date.now() / 1000), key: string = LOCAL.webhooks.mailgunSigningKey) =>
       JSON.stringify({
-        signature: { timestamp: String(timestamp), token, signature: createHmac('sha256', key).update(String(timestamp) + token).digest('hex') },
+        signature: {
+          timestamp: String(timestamp),
+          token,
+          signature: createHmac('sha256', key)
+            .update(String(timestamp) + token)
+            .digest('hex'),
+        },
         'event-data': { event: 'delivered', message: { headers: { 'message-id': '<mg-1@example.com>' } } },
       });
     const token = randomBytes(25).toString('hex');
@@ -119,16 +133,42 @@ describe('the email subgraph receives delivery webhooks', () => {
   test('Postmark: basic auth as RFC 7617 has it (split at the first colon), each event once', async () => {
     // A password with colons in it, as a deployment may choose.
     const password = 'pass:word:with:colons';
-    const own = await startSubgraph(email, { ...stack.sandbox.env(), EMAIL_PORT: '0', LOG_LEVEL: 'silent', POSTMARK_WEBHOOK_PASSWORD: password });
+    const own = await startSubgraph(email, {
+      ...stack.sandbox.env(),
+      EMAIL_PORT: '0',
+      LOG_LEVEL: 'silent',
+      POSTMARK_WEBHOOK_PASSWORD: password,
+    });
     try {
       const postmark = (body: string, authorization?: string) =>
-        fetch(`${own.url}/webhooks/postmark`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body });
+        fetch(`${own.url}/webhooks/postmark`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+          body,
+        });
       const basic = (credentials: string, scheme = 'Basic') => `${scheme} ${Buffer.from(credentials).toString('base64')}`;
       const user = LOCAL.webhooks.postmarkUser;
-      const body = JSON.stringify({ RecordType: 'Delivery', MessageID: `pm-${randomBytes(4).toString('hex')}`, DeliveredAt: new Date().toISOString() });
-      expect(await answer(postmark(body, basic(`${user}:${password}`)))).toEqual({ status: 200, body: { received: 1, applied: 1, duplicates: 0 } });
-      expect(await answer(postmark(body, basic(`${user}:${password}`, 'basic')))).toEqual({ status: 200, body: { received: 1, applied: 0, duplicates: 1 } });
-      for (const refused of [basic(`${user}:pass:word`), basic(`${user}:${password}:extra`), basic(`${user}:guess`), basic(user), `Bearer ${password}`, undefined]) {
+      const body = JSON.stringify({
+        RecordType: 'Delivery',
+        MessageID: `pm-${randomBytes(4).toString('hex')}`,
+        DeliveredAt: new Date().toISOString(),
+      });
+      expect(await answer(postmark(body, basic(`${user}:${password}`)))).toEqual({
+        status: 200,
+        body: { received: 1, applied: 1, duplicates: 0 },
+      });
+      expect(await answer(postmark(body, basic(`${user}:${password}`, 'basic')))).toEqual({
+        status: 200,
+        body: { received: 1, applied: 0, duplicates: 1 },
+      });
+      for (const refused of [
+        basic(`${user}:pass:word`),
+        basic(`${user}:${password}:extra`),
+        basic(`${user}:guess`),
+        basic(user),
+        `Bearer ${password}`,
+        undefined,
+      ]) {
         const response = await postmark(body, refused);
         expect(response.status).toBe(401);
         expect(response.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
@@ -154,7 +194,12 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
     try {
       await a.record('shared-1', 'OPENED');
       await b.record('shared-1', 'DELIVERED');
-      expect(await b.of([{ id: 'shared-1', status: 'PROCESSED' }, { id: 'shared-2', status: 'PROCESSED' }])).toEqual(['OPENED', 'PROCESSED']);
+      expect(
+        await b.of([
+          { id: 'shared-1', status: 'PROCESSED' },
+          { id: 'shared-2', status: 'PROCESSED' },
+        ]),
+      ).toEqual(['OPENED', 'PROCESSED']);
       await b.record('shared-2', 'BOUNCED');
       expect(await a.of([{ id: 'shared-2', status: 'DELIVERED' }])).toEqual(['BOUNCED']);
       // An event applied through one replica is known to the other: a retry there applies nothing.
@@ -178,7 +223,12 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
         { event: 'delivered', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: 'away-1.x', timestamp: 1 },
         { event: 'open', sg_event_id: randomBytes(8).toString('hex'), sg_message_id: 'away-1.x', timestamp: 2 },
       ]);
-      const deliver = () => fetch(`${own.url}/webhooks/sendgrid`, { method: 'POST', headers: { 'content-type': 'application/json', ...signSendgrid(batch) }, body: batch });
+      const deliver = () =>
+        fetch(`${own.url}/webhooks/sendgrid`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...signSendgrid(batch) },
+          body: batch,
+        });
       redis.process.kill('SIGSTOP');
       const away = await deliver();
       expect(away.status).toBe(503);

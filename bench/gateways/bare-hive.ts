@@ -7,5 +7,7 @@ const runtime = createGatewayRuntime({ supergraph: process.env.SUPERGRAPH_PATH!,
 const server = http.createServer(runtime);
 server.keepAliveTimeout = 65_000;
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, msg: 'bare hive listening' })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, msg: 'bare hive listening' })}\n`,
+);
 process.on('SIGTERM', () => void Promise.resolve(runtime.dispose()).then(() => process.exit(0)));

@@ -16,7 +16,11 @@ const KEYS_RETRY_AFTER_SECONDS = 5;
  * the reason in WWW-Authenticate and in the error; keys that cannot be fetched answer 503
  * with Retry-After (the token may be fine). Preflight requests and the IDE page need no token.
  */
-export function useClientAuth(verify: Verifier, graphqlPath: string, onRefused: (reason: AuthFailure) => void = () => {}): GatewayPlugin<ClientAuthContext> {
+export function useClientAuth(
+  verify: Verifier,
+  graphqlPath: string,
+  onRefused: (reason: AuthFailure) => void = () => {},
+): GatewayPlugin<ClientAuthContext> {
   const identities = new WeakMap<Request, Identity>();
   return {
     onRequest({ request, url, endResponse }) {
@@ -26,7 +30,16 @@ export function useClientAuth(verify: Verifier, graphqlPath: string, onRefused: 
         onRefused(error.reason);
         const accept = request.headers.get('accept');
         if (error.unavailable) {
-          endResponse(errorResponse(accept, 503, error.message, 'AUTHENTICATION_UNAVAILABLE', { 'retry-after': String(KEYS_RETRY_AFTER_SECONDS) }, { retryable: true }));
+          endResponse(
+            errorResponse(
+              accept,
+              503,
+              error.message,
+              'AUTHENTICATION_UNAVAILABLE',
+              { 'retry-after': String(KEYS_RETRY_AFTER_SECONDS) },
+              { retryable: true },
+            ),
+          );
           return;
         }
         // RFC 6750: a request without credentials gets the challenge alone; a bad token, why.

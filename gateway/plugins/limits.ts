@@ -1,6 +1,14 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError, Kind, getOperationAST, parse, type DocumentNode, type FragmentDefinitionNode, type ValidationContext } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  getOperationAST,
+  parse,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type ValidationContext,
+} from 'graphql';
 import type { QueryLimits } from '../clients/types.js';
 import { estimateCost } from '../cost.js';
 import { selectionLimitExceeded } from '../selections.js';
@@ -52,7 +60,8 @@ const tooDeep = () => requestError('The document is nested too deeply.', 'GRAPHQ
  * "Syntax Error:" prefix.
  */
 export function useShapeLimits(limits: QueryLimits): GatewayPlugin {
-  const report = (context: ValidationContext | null, error: GraphQLError) => context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, '')));
+  const report = (context: ValidationContext | null, error: GraphQLError) =>
+    context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, '')));
   const rejection = { propagateOnRejection: false, onReject: [report] };
   return EnvelopArmorPlugin({
     maxDepth: { n: limits.depth, ignoreIntrospection: true, flattenFragments: true, ...rejection },
@@ -76,14 +85,20 @@ export function useDemandControl(limits: QueryLimits): GatewayPlugin {
       const operation = getOperationAST(args.document, args.operationName);
       if (!operation) return;
       const fragments: Record<string, FragmentDefinitionNode> = {};
-      for (const definition of args.document.definitions) if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-      const estimated = estimateCost(args.schema, operation, fragments, args.variableValues ?? {}, { unsizedList: limits.listSize, mutation: 10 });
+      for (const definition of args.document.definitions)
+        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+      const estimated = estimateCost(args.schema, operation, fragments, args.variableValues ?? {}, {
+        unsizedList: limits.listSize,
+        mutation: 10,
+      });
       if (limits.costMode === 'measure') {
         estimates.set(args.contextValue as object, estimated);
         return;
       }
       if (estimated > limits.cost) {
-        throw requestError(`Cost limit of ${limits.cost} exceeded, estimated ${estimated}.`, 'COST_ESTIMATED_TOO_EXPENSIVE', { cost: { estimated, max: limits.cost } });
+        throw requestError(`Cost limit of ${limits.cost} exceeded, estimated ${estimated}.`, 'COST_ESTIMATED_TOO_EXPENSIVE', {
+          cost: { estimated, max: limits.cost },
+        });
       }
     },
     onExecutionResult({ result, setResult, context }) {

@@ -12,7 +12,8 @@ function persistedQueryHash(extensions: Record<string, unknown> | undefined): st
   return persisted?.version === 1 && typeof persisted.sha256Hash === 'string' ? persisted.sha256Hash : undefined;
 }
 
-const requestError = (message: string, code: string, status: number) => new GraphQLError(message, { extensions: { code, http: { status } } });
+const requestError = (message: string, code: string, status: number) =>
+  new GraphQLError(message, { extensions: { code, http: { status } } });
 
 /**
  * Safelisting: only the operations of the client's manifest run, named by id (the APQ
@@ -32,10 +33,24 @@ export function useSafelist(operations: ReadonlyMap<string, string>): GatewayPlu
       getPersistedOperation: (id) => operations.get(id) ?? null,
       allowArbitraryOperations: false,
       customErrors: {
-        persistedQueryOnly: () => requestError('This endpoint runs persisted operations only: send extensions.persistedQuery.sha256Hash', 'PERSISTED_QUERY_ID_REQUIRED', 400),
-        keyNotFound: () => requestError('This endpoint runs persisted operations only: send extensions.persistedQuery.sha256Hash', 'PERSISTED_QUERY_ID_REQUIRED', 400),
+        persistedQueryOnly: () =>
+          requestError(
+            'This endpoint runs persisted operations only: send extensions.persistedQuery.sha256Hash',
+            'PERSISTED_QUERY_ID_REQUIRED',
+            400,
+          ),
+        keyNotFound: () =>
+          requestError(
+            'This endpoint runs persisted operations only: send extensions.persistedQuery.sha256Hash',
+            'PERSISTED_QUERY_ID_REQUIRED',
+            400,
+          ),
         notFound: ({ params }) =>
-          requestError(`No persisted operation has the id ${String(persistedQueryHash(params.extensions)).slice(0, 64)}`, 'PERSISTED_QUERY_NOT_IN_LIST', 400),
+          requestError(
+            `No persisted operation has the id ${String(persistedQueryHash(params.extensions)).slice(0, 64)}`,
+            'PERSISTED_QUERY_NOT_IN_LIST',
+            400,
+          ),
       },
     }) as GatewayPlugin,
   ];
@@ -70,7 +85,7 @@ export function redisPersistedQueryStore(redis: RedisConnection, client: string,
       if (known !== undefined) return known;
       try {
         const query = await redis.run((r) => r.getex(key(hash), 'EX', APQ_TTL_SECONDS));
-        if (query !== null) local.set(hash, query);
+        if (query !== null) void local.set(hash, query);
         return query ?? undefined;
       } catch (error) {
         logger.warn({ err: (error as Error).message }, 'APQ store unavailable: answering not found');
@@ -78,10 +93,12 @@ export function redisPersistedQueryStore(redis: RedisConnection, client: string,
       }
     },
     async set(hash, query) {
-      local.set(hash, query);
-      await redis.run((r) => r.set(key(hash), query, 'EX', APQ_TTL_SECONDS)).catch((error: unknown) => {
-        logger.warn({ err: (error as Error).message }, 'APQ registration not shared: Redis unavailable');
-      });
+      void local.set(hash, query);
+      await redis
+        .run((r) => r.set(key(hash), query, 'EX', APQ_TTL_SECONDS))
+        .catch((error: unknown) => {
+          logger.warn({ err: (error as Error).message }, 'APQ registration not shared: Redis unavailable');
+        });
     },
   };
 }
@@ -105,7 +122,11 @@ export function useAutomaticPersistedQueries(store: PersistedQueryStore): Gatewa
         return;
       }
       if (createHash('sha256').update(params.query).digest('hex') !== hash) {
-        throw requestError('The query does not have the sha256Hash its persistedQuery extension names', 'PERSISTED_QUERY_HASH_MISMATCH', 400);
+        throw requestError(
+          'The query does not have the sha256Hash its persistedQuery extension names',
+          'PERSISTED_QUERY_HASH_MISMATCH',
+          400,
+        );
       }
       toRegister.set(request, { hash, query: params.query });
     },
@@ -113,7 +134,8 @@ export function useAutomaticPersistedQueries(store: PersistedQueryStore): Gatewa
       const registration = toRegister.get(context.request);
       if (!registration) return;
       return ({ valid }) => {
-        if (valid) return store.set(registration.hash, registration.query);
+        // set() reports its own failures: a registration that is not shared is not the client's error.
+        if (valid) void store.set(registration.hash, registration.query);
       };
     },
   };

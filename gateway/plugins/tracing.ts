@@ -29,14 +29,24 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
     onRequest({ request, url }) {
       if (url.pathname !== graphqlPath || request.method === 'OPTIONS') return;
       const parent = extractContext(request.headers);
-      const span = tracer.startSpan(`${request.method} ${graphqlPath}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'url.path': graphqlPath, 'patchbay.client': client } }, parent);
+      const span = tracer.startSpan(
+        `${request.method} ${graphqlPath}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': request.method, 'url.path': graphqlPath, 'patchbay.client': client },
+        },
+        parent,
+      );
       requests.set(request, { request: span, context: trace.setSpan(parent, span) });
     },
     onExecute({ args }) {
       const spans = requests.get((args.contextValue as { request: Request }).request);
       if (!spans) return;
       const operation = getOperationAST(args.document, args.operationName);
-      const attributes = { 'graphql.operation.type': operation?.operation ?? 'unknown', 'graphql.operation.name': operation?.name?.value ?? 'anonymous' };
+      const attributes = {
+        'graphql.operation.type': operation?.operation ?? 'unknown',
+        'graphql.operation.name': operation?.name?.value ?? 'anonymous',
+      };
       spans.request.setAttributes(attributes);
       const execute = tracer.startSpan('graphql.execute', { attributes }, spans.context);
       spans.execute = { span: execute, context: trace.setSpan(spans.context, execute) };
@@ -53,7 +63,11 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
       const spans = request && requests.get(request);
       if (!spans) return;
       endPlan(spans);
-      const span = tracer.startSpan(`subgraph ${subgraphName}`, { kind: SpanKind.CLIENT, attributes: { 'patchbay.subgraph': subgraphName } }, spans.execute?.context ?? spans.context);
+      const span = tracer.startSpan(
+        `subgraph ${subgraphName}`,
+        { kind: SpanKind.CLIENT, attributes: { 'patchbay.subgraph': subgraphName } },
+        spans.execute?.context ?? spans.context,
+      );
       subgraphCalls.set(executionRequest, span);
       return ({ result }) => {
         if (!(Symbol.asyncIterator in result) && result.errors?.length) {

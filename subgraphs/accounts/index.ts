@@ -14,4 +14,3 @@ export const accounts = defineSubgraph({
   createSources: (config, kit) => ({ accounts: createAccountsApi(config, kit) }),
   createLoaders,
 });
-

@@ -34,9 +34,14 @@ export const resolvers: Resolvers = {
   Query: {
     trackDeadLetters: async (_parent, { first }, { caller, sources }) => {
       requireScope(caller, ADMIN);
-      return (await sources.outbox.deadLetters())
-        .slice(0, pageSize(first, 'first', 1000, 100))
-        .map((d) => ({ id: d.id, userId: d.payload.userId, name: d.payload.name, occurredAt: d.payload.occurredAt, reason: d.reason, parkedAt: d.at }));
+      return (await sources.outbox.deadLetters()).slice(0, pageSize(first, 'first', 1000, 100)).map((d) => ({
+        id: d.id,
+        userId: d.payload.userId,
+        name: d.payload.name,
+        occurredAt: d.payload.occurredAt,
+        reason: d.reason,
+        parkedAt: d.at,
+      }));
     },
     eventCounts: async (_parent, { event, from, to, interval }, { caller, sources }) => {
       requireScope(caller, READ_ANALYTICS);
@@ -69,7 +74,8 @@ export const resolvers: Resolvers = {
       const tracked = events.map((e, i) => {
         const id = e.id ?? randomUUID();
         if (id.length > 100) throw badUserInput(`events[${i}].id is longer than 100 characters`, `events.${i}.id`);
-        if (e.name.length < 1 || e.name.length > 255) throw badUserInput(`events[${i}].name must be 1 to 255 characters`, `events.${i}.name`);
+        if (e.name.length < 1 || e.name.length > 255)
+          throw badUserInput(`events[${i}].name must be 1 to 255 characters`, `events.${i}.name`);
         return {
           id,
           userId: e.userId,

@@ -9,7 +9,11 @@ import { sendWithFallback } from './source.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** Failures after which the provider may have the message: the key then never sends again. */
-const MAY_HAVE_SENT: ReadonlySet<string> = new Set([UpstreamErrorCode.TIMEOUT, UpstreamErrorCode.UNAVAILABLE, UpstreamErrorCode.BAD_RESPONSE]);
+const MAY_HAVE_SENT: ReadonlySet<string> = new Set([
+  UpstreamErrorCode.TIMEOUT,
+  UpstreamErrorCode.UNAVAILABLE,
+  UpstreamErrorCode.BAD_RESPONSE,
+]);
 const SEND_ONCE: RunOnceOptions = {
   retentionMs: 24 * 3_600_000,
   // Longer than a send can take (deadline of both providers); a crashed send frees its key then.
@@ -67,12 +71,7 @@ export const resolvers: Resolvers = {
       const record = await sources.keys.get<SentEmail>(sendKey(caller.userId, key));
       if (!record) return null;
       const sendId = keyedSendId(caller.userId, key);
-      const sent =
-        record.state === 'done'
-          ? record.result
-          : record.state === 'unknown'
-            ? await sources.statuses.sendOf(sendId)
-            : undefined;
+      const sent = record.state === 'done' ? record.result : record.state === 'unknown' ? await sources.statuses.sendOf(sendId) : undefined;
       if (!sent) return { idempotencyKey: key, sendId, state: record.state === 'pending' ? 'PENDING' : 'OUTCOME_UNKNOWN' };
       const [status] = await sources.statuses.of([{ id: sent.messageId, status: 'PROCESSED' }]);
       return { idempotencyKey: key, sendId, state: 'ACCEPTED', messageId: sent.messageId, provider: sent.provider, status };
@@ -98,9 +97,13 @@ export const resolvers: Resolvers = {
       };
       const key = input.idempotencyKey ?? headerKey;
       if (key === undefined) return send(randomUUID());
-      if (!IDEMPOTENCY_KEY.test(key)) throw badUserInput('input.idempotencyKey must be 1 to 255 printable characters', 'input.idempotencyKey');
+      if (!IDEMPOTENCY_KEY.test(key))
+        throw badUserInput('input.idempotencyKey must be 1 to 255 printable characters', 'input.idempotencyKey');
       const fingerprint = createHash('sha256').update(JSON.stringify(content)).digest('hex');
-      return runOnce(sources.keys, sendKey(caller.userId, key), fingerprint, () => send(keyedSendId(caller.userId, key)), { ...SEND_ONCE, logger });
+      return runOnce(sources.keys, sendKey(caller.userId, key), fingerprint, () => send(keyedSendId(caller.userId, key)), {
+        ...SEND_ONCE,
+        logger,
+      });
     },
   },
 };

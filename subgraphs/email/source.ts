@@ -47,7 +47,9 @@ const ActivityMessage = z.object({
   last_event_time: z.string(),
 });
 const ActivityResponse = z.object({ messages: z.array(ActivityMessage) });
-const BounceList = z.array(z.object({ email: z.string(), created: z.number(), reason: z.string().optional(), status: z.string().optional() }));
+const BounceList = z.array(
+  z.object({ email: z.string(), created: z.number(), reason: z.string().optional(), status: z.string().optional() }),
+);
 
 export interface EmailMessageRecord {
   id: string;
@@ -123,9 +125,7 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
     /** Most recent messages to any of `addresses`, newest first, at most `limit` in all. */
     async messagesTo(addresses: readonly string[], limit: number): Promise<EmailMessageRecord[]> {
       const query =
-        addresses.length === 1
-          ? `to_email=${sgqlString(addresses[0]!)}`
-          : `to_email IN (${addresses.map(sgqlString).join(',')})`;
+        addresses.length === 1 ? `to_email=${sgqlString(addresses[0]!)}` : `to_email IN (${addresses.map(sgqlString).join(',')})`;
       const response = await source.request({ operation: 'activityQuery', path: '/v3/messages', query: { query, limit } });
       return response.json(ActivityResponse).messages.map((m) => ({
         id: m.msg_id,

@@ -35,7 +35,8 @@ interface StatusCommands {
   recordStatus(key: string, rank: number, status: MessageStatus, ttlSeconds: number): Promise<unknown>;
 }
 
-const further = (heard: MessageStatus | undefined, reported: MessageStatus) => (heard && PROGRESS[heard] > PROGRESS[reported] ? heard : reported);
+const further = (heard: MessageStatus | undefined, reported: MessageStatus) =>
+  heard && PROGRESS[heard] > PROGRESS[reported] ? heard : reported;
 
 export function createMessageStatuses(redis?: RedisConnection): MessageStatuses {
   if (!redis) {
@@ -66,7 +67,9 @@ export function createMessageStatuses(redis?: RedisConnection): MessageStatuses 
   });
   return {
     async record(messageId, status) {
-      await redis.run((r) => (r as unknown as StatusCommands).recordStatus(statusKey(messageId), PROGRESS[status], status, RETENTION_SECONDS));
+      await redis.run((r) =>
+        (r as unknown as StatusCommands).recordStatus(statusKey(messageId), PROGRESS[status], status, RETENTION_SECONDS),
+      );
     },
     async of(messages) {
       if (!messages.length) return [];

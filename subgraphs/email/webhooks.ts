@@ -24,7 +24,13 @@ const APPLIED_RETENTION_MS = 72 * 3_600_000;
 /** How long a provider should wait before sending a webhook again when its events could not be stored. */
 const RETRY_AFTER_SECONDS = 30;
 
-const SENDGRID_EVENTS: Record<string, MessageStatus> = { processed: 'PROCESSED', delivered: 'DELIVERED', open: 'OPENED', bounce: 'BOUNCED', dropped: 'NOT_DELIVERED' };
+const SENDGRID_EVENTS: Record<string, MessageStatus> = {
+  processed: 'PROCESSED',
+  delivered: 'DELIVERED',
+  open: 'OPENED',
+  bounce: 'BOUNCED',
+  dropped: 'NOT_DELIVERED',
+};
 const MAILGUN_EVENTS: Record<string, MessageStatus> = { delivered: 'DELIVERED', opened: 'OPENED', failed: 'BOUNCED' };
 const POSTMARK_EVENTS: Record<string, MessageStatus> = { Delivery: 'DELIVERED', Open: 'OPENED', Bounce: 'BOUNCED' };
 
@@ -83,7 +89,12 @@ const parseJson = (body: Buffer): unknown => {
  */
 export function receiveWebhooks(
   app: Express,
-  { config, sources, logger, registry }: { config: EmailConfig; sources: { statuses: MessageStatuses; keys: IdempotencyStore }; logger: Logger; registry: Registry },
+  {
+    config,
+    sources,
+    logger,
+    registry,
+  }: { config: EmailConfig; sources: { statuses: MessageStatuses; keys: IdempotencyStore }; logger: Logger; registry: Registry },
 ) {
   const received = new Counter({
     name: 'patchbay_webhooks_total',
@@ -99,7 +110,14 @@ export function receiveWebhooks(
     received.inc({ provider, outcome });
     logger.warn({ provider, outcome }, 'webhook refused');
     if (outcome === 'malformed') return void res.status(400).json(errorJson(`Not a ${provider} webhook body`, 'BAD_REQUEST'));
-    res.status(401).json(errorJson(outcome === 'stale' ? 'Webhook timestamp is outside the accepted window' : 'Webhook credentials or signature do not verify', 'UNAUTHENTICATED'));
+    res
+      .status(401)
+      .json(
+        errorJson(
+          outcome === 'stale' ? 'Webhook timestamp is outside the accepted window' : 'Webhook credentials or signature do not verify',
+          'UNAUTHENTICATED',
+        ),
+      );
   };
 
   const apply = async (res: Response, provider: string, events: DeliveryEvent[]) => {
@@ -130,7 +148,11 @@ export function receiveWebhooks(
     const signature = req.get('x-twilio-email-event-webhook-signature');
     const timestamp = req.get('x-twilio-email-event-webhook-timestamp');
     const body = req.body as Buffer;
-    if (!signature || !timestamp || !verifyEcdsaP256(config.SENDGRID_WEBHOOK_PUBLIC_KEY, signature, Buffer.concat([Buffer.from(timestamp), body]))) {
+    if (
+      !signature ||
+      !timestamp ||
+      !verifyEcdsaP256(config.SENDGRID_WEBHOOK_PUBLIC_KEY, signature, Buffer.concat([Buffer.from(timestamp), body]))
+    ) {
       return refuse(res, 'sendgrid', 'forged');
     }
     if (!isFresh(Number(timestamp), tolerance)) return refuse(res, 'sendgrid', 'stale');
@@ -152,7 +174,8 @@ export function receiveWebhooks(
     const parsed = MailgunWebhook.safeParse(parseJson(req.body as Buffer));
     if (!parsed.success) return refuse(res, 'mailgun', 'malformed');
     const { timestamp, token, signature } = parsed.data.signature;
-    if (!safeEqual(hmacSha256Hex(config.MAILGUN_WEBHOOK_SIGNING_KEY, timestamp + token), signature)) return refuse(res, 'mailgun', 'forged');
+    if (!safeEqual(hmacSha256Hex(config.MAILGUN_WEBHOOK_SIGNING_KEY, timestamp + token), signature))
+      return refuse(res, 'mailgun', 'forged');
     if (!isFresh(Number(timestamp), tolerance)) return refuse(res, 'mailgun', 'stale');
     const event = parsed.data['event-data'];
     await apply(res, 'mailgun', [
@@ -179,7 +202,12 @@ export function receiveWebhooks(
     const event = parsed.data;
     await apply(res, 'postmark', [
       {
-        id: digestId('postmark', [event.RecordType, event.MessageID, event.ID, event.DeliveredAt ?? event.ReceivedAt ?? event.BouncedAt ?? event.ChangedAt]),
+        id: digestId('postmark', [
+          event.RecordType,
+          event.MessageID,
+          event.ID,
+          event.DeliveredAt ?? event.ReceivedAt ?? event.BouncedAt ?? event.ChangedAt,
+        ]),
         messageId: event.MessageID,
         status: POSTMARK_EVENTS[event.RecordType],
         sendId: event.Metadata?.patchbay_send_id,

@@ -15,4 +15,3 @@ export const storage = defineSubgraph({
   createSources: (config, kit) => ({ s3: createS3Api(config, kit), files: createFilePolicy(config) }),
   createLoaders,
 });
-

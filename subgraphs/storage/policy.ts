@@ -5,7 +5,12 @@ const mediaTypes = (fallback: readonly string[]) =>
   z
     .string()
     .default(fallback.join(','))
-    .transform((list) => list.split(',').map((type) => type.trim().toLowerCase()).filter(Boolean))
+    .transform((list) =>
+      list
+        .split(',')
+        .map((type) => type.trim().toLowerCase())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(MEDIA_TYPE, 'must be a comma-separated list of media types such as image/png or image/*')));
 
 /** Types that cannot run script in a browser, whatever bytes a file holds (no HTML, no SVG). */
@@ -39,7 +44,12 @@ const TYPE_BY_EXTENSION: Record<string, string> = {
 
 export const FilePolicyConfig = z.object({
   /** Largest upload in bytes; the presigned URL signs the size, so storage refuses any other. */
-  UPLOAD_MAX_BYTES: z.coerce.number({ error: 'must be a number of bytes' }).int().min(1).max(5 * 2 ** 30).default(25 * 2 ** 20),
+  UPLOAD_MAX_BYTES: z.coerce
+    .number({ error: 'must be a number of bytes' })
+    .int()
+    .min(1)
+    .max(5 * 2 ** 30)
+    .default(25 * 2 ** 20),
   /** Media types that may be uploaded (`image/*` for a whole family); the URL signs the one declared. */
   UPLOAD_CONTENT_TYPES: mediaTypes(UPLOADABLE),
   /** Media types served inline when a file's extension names one; all other files are attachments. */
@@ -50,7 +60,8 @@ export type FilePolicyConfig = z.infer<typeof FilePolicyConfig>;
 /** A file name as an RFC 5987 ext-value (percent-encoded UTF-8). */
 const rfc5987 = (value: string) => encodeURIComponent(value).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
-const matches = (allowed: readonly string[], type: string) => allowed.some((entry) => entry === type || (entry.endsWith('/*') && type.startsWith(entry.slice(0, -1))));
+const matches = (allowed: readonly string[], type: string) =>
+  allowed.some((entry) => entry === type || (entry.endsWith('/*') && type.startsWith(entry.slice(0, -1))));
 
 /**
  * What may be uploaded, and how files are served. An upload declares its size and media type,
@@ -75,7 +86,8 @@ export function createFilePolicy(config: FilePolicyConfig) {
     downloadOverrides(fileName: string): Record<string, string> {
       const extension = /\.([a-z0-9]{1,8})$/i.exec(fileName)?.[1]?.toLowerCase();
       const inline = extension ? TYPE_BY_EXTENSION[extension] : undefined;
-      if (inline && matches(config.DOWNLOAD_INLINE_TYPES, inline)) return { 'response-content-type': inline, 'response-content-disposition': 'inline' };
+      if (inline && matches(config.DOWNLOAD_INLINE_TYPES, inline))
+        return { 'response-content-type': inline, 'response-content-disposition': 'inline' };
       return { 'response-content-disposition': `attachment; filename*=UTF-8''${rfc5987(fileName)}` };
     },
   };

@@ -5,6 +5,7 @@ import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { userPrefix } from './loaders.js';
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what a file name may not hold
 const FILE_NAME = /^[^/\\\u0000-\u001f\u007f]{1,255}$/;
 
 const cursorOf = (key: string) => Buffer.from(key).toString('base64url');

@@ -8,21 +8,28 @@ import { LOCAL, localUrl } from '../../kit/local-defaults.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import { FilePolicyConfig } from './policy.js';
 
-export const StorageConfig = z.object({
-  S3_ENDPOINT: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.storage)),
-  /** Where clients reach storage for presigned URLs, when it differs from S3_ENDPOINT. */
-  S3_PUBLIC_ENDPOINT: env.url().optional(),
-  S3_REGION: env.local(z.string().min(1).default(LOCAL.s3.region)),
-  S3_BUCKET: env.local(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').default(LOCAL.s3.bucket)),
-  S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId),
-  S3_SECRET_ACCESS_KEY: env.secret(LOCAL.s3.secretAccessKey),
-  /**
-   * Path-style (`endpoint/bucket/key`: the sandbox, MinIO) or virtual-host style
-   * (`bucket.endpoint/key`: AWS S3, which requires it for buckets made since 2020, R2).
-   */
-  S3_FORCE_PATH_STYLE: env.bool(true),
-  S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(900),
-}).extend(FilePolicyConfig.shape);
+export const StorageConfig = z
+  .object({
+    S3_ENDPOINT: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.storage)),
+    /** Where clients reach storage for presigned URLs, when it differs from S3_ENDPOINT. */
+    S3_PUBLIC_ENDPOINT: env.url().optional(),
+    S3_REGION: env.local(z.string().min(1).default(LOCAL.s3.region)),
+    S3_BUCKET: env.local(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name')
+        .default(LOCAL.s3.bucket),
+    ),
+    S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId),
+    S3_SECRET_ACCESS_KEY: env.secret(LOCAL.s3.secretAccessKey),
+    /**
+     * Path-style (`endpoint/bucket/key`: the sandbox, MinIO) or virtual-host style
+     * (`bucket.endpoint/key`: AWS S3, which requires it for buckets made since 2020, R2).
+     */
+    S3_FORCE_PATH_STYLE: env.bool(true),
+    S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(900),
+  })
+  .extend(FilePolicyConfig.shape);
 export type StorageConfig = z.infer<typeof StorageConfig>;
 
 export interface StoredObject {
@@ -102,9 +109,16 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
   });
 
   /** A presigned URL: `headers` must be sent exactly as given (they are signed), `query` is signed in (S3's response overrides). */
-  function presign(method: 'GET' | 'PUT', key: string, headers: Record<string, string> = {}, query: Record<string, string> = {}): { url: string; expiresAt: Date } {
+  function presign(
+    method: 'GET' | 'PUT',
+    key: string,
+    headers: Record<string, string> = {},
+    query: Record<string, string> = {},
+  ): { url: string; expiresAt: Date } {
     const ttl = config.S3_PRESIGN_TTL_SECONDS;
-    const extra = Object.entries(query).map(([name, value]) => `&${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join('');
+    const extra = Object.entries(query)
+      .map(([name, value]) => `&${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+      .join('');
     const signed = aws4.sign(
       {
         host: publicEndpoint.host,
@@ -121,7 +135,12 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
   }
 
   async function headObject(key: string): Promise<ObjectMetadata | null> {
-    const response = await source.request({ operation: 'headObject', method: 'HEAD', path: `${bucketPath}/${encodeKey(key)}`, expect: [404] });
+    const response = await source.request({
+      operation: 'headObject',
+      method: 'HEAD',
+      path: `${bucketPath}/${encodeKey(key)}`,
+      expect: [404],
+    });
     if (response.status === 404) return null;
     return { contentType: response.headers['content-type'] ?? null, size: Number(response.headers['content-length'] ?? 0) };
   }
@@ -151,7 +170,12 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
       }
       const list = result.data.ListBucketResult;
       return {
-        objects: list.Contents.map((c) => ({ key: c.Key, size: Number(c.Size), lastModified: new Date(c.LastModified).toISOString(), etag: c.ETag })),
+        objects: list.Contents.map((c) => ({
+          key: c.Key,
+          size: Number(c.Size),
+          lastModified: new Date(c.LastModified).toISOString(),
+          etag: c.ETag,
+        })),
         isTruncated: list.IsTruncated === 'true',
         nextContinuationToken: list.NextContinuationToken,
       };
@@ -174,7 +198,8 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
     /** A download URL, with the response overrides that say how the browser treats the file (policy.ts). */
     presignGet: (key: string, overrides: Record<string, string> = {}) => presign('GET', key, {}, overrides),
     /** An upload URL for exactly this type and size: storage refuses a body of any other (both are signed). */
-    presignPut: (key: string, contentType: string, size: number) => presign('PUT', key, { 'Content-Type': contentType, 'Content-Length': String(size) }),
+    presignPut: (key: string, contentType: string, size: number) =>
+      presign('PUT', key, { 'Content-Type': contentType, 'Content-Length': String(size) }),
     clearCache: () => metadataByVersion.clear(),
   };
 }
