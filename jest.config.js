@@ -2,7 +2,8 @@
 export default {
   preset: 'ts-jest/presets/default-esm',
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  // Suites in test/; unit tests of pure parts beside their code (kit/retry.test.ts).
+  roots: ['<rootDir>/test', '<rootDir>/kit', '<rootDir>/gateway'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testTimeout: 30000,

@@ -109,12 +109,18 @@ export function createCallerVerifier(secret: string, subgraph: string): (token: 
   };
 }
 
-/** Scope that sees and does everything (support staff, back office). */
-export const ADMIN = 'admin';
+/**
+ * Every scope a token may carry, declared once: the subgraphs check them, `npm run token`
+ * refuses others. `admin` sees and does everything (support staff, back office).
+ */
+export const SCOPES = { admin: 'admin', sendEmail: 'email:send', readAnalytics: 'analytics:read' } as const;
+export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
+export const isScope = (value: string): value is Scope => (Object.values(SCOPES) as string[]).includes(value);
+const ADMIN = SCOPES.admin;
 
 const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
 
-export const hasScope = (caller: Caller, scope: string) => caller.scopes.includes(scope) || caller.scopes.includes(ADMIN);
+export const hasScope = (caller: Caller, scope: Scope) => caller.scopes.includes(scope) || caller.scopes.includes(ADMIN);
 
 /** A user's own data is theirs; anyone else's needs the admin scope. */
 export function requireSelf(caller: Caller, userId: string): void {
@@ -123,6 +129,6 @@ export function requireSelf(caller: Caller, userId: string): void {
   }
 }
 
-export function requireScope(caller: Caller, scope: string): void {
+export function requireScope(caller: Caller, scope: Scope): void {
   if (!hasScope(caller, scope)) throw forbidden(`This needs the ${scope} scope`);
 }

@@ -1,8 +1,6 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
-import type { RedisConnection } from './redis.js';
+import { outboxMetrics, type OutboxMetrics } from './outbox-metrics.js';
 
 /** An event waiting for delivery, under the id the provider deduplicates on. */
 export interface OutboxItem<T> {
@@ -18,7 +16,7 @@ export interface DeadLetter<T> extends OutboxItem<T> {
 /** What the deliverer is told by a delivery attempt. */
 export type DeliveryOutcome = 'delivered' | 'retry-later' | 'rejected';
 
-/** Where an outbox keeps its items durably: a directory, or a Redis stream. */
+/** Where an outbox keeps its items durably: a directory (outbox-disk-store.ts), or Redis (outbox-redis-store.ts). */
 export interface OutboxStore<T> {
   /** Items still to deliver, left by this or an earlier process. */
   load(): Promise<Array<OutboxItem<T>>>;
@@ -248,199 +246,6 @@ export class Outbox<T> {
       await this.settle([item], single);
     }
   }
-}
-
-/**
- * The outbox in a directory: pending.jsonl (every item, appended and fsynced), delivered.jsonl
- * (ids delivered), dead.jsonl (parked items). One process per directory.
- */
-export class DiskOutboxStore<T> implements OutboxStore<T> {
-  private readonly pendingFile: string;
-  private readonly deliveredFile: string;
-  private readonly deadFile: string;
-
-  constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
-    this.pendingFile = join(dir, 'pending.jsonl');
-    this.deliveredFile = join(dir, 'delivered.jsonl');
-    this.deadFile = join(dir, 'dead.jsonl');
-  }
-
-  async load() {
-    const done = new Set(readLines(this.deliveredFile));
-    for (const dead of parseLines<DeadLetter<T>>(this.deadFile)) done.add(dead.id);
-    const rest = new Map<string, OutboxItem<T>>();
-    for (const item of parseLines<OutboxItem<T>>(this.pendingFile)) if (!done.has(item.id)) rest.set(item.id, item);
-    // Compact: keep only what is still to deliver.
-    const tmp = `${this.pendingFile}.tmp`;
-    writeFileSync(tmp, [...rest.values()].map((item) => `${JSON.stringify(item)}\n`).join(''));
-    renameSync(tmp, this.pendingFile);
-    writeFileSync(this.deliveredFile, '');
-    return [...rest.values()];
-  }
-  async add(items: ReadonlyArray<OutboxItem<T>>) {
-    appendDurably(
-      this.pendingFile,
-      items.map((item) => JSON.stringify(item)),
-    );
-  }
-  async delivered(ids: readonly string[]) {
-    appendDurably(this.deliveredFile, [...ids]);
-  }
-  async park(letters: ReadonlyArray<DeadLetter<T>>) {
-    appendDurably(
-      this.deadFile,
-      letters.map((letter) => JSON.stringify(letter)),
-    );
-  }
-  async deadLetters() {
-    return parseLines<DeadLetter<T>>(this.deadFile);
-  }
-  async deadLetterCount() {
-    return readLines(this.deadFile).length;
-  }
-  async unpark(letters: ReadonlyArray<DeadLetter<T>>) {
-    appendDurably(
-      this.pendingFile,
-      letters.map(({ id, payload }) => JSON.stringify({ id, payload })),
-    );
-    const unparked = new Set(letters.map((letter) => letter.id));
-    const rest = parseLines<DeadLetter<T>>(this.deadFile).filter((letter) => !unparked.has(letter.id));
-    const tmp = `${this.deadFile}.tmp`;
-    writeFileSync(tmp, rest.map((letter) => `${JSON.stringify(letter)}\n`).join(''));
-    renameSync(tmp, this.deadFile);
-  }
-  async close() {}
-}
-
-/**
- * The outbox in Redis, shared by replicas: a hash of pending items (id -> item) and a hash of
- * dead letters. Durable as far as the Redis server is (AOF). A replica that starts takes
- * over whatever is pending, its own or a crashed replica's. The connection is the process's.
- */
-export class RedisOutboxStore<T> implements OutboxStore<T> {
-  private readonly pendingKey: string;
-  private readonly deadKey: string;
-
-  constructor(
-    private readonly redis: RedisConnection,
-    name: string,
-  ) {
-    this.pendingKey = `patchbay:outbox:${name}:pending`;
-    this.deadKey = `patchbay:outbox:${name}:dead`;
-  }
-
-  async load() {
-    const stored = await this.redis.run((r) => r.hgetall(this.pendingKey));
-    return Object.values(stored).map((value) => JSON.parse(value) as OutboxItem<T>);
-  }
-  async add(items: ReadonlyArray<OutboxItem<T>>) {
-    await this.redis.run((r) => r.hset(this.pendingKey, Object.fromEntries(items.map((item) => [item.id, JSON.stringify(item)]))));
-  }
-  async delivered(ids: readonly string[]) {
-    if (ids.length) await this.redis.run((r) => r.hdel(this.pendingKey, ...ids));
-  }
-  async park(letters: ReadonlyArray<DeadLetter<T>>) {
-    await this.redis.run((r) =>
-      r
-        .multi()
-        .hset(this.deadKey, Object.fromEntries(letters.map((letter) => [letter.id, JSON.stringify(letter)])))
-        .hdel(this.pendingKey, ...letters.map((letter) => letter.id))
-        .exec(),
-    );
-  }
-  async deadLetters() {
-    const stored = await this.redis.run((r) => r.hgetall(this.deadKey));
-    return Object.values(stored).map((value) => JSON.parse(value) as DeadLetter<T>);
-  }
-  async deadLetterCount() {
-    return this.redis.run((r) => r.hlen(this.deadKey));
-  }
-  async unpark(letters: ReadonlyArray<DeadLetter<T>>) {
-    await this.redis.run((r) =>
-      r
-        .multi()
-        .hset(this.pendingKey, Object.fromEntries(letters.map(({ id, payload }) => [id, JSON.stringify({ id, payload })])))
-        .hdel(this.deadKey, ...letters.map((letter) => letter.id))
-        .exec(),
-    );
-  }
-  async close() {}
-}
-
-type OutboxMetrics = ReturnType<typeof outboxMetrics>;
-
-/**
- * Backlog and dead letters are read when scraped: with a shared store every replica reports
- * the same dead letters and its own queue, so dashboards take the max across replicas.
- */
-function outboxMetrics(registry: Registry, name: string, outbox: { size: number; deadLetterCount(): Promise<number> }) {
-  new Gauge({
-    name: 'patchbay_outbox_pending',
-    help: 'Items queued for delivery by this process',
-    labelNames: ['outbox'] as const,
-    registers: [registry],
-    collect() {
-      this.set({ outbox: name }, outbox.size);
-    },
-  });
-  new Gauge({
-    name: 'patchbay_outbox_dead_letters',
-    help: 'Items the provider refused as invalid, parked until replayed',
-    labelNames: ['outbox'] as const,
-    registers: [registry],
-    async collect() {
-      // A store that cannot be reached leaves the last value: its own metric (patchbay_redis_up) says why.
-      const count = await outbox.deadLetterCount().catch(() => undefined);
-      if (count !== undefined) this.set({ outbox: name }, count);
-    },
-  });
-  return {
-    items: new Counter({
-      name: 'patchbay_outbox_items_total',
-      help: 'Items settled by the outbox: delivered, or parked as dead letters',
-      labelNames: ['outbox', 'outcome'] as const,
-      registers: [registry],
-    }),
-    failedAttempts: new Counter({
-      name: 'patchbay_outbox_failed_attempts_total',
-      help: 'Delivery attempts that will be retried (the provider away or answering with an error)',
-      labelNames: ['outbox'] as const,
-      registers: [registry],
-    }),
-  };
-}
-
-function appendDurably(file: string, lines: string[]): void {
-  if (!lines.length) return;
-  const fd = openSync(file, 'a');
-  try {
-    writeSync(fd, `${lines.join('\n')}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function readLines(file: string): string[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '');
-}
-
-/**
- * The records of a file. A line cut short by a crash mid-write was never acknowledged (the
- * write had not returned), so it is dropped.
- */
-function parseLines<R>(file: string): R[] {
-  return readLines(file).flatMap((line) => {
-    try {
-      return [JSON.parse(line) as R];
-    } catch {
-      return [];
-    }
-  });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));

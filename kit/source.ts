@@ -2,35 +2,30 @@ import http from 'node:http';
 import https from 'node:https';
 import { got, RequestError, type Headers as GotHeaders } from 'got';
 import {
-  BrokenCircuitError,
-  BulkheadRejectedError,
-  CircuitState,
-  ConsecutiveBreaker,
   DelegateBackoff,
   ExponentialBackoff,
-  SamplingBreaker,
-  TaskCancelledError,
   TimeoutStrategy,
   bulkhead,
-  circuitBreaker,
   handleWhen,
   noop,
   retry,
   timeout,
   wrap,
-  type CircuitBreakerPolicy,
-  type IBreaker,
   type IBackoff,
   type IPolicy,
   type IRetryBackoffContext,
 } from 'cockatiel';
-import type { ZodType } from 'zod';
+import { BREAKER_GAUGE, buildBreaker, stateLabel, type BreakerPolicy, type BreakerState } from './breaker.js';
 import { UpstreamError, UpstreamErrorCode } from './errors.js';
 import { HttpCache, type CacheOptions, type CachedResponse } from './http-cache.js';
 import { safeUrl, type Logger } from './logger.js';
 import { SpanKind, SpanStatusCode, context, inSpan, injectContext, trace, tracer } from './tracing.js';
 import type { SourceMetrics } from './metrics.js';
 import { TokenBucket, type RateLimiter } from './rate-limit.js';
+import { shouldRetry, type RetryPolicy } from './retry.js';
+import { buildResponse, codeForStatus, retryAfterHeaderMs, toUpstreamError, type UpstreamResponse } from './upstream-response.js';
+
+export type { UpstreamResponse } from './upstream-response.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -40,33 +35,9 @@ export interface SourcePolicy {
   timeoutMs: number;
   /** Limit of a whole call, retries and their waits included. Defaults to 3 x timeoutMs. */
   deadlineMs?: number;
-  retry?: {
-    /** Attempts in all, the first included. */
-    attempts: number;
-    /** Statuses that mean "try again" for requests that are safe to repeat. */
-    on: number[];
-    /**
-     * Statuses after which the provider documents it did not accept the request, so even a
-     * non-idempotent request (an email send) may be repeated.
-     */
-    notAcceptedOn?: number[];
-    baseDelayMs?: number;
-    maxDelayMs?: number;
-    /** A Retry-After longer than this is not waited for: the call fails RATE_LIMITED. */
-    maxRetryAfterMs?: number;
-  };
-  /**
-   * Opens on a failure rate over a window (with a minimum of calls in it), on a number of
-   * failures in a row, or on whichever comes first when both are given: a rate alone never
-   * trips under light traffic, a run alone is twitchy under heavy traffic.
-   */
-  breaker?: {
-    halfOpenAfterMs: number;
-    consecutiveFailures?: number;
-    failureRate?: number;
-    minimumRequests?: number;
-    windowMs?: number;
-  };
+  retry?: RetryPolicy;
+  /** See BreakerPolicy (kit/breaker.ts); STANDARD_BREAKER suits most providers. */
+  breaker?: BreakerPolicy;
   bulkhead?: { maxConcurrent: number; maxQueued: number };
   /**
    * The provider's documented request rate; calls wait for their turn within the deadline.
@@ -128,111 +99,19 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export interface UpstreamResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-  text(): string;
-  /** Parses and validates a JSON body; a body that does not fit is UPSTREAM_BAD_RESPONSE. */
-  json<T>(schema: ZodType<T>): T;
-}
-
 export interface Source {
   readonly name: string;
   readonly baseUrl: string;
   /** The policy this source enforces, as declared. */
   readonly policy: Readonly<SourcePolicy>;
   request(options: RequestOptions): Promise<UpstreamResponse>;
-  breakerState(): 'closed' | 'open' | 'half-open' | 'isolated';
+  breakerState(): BreakerState;
   /** Forgets every cached response. */
   clearCache(): void;
   close(): void;
 }
 
 const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
-/** Errors raised before any byte of the request left: the upstream cannot have acted on it. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-export function retryAfterHeaderMs(response: UpstreamResponse): number | undefined {
-  const value = response.headers['retry-after'];
-  if (typeof value !== 'string') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-function buildResponse(source: string, status: number, headers: http.IncomingHttpHeaders, body: Buffer): UpstreamResponse {
-  return {
-    status,
-    headers,
-    body,
-    text: () => body.toString('utf8'),
-    json<T>(schema: ZodType<T>): T {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch (cause) {
-        throw new UpstreamError(source, UpstreamErrorCode.BAD_RESPONSE, { status, cause });
-      }
-      const result = schema.safeParse(parsed);
-      if (!result.success) {
-        throw new UpstreamError(source, UpstreamErrorCode.BAD_RESPONSE, { status, cause: result.error });
-      }
-      return result.data;
-    },
-  };
-}
-
-function codeForStatus(status: number): UpstreamErrorCode {
-  if (status === 429) return UpstreamErrorCode.RATE_LIMITED;
-  if (status === 401 || status === 403) return UpstreamErrorCode.UNAUTHORIZED;
-  if (status === 404) return UpstreamErrorCode.NOT_FOUND;
-  if (status === 408 || status === 504) return UpstreamErrorCode.TIMEOUT;
-  if (status >= 500) return UpstreamErrorCode.UNAVAILABLE;
-  return UpstreamErrorCode.REJECTED;
-}
-
-/** Failures that say something about the upstream's health, as opposed to our request. */
-function countsAgainstHealth(error: unknown): boolean {
-  return error instanceof UpstreamError && (error.code === UpstreamErrorCode.UNAVAILABLE || error.code === UpstreamErrorCode.TIMEOUT);
-}
-
-/** Opens when any of its breakers says so; each sees every outcome. */
-class FirstToOpen implements IBreaker {
-  constructor(private readonly breakers: IBreaker[]) {}
-  get state(): unknown {
-    return this.breakers.map((b) => b.state);
-  }
-  set state(value: unknown) {
-    (value as unknown[]).forEach((s, i) => (this.breakers[i]!.state = s));
-  }
-  success(state: CircuitState): void {
-    for (const b of this.breakers) b.success(state);
-  }
-  failure(state: CircuitState): boolean {
-    return this.breakers.map((b) => b.failure(state)).some(Boolean);
-  }
-}
-
-function buildBreaker(policy: SourcePolicy['breaker']): CircuitBreakerPolicy | undefined {
-  if (!policy) return undefined;
-  const breakers: IBreaker[] = [];
-  if (policy.failureRate !== undefined) {
-    const windowMs = policy.windowMs ?? 10_000;
-    breakers.push(
-      new SamplingBreaker({
-        threshold: policy.failureRate,
-        duration: windowMs,
-        minimumRps: (policy.minimumRequests ?? 20) / (windowMs / 1000),
-      }),
-    );
-  }
-  if (policy.consecutiveFailures !== undefined) breakers.push(new ConsecutiveBreaker(policy.consecutiveFailures));
-  if (breakers.length === 0) throw new Error('a breaker needs failureRate, consecutiveFailures or both');
-  const breaker = breakers.length === 1 ? breakers[0]! : new FirstToOpen(breakers);
-  return circuitBreaker(handleWhen(countsAgainstHealth), { halfOpenAfter: policy.halfOpenAfterMs, breaker });
-}
 
 /**
  * Builds the client of one upstream service. This is the only code in patchbay that does
@@ -267,19 +146,7 @@ export function createSource(options: SourceOptions): Source {
 
   function makeRetry(idempotent: boolean): IPolicy {
     if (!retryPolicy || retryPolicy.attempts <= 1) return noop;
-    const retryable = (error: unknown): boolean => {
-      if (!(error instanceof UpstreamError)) return false;
-      const cause = (error as { cause?: unknown }).cause;
-      const notSent = cause instanceof RequestError && NOT_SENT_CODES.has(cause.code);
-      if (notSent) return true;
-      const cap = retryPolicy.maxRetryAfterMs ?? deadlineMs;
-      if (error.retryAfterMs !== undefined && error.retryAfterMs > cap) return false;
-      if (error.status === undefined) {
-        return idempotent && (error.code === UpstreamErrorCode.TIMEOUT || error.code === UpstreamErrorCode.UNAVAILABLE);
-      }
-      if (idempotent) return retryPolicy.on.includes(error.status);
-      return (retryPolicy.notAcceptedOn ?? []).includes(error.status);
-    };
+    const retryable = (error: unknown) => shouldRetry(error, { idempotent, policy: retryPolicy, deadlineMs });
     const exponential = new ExponentialBackoff({
       initialDelay: retryPolicy.baseDelayMs ?? 100,
       maxDelay: retryPolicy.maxDelayMs ?? 2000,
@@ -423,7 +290,7 @@ export function createSource(options: SourceOptions): Source {
         );
       });
     } catch (error) {
-      throw toUpstreamError(name, error, metrics);
+      throw toUpstreamError(name, error, () => metrics?.bulkheadRejections.inc({ source: name }));
     }
   }
 
@@ -512,30 +379,4 @@ export function createSource(options: SourceOptions): Source {
       agent.https.destroy();
     },
   };
-}
-
-const BREAKER_GAUGE = { closed: 0, 'half-open': 1, open: 2, isolated: 3 } as const;
-
-function stateLabel(state: CircuitState): 'closed' | 'open' | 'half-open' | 'isolated' {
-  switch (state) {
-    case CircuitState.Open:
-      return 'open';
-    case CircuitState.HalfOpen:
-      return 'half-open';
-    case CircuitState.Isolated:
-      return 'isolated';
-    default:
-      return 'closed';
-  }
-}
-
-function toUpstreamError(name: string, error: unknown, metrics?: SourceMetrics): UpstreamError {
-  if (error instanceof UpstreamError) return error;
-  if (error instanceof BrokenCircuitError) return new UpstreamError(name, UpstreamErrorCode.CIRCUIT_OPEN, { cause: error });
-  if (error instanceof BulkheadRejectedError) {
-    metrics?.bulkheadRejections.inc({ source: name });
-    return new UpstreamError(name, UpstreamErrorCode.OVERLOADED, { cause: error });
-  }
-  if (error instanceof TaskCancelledError) return new UpstreamError(name, UpstreamErrorCode.TIMEOUT, { cause: error });
-  return new UpstreamError(name, UpstreamErrorCode.UNAVAILABLE, { cause: error });
 }

@@ -44,7 +44,7 @@ const providerErrors: ErrorRequestHandler = (error, req, res, _next) => {
 
 export type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 
-/** Starts the four sandbox providers, each on its own port, over one deterministic seed. */
+/** Starts every sandbox provider, each on its own port, over one deterministic seed. */
 export async function startSandbox(environment: NodeJS.ProcessEnv = process.env) {
   const config = loadConfig(SandboxConfig, environment);
   const seed = generateSeed({ seed: config.SANDBOX_SEED, users: config.SANDBOX_USERS });

@@ -51,7 +51,6 @@ export interface SeedData {
   events: SeedEvent[];
 }
 
-export const SANDBOX_BUCKET = 'patchbay-files';
 const DAY = 86_400_000;
 const EVENT_NAMES = ['App Opened', 'Page Viewed', 'File Uploaded', 'File Downloaded', 'Search', 'Signed In', 'Settings Changed'];
 const FILE_TYPES: Array<[string, string]> = [

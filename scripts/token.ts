@@ -1,10 +1,11 @@
 /**
  * `npm run token -- <userId> [scope ...] [--ttl seconds]`: a development token the local
  * gateways accept, signed with JWT_SECRET (the local default unless set) for JWT_ISSUER and
- * JWT_AUDIENCE. Scopes: admin (everything), email:send, analytics:read.
+ * JWT_AUDIENCE, with scopes of kit/caller.ts's SCOPES.
  */
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/cli.js';
+import { SCOPES, isScope } from '../kit/caller.js';
 import { ProcessConfig, loadConfig } from '../kit/config.js';
 
 const usage = 'Usage: npm run token -- <userId> [scope ...] [--ttl seconds]   e.g. npm run token -- usr_00001 admin';
@@ -15,6 +16,8 @@ await runCommand('token', async () => {
   );
   const [userId, ...scopes] = positionals;
   if (!userId || !/^[\w.@:-]{1,128}$/.test(userId)) usageError(usage);
+  const unknown = scopes.filter((scope) => !isScope(scope));
+  if (unknown.length) usageError(`unknown scope ${unknown.join(', ')}; scopes: ${Object.values(SCOPES).join(', ')}`);
   const config = loadConfig(ProcessConfig.extend(AuthConfig.shape), process.env);
   // Longer would be refused by the gateways (JWT_MAX_LIFETIME_SECONDS).
   const ttl = wholeNumber('ttl', values.ttl, 1, config.JWT_MAX_LIFETIME_SECONDS);

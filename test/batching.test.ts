@@ -6,10 +6,15 @@
 import { describe, expect, test } from '@jest/globals';
 import type { Sandbox } from '../sandbox/index.js';
 import { createLoaders as accountsLoaders } from '../subgraphs/accounts/loaders.js';
-import { AccountsConfig, createAccountsApi } from '../subgraphs/accounts/source.js';
-import { AnalyticsConfig, createMixpanelApi, createSegmentApi } from '../subgraphs/analytics/source.js';
-import { createSendgridApi, EmailConfig } from '../subgraphs/email/source.js';
-import { createS3Api, StorageConfig } from '../subgraphs/storage/source.js';
+import { createAccountsApi } from '../subgraphs/accounts/account-service.js';
+import { AccountsConfig } from '../subgraphs/accounts/config.js';
+import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
+import { createMixpanelApi } from '../subgraphs/analytics/mixpanel.js';
+import { createSegmentApi } from '../subgraphs/analytics/segment.js';
+import { EmailConfig } from '../subgraphs/email/config.js';
+import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
+import { StorageConfig } from '../subgraphs/storage/config.js';
+import { createS3Api } from '../subgraphs/storage/s3.js';
 import { testKit, useSandbox } from './helpers.js';
 
 let sandbox: Sandbox;

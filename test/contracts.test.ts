@@ -14,9 +14,12 @@ import addFormats from 'ajv-formats';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { AnalyticsConfig, createMixpanelApi } from '../subgraphs/analytics/source.js';
-import { EmailConfig, createSendgridApi } from '../subgraphs/email/source.js';
-import { StorageConfig, createS3Api } from '../subgraphs/storage/source.js';
+import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
+import { createMixpanelApi } from '../subgraphs/analytics/mixpanel.js';
+import { EmailConfig } from '../subgraphs/email/config.js';
+import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
+import { StorageConfig } from '../subgraphs/storage/config.js';
+import { createS3Api } from '../subgraphs/storage/s3.js';
 import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
 
 const SPECS = new URL('../../shared/specs/', import.meta.url);

@@ -15,7 +15,10 @@ import type { Outbox } from '../kit/outbox.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { analytics } from '../subgraphs/analytics/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { AnalyticsConfig, createSegmentApi, createTrackOutbox, type TrackedEvent } from '../subgraphs/analytics/source.js';
+import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
+import type { TrackedEvent } from '../subgraphs/analytics/events.js';
+import { createSegmentApi } from '../subgraphs/analytics/segment.js';
+import { createTrackOutbox } from '../subgraphs/analytics/track-outbox.js';
 import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, signedFor, startRedis, testKit } from './helpers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

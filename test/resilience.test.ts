@@ -3,7 +3,8 @@ import { UpstreamError } from '../kit/errors.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import { createSource, type SourceOptions } from '../kit/source.js';
 import type { Sandbox } from '../sandbox/index.js';
-import { createSendgridApi, EmailConfig } from '../subgraphs/email/source.js';
+import { EmailConfig } from '../subgraphs/email/config.js';
+import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
 import { testKit, useSandbox } from './helpers.js';
 
 let sandbox: Sandbox;

@@ -22,7 +22,8 @@ import S3rver from 's3rver';
 import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { verifyS3Request } from '../sandbox/sigv4.js';
-import { StorageConfig, createS3Api } from '../subgraphs/storage/source.js';
+import { StorageConfig } from '../subgraphs/storage/config.js';
+import { createS3Api } from '../subgraphs/storage/s3.js';
 import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
 
 const credentials = { accessKeyId: LOCAL.s3.accessKeyId, secretAccessKey: LOCAL.s3.secretAccessKey };

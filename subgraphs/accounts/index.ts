@@ -2,7 +2,8 @@ import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
-import { AccountsConfig, createAccountsApi } from './source.js';
+import { createAccountsApi } from './account-service.js';
+import { AccountsConfig } from './config.js';
 
 /** Users: our own account service. Owns the User entity's identity fields. */
 export const accounts = defineSubgraph({

@@ -1,5 +1,5 @@
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import { MAX_IDS_PER_CALL, type AccountUser, type AccountsApi } from './source.js';
+import { MAX_IDS_PER_CALL, type AccountUser, type AccountsApi } from './account-service.js';
 import { createLoader } from '../../kit/loader.js';
 
 export interface Sources {

@@ -1,5 +1,5 @@
 import { pageSize } from '../../kit/args.js';
-import { ADMIN, requireScope, requireSelf } from '../../kit/caller.js';
+import { SCOPES, requireScope, requireSelf } from '../../kit/caller.js';
 import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
@@ -12,7 +12,7 @@ export const resolvers: Resolvers = {
       return loaders.user.load(id);
     },
     users: async (_parent, { first, after }, { caller, sources, loaders }) => {
-      requireScope(caller, ADMIN);
+      requireScope(caller, SCOPES.admin);
       const limit = pageSize(first, 'first', 100, 20);
       const page = await sources.accounts.listUsers(limit, after ?? undefined);
       for (const user of page.users) loaders.user.prime(user.id, user);

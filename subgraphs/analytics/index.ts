@@ -2,7 +2,10 @@ import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
-import { AnalyticsConfig, createMixpanelApi, createSegmentApi, createTrackOutbox } from './source.js';
+import { AnalyticsConfig } from './config.js';
+import { createMixpanelApi } from './mixpanel.js';
+import { createSegmentApi } from './segment.js';
+import { createTrackOutbox } from './track-outbox.js';
 
 /** Analytics: tracking events (Segment ingest) and reading them back (Mixpanel query). */
 export const analytics = defineSubgraph({

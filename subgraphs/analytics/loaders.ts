@@ -1,6 +1,9 @@
 import { groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import { STREAM_IDS_PER_CALL, type MixpanelApi, type SegmentApi, type UserEvent, type TrackOutbox } from './source.js';
+import type { UserEvent } from './events.js';
+import { STREAM_IDS_PER_CALL, type MixpanelApi } from './mixpanel.js';
+import type { SegmentApi } from './segment.js';
+import type { TrackOutbox } from './track-outbox.js';
 import { createLoader } from '../../kit/loader.js';
 
 export interface Sources {

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { pageSize } from '../../kit/args.js';
-import { ADMIN, requireScope, requireSelf } from '../../kit/caller.js';
+import { SCOPES, requireScope, requireSelf } from '../../kit/caller.js';
 import { badUserInput } from '../../kit/errors.js';
 import { DateScalar, DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers, TimeInterval } from './__generated__/resolvers-types.js';
-import { SEGMENT_EVENT_BYTES, segmentEventBytes, type Unit } from './source.js';
+import type { Unit } from './events.js';
+import { SEGMENT_EVENT_BYTES, segmentEventBytes } from './segment.js';
 
 const MAX_TRACK_EVENTS = 100;
 /** Counts over every user's events: for analysts, not for each user. */
-const READ_ANALYTICS = 'analytics:read';
 const DAY_MS = 86_400_000;
 const UNIT: Record<TimeInterval, Unit> = { HOUR: 'hour', DAY: 'day', MONTH: 'month' };
 /** Longest span per interval, so one answer stays a readable number of points. */
@@ -33,7 +33,7 @@ export const resolvers: Resolvers = {
   },
   Query: {
     trackDeadLetters: async (_parent, { first }, { caller, sources }) => {
-      requireScope(caller, ADMIN);
+      requireScope(caller, SCOPES.admin);
       return (await sources.outbox.deadLetters()).slice(0, pageSize(first, 'first', 1000, 100)).map((d) => ({
         id: d.id,
         userId: d.payload.userId,
@@ -44,7 +44,7 @@ export const resolvers: Resolvers = {
       }));
     },
     eventCounts: async (_parent, { event, from, to, interval }, { caller, sources }) => {
-      requireScope(caller, READ_ANALYTICS);
+      requireScope(caller, SCOPES.readAnalytics);
       const unit = interval ?? 'DAY';
       if (event.length < 1 || event.length > 255) throw badUserInput('event must be 1 to 255 characters', 'event');
       const spanDays = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS;
@@ -63,7 +63,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     replayTrackDeadLetters: (_parent, _args, { caller, sources }) => {
-      requireScope(caller, ADMIN);
+      requireScope(caller, SCOPES.admin);
       return sources.outbox.replayDeadLetters();
     },
     track: async (_parent, { events }, { caller, sources }) => {

@@ -3,7 +3,9 @@ import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
-import { EmailConfig, createPostmarkApi, createSendgridApi } from './source.js';
+import { EmailConfig } from './config.js';
+import { createPostmarkApi } from './postmark.js';
+import { createSendgridApi } from './sendgrid.js';
 import { createMessageStatuses } from './statuses.js';
 import { receiveWebhooks } from './webhooks.js';
 

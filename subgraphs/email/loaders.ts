@@ -1,7 +1,9 @@
 import { chunk, fanOut, groupBy } from '../../kit/batch.js';
 import type { IdempotencyStore } from '../../kit/idempotency.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import { ACTIVITY_LIMIT, type EmailMessageRecord, type PostmarkApi, type SendgridApi } from './source.js';
+import type { EmailMessageRecord } from './messages.js';
+import type { PostmarkApi } from './postmark.js';
+import { ACTIVITY_LIMIT, type SendgridApi } from './sendgrid.js';
 import type { MessageStatuses } from './statuses.js';
 import { createLoader } from '../../kit/loader.js';
 

@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { pageSize } from '../../kit/args.js';
-import { requireScope, requireSelf } from '../../kit/caller.js';
+import { SCOPES, requireScope, requireSelf } from '../../kit/caller.js';
 import { UpstreamError, UpstreamErrorCode, badUserInput } from '../../kit/errors.js';
 import { runOnce, type RunOnceOptions } from '../../kit/idempotency.js';
 import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
-import { sendWithFallback } from './source.js';
+import { sendWithFallback } from './send.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** Failures after which the provider may have the message: the key then never sends again. */
@@ -40,7 +40,6 @@ interface SentEmail {
 }
 
 /** Sending mail to any address is not every user's right. */
-const SEND_EMAIL = 'email:send';
 
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
 
@@ -66,7 +65,7 @@ export const resolvers: Resolvers = {
   },
   Query: {
     emailSend: async (_parent, { idempotencyKey: key }, { caller, sources }) => {
-      requireScope(caller, SEND_EMAIL);
+      requireScope(caller, SCOPES.sendEmail);
       if (!IDEMPOTENCY_KEY.test(key)) throw badUserInput('idempotencyKey must be 1 to 255 printable characters', 'idempotencyKey');
       const record = await sources.keys.get<SentEmail>(sendKey(caller.userId, key));
       if (!record) return null;
@@ -79,7 +78,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     sendEmail: async (_parent, { input }, { caller, sources, logger, idempotencyKey: headerKey }) => {
-      requireScope(caller, SEND_EMAIL);
+      requireScope(caller, SCOPES.sendEmail);
       const to = input.to.trim();
       if (!EMAIL.test(to) || to.length > 254) throw badUserInput('input.to must be a single email address', 'input.to');
       const subject = input.subject.trim();

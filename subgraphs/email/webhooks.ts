@@ -6,7 +6,7 @@ import { appliedEvents, type IdempotencyStore } from '../../kit/idempotency.js';
 import type { Logger } from '../../kit/logger.js';
 import { errorJson } from '../../kit/service.js';
 import { basicCredentials, hmacSha256Hex, isFresh, safeEqual, verifyEcdsaP256 } from '../../kit/webhooks.js';
-import type { EmailConfig } from './source.js';
+import type { EmailConfig } from './config.js';
 import type { MessageStatus, MessageStatuses } from './statuses.js';
 
 /** One delivery event as every provider's webhook comes down to it. */

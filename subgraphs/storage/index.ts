@@ -3,7 +3,8 @@ import { defineSubgraph } from '../../kit/subgraph.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
 import { createFilePolicy } from './policy.js';
-import { StorageConfig, createS3Api } from './source.js';
+import { StorageConfig } from './config.js';
+import { createS3Api } from './s3.js';
 
 /** Files: a user's objects in S3-compatible storage, presigned download and upload URLs (bounded by policy.ts). */
 export const storage = defineSubgraph({

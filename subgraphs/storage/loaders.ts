@@ -1,7 +1,7 @@
 import { fanOut, groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
 import type { FilePolicy } from './policy.js';
-import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type S3Api, type StoredObject } from './source.js';
+import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type S3Api, type StoredObject } from './s3.js';
 import { createLoader } from '../../kit/loader.js';
 
 export interface Sources {

@@ -2,35 +2,10 @@ import aws4 from 'aws4';
 import { XMLParser } from 'fast-xml-parser';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { env } from '../../kit/config.js';
+import { STANDARD_BREAKER } from '../../kit/breaker.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
-import { LOCAL, localUrl } from '../../kit/local-defaults.js';
 import type { SourceKit } from '../../kit/subgraph.js';
-import { FilePolicyConfig } from './policy.js';
-
-export const StorageConfig = z
-  .object({
-    S3_ENDPOINT: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.storage)),
-    /** Where clients reach storage for presigned URLs, when it differs from S3_ENDPOINT. */
-    S3_PUBLIC_ENDPOINT: env.url().optional(),
-    S3_REGION: env.local(z.string().min(1).default(LOCAL.s3.region)),
-    S3_BUCKET: env.local(
-      z
-        .string()
-        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name')
-        .default(LOCAL.s3.bucket),
-    ),
-    S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId),
-    S3_SECRET_ACCESS_KEY: env.secret(LOCAL.s3.secretAccessKey),
-    /**
-     * Path-style (`endpoint/bucket/key`: the sandbox, MinIO) or virtual-host style
-     * (`bucket.endpoint/key`: AWS S3, which requires it for buckets made since 2020, R2).
-     */
-    S3_FORCE_PATH_STYLE: env.bool(true),
-    S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(900),
-  })
-  .extend(FilePolicyConfig.shape);
-export type StorageConfig = z.infer<typeof StorageConfig>;
+import type { StorageConfig } from './config.js';
 
 export interface StoredObject {
   key: string;
@@ -95,7 +70,7 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
     deadlineMs: 5000,
     // S3 throttles with 503 SlowDown; every call made here is safe to repeat.
     retry: { attempts: 3, on: [500, 502, 503, 504], maxRetryAfterMs: 2000 },
-    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
+    breaker: STANDARD_BREAKER,
     bulkhead: { maxConcurrent: 64, maxQueued: 256 },
     // S3 documents at least 5,500 GET/HEAD a second per prefix; stay under it bucket-wide.
     rateLimit: { perSecond: 5500, burst: 500 },

@@ -1,30 +1,10 @@
 import { z } from 'zod';
-import { env } from '../../kit/config.js';
+import { STANDARD_BREAKER } from '../../kit/breaker.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
-import { LOCAL, localUrl } from '../../kit/local-defaults.js';
-import type { UpstreamResponse } from '../../kit/source.js';
 import type { SourceKit } from '../../kit/subgraph.js';
-import { RedisConfig } from '../../kit/redis.js';
-import type { MessageStatus } from './statuses.js';
-
-export const EmailConfig = RedisConfig.extend({
-  SENDGRID_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.email), 'https://api.sendgrid.com'),
-  SENDGRID_API_KEY: env.secret(LOCAL.sendgrid.apiKey),
-  POSTMARK_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.postmark), 'https://api.postmarkapp.com'),
-  POSTMARK_SERVER_TOKEN: env.secret(LOCAL.postmark.serverToken),
-  EMAIL_FROM_ADDRESS: env.local(z.email({ error: 'must be an email address' }).default('notifications@patchbay.example')),
-  EMAIL_FROM_NAME: z.string().default('patchbay'),
-  /** SendGrid Event Webhook verification key (base64 SPKI, from SendGrid's webhook settings). */
-  SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(LOCAL.webhooks.sendgridPublicKey),
-  /** Mailgun's HTTP webhook signing key. */
-  MAILGUN_WEBHOOK_SIGNING_KEY: env.secret(LOCAL.webhooks.mailgunSigningKey),
-  /** The basic-auth credentials put in the Postmark webhook URL. */
-  POSTMARK_WEBHOOK_USER: env.secret(LOCAL.webhooks.postmarkUser),
-  POSTMARK_WEBHOOK_PASSWORD: env.secret(LOCAL.webhooks.postmarkPassword),
-  /** How old a signed webhook may be; older ones are refused as possible replays. */
-  WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
-});
-export type EmailConfig = z.infer<typeof EmailConfig>;
+import type { UpstreamResponse } from '../../kit/upstream-response.js';
+import type { EmailConfig } from './config.js';
+import type { EmailMessageRecord, OutgoingEmail } from './messages.js';
 
 /** Email Activity answers at most this many messages per query. */
 export const ACTIVITY_LIMIT = 1000;
@@ -51,27 +31,6 @@ const BounceList = z.array(
   z.object({ email: z.string(), created: z.number(), reason: z.string().optional(), status: z.string().optional() }),
 );
 
-export interface EmailMessageRecord {
-  id: string;
-  from: string;
-  to: string;
-  subject: string;
-  status: MessageStatus;
-  opens: number;
-  clicks: number;
-  lastEventAt: string;
-}
-
-export interface OutgoingEmail {
-  to: string;
-  subject: string;
-  text?: string;
-  html?: string;
-  categories?: string[];
-  /** Our id of this send; travels in custom_args so a duplicate can be traced. */
-  sendId: string;
-}
-
 /** SendGrid's X-RateLimit-Reset is the epoch second the window resets, not a delay. */
 export function sendgridRetryAfterMs(response: UpstreamResponse): number | undefined {
   const reset = Number(response.headers['x-ratelimit-reset']);
@@ -90,7 +49,7 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
     deadlineMs: 5000,
     // A 429 on mail/send means SendGrid did not accept the message: safe to send again.
     retry: { attempts: 3, on: [429, 500, 502, 503, 504], notAcceptedOn: [429], maxRetryAfterMs: 2000 },
-    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
+    breaker: STANDARD_BREAKER,
     bulkhead: { maxConcurrent: 50, maxQueued: 100 },
     retryAfterMs: sendgridRetryAfterMs,
     cache: { maxEntries: 100, maxBytes: 8 * 2 ** 20 },
@@ -164,63 +123,3 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
   };
 }
 export type SendgridApi = ReturnType<typeof createSendgridApi>;
-
-const PostmarkSent = z.object({ MessageID: z.string().min(1), ErrorCode: z.literal(0) });
-
-/** Postmark server API: the fallback that takes sends while SendGrid's circuit is open. */
-export function createPostmarkApi(config: EmailConfig, kit: SourceKit) {
-  const source = kit.source({
-    name: 'email.postmark',
-    baseUrl: config.POSTMARK_API_URL,
-    headers: { 'x-postmark-server-token': config.POSTMARK_SERVER_TOKEN, accept: 'application/json' },
-    timeoutMs: 2000,
-    deadlineMs: 5000,
-    // Postmark answers 429 without accepting the message; everything else may have been sent.
-    retry: { attempts: 2, on: [429, 503], notAcceptedOn: [429], maxRetryAfterMs: 2000 },
-    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
-    bulkhead: { maxConcurrent: 20, maxQueued: 100 },
-  });
-  return {
-    source,
-    async send(mail: OutgoingEmail): Promise<{ messageId: string }> {
-      const response = await source.request({
-        operation: 'email',
-        method: 'POST',
-        path: '/email',
-        json: {
-          From: `${config.EMAIL_FROM_NAME} <${config.EMAIL_FROM_ADDRESS}>`,
-          To: mail.to,
-          Subject: mail.subject,
-          ...(mail.text ? { TextBody: mail.text } : {}),
-          ...(mail.html ? { HtmlBody: mail.html } : {}),
-          ...(mail.categories?.[0] ? { Tag: mail.categories[0] } : {}),
-          Metadata: { patchbay_send_id: mail.sendId },
-          MessageStream: 'outbound',
-        },
-      });
-      return { messageId: response.json(PostmarkSent).MessageID };
-    },
-  };
-}
-export type PostmarkApi = ReturnType<typeof createPostmarkApi>;
-
-/** Failures after which the primary provider cannot have the message: safe to send elsewhere. */
-const NEVER_SENT: ReadonlySet<string> = new Set([UpstreamErrorCode.CIRCUIT_OPEN, UpstreamErrorCode.OVERLOADED]);
-
-/**
- * Sends through SendGrid, and through Postmark when SendGrid refused the message before
- * sending it (open circuit, full bulkhead). Any other failure is reported, not re-sent
- * elsewhere: SendGrid may have accepted the message, and a second provider would mail twice.
- */
-export async function sendWithFallback(
-  primary: SendgridApi,
-  fallback: PostmarkApi,
-  mail: OutgoingEmail,
-): Promise<{ messageId: string; provider: 'sendgrid' | 'postmark' }> {
-  try {
-    return { ...(await primary.send(mail)), provider: 'sendgrid' };
-  } catch (error) {
-    if (!(error instanceof UpstreamError) || !NEVER_SENT.has(error.code)) throw error;
-    return { ...(await fallback.send(mail)), provider: 'postmark' };
-  }
-}

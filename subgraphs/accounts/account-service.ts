@@ -1,13 +1,7 @@
 import { z } from 'zod';
-import { env } from '../../kit/config.js';
-import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { STANDARD_BREAKER } from '../../kit/breaker.js';
 import type { SourceKit } from '../../kit/subgraph.js';
-
-export const AccountsConfig = z.object({
-  ACCOUNTS_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.accounts)),
-  ACCOUNTS_API_TOKEN: env.secret(LOCAL.accounts.token),
-});
-export type AccountsConfig = z.infer<typeof AccountsConfig>;
+import type { AccountsConfig } from './config.js';
 
 /** The account service answers at most this many ids in one `?ids=` call. */
 export const MAX_IDS_PER_CALL = 100;
@@ -33,7 +27,7 @@ export function createAccountsApi(config: AccountsConfig, kit: SourceKit) {
     timeoutMs: 1000,
     deadlineMs: 2500,
     retry: { attempts: 3, on: [429, 502, 503, 504], maxRetryAfterMs: 1000 },
-    breaker: { failureRate: 0.5, minimumRequests: 20, windowMs: 10_000, consecutiveFailures: 10, halfOpenAfterMs: 5000 },
+    breaker: STANDARD_BREAKER,
     bulkhead: { maxConcurrent: 50, maxQueued: 200 },
     // The account service sends Cache-Control and ETags: users are reused, lists revalidated.
     cache: { maxEntries: 10_000, maxBytes: 32 * 2 ** 20 },

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { generate, loadCodegenConfig } from '@graphql-codegen/cli';
+import { generatePersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
+import { CLIENTS, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../../gateway/clients/index.js';
+import type { CompositionSuccess } from '../compose.js';
+import { readIfExists, repoPath } from './paths.js';
+import type { Finding } from './report.js';
+
+/**
+ * Everything `npm run generate` writes, as the sources in `root` generate it now: repository
+ * path -> content, with the command that writes each.
+ */
+export async function generatedArtifacts(
+  root: URL,
+  composed: CompositionSuccess,
+): Promise<{ artifacts: Map<string, { content: string; command: string }>; failures: Finding[] }> {
+  const artifacts = new Map<string, { content: string; command: string }>();
+  const failures: Finding[] = [];
+  artifacts.set(repoPath(SUPERGRAPH_FILE), { content: composed.supergraph, command: 'npm run compose' });
+  for (const client of CLIENTS) {
+    artifacts.set(repoPath(apiSchemaFile(client.name)), { content: composed.apiSchemas[client.name]!, command: 'npm run compose' });
+    if (client.contract)
+      artifacts.set(repoPath(clientSupergraphFile(client)), {
+        content: composed.clientSupergraphs[client.name]!,
+        command: 'npm run compose',
+      });
+  }
+  const { config } = await loadCodegenConfig({ configFilePath: fileURLToPath(new URL('codegen.yml', root)) });
+  try {
+    const outputs = (await generate({ ...config, cwd: fileURLToPath(root), silent: true, verbose: false }, false)) as Array<{
+      filename: string;
+      content: string;
+    }>;
+    for (const output of outputs) artifacts.set(output.filename, { content: output.content, command: 'npm run codegen' });
+  } catch (error) {
+    // Codegen validates the client operations; the operations step says which and why.
+    const first =
+      String((error as Error).message)
+        .split('\n')
+        .find((line) => line.trim()) ?? 'failed';
+    failures.push({
+      level: 'error',
+      message: `codegen output cannot be generated: ${first.trim()}`,
+      fix: 'make the client operations valid (see the operations step), then npm run codegen',
+    });
+  }
+
+  const configFile = new URL('persisted-query-manifest.config.json', root);
+  const manifestConfig = JSON.parse(readFileSync(configFile, 'utf8')) as { documents: string[]; output: string };
+  const manifest = await generatePersistedQueryManifest(
+    { documents: manifestConfig.documents.map((d) => fileURLToPath(new URL(d, root))) },
+    fileURLToPath(configFile),
+  );
+  artifacts.set(manifestConfig.output, { content: `${JSON.stringify(manifest, null, 2)}\n`, command: 'npm run persisted' });
+  return { artifacts, failures };
+}
+
+/** Whether every committed generated file is what its generator writes now. */
+export async function checkFreshness(root: URL, composed: CompositionSuccess) {
+  const findings = await freshnessFindings(root, composed);
+  return {
+    summary: findings.length ? `${findings.length} stale artifact(s)` : 'supergraphs, API schemas, codegen output and manifests are fresh',
+    findings,
+  };
+}
+
+async function freshnessFindings(root: URL, composed: CompositionSuccess): Promise<Finding[]> {
+  const { artifacts, failures } = await generatedArtifacts(root, composed);
+  const findings: Finding[] = [...failures];
+  for (const [file, { content, command }] of artifacts) {
+    const committed = readIfExists(new URL(file, root));
+    // The manifest is compared as data: its generator's spacing is not part of the contract.
+    const same = file.endsWith('.json')
+      ? committed !== undefined && JSON.stringify(JSON.parse(committed)) === JSON.stringify(JSON.parse(content))
+      : committed === content;
+    if (!same) findings.push({ level: 'error', message: `${file} is stale`, fix: command });
+  }
+  return findings;
+}

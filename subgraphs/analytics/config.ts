@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { env } from '../../kit/config.js';
+import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { RedisConfig } from '../../kit/redis.js';
+
+/** The analytics subgraph's settings: Segment for ingest, Mixpanel for queries, the outbox between. */
+export const AnalyticsConfig = RedisConfig.extend({
+  SEGMENT_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.analytics), 'https://api.segment.io'),
+  SEGMENT_WRITE_KEY: env.secret(LOCAL.segment.writeKey),
+  MIXPANEL_API_URL: env.upstreamUrl(`${localUrl(LOCAL.ports.sandbox.analytics)}/api/query`, 'https://mixpanel.com/api/query'),
+  /** Mixpanel service account, `username:secret`. */
+  MIXPANEL_SERVICE_ACCOUNT: env.secret(LOCAL.mixpanel.serviceAccount, { format: [/^[^:]+:.+$/, 'must be username:secret'] }),
+  MIXPANEL_PROJECT_ID: env.local(z.string().regex(/^\d+$/, 'must be a numeric project id').default(LOCAL.mixpanel.projectId)),
+  /** Mixpanel's documented Query API limit per project; 0 turns the client-side limit off. */
+  MIXPANEL_QUERIES_PER_HOUR: z.coerce.number().int().min(0).default(60),
+  /**
+   * Where tracked events wait for Segment (acknowledged only once written there): this
+   * directory, one per replica on a persistent volume; with REDIS_URL, Redis instead.
+   */
+  OUTBOX_DIR: z.string().min(1).default('.outbox/analytics'),
+  /** With REDIS_URL: how often a replica looks for events a replica that died left, to deliver them. */
+  OUTBOX_RESCAN_MS: env.ms(30_000),
+});
+export type AnalyticsConfig = z.infer<typeof AnalyticsConfig>;

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { env } from '../../kit/config.js';
+import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { RedisConfig } from '../../kit/redis.js';
+
+/** The email subgraph's settings: both providers, the sender, the webhook credentials. */
+export const EmailConfig = RedisConfig.extend({
+  SENDGRID_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.email), 'https://api.sendgrid.com'),
+  SENDGRID_API_KEY: env.secret(LOCAL.sendgrid.apiKey),
+  POSTMARK_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.postmark), 'https://api.postmarkapp.com'),
+  POSTMARK_SERVER_TOKEN: env.secret(LOCAL.postmark.serverToken),
+  EMAIL_FROM_ADDRESS: env.local(z.email({ error: 'must be an email address' }).default('notifications@patchbay.example')),
+  EMAIL_FROM_NAME: z.string().default('patchbay'),
+  /** SendGrid Event Webhook verification key (base64 SPKI, from SendGrid's webhook settings). */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(LOCAL.webhooks.sendgridPublicKey),
+  /** Mailgun's HTTP webhook signing key. */
+  MAILGUN_WEBHOOK_SIGNING_KEY: env.secret(LOCAL.webhooks.mailgunSigningKey),
+  /** The basic-auth credentials put in the Postmark webhook URL. */
+  POSTMARK_WEBHOOK_USER: env.secret(LOCAL.webhooks.postmarkUser),
+  POSTMARK_WEBHOOK_PASSWORD: env.secret(LOCAL.webhooks.postmarkPassword),
+  /** How old a signed webhook may be; older ones are refused as possible replays. */
+  WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+});
+export type EmailConfig = z.infer<typeof EmailConfig>;

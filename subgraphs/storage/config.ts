@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { env } from '../../kit/config.js';
+import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { FilePolicyConfig } from './policy.js';
+
+/** Where the bucket is, how to sign for it, and what may be stored (policy.ts). */
+export const StorageConfig = z
+  .object({
+    S3_ENDPOINT: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.storage)),
+    /** Where clients reach storage for presigned URLs, when it differs from S3_ENDPOINT. */
+    S3_PUBLIC_ENDPOINT: env.url().optional(),
+    S3_REGION: env.local(z.string().min(1).default(LOCAL.s3.region)),
+    S3_BUCKET: env.local(
+      z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name')
+        .default(LOCAL.s3.bucket),
+    ),
+    S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId),
+    S3_SECRET_ACCESS_KEY: env.secret(LOCAL.s3.secretAccessKey),
+    /**
+     * Path-style (`endpoint/bucket/key`: the sandbox, MinIO) or virtual-host style
+     * (`bucket.endpoint/key`: AWS S3, which requires it for buckets made since 2020, R2).
+     */
+    S3_FORCE_PATH_STYLE: env.bool(true),
+    S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(900),
+  })
+  .extend(FilePolicyConfig.shape);
+export type StorageConfig = z.infer<typeof StorageConfig>;
