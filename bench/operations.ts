@@ -22,6 +22,7 @@ import { mobile } from '../gateway/clients/mobile.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
 import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/cli.js';
 import type { FaultRule } from '../sandbox/faults.js';
+import { PROVIDERS } from '../subgraphs/registry.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 
 const usage =
@@ -110,9 +111,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 /** Storage's rules of the chosen mode, then the added latency on every provider. */
 function setFaults(storageRules: readonly FaultRule[]) {
   const latency: FaultRule[] = latencyMs ? [{ latencyMs }] : [];
-  for (const provider of ['accounts', 'email', 'storage', 'analytics', 'postmark'] as const) {
-    stack.sandbox.faults(provider, provider === 'storage' ? [...storageRules, ...latency] : latency);
-  }
+  for (const { name } of PROVIDERS) stack.sandbox.faults(name, name === 's3' ? [...storageRules, ...latency] : latency);
 }
 
 /** Cache lookups of every subgraph's sources so far, by result (hit, revalidated, miss). */

@@ -3,15 +3,8 @@
  * their sandbox credentials. Production sets the corresponding environment variables.
  */
 export const LOCAL = {
-  ports: {
-    web: 4000,
-    mobile: 4001,
-    accounts: 4011,
-    email: 4012,
-    storage: 4013,
-    analytics: 4014,
-    sandbox: { accounts: 4021, email: 4022, storage: 4023, analytics: 4024, postmark: 4025 },
-  },
+  /** The gateways' ports; subgraphs and sandbox providers have theirs in subgraphs/registry.ts. */
+  ports: { web: 4000, mobile: 4001 },
   accounts: { token: 'sandbox-accounts-token' },
   sendgrid: { apiKey: 'SG.sandbox-key' },
   postmark: { serverToken: 'sandbox-postmark-token' },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { createProviderApp, jsonError, type ProviderApp } from './provider.js';
+import { LOCAL } from '../kit/local-defaults.js';
+import { createProviderApp, defineSandboxProvider, jsonError, type ProviderApp } from './provider.js';
 import type { SeedUser } from './seed.js';
 
 export interface AccountsSandboxOptions {
@@ -87,3 +88,9 @@ export function createAccountsSandbox({ users, token }: AccountsSandboxOptions):
 
   return provider;
 }
+
+export const sandboxProvider = defineSandboxProvider({
+  name: 'accounts',
+  create: (seed) => createAccountsSandbox({ users: seed.users, token: LOCAL.accounts.token }),
+  env: (url) => ({ ACCOUNTS_API_URL: url }),
+});

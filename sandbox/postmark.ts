@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
-import { createProviderApp, jsonError, webhookSender, type ProviderApp } from './provider.js';
+import { LOCAL } from '../kit/local-defaults.js';
+import { createProviderApp, defineSandboxProvider, jsonError, webhookSender, type ProviderApp } from './provider.js';
 
 export interface PostmarkSandboxOptions {
   serverToken: string;
@@ -70,3 +71,15 @@ export function createPostmarkSandbox({
 
   return Object.assign(provider, { sent, deliverWebhooksTo: webhooks.deliverTo });
 }
+
+export const sandboxProvider = defineSandboxProvider({
+  name: 'postmark',
+  create: () =>
+    createPostmarkSandbox({
+      serverToken: LOCAL.postmark.serverToken,
+      webhookUser: LOCAL.webhooks.postmarkUser,
+      webhookPassword: LOCAL.webhooks.postmarkPassword,
+    }),
+  env: (url) => ({ POSTMARK_API_URL: url }),
+  webhooks: { path: '/webhooks/postmark', deliverTo: (app, url) => app.deliverWebhooksTo(url) },
+});

@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { FaultInjector, validateRules, type ErrorBody, type ThrottleHeaders } from './faults.js';
+import type { SeedData } from './seed.js';
 
 /**
  * Common shell of a sandbox provider: counts every call by operation (so tests can assert
@@ -139,3 +140,19 @@ export function webhookSender(sign: (body: string) => Record<string, string>) {
     },
   };
 }
+
+/**
+ * A provider of the sandbox, as sandbox/index.ts runs it: created over the seed, served on
+ * the port the registry gives it (subgraphs/registry.ts), and the environment that points
+ * its subgraph at it. One per module, exported as `sandboxProvider`.
+ */
+export interface SandboxProvider<App extends ProviderApp = ProviderApp> {
+  name: string;
+  create(seed: SeedData): App;
+  /** The subgraph settings that make it use this provider at `url`. */
+  env(url: string): Record<string, string>;
+  /** A provider that posts delivery webhooks: where on its subgraph, and how to point it there. */
+  webhooks?: { path: string; deliverTo(app: App, url: string | undefined): void };
+}
+
+export const defineSandboxProvider = <App extends ProviderApp>(provider: SandboxProvider<App>): SandboxProvider<App> => provider;

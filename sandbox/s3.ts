@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import { createProviderApp, rawBody, type ProviderApp } from './provider.js';
+import { LOCAL } from '../kit/local-defaults.js';
+import { createProviderApp, defineSandboxProvider, rawBody, type ProviderApp } from './provider.js';
 import type { SeedFile } from './seed.js';
 import { sha256Hex, verifyS3Request, type Credentials } from './sigv4.js';
 
@@ -65,7 +66,7 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
     403: ['AccessDenied', 'Access Denied'],
     404: ['NoSuchKey', 'The specified key does not exist.'],
   };
-  const provider = createProviderApp('storage', {
+  const provider = createProviderApp('s3', {
     errorBody: (status) => {
       const [code, message] = S3_FAULTS[status] ?? ['ServiceUnavailable', 'Service is unable to handle request.'];
       return { contentType: 'application/xml', body: xml('Error', { Code: code, Message: message }, false) };
@@ -386,3 +387,15 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
 
   return Object.assign(provider, { objects });
 }
+
+export const sandboxProvider = defineSandboxProvider({
+  name: 's3',
+  create: (seed) =>
+    createS3Sandbox({
+      bucket: LOCAL.s3.bucket,
+      region: LOCAL.s3.region,
+      credentials: { accessKeyId: LOCAL.s3.accessKeyId, secretAccessKey: LOCAL.s3.secretAccessKey },
+      files: seed.files,
+    }),
+  env: (url) => ({ S3_ENDPOINT: url }),
+});

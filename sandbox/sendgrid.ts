@@ -1,7 +1,8 @@
 import { createPrivateKey, createSign, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import express from 'express';
-import { createProviderApp, jsonError, webhookSender, type ProviderApp } from './provider.js';
+import { LOCAL } from '../kit/local-defaults.js';
+import { createProviderApp, defineSandboxProvider, jsonError, webhookSender, type ProviderApp } from './provider.js';
 import type { SeedBounce, SeedMessage } from './seed.js';
 
 export interface SendgridSandboxOptions {
@@ -138,7 +139,7 @@ function parseActivityQuery(query: string): ((m: SeedMessage) => boolean) | unde
 export function createSendgridSandbox(
   options: SendgridSandboxOptions,
 ): ProviderApp & { sent: SentMail[]; deliverWebhooksTo(url: string | undefined): void } {
-  const provider = createProviderApp('email', {
+  const provider = createProviderApp('sendgrid', {
     errorBody: jsonError((status) => ({ errors: [{ field: null, message: status === 429 ? 'too many requests' : 'internal error' }] })),
     // SendGrid sends no Retry-After: the reset is an epoch second.
     throttleHeaders: (seconds) => ({
@@ -251,3 +252,16 @@ export function createSendgridSandbox(
 
   return Object.assign(provider, { sent, deliverWebhooksTo: webhooks.deliverTo });
 }
+
+export const sandboxProvider = defineSandboxProvider({
+  name: 'sendgrid',
+  create: (seed) =>
+    createSendgridSandbox({
+      messages: seed.messages,
+      bounces: seed.bounces,
+      apiKey: LOCAL.sendgrid.apiKey,
+      webhookPrivateKey: LOCAL.webhooks.sendgridPrivateKey,
+    }),
+  env: (url) => ({ SENDGRID_API_URL: url }),
+  webhooks: { path: '/webhooks/sendgrid', deliverTo: (app, url) => app.deliverWebhooksTo(url) },
+});

@@ -4,6 +4,7 @@ import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { clientByName } from '../gateway/clients/index.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
 import type { SeedData } from '../sandbox/seed.js';
+import { PROVIDERS } from '../subgraphs/registry.js';
 import { startStack } from './stack.js';
 
 /**
@@ -18,6 +19,8 @@ export interface ClientOperation {
   file: string;
   document: string;
   budget: Record<string, number>;
+  /** From its `# variables:` line: what to run it with when measuring (exampleVariables). */
+  variables: Record<string, unknown>;
 }
 
 /** `# budget: a.b=1 c.d=2` or `# budget: none`. */
@@ -34,6 +37,19 @@ function readBudget(text: string, file: string): Record<string, number> {
   );
 }
 
+/** `# variables: {"userId": "$busyUser"}`: JSON, an empty object when the line is absent. */
+function readVariables(text: string, file: string): Record<string, unknown> {
+  const line = /^# variables:(.*)$/m.exec(text)?.[1]?.trim();
+  if (line === undefined) return {};
+  try {
+    const parsed = JSON.parse(line) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new Error(`${file}: "# variables:" must be followed by a JSON object`);
+}
+
 /** Every operation in `root`/clients/<client>/*.graphql. */
 export function readOperations(root: URL): ClientOperation[] {
   const clients = new URL('clients/', root);
@@ -47,33 +63,33 @@ export function readOperations(root: URL): ClientOperation[] {
           const file = `clients/${dir.name}/${f}`;
           const document = readFileSync(new URL(file, root), 'utf8');
           const operation = parse(document).definitions.find((d): d is OperationDefinitionNode => d.kind === 'OperationDefinition');
-          return { client: dir.name, name: operation?.name?.value ?? f, file, document, budget: readBudget(document, file) };
+          return {
+            client: dir.name,
+            name: operation?.name?.value ?? f,
+            file,
+            document,
+            budget: readBudget(document, file),
+            variables: readVariables(document, file),
+          };
         }),
     );
 }
 
-/** The sandbox provider and operation of a call, as the source that makes it. */
-function sourceOf(provider: string, operation: string): string {
-  if (provider === 'analytics') return operation.startsWith('segment') ? 'analytics.segment' : 'analytics.mixpanel';
-  return { accounts: 'accounts.api', email: 'email.sendgrid', postmark: 'email.postmark', storage: 'storage.s3' }[provider] ?? provider;
-}
+/** The source that calls a sandbox provider, as the registry declares it. */
+const sourceOf = (provider: string): string => PROVIDERS.find((p) => p.name === provider)?.source ?? provider;
 
-/** Variables that make each operation cost the most it can: the worst case its budget covers. */
-export function exampleVariables(name: string, seed: SeedData): Record<string, unknown> {
+/**
+ * The variables that make an operation cost the most it can (the worst case its budget
+ * covers), from its `# variables: {...}` line; `"$busyUser"` stands for a seeded user with
+ * files, messages and events enough to fill every list.
+ */
+export function exampleVariables(operation: ClientOperation, seed: SeedData): Record<string, unknown> {
   const filesOf = (id: string) => seed.files.filter((f) => f.key.startsWith(`users/${id}/`)).length;
   const busy = seed.users.find((u) => filesOf(u.id) >= 10 && seed.messages.some((m) => m.to_email === u.email))!;
-  const examples: Record<string, Record<string, unknown>> = {
-    Dashboard: { userId: busy.id },
-    UserList: { first: 50 },
-    EventCounts: { event: 'Search', from: '2026-01-01', to: '2026-01-31' },
-    SendEmail: { input: { to: 'budget@example.com', subject: 'Budget', text: 'Hello' } },
-    Home: { userId: busy.id },
-    CreateUploadUrl: { input: { userId: busy.id, fileName: 'photo.png', contentType: 'image/png', size: 204_800 } },
-    Track: { events: [{ id: 'budget-1', userId: busy.id, name: 'Budget' }] },
-  };
-  const variables = examples[name];
-  if (!variables) throw new Error(`no example variables for ${name}: add them to scripts/budgets.ts`);
-  return variables;
+  const placeholders: Record<string, string> = { $busyUser: busy.id };
+  return JSON.parse(JSON.stringify(operation.variables), (_key, value: unknown) =>
+    typeof value === 'string' && value in placeholders ? placeholders[value] : value,
+  ) as Record<string, unknown>;
 }
 
 export interface BudgetResult {
@@ -96,7 +112,7 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
   const stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
   try {
     const url = `${stack.gateways[operation.client]!.url}/graphql`;
-    const variables = exampleVariables(operation.name, stack.sandbox.seed);
+    const variables = exampleVariables(operation, stack.sandbox.seed);
     stack.sandbox.resetCalls();
     // A safelisted client sends the operation's id, as its apps do.
     const safelist = clientByName(operation.client)?.safelist;
@@ -113,7 +129,7 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
     await settled(() => JSON.stringify(stack.sandbox.calls()));
     const actual: Record<string, number> = {};
     for (const [provider, operations] of Object.entries(stack.sandbox.calls())) {
-      for (const [call, n] of Object.entries(operations)) actual[sourceOf(provider, call)] = (actual[sourceOf(provider, call)] ?? 0) + n;
+      for (const n of Object.values(operations)) actual[sourceOf(provider)] = (actual[sourceOf(provider)] ?? 0) + n;
     }
     const mismatches = [...new Set([...Object.keys(actual), ...Object.keys(operation.budget)])].flatMap((source) => {
       const budget = operation.budget[source] ?? 0;

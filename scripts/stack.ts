@@ -7,6 +7,7 @@ import type { RunningService } from '../kit/service.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
+import { PROVIDERS, SUBGRAPH_NAMES, sandboxPortVariable, subgraphPortVariable } from '../subgraphs/registry.js';
 
 export interface Stack {
   sandbox: Sandbox;
@@ -37,11 +38,7 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
   try {
     const sandbox = await startSandbox({
       ...base,
-      ...port('SANDBOX_ACCOUNTS_PORT'),
-      ...port('SANDBOX_EMAIL_PORT'),
-      ...port('SANDBOX_STORAGE_PORT'),
-      ...port('SANDBOX_ANALYTICS_PORT'),
-      ...port('SANDBOX_POSTMARK_PORT'),
+      ...Object.assign({}, ...PROVIDERS.map((provider) => port(sandboxPortVariable(provider.name)))),
     });
     started.push({ name: 'sandbox', url: '', port: 0, drain: () => {}, close: sandbox.close });
 
@@ -51,12 +48,12 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
         ...sandbox.env(),
         ...outbox,
         ...base,
-        ...port(`${definition.name.toUpperCase()}_PORT`),
+        ...port(subgraphPortVariable(definition.name)),
       });
       subgraphs[definition.name] = service;
       started.push(service);
     }
-    sandbox.deliverWebhooksTo(subgraphs.email?.url);
+    for (const name of SUBGRAPH_NAMES) sandbox.deliverWebhooksTo(name, subgraphs[name]?.url);
     const subgraphUrls = Object.fromEntries(
       Object.entries(subgraphs).map(([name, s]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
     );

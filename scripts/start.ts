@@ -1,4 +1,5 @@
 import { ConfigError } from '../kit/config.js';
+import { PROVIDERS } from '../subgraphs/registry.js';
 import { startStack } from './stack.js';
 
 /** `npm start`: the whole stack on its local defaults, until Ctrl-C. */
@@ -21,7 +22,7 @@ process.stdout.write(
     'subgraphs:',
     ...Object.entries(stack.subgraphs).map(([name, s]) => line(name, `${s.url}/graphql`, s.metricsUrl)),
     'sandbox providers:',
-    ...(['accounts', 'email', 'storage', 'analytics', 'postmark'] as const).map((name) => line(name, stack.sandbox.url(name))),
+    ...PROVIDERS.map(({ name }) => line(name, stack.sandbox.url(name))),
     'every request needs a token: TOKEN=$(npm run -s token -- usr_00001) (README: one query to try)',
     'Ctrl-C stops everything.',
     '',

@@ -55,7 +55,7 @@ beforeAll(async () => {
     ),
   );
   SUBGRAPH_NAMES.forEach((name, i) => (subgraphs[name] = started[i]!));
-  sandbox.deliverWebhooksTo(subgraphs.email!.url);
+  sandbox.deliverWebhooksTo('email', subgraphs.email!.url);
   const subgraphUrls = Object.fromEntries(
     SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${subgraphs[name]!.url}/graphql`]),
   );

@@ -53,11 +53,11 @@ describe("batches follow the providers' limits", () => {
       occurredAt: new Date().toISOString(),
       properties: { note: big },
     }));
-    const before = sandbox.providers.analytics.ingested.length;
+    const before = sandbox.providers.segment.ingested.length;
     await segment.batch(events);
     // 40 x 20 KB = 800 KB: two calls under 500 KB each.
-    expect(sandbox.calls().analytics.segmentBatch).toBe(2);
-    expect(sandbox.providers.analytics.ingested.length - before).toBe(40);
+    expect(sandbox.calls().segment.segmentBatch).toBe(2);
+    expect(sandbox.providers.segment.ingested.length - before).toBe(40);
   });
 });
 
@@ -93,7 +93,7 @@ describe('in-flight deduplication', () => {
     const sendgrid = createSendgridApi(EmailConfig.parse(sandbox.env()), kit);
     const mail = { to: 'twice@example.com', subject: 'Hi', text: 'Hello', sendId: 'dedup-1' };
     await Promise.all([sendgrid.send(mail), sendgrid.send(mail)]);
-    expect(sandbox.calls().email.mailSend).toBe(2);
+    expect(sandbox.calls().sendgrid.mailSend).toBe(2);
   });
 });
 
@@ -123,13 +123,13 @@ describe('HTTP caching', () => {
     const sendgrid = createSendgridApi(EmailConfig.parse(sandbox.env()), kit);
     await sendgrid.messagesTo(['a@example.com'], 10);
     await sendgrid.messagesTo(['a@example.com'], 10);
-    expect(sandbox.calls().email.activityQuery).toBe(2);
+    expect(sandbox.calls().sendgrid.activityQuery).toBe(2);
 
     const first = await sendgrid.bouncedAddresses(5);
     const again = await sendgrid.bouncedAddresses(5);
     expect(again).toEqual(first);
     expect(first!.size).toBe(sandbox.seed.bounces.length);
-    expect(sandbox.calls().email.listBounces).toBe(1);
+    expect(sandbox.calls().sendgrid.listBounces).toBe(1);
   });
 
   test('Mixpanel query answers are reused for a minute: the same query twice is one call', async () => {
@@ -137,7 +137,7 @@ describe('HTTP caching', () => {
     const mixpanel = createMixpanelApi(AnalyticsConfig.parse(sandbox.env()), kit);
     const first = await mixpanel.eventsOf(['usr_00001'], '2026-01-01', '2026-12-31');
     expect(await mixpanel.eventsOf(['usr_00001'], '2026-01-01', '2026-12-31')).toEqual(first);
-    expect(sandbox.calls().analytics.mixpanelStream).toBe(1);
+    expect(sandbox.calls().mixpanel.mixpanelStream).toBe(1);
   });
 
   test('S3 object metadata is fetched once per object version', async () => {
@@ -146,10 +146,10 @@ describe('HTTP caching', () => {
     const [object] = (await s3.listObjects({ prefix: 'users/usr_00001/', maxKeys: 1 })).objects;
     const metadata = await s3.objectMetadata(object!);
     expect(await s3.objectMetadata(object!)).toEqual(metadata);
-    expect(sandbox.calls().storage.HeadObject).toBe(1);
+    expect(sandbox.calls().s3.HeadObject).toBe(1);
     expect(await count('cacheLookups', { source: 'storage.s3', result: 'hit' })).toBe(1);
     // A new version (another ETag) is asked for again.
     await s3.objectMetadata({ ...object!, etag: '"another"' });
-    expect(sandbox.calls().storage.HeadObject).toBe(2);
+    expect(sandbox.calls().s3.HeadObject).toBe(2);
   });
 });

@@ -180,7 +180,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
   };
 
   test('SendGrid (OpenAPI 3.1): mail send, Email Activity, bounces', async () => {
-    const { url, exchanges } = await record('email');
+    const { url, exchanges } = await record('sendgrid');
     const sendgrid = createSendgridApi(EmailConfig.parse({ ...sandbox.env(), SENDGRID_API_URL: url }), kit());
     const user = sandbox.seed.users[0]!;
     await sendgrid.send({ to: user.email, subject: 'Contract', text: 'Plain', sendId: 'contract-1' });
@@ -200,7 +200,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
   });
 
   test('Mixpanel Query API (OpenAPI 3.0): stream query and segmentation', async () => {
-    const { url, exchanges } = await record('analytics');
+    const { url, exchanges } = await record('mixpanel');
     const mixpanel = createMixpanelApi(AnalyticsConfig.parse({ ...sandbox.env(), MIXPANEL_API_URL: `${url}/api/query` }), kit());
     await mixpanel.eventsOf(['usr_00001', 'usr_00002'], '2026-11-01', '2026-11-26');
     await mixpanel.counts('Search', '2026-11-01', '2026-11-26', 'day');
@@ -211,7 +211,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
   });
 
   test('S3 (Smithy model): ListObjectsV2 and HeadObject bindings, and the listing XML', async () => {
-    const { url, exchanges } = await record('storage');
+    const { url, exchanges } = await record('s3');
     const s3 = createS3Api(StorageConfig.parse({ ...sandbox.env(), S3_ENDPOINT: url }), kit());
     const page = await s3.listObjects({ prefix: 'users/usr_00001/', maxKeys: 2 });
     await s3.listObjects({ prefix: 'users/usr_00001/', maxKeys: 2, continuationToken: page.nextContinuationToken });

@@ -23,7 +23,7 @@ afterAll(() => stack?.close());
 describe('Dashboard with its activity deferred', () => {
   test('Apollo Client renders the user first, then the activity arrives in the same response', async () => {
     // Mixpanel answers late; the rest of the Dashboard does not wait for it.
-    stack.sandbox.faults('analytics', [{ operation: 'mixpanelStream', latencyMs: 400 }]);
+    stack.sandbox.faults('mixpanel', [{ operation: 'mixpanelStream', latencyMs: 400 }]);
     try {
       const seenBodies: string[] = [];
       const client = new ApolloClient({

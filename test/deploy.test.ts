@@ -18,6 +18,7 @@ import { COMMITTED_SECRETS, LOCAL } from '../kit/local-defaults.js';
 import { listen, type RunningService } from '../kit/service.js';
 import { createAccountsSandbox } from '../sandbox/accounts.js';
 import { generateSeed } from '../sandbox/seed.js';
+import { REGISTRY, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 import { replayDockerfile, type Stage } from './dockerfile.js';
 import { HAS_REDIS, freePort, startRedis, type TestRedis } from './helpers.js';
 import { REPO, bareEnv, runToEnd, startProgram, type RunningProgram } from './programs.js';
@@ -418,11 +419,8 @@ describe('docker-compose.yml', () => {
     services: Record<string, ComposeService>;
   };
   const defaultPort: Record<string, number> = {
-    sandbox: LOCAL.ports.sandbox.accounts,
-    accounts: LOCAL.ports.accounts,
-    email: LOCAL.ports.email,
-    storage: LOCAL.ports.storage,
-    analytics: LOCAL.ports.analytics,
+    sandbox: REGISTRY.accounts.providers.accounts.sandboxPort,
+    ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, REGISTRY[name].port])),
     'gateway-web': LOCAL.ports.web,
     'gateway-mobile': LOCAL.ports.mobile,
   };

@@ -12,6 +12,7 @@ import { createLogger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
 import { createSourceKit } from '../kit/source-kit.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { PROVIDERS, sandboxPortVariable } from '../subgraphs/registry.js';
 
 /** Authorization for a local-development token of `userId` with `scopes`. */
 export async function as(userId: string, ...scopes: string[]): Promise<Record<string, string>> {
@@ -62,12 +63,8 @@ export async function graphql<T, V extends Record<string, unknown>>(
 }
 
 /** Environment that gives every sandbox provider a free port. */
-export const FREE_SANDBOX_PORTS = {
-  SANDBOX_ACCOUNTS_PORT: '0',
-  SANDBOX_EMAIL_PORT: '0',
-  SANDBOX_STORAGE_PORT: '0',
-  SANDBOX_ANALYTICS_PORT: '0',
-  SANDBOX_POSTMARK_PORT: '0',
+export const FREE_SANDBOX_PORTS: Record<string, string> = {
+  ...Object.fromEntries(PROVIDERS.map((provider) => [sandboxPortVariable(provider.name), '0'])),
   LOG_LEVEL: 'silent',
 };
 

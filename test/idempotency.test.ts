@@ -10,7 +10,7 @@ import { startGateway } from '../gateway/index.js';
 import type { RunningService } from '../kit/service.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { email } from '../subgraphs/email/index.js';
+import { subgraph as email } from '../subgraphs/email/index.js';
 import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis } from './helpers.js';
 
 if (!HAS_REDIS) console.warn('redis-server not found: the Redis replica test is skipped (.ci/run installs it)');
@@ -32,7 +32,7 @@ const mail = (over: Partial<SendEmailInput> = {}): SendEmailInput => ({
   text: 'Thanks',
   ...over,
 });
-const sendgridSends = (to: string) => stack.sandbox.providers.email.sent.filter((m) => JSON.stringify(m.body).includes(to)).length;
+const sendgridSends = (to: string) => stack.sandbox.providers.sendgrid.sent.filter((m) => JSON.stringify(m.body).includes(to)).length;
 const send = (url: string, input: SendEmailInput, extra: Record<string, string> = {}) =>
   graphql(url, SendEmailDocument, { input }, { ...headers, ...extra });
 interface EmailSendState {
@@ -80,7 +80,7 @@ describe('sendEmail with an idempotency key', () => {
   });
 
   test('concurrent identical requests: one send, every caller gets its result', async () => {
-    stack.sandbox.faults('email', [{ operation: 'mailSend', latencyMs: 200 }]);
+    stack.sandbox.faults('sendgrid', [{ operation: 'mailSend', latencyMs: 200 }]);
     try {
       const input = mail({ idempotencyKey: 'concurrent-1' });
       const results = await Promise.all(Array.from({ length: 10 }, () => send(gateway, input)));
@@ -93,7 +93,7 @@ describe('sendEmail with an idempotency key', () => {
   });
 
   test('without a key, identical concurrent sends are as many sends: mutations are never merged', async () => {
-    stack.sandbox.faults('email', [{ operation: 'mailSend', latencyMs: 200 }]);
+    stack.sandbox.faults('sendgrid', [{ operation: 'mailSend', latencyMs: 200 }]);
     try {
       const input = mail();
       const results = await Promise.all([send(gateway, input), send(gateway, input), send(gateway, input)]);
@@ -112,7 +112,7 @@ describe('sendEmail with an idempotency key', () => {
 
   test('a provider timeout after it accepted the mail: the first answer already says so, the retry does not send, emailSend learns the message', async () => {
     // SendGrid takes the message, but answers after the source's 2 s timeout.
-    stack.sandbox.faults('email', [{ operation: 'mailSend', latencyMs: 2500, times: 1 }]);
+    stack.sandbox.faults('sendgrid', [{ operation: 'mailSend', latencyMs: 2500, times: 1 }]);
     const input = mail({ idempotencyKey: 'timeout-1' });
     const first = await send(gateway, input);
     expect(first.body.errors?.[0]?.extensions).toMatchObject({
@@ -131,7 +131,7 @@ describe('sendEmail with an idempotency key', () => {
       async () => (await emailSend('timeout-1')).body.data?.emailSend,
       (sent) => sent?.state === 'ACCEPTED',
     );
-    const message = stack.sandbox.providers.email.sent.find((m) => JSON.stringify(m.body).includes(input.to))!;
+    const message = stack.sandbox.providers.sendgrid.sent.find((m) => JSON.stringify(m.body).includes(input.to))!;
     expect(state).toMatchObject({
       idempotencyKey: 'timeout-1',
       state: 'ACCEPTED',
@@ -156,7 +156,7 @@ describe('sendEmail with an idempotency key', () => {
   });
 
   test('a failure before the provider took the mail frees the key: the retry sends', async () => {
-    stack.sandbox.faults('email', [{ operation: 'mailSend', status: 400, times: 1 }]);
+    stack.sandbox.faults('sendgrid', [{ operation: 'mailSend', status: 400, times: 1 }]);
     const input = mail({ idempotencyKey: 'rejected-1' });
     expect((await send(gateway, input)).body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_REJECTED');
     expect((await send(gateway, input)).body.errors).toBeUndefined();
@@ -193,7 +193,7 @@ describe('two replicas (gateway + email subgraph each)', () => {
       const redis = await startRedis();
       try {
         const [a, b] = [await replica(redis.url), await replica(redis.url)];
-        stack.sandbox.faults('email', [{ operation: 'mailSend', latencyMs: 200 }]);
+        stack.sandbox.faults('sendgrid', [{ operation: 'mailSend', latencyMs: 200 }]);
         const input = mail({ idempotencyKey: 'replicas-1' });
         const results = await Promise.all([send(a, input), send(b, input), send(a, input), send(b, input)]);
         expect(results.map((r) => r.body.errors)).toEqual([undefined, undefined, undefined, undefined]);

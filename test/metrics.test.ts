@@ -68,7 +68,7 @@ describe('the gateway', () => {
   });
 
   test('a partial answer is counted as partial, with its errors by code', async () => {
-    stack.sandbox.faults('storage', [{ status: 503 }]);
+    stack.sandbox.faults('s3', [{ status: 503 }]);
     try {
       const before = await gatewayMetrics();
       const { body } = await graphql(web, DashboardDocument, { userId: busyUserId() });
@@ -205,7 +205,7 @@ describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       // Four seconds of traffic, some of it failing at a provider, scraped every second.
-      stack.sandbox.faults('storage', [{ status: 503, rate: 0.25 }]);
+      stack.sandbox.faults('s3', [{ status: 503, rate: 0.25 }]);
       const users = stack.sandbox.seed.users.slice(0, 10);
       for (let round = 0; round < 20; round++) {
         await Promise.all(users.map((user) => graphql(web, DashboardDocument, { userId: user.id })));

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import type { Registry } from 'prom-client';
 import type { Outbox } from '../kit/outbox.js';
 import { startSubgraph } from '../kit/subgraph.js';
-import { analytics } from '../subgraphs/analytics/index.js';
+import { subgraph as analytics } from '../subgraphs/analytics/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
 import type { TrackedEvent } from '../subgraphs/analytics/events.js';
@@ -48,7 +48,7 @@ const event = (over: Partial<TrackedEvent> = {}): TrackedEvent => ({
   ...over,
 });
 const ingestedIds = (prefix: string) =>
-  sandbox.providers.analytics.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix));
+  sandbox.providers.segment.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix));
 async function until(condition: () => boolean, timeoutMs = 15_000) {
   const end = Date.now() + timeoutMs;
   while (!condition()) {
@@ -78,7 +78,7 @@ async function scrape(registry: Registry) {
 
 describe('the outbox', () => {
   test('holds events through an outage and delivers each once when Segment is back', async () => {
-    sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 503 }]);
+    sandbox.faults('segment', [{ operation: 'segmentBatch', status: 503 }]);
     const box = outbox(tempDir());
     const events = Array.from({ length: 60 }, () => event({ id: `outage-${++n}` }));
     await box.append(items(events.slice(0, 30)));
@@ -104,13 +104,13 @@ describe('the outbox', () => {
 
   test('an event Segment refuses is parked as a dead letter; the rest of its batch arrives; parked ones replay', async () => {
     const box = outbox(tempDir());
-    const sandboxBefore = sandbox.providers.analytics.ingested.length;
+    const sandboxBefore = sandbox.providers.segment.ingested.length;
     // Over Segment's 32 KB per event: the whole batch is refused with 400.
     const huge = event({ id: 'dead-huge', properties: { blob: 'x'.repeat(40 * 1024) } });
     await box.append(items([event({ id: 'dead-ok-1' }), huge, event({ id: 'dead-ok-2' })]));
     await until(() => box.size === 0);
     expect(ingestedIds('dead-')).toEqual(['dead-ok-1', 'dead-ok-2']);
-    expect(sandbox.providers.analytics.ingested.length - sandboxBefore).toBe(2);
+    expect(sandbox.providers.segment.ingested.length - sandboxBefore).toBe(2);
     expect((await box.deadLetters()).map((d) => [d.id, d.reason])).toEqual([['dead-huge', 'rejected by the provider as invalid']]);
     const metrics = await scrape(box.registry);
     expect(metrics['patchbay_outbox_dead_letters{outbox="track"}']).toBe(1);
@@ -148,7 +148,7 @@ describe('dead letters through GraphQL (admin)', () => {
         });
         return (await response.json()) as { data?: Record<string, unknown>; errors?: Array<{ extensions: { code: string } }> };
       };
-      sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 400 }]);
+      sandbox.faults('segment', [{ operation: 'segmentBatch', status: 400 }]);
       const events = [1, 2].map((i) => ({ id: `gql-dead-${i}`, userId: 'usr_00002', name: 'Refused' }));
       await call('mutation($e: [TrackEventInput!]!) { track(events: $e) { accepted } }', { e: events }, 'usr_00002', []);
       const listed = async () =>
@@ -207,7 +207,7 @@ describe('a SIGKILL mid-outage', () => {
     async (label, makeStore) => {
       const store = await makeStore();
       const prefix = `kill-${label.replace(/\W/g, '')}-`;
-      sandbox.faults('analytics', [{ operation: 'segmentBatch', status: 503 }]);
+      sandbox.faults('segment', [{ operation: 'segmentBatch', status: 503 }]);
       const url = await startAnalytics(store);
       const headers = { 'content-type': 'application/json', ...(await asGateway('analytics', 'usr_00001')) };
       const track = 'mutation($events: [TrackEventInput!]!) { track(events: $events) { accepted } }';

@@ -27,7 +27,7 @@ async function dashboardWithoutStorage() {
 }
 
 test('with the storage provider down, Dashboard serves everything else and names the failed source', async () => {
-  stack.sandbox.faults('storage', [{ status: 503 }]);
+  stack.sandbox.faults('s3', [{ status: 503 }]);
   try {
     const body = await dashboardWithoutStorage();
     expect(body.errors?.map((e) => [e.path?.join('.'), e.extensions?.code, e.extensions?.source]).sort()).toEqual([
@@ -42,7 +42,7 @@ test('with the storage provider down, Dashboard serves everything else and names
 
 test("in a fanned-out batch, a failing call fails only its own entity's field", async () => {
   // The first of UserList's 50 listings is refused (403 is not retried); the other 49 answer.
-  stack.sandbox.faults('storage', [{ operation: 'ListObjectsV2', status: 403, times: 1 }]);
+  stack.sandbox.faults('s3', [{ operation: 'ListObjectsV2', status: 403, times: 1 }]);
   try {
     const { body } = await graphql(`${stack.gateways.web!.url}/graphql`, UserListDocument, { first: 50 });
     const nodes = body.data!.users.nodes;
@@ -109,7 +109,7 @@ test('with the storage subgraph gone, Dashboard still serves the user, messages 
 // Last: it leaves SendGrid's circuit open for this stack.
 test("sends fail over to Postmark once SendGrid's circuit is open, and only then", async () => {
   const web = `${stack.gateways.web!.url}/graphql`;
-  stack.sandbox.faults('email', [{ operation: 'mailSend', status: 500 }]);
+  stack.sandbox.faults('sendgrid', [{ operation: 'mailSend', status: 500 }]);
   const send = () => graphql(web, SendEmailDocument, { input: { to: 'failover@example.com', subject: 'Hi', text: 'Hello' } });
   try {
     const outcomes: string[] = [];
@@ -120,7 +120,7 @@ test("sends fail over to Postmark once SendGrid's circuit is open, and only then
     // Failures before the circuit opened were reported, not re-sent through Postmark.
     expect(outcomes.at(-1)).toBe('postmark');
     expect(new Set(outcomes.slice(0, -1))).toEqual(new Set(['UPSTREAM_UNAVAILABLE']));
-    expect(stack.sandbox.calls().email.mailSend).toBe(outcomes.length - 1);
+    expect(stack.sandbox.calls().sendgrid.mailSend).toBe(outcomes.length - 1);
     const mail = stack.sandbox.providers.postmark.sent.at(-1)!;
     expect(mail.body).toMatchObject({ To: 'failover@example.com', Metadata: { patchbay_send_id: expect.any(String) } });
   } finally {

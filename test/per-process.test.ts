@@ -12,15 +12,21 @@ import { HomeDocument, TrackDocument } from '../clients/mobile/__generated__/ope
 import { SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { METRICS_PORT_OFFSET } from '../kit/config.js';
 import { LOCAL, localUrl } from '../kit/local-defaults.js';
+import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES, providerEntry, type ProviderName } from '../subgraphs/registry.js';
 import { persistedId } from './helpers.js';
 import { bareEnv, runToEnd, startProgram, type RunningProgram } from './programs.js';
 
 const env = bareEnv({ LOG_LEVEL: 'info' });
 const npm = (...args: string[]) => ['npm', 'run', '-s', ...args];
-const { ports } = LOCAL;
-const SERVICE_PORTS = [ports.web, ports.mobile, ports.accounts, ports.email, ports.storage, ports.analytics];
+const ports = { ...LOCAL.ports, ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, REGISTRY[name].port])) };
+const sandboxPort = (provider: ProviderName) => providerEntry(provider).sandboxPort;
+const SERVICE_PORTS = Object.values(ports);
 // Each service's metrics listen on its port + METRICS_PORT_OFFSET.
-const DOCUMENTED_PORTS = [...SERVICE_PORTS, ...SERVICE_PORTS.map((port) => port + METRICS_PORT_OFFSET), ...Object.values(ports.sandbox)];
+const DOCUMENTED_PORTS = [
+  ...SERVICE_PORTS,
+  ...SERVICE_PORTS.map((port) => port + METRICS_PORT_OFFSET),
+  ...PROVIDERS.map((p) => p.sandboxPort),
+];
 
 async function portIsFree(port: number): Promise<boolean> {
   const server = net.createServer();
@@ -75,11 +81,11 @@ describe('every service as its own process, as the README starts them', () => {
     const me = joined.body.data!.me;
     expect(me).toMatchObject({ id: 'usr_00001', email: expect.stringContaining('@'), storageUsedBytes: expect.any(Number) });
     expect(me.files.nodes).toHaveLength(2);
-    expect(me.files.nodes[0].downloadUrl).toMatch(new RegExp(`^${localUrl(ports.sandbox.storage)}/`));
+    expect(me.files.nodes[0].downloadUrl).toMatch(new RegExp(`^${localUrl(sandboxPort('s3'))}/`));
     expect(me.emailMessages.length).toBeGreaterThan(0);
     expect(me.recentEvents.length).toBeGreaterThan(0);
 
-    const before = (await sandboxCalls(ports.sandbox.email)).mailSend ?? 0;
+    const before = (await sandboxCalls(sandboxPort('sendgrid'))).mailSend ?? 0;
     const sent = await post(ports.web, {
       query: print(SendEmailDocument),
       variables: {
@@ -93,7 +99,7 @@ describe('every service as its own process, as the README starts them', () => {
     });
     expect(sent.body.errors).toBeUndefined();
     expect(sent.body.data!.sendEmail).toMatchObject({ provider: 'sendgrid', messageId: expect.any(String) });
-    expect((await sandboxCalls(ports.sandbox.email)).mailSend).toBe(before + 1);
+    expect((await sandboxCalls(sandboxPort('sendgrid'))).mailSend).toBe(before + 1);
   });
 
   test('mobile: a persisted joined query and a persisted mutation, by id only', async () => {
@@ -117,9 +123,9 @@ describe('every service as its own process, as the README starts them', () => {
     expect(tracked.body.errors).toBeUndefined();
     expect(tracked.body.data!.track).toMatchObject({ accepted: 1, eventIds: [id] });
     // The outbox delivers to Segment after acknowledging.
-    for (let i = 0; i < 100 && !(await sandboxCalls(ports.sandbox.analytics)).segmentBatch; i++)
+    for (let i = 0; i < 100 && !(await sandboxCalls(sandboxPort('segment'))).segmentBatch; i++)
       await new Promise((r) => setTimeout(r, 100));
-    expect((await sandboxCalls(ports.sandbox.analytics)).segmentBatch).toBeGreaterThanOrEqual(1);
+    expect((await sandboxCalls(sandboxPort('segment'))).segmentBatch).toBeGreaterThanOrEqual(1);
     // The typed documents are what the manifest holds.
     expect(print(HomeDocument)).toContain('query Home');
     expect(print(TrackDocument)).toContain('mutation Track');

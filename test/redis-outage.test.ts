@@ -73,9 +73,9 @@ const sendOnce = (key: string, to: string) =>
 const track = (ids: string[]) =>
   withRetries(() => post(print(TrackDocument), { events: ids.map((id) => ({ id, userId: 'usr_00001', name: 'Outage' })) }));
 
-const mailsTo = (to: string) => stack.sandbox.providers.email.sent.filter((m) => JSON.stringify(m.body).includes(to)).length;
+const mailsTo = (to: string) => stack.sandbox.providers.sendgrid.sent.filter((m) => JSON.stringify(m.body).includes(to)).length;
 const ingested = (prefix: string) =>
-  new Set(stack.sandbox.providers.analytics.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix)));
+  new Set(stack.sandbox.providers.segment.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix)));
 const readiness = async (subgraph: string) => {
   const response = await fetch(`${stack.subgraphs[subgraph]!.url}/readyz`);
   return { status: response.status, redis: ((await response.json()) as { redis?: string }).redis };

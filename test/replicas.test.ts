@@ -125,7 +125,7 @@ const documentedPartialErrors = new Set([
       ),
     );
     replicas.push(...(await Promise.all(subgraphs)));
-    sandbox.deliverWebhooksTo(front.email);
+    sandbox.deliverWebhooksTo('email', front.email);
     const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${front[name]}/graphql`]));
     const gateways = CLIENT_NAMES.flatMap((client) =>
       backends[client].servers.map((port) =>
@@ -267,14 +267,14 @@ const documentedPartialErrors = new Set([
     expect(tally.requests).toBeGreaterThan(100);
     expect(tally.failed).toEqual([]);
     // Every acknowledged send went out exactly once.
-    const mails = (to: string) => sandbox.providers.email.sent.filter((m) => JSON.stringify(m.body).includes(`"${to}"`)).length;
+    const mails = (to: string) => sandbox.providers.sendgrid.sent.filter((m) => JSON.stringify(m.body).includes(`"${to}"`)).length;
     expect(tally.sends.length).toBeGreaterThan(5);
     expect(tally.sends.filter((to) => mails(to) !== 1)).toEqual([]);
     // At most one send per web client was in flight on the killed email replica; none went twice.
     expect(tally.inFlight.length).toBeLessThanOrEqual(3);
     expect(tally.inFlight.filter((to) => mails(to) > 1)).toEqual([]);
     // Every acknowledged event reaches Segment (the restarted replica, or a rescan, takes over what the killed one held).
-    const ingested = () => new Set(sandbox.providers.analytics.ingested.map((e) => String(e.properties.$insert_id)));
+    const ingested = () => new Set(sandbox.providers.segment.ingested.map((e) => String(e.properties.$insert_id)));
     await until(() => tally.acknowledged.every((id) => ingested().has(id)), 20_000);
     expect(tally.acknowledged.filter((id) => !ingested().has(id))).toEqual([]);
     console.log(
@@ -313,7 +313,7 @@ const documentedPartialErrors = new Set([
     });
     const pair = await Promise.all([0, 1].map(() => startProgram(tsxProgram('scripts/run-subgraph.ts', 'analytics'), env)));
     try {
-      const before = sandbox.calls().analytics.mixpanelSegmentation ?? 0;
+      const before = sandbox.calls().mixpanel.mixpanelSegmentation ?? 0;
       const codes: string[] = [];
       for (let i = 0; i < 10; i++) {
         // A different event each time: no cache answers, every query counts.
@@ -328,7 +328,7 @@ const documentedPartialErrors = new Set([
       }
       expect(codes.filter((code) => code === 'ok')).toHaveLength(quota);
       expect(codes.filter((code) => code !== 'ok')).toEqual(Array(10 - quota).fill('RATE_LIMITED'));
-      expect((sandbox.calls().analytics.mixpanelSegmentation ?? 0) - before).toBe(quota);
+      expect((sandbox.calls().mixpanel.mixpanelSegmentation ?? 0) - before).toBe(quota);
     } finally {
       await Promise.all(pair.map((program) => program.stop()));
     }

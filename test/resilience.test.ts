@@ -91,31 +91,31 @@ describe('retries of an idempotent GET', () => {
 });
 
 describe('email sends are never repeated once the provider may have accepted them', () => {
-  const sendgrid = () => createSendgridApi(EmailConfig.parse({ SENDGRID_API_URL: sandbox.url('email') }), silentKit());
+  const sendgrid = () => createSendgridApi(EmailConfig.parse({ SENDGRID_API_URL: sandbox.url('sendgrid') }), silentKit());
   const mail = { to: 'a@example.com', subject: 'Hi', text: 'Hello', sendId: 'send-1' };
-  const sends = () => sandbox.calls().email.mailSend ?? 0;
+  const sends = () => sandbox.calls().sendgrid.mailSend ?? 0;
 
   test('a 500 after sending is not retried', async () => {
-    sandbox.faults('email', [{ operation: 'mailSend', status: 500, times: 1 }]);
+    sandbox.faults('sendgrid', [{ operation: 'mailSend', status: 500, times: 1 }]);
     expect((await failure(sendgrid().send(mail))).code).toBe('UPSTREAM_UNAVAILABLE');
     expect(sends()).toBe(1);
   });
 
   test('a 429 (not accepted) is retried after X-RateLimit-Reset', async () => {
-    sandbox.faults('email', [{ operation: 'mailSend', status: 429, retryAfter: 1, times: 1 }]);
+    sandbox.faults('sendgrid', [{ operation: 'mailSend', status: 429, retryAfter: 1, times: 1 }]);
     expect((await sendgrid().send(mail)).messageId).toMatch(/^[\w-]{22}$/);
     expect(sends()).toBe(2);
-    expect(sandbox.providers.email.sent).toHaveLength(1);
+    expect(sandbox.providers.sendgrid.sent).toHaveLength(1);
   });
 
   test('a timeout is not retried', async () => {
-    sandbox.faults('email', [{ operation: 'mailSend', hang: true }]);
+    sandbox.faults('sendgrid', [{ operation: 'mailSend', hang: true }]);
     expect((await failure(sendgrid().send(mail))).code).toBe('UPSTREAM_TIMEOUT');
     expect(sends()).toBe(1);
   });
 
   test('413 is never retried', async () => {
-    sandbox.faults('email', [{ operation: 'mailSend', status: 413 }]);
+    sandbox.faults('sendgrid', [{ operation: 'mailSend', status: 413 }]);
     expect((await failure(sendgrid().send(mail))).code).toBe('UPSTREAM_REJECTED');
     expect(sends()).toBe(1);
   });

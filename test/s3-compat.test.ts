@@ -38,7 +38,7 @@ describe('the storage sandbox, driven by the AWS SDK', () => {
     // Checksums only where S3 requires them: the SDK's default streams CRC32 trailers
     // (aws-chunked), which the sandbox does not speak.
     s3 = new S3Client({
-      endpoint: sandbox.url('storage'),
+      endpoint: sandbox.url('s3'),
       region: LOCAL.s3.region,
       forcePathStyle: true,
       credentials,
@@ -73,7 +73,7 @@ describe('the storage sandbox, driven by the AWS SDK', () => {
     await expect(s3.send(new HeadObjectCommand({ Bucket, Key: 'users/usr_00001/sdk.txt' }))).rejects.toMatchObject({ name: 'NotFound' });
 
     const wrongKey = new S3Client({
-      endpoint: sandbox.url('storage'),
+      endpoint: sandbox.url('s3'),
       region: LOCAL.s3.region,
       forcePathStyle: true,
       credentials: { ...credentials, secretAccessKey: 'wrong' },

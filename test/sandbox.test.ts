@@ -61,7 +61,7 @@ describe('storage sandbox speaks S3', () => {
   const creds = { accessKeyId: LOCAL.s3.accessKeyId, secretAccessKey: LOCAL.s3.secretAccessKey };
   type SignOptions = { body?: string; headers?: Record<string, string>; secret?: string; keyId?: string };
   const signed = (method: string, path: string, options: SignOptions = {}) => {
-    const url = new URL(sandbox.url('storage'));
+    const url = new URL(sandbox.url('s3'));
     const request = aws4.sign(
       { host: url.host, path, method, service: 's3', region: LOCAL.s3.region, headers: { ...options.headers }, body: options.body },
       { accessKeyId: options.keyId ?? creds.accessKeyId, secretAccessKey: options.secret ?? creds.secretAccessKey },
@@ -71,7 +71,7 @@ describe('storage sandbox speaks S3', () => {
   const bucket = `/${LOCAL.s3.bucket}`;
 
   test('an unsigned request is refused with S3 error XML', async () => {
-    const response = await fetch(`${sandbox.url('storage')}${bucket}?list-type=2`);
+    const response = await fetch(`${sandbox.url('s3')}${bucket}?list-type=2`);
     expect(response.status).toBe(403);
     expect(response.headers.get('content-type')).toMatch(/application\/xml/);
     const text = await response.text();
@@ -148,7 +148,7 @@ describe('storage sandbox speaks S3', () => {
   });
 
   test('a body that does not match x-amz-content-sha256 is refused', async () => {
-    const url = new URL(sandbox.url('storage'));
+    const url = new URL(sandbox.url('s3'));
     const request = aws4.sign(
       { host: url.host, path: `${bucket}/users/test/x.txt`, method: 'PUT', service: 's3', region: LOCAL.s3.region, body: 'original' },
       creds,
@@ -165,7 +165,7 @@ describe('storage sandbox speaks S3', () => {
 
 describe('email sandbox speaks SendGrid v3', () => {
   const send = (body: unknown, key: string = LOCAL.sendgrid.apiKey) =>
-    fetch(`${sandbox.url('email')}/v3/mail/send`, {
+    fetch(`${sandbox.url('sendgrid')}/v3/mail/send`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -204,12 +204,12 @@ describe('email sandbox speaks SendGrid v3', () => {
   test('Email Activity answers SGQL to_email queries', async () => {
     const address = sandbox.seed.messages[0]!.to_email;
     const query = encodeURIComponent(`to_email="${address}"`);
-    const response = await fetch(`${sandbox.url('email')}/v3/messages?query=${query}&limit=1000`, {
+    const response = await fetch(`${sandbox.url('sendgrid')}/v3/messages?query=${query}&limit=1000`, {
       headers: { authorization: `Bearer ${LOCAL.sendgrid.apiKey}` },
     });
     const body = (await response.json()) as { messages: Array<{ to_email: string }> };
     expect(body.messages.length).toBe(sandbox.seed.messages.filter((m) => m.to_email === address).length);
-    const bad = await fetch(`${sandbox.url('email')}/v3/messages?query=DROP%20TABLE`, {
+    const bad = await fetch(`${sandbox.url('sendgrid')}/v3/messages?query=DROP%20TABLE`, {
       headers: { authorization: `Bearer ${LOCAL.sendgrid.apiKey}` },
     });
     expect(bad.status).toBe(400);
@@ -229,7 +229,7 @@ describe('accounts and analytics sandboxes', () => {
 
   test('Segment batch ingest needs the write key and dedups on messageId', async () => {
     const post = (key: string) =>
-      fetch(`${sandbox.url('analytics')}/v1/batch`, {
+      fetch(`${sandbox.url('segment')}/v1/batch`, {
         method: 'POST',
         headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`, 'content-type': 'application/json' },
         body: JSON.stringify({ batch: [{ type: 'track', event: 'Dedup', userId: 'usr_00001', messageId: 'm-1' }] }),
@@ -237,6 +237,6 @@ describe('accounts and analytics sandboxes', () => {
     expect((await post('wrong')).status).toBe(401);
     expect((await post(LOCAL.segment.writeKey)).status).toBe(200);
     expect((await post(LOCAL.segment.writeKey)).status).toBe(200);
-    expect(sandbox.providers.analytics.ingested.filter((e) => e.event === 'Dedup')).toHaveLength(1);
+    expect(sandbox.providers.segment.ingested.filter((e) => e.event === 'Dedup')).toHaveLength(1);
   });
 });

@@ -82,7 +82,7 @@ const ROWS: Row[] = [
   },
   {
     source: 'email.sendgrid (activity)',
-    provider: 'email',
+    provider: 'sendgrid',
     operation: 'activityQuery',
     connect(kit) {
       const api = createSendgridApi(EmailConfig.parse(env()), kit);
@@ -95,7 +95,7 @@ const ROWS: Row[] = [
     // A send is repeated only after a 429 (SendGrid did not accept it), never after a
     // failure that may have come after the message was taken.
     source: 'email.sendgrid (send)',
-    provider: 'email',
+    provider: 'sendgrid',
     operation: 'mailSend',
     connect(kit) {
       const api = createSendgridApi(EmailConfig.parse(env()), kit);
@@ -117,7 +117,7 @@ const ROWS: Row[] = [
   },
   {
     source: 'storage.s3 (list)',
-    provider: 'storage',
+    provider: 's3',
     operation: 'ListObjectsV2',
     connect(kit) {
       const api = createS3Api(StorageConfig.parse(env()), kit);
@@ -129,7 +129,7 @@ const ROWS: Row[] = [
   },
   {
     source: 'storage.s3 (head)',
-    provider: 'storage',
+    provider: 's3',
     operation: 'HeadObject',
     connect(kit) {
       const api = createS3Api(StorageConfig.parse(env()), kit);
@@ -141,7 +141,7 @@ const ROWS: Row[] = [
   {
     // Every event carries a messageId Segment deduplicates on: the POST is safe to repeat.
     source: 'analytics.segment',
-    provider: 'analytics',
+    provider: 'segment',
     operation: 'segmentBatch',
     connect(kit) {
       const api = createSegmentApi(AnalyticsConfig.parse(env()), kit);
@@ -154,7 +154,7 @@ const ROWS: Row[] = [
   {
     // Two attempts; a 429 is not waited for (Mixpanel names no wait, and asks for long ones).
     source: 'analytics.mixpanel',
-    provider: 'analytics',
+    provider: 'mixpanel',
     operation: 'mixpanelStream',
     connect(kit) {
       const api = createMixpanelApi(AnalyticsConfig.parse(env()), kit);
@@ -296,6 +296,6 @@ describe('client-side rate limits', () => {
     expect(error?.extensions).toMatchObject({ code: 'RATE_LIMITED', source: 'analytics.mixpanel', retryable: true });
     // One token comes back every 30 minutes at 2 an hour.
     expect(error!.retryAfterMs).toBeGreaterThan(25 * 60_000);
-    expect(sandbox.calls().analytics.mixpanelStream).toBe(2);
+    expect(sandbox.calls().mixpanel.mixpanelStream).toBe(2);
   });
 });

@@ -215,7 +215,7 @@ describe('mobile gateway', () => {
     expect(first.body.data!.track).toMatchObject({ accepted: 1, eventIds: ['evt-test-1'] });
     await persisted(mobile, TrackDocument, { events });
     // Delivery to Segment follows the acknowledgement (the outbox): wait for it, then ask.
-    const ingested = () => stack.sandbox.providers.analytics.ingested.filter((e) => e.properties.$insert_id === 'evt-test-1').length;
+    const ingested = () => stack.sandbox.providers.segment.ingested.filter((e) => e.properties.$insert_id === 'evt-test-1').length;
     for (let i = 0; i < 100 && ingested() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(ingested()).toBe(1);
     const home = await persisted(mobile, HomeDocument, { userId: user.id });
@@ -232,15 +232,15 @@ describe('web mutations and queries', () => {
     expect(body.errors).toBeUndefined();
     const result = body.data!.sendEmail;
     expect(result.provider).toBe('sendgrid');
-    const sent = stack.sandbox.providers.email.sent.find((m) => m.messageId === result.messageId);
+    const sent = stack.sandbox.providers.sendgrid.sent.find((m) => m.messageId === result.messageId);
     expect(sent?.body.personalizations?.[0]?.custom_args).toEqual({ patchbay_send_id: result.sendId });
-    expect(stack.sandbox.calls().email).toEqual({ mailSend: 1 });
+    expect(stack.sandbox.calls().sendgrid).toEqual({ mailSend: 1 });
   });
 
   test('sendEmail with a bad address is refused before any upstream call', async () => {
     const { body } = await graphql(web, SendEmailDocument, { input: { to: 'not an address', subject: 'x', text: 'y' } });
     expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
-    expect(stack.sandbox.calls().email).toEqual({});
+    expect(stack.sandbox.calls().sendgrid).toEqual({});
   });
 
   test('eventCounts counts per day over the range', async () => {

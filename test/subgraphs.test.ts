@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { RunningService } from '../kit/service.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { accounts } from '../subgraphs/accounts/index.js';
-import { analytics } from '../subgraphs/analytics/index.js';
-import { email } from '../subgraphs/email/index.js';
-import { storage } from '../subgraphs/storage/index.js';
+import { subgraph as accounts } from '../subgraphs/accounts/index.js';
+import { subgraph as analytics } from '../subgraphs/analytics/index.js';
+import { subgraph as email } from '../subgraphs/email/index.js';
+import { subgraph as storage } from '../subgraphs/storage/index.js';
 import { ADMIN_USER, FREE_SANDBOX_PORTS, asGateway, expectNoLeaks, graphql } from './helpers.js';
 
 let sandbox: Sandbox;
@@ -83,7 +83,7 @@ describe('email subgraph', () => {
         .map((m) => m.msg_id);
       expect((body.data!._entities[i]!.emailMessages as Array<{ id: string }>).map((m) => m.id)).toEqual(expected);
     });
-    expect(sandbox.calls().email).toEqual({ activityQuery: 1 });
+    expect(sandbox.calls().sendgrid).toEqual({ activityQuery: 1 });
   });
 });
 
@@ -125,7 +125,7 @@ describe('analytics subgraph', () => {
     const { body } = await entities('analytics', 'lastSeenAt recentEvents(last: 2) { name }', refs);
     expect(body.errors).toBeUndefined();
     expect(body.data!._entities).toHaveLength(30);
-    expect(sandbox.calls().analytics).toEqual({ mixpanelStream: 1 });
+    expect(sandbox.calls().mixpanel).toEqual({ mixpanelStream: 1 });
   });
 });
 

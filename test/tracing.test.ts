@@ -63,7 +63,7 @@ async function spansOf(traceId: string, until: (spans: ReceivedSpan[]) => boolea
 describe('one client request is one trace, across processes', () => {
   test("gateway -> planning -> subgraph call -> the subgraph's operation -> batch -> source call -> attempts -> HTTP call", async () => {
     // Storage fails its first listing once: the source retries, and the trace shows why.
-    sandbox.faults('storage', [{ operation: 'ListObjectsV2', status: 503, times: 1 }]);
+    sandbox.faults('s3', [{ operation: 'ListObjectsV2', status: 503, times: 1 }]);
     const traceId = randomBytes(16).toString('hex');
     const clientSpan = randomBytes(8).toString('hex');
     const response = await fetch(`${gateway.url}/graphql`, {

@@ -14,7 +14,7 @@ import { connectRedis } from '../kit/redis.js';
 import { verifyEcdsaP256 } from '../kit/webhooks.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { email } from '../subgraphs/email/index.js';
+import { subgraph as email } from '../subgraphs/email/index.js';
 import { createMessageStatuses, type MessageStatuses } from '../subgraphs/email/statuses.js';
 import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis } from './helpers.js';
 

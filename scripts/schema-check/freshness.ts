@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { generate, loadCodegenConfig } from '@graphql-codegen/cli';
+import { generate } from '@graphql-codegen/cli';
+import codegen from '../../codegen.js';
 import { generatePersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
 import { CLIENTS, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../../gateway/clients/index.js';
 import type { CompositionSuccess } from '../compose.js';
@@ -26,9 +27,8 @@ export async function generatedArtifacts(
         command: 'npm run compose',
       });
   }
-  const { config } = await loadCodegenConfig({ configFilePath: fileURLToPath(new URL('codegen.yml', root)) });
   try {
-    const outputs = (await generate({ ...config, cwd: fileURLToPath(root), silent: true, verbose: false }, false)) as Array<{
+    const outputs = (await generate({ ...codegen, cwd: fileURLToPath(root), silent: true, verbose: false }, false)) as Array<{
       filename: string;
       content: string;
     }>;

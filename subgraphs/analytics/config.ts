@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
-import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { LOCAL } from '../../kit/local-defaults.js';
+import { sandboxUrl } from '../registry.js';
 import { RedisConfig } from '../../kit/redis.js';
 
 /** The analytics subgraph's settings: Segment for ingest, Mixpanel for queries, the outbox between. */
 export const AnalyticsConfig = RedisConfig.extend({
-  SEGMENT_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.analytics), 'https://api.segment.io'),
+  SEGMENT_API_URL: env.upstreamUrl(sandboxUrl('segment'), 'https://api.segment.io'),
   SEGMENT_WRITE_KEY: env.secret(LOCAL.segment.writeKey),
-  MIXPANEL_API_URL: env.upstreamUrl(`${localUrl(LOCAL.ports.sandbox.analytics)}/api/query`, 'https://mixpanel.com/api/query'),
+  MIXPANEL_API_URL: env.upstreamUrl(`${sandboxUrl('mixpanel')}/api/query`, 'https://mixpanel.com/api/query'),
   /** Mixpanel service account, `username:secret`. */
   MIXPANEL_SERVICE_ACCOUNT: env.secret(LOCAL.mixpanel.serviceAccount, { format: [/^[^:]+:.+$/, 'must be username:secret'] }),
   MIXPANEL_PROJECT_ID: env.local(z.string().regex(/^\d+$/, 'must be a numeric project id').default(LOCAL.mixpanel.projectId)),

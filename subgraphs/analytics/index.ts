@@ -1,5 +1,5 @@
-import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
+import { REGISTRY } from '../registry.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
 import { AnalyticsConfig } from './config.js';
@@ -8,9 +8,9 @@ import { createSegmentApi } from './segment.js';
 import { createTrackOutbox } from './track-outbox.js';
 
 /** Analytics: tracking events (Segment ingest) and reading them back (Mixpanel query). */
-export const analytics = defineSubgraph({
+export const subgraph = defineSubgraph({
   name: 'analytics',
-  defaultPort: LOCAL.ports.analytics,
+  defaultPort: REGISTRY.analytics.port,
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: AnalyticsConfig,
   resolvers,

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
-import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { LOCAL } from '../../kit/local-defaults.js';
+import { sandboxUrl } from '../registry.js';
 import { RedisConfig } from '../../kit/redis.js';
 
 /** The email subgraph's settings: both providers, the sender, the webhook credentials. */
 export const EmailConfig = RedisConfig.extend({
-  SENDGRID_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.email), 'https://api.sendgrid.com'),
+  SENDGRID_API_URL: env.upstreamUrl(sandboxUrl('sendgrid'), 'https://api.sendgrid.com'),
   SENDGRID_API_KEY: env.secret(LOCAL.sendgrid.apiKey),
-  POSTMARK_API_URL: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.postmark), 'https://api.postmarkapp.com'),
+  POSTMARK_API_URL: env.upstreamUrl(sandboxUrl('postmark'), 'https://api.postmarkapp.com'),
   POSTMARK_SERVER_TOKEN: env.secret(LOCAL.postmark.serverToken),
   EMAIL_FROM_ADDRESS: env.local(z.email({ error: 'must be an email address' }).default('notifications@patchbay.example')),
   EMAIL_FROM_NAME: z.string().default('patchbay'),

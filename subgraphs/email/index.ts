@@ -1,6 +1,6 @@
 import { createIdempotencyStore } from '../../kit/idempotency.js';
-import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
+import { REGISTRY } from '../registry.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
 import { EmailConfig } from './config.js';
@@ -10,9 +10,9 @@ import { createMessageStatuses } from './statuses.js';
 import { receiveWebhooks } from './webhooks.js';
 
 /** Email: messages sent to a user and sending new ones, through SendGrid with Postmark as the fallback; delivery webhooks of both (and Mailgun's). */
-export const email = defineSubgraph({
+export const subgraph = defineSubgraph({
   name: 'email',
-  defaultPort: LOCAL.ports.email,
+  defaultPort: REGISTRY.email.port,
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: EmailConfig,
   resolvers,

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
-import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { LOCAL } from '../../kit/local-defaults.js';
+import { sandboxUrl } from '../registry.js';
 import { FilePolicyConfig } from './policy.js';
 
 /** Where the bucket is, how to sign for it, and what may be stored (policy.ts). */
 export const StorageConfig = z
   .object({
-    S3_ENDPOINT: env.upstreamUrl(localUrl(LOCAL.ports.sandbox.storage)),
+    S3_ENDPOINT: env.upstreamUrl(sandboxUrl('s3')),
     /** Where clients reach storage for presigned URLs, when it differs from S3_ENDPOINT. */
     S3_PUBLIC_ENDPOINT: env.url().optional(),
     S3_REGION: env.local(z.string().min(1).default(LOCAL.s3.region)),

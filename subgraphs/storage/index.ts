@@ -1,5 +1,5 @@
-import { LOCAL } from '../../kit/local-defaults.js';
 import { defineSubgraph } from '../../kit/subgraph.js';
+import { REGISTRY } from '../registry.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
 import { createFilePolicy } from './policy.js';
@@ -7,9 +7,9 @@ import { StorageConfig } from './config.js';
 import { createS3Api } from './s3.js';
 
 /** Files: a user's objects in S3-compatible storage, presigned download and upload URLs (bounded by policy.ts). */
-export const storage = defineSubgraph({
+export const subgraph = defineSubgraph({
   name: 'storage',
-  defaultPort: LOCAL.ports.storage,
+  defaultPort: REGISTRY.storage.port,
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: StorageConfig,
   resolvers,
