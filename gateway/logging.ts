@@ -20,6 +20,10 @@ function sanitize(value: unknown, depth = 0): unknown {
  * process, at its level, without the headers and bodies the engine attaches to some logs.
  */
 export function engineLogger(logger: Logger): EngineLogger {
+  // The engine's logger library checks LOG_LEVEL itself on every logger it makes and throws on
+  // pino's `fatal` and `silent`, which patchbay accepts. The level is passed explicitly below,
+  // so the variable is only read to be checked: give it a value the library knows.
+  if (process.env.LOG_LEVEL === 'silent' || process.env.LOG_LEVEL === 'fatal') process.env.LOG_LEVEL = 'error';
   const level = logger.level === 'silent' || logger.level === 'fatal' ? false : (logger.level as LogLevel);
   return new EngineLogger({
     level,

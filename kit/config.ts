@@ -16,6 +16,8 @@ export class ConfigError extends Error {
  */
 interface LocalOnly {
   secret: boolean;
+  /** A secret's committed local value: refused in production, like those of COMMITTED_SECRETS. */
+  local?: string;
   production?: string;
   /** Another variable that, when set, makes this one unnecessary (JWT_JWKS_URL for JWT_SECRET). */
   unlessSet?: string;
@@ -52,7 +54,7 @@ export function loadConfig<S extends z.ZodObject>(schema: S, environment: NodeJS
       if (value === undefined && rule.production !== undefined) input[key] = rule.production;
       else if (value === undefined && !(rule.unlessSet && input[rule.unlessSet] !== undefined)) {
         problems.push(`${prefix}${key}: must be set when NODE_ENV=production (its default is for local development only)`);
-      } else if (value !== undefined && rule.secret && COMMITTED_SECRETS.has(value)) {
+      } else if (value !== undefined && rule.secret && (value === rule.local || COMMITTED_SECRETS.has(value))) {
         problems.push(`${prefix}${key}: is a committed local development value; production needs a secret of its own`);
       }
     }
@@ -109,7 +111,7 @@ export const env = {
         .min(options.minLength ?? 1, `must be at least ${options.minLength ?? 1} characters`)
         .regex(options.format?.[0] ?? /[^]/, options.format?.[1])
         .default(local),
-      { secret: true, unlessSet: options.unlessSet },
+      { secret: true, local, unlessSet: options.unlessSet },
     ),
   /** Any other setting whose default is for local development only. */
   local: <T extends z.ZodType>(schema: T) => markLocalOnly(schema, { secret: false }),

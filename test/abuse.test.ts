@@ -17,6 +17,7 @@ import { mobile as mobileClient } from '../gateway/clients/mobile.js';
 import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSignature } from '../kit/caller.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 import { FREE_SANDBOX_PORTS } from './helpers.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from './programs.js';
 
@@ -28,7 +29,6 @@ const SECRETS = {
   JWT_AUDIENCE: 'patchbay-abuse',
 };
 const auth = AuthConfig.parse(SECRETS);
-const SUBGRAPH_NAMES = ['accounts', 'email', 'storage', 'analytics'] as const;
 
 let sandbox: Sandbox;
 const subgraphs: Record<string, RunningProgram> = {};

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
 import { ConfigError, env, loadConfig } from '../kit/config.js';
-import { bareEnv, runToEnd, tsxProgram } from './programs.js';
+import { freePort } from './helpers.js';
+import { bareEnv, runToEnd, startProgram, tsxProgram } from './programs.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -46,6 +47,26 @@ describe('configuration', () => {
     const bad = run('gateway/index.ts', { EMAIL_SUBGRAPH_URL: 'email:4012' }, ['web']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('EMAIL_SUBGRAPH_URL');
+  });
+});
+
+describe('log levels', () => {
+  test('every LOG_LEVEL the configuration accepts runs the gateway, silent and fatal included', async () => {
+    for (const level of ['silent', 'fatal']) {
+      const port = await freePort();
+      const gateway = await startProgram(
+        tsxProgram('gateway/index.ts', 'web'),
+        bareEnv({ LOG_LEVEL: level, WEB_GATEWAY_PORT: String(port), WEB_METRICS_PORT: '0' }),
+        {
+          readyUrl: `http://127.0.0.1:${port}/readyz`,
+        },
+      );
+      expect({ level, output: gateway.output() }).toEqual({
+        level,
+        output: level === 'silent' ? '' : expect.not.stringContaining('Invalid LOG_LEVEL'),
+      });
+      expect(await gateway.stop()).toBe(0);
+    }
   });
 });
 

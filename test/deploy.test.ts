@@ -18,6 +18,7 @@ import { COMMITTED_SECRETS, LOCAL } from '../kit/local-defaults.js';
 import { listen, type RunningService } from '../kit/service.js';
 import { createAccountsSandbox } from '../sandbox/accounts.js';
 import { generateSeed } from '../sandbox/seed.js';
+import { CLIENTS } from '../gateway/clients/index.js';
 import { REGISTRY, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 import { replayDockerfile, type Stage } from './dockerfile.js';
 import { HAS_REDIS, freePort, startRedis, type TestRedis } from './helpers.js';
@@ -216,14 +217,10 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
   test('each gateway and subgraph: probes, a drain matching SHUTDOWN_DRAIN_MS, resources, non-root, a Service, a PDB and an HPA', () => {
     for (const objects of Object.values(renders)) {
       const deployments = byKind(objects, 'Deployment');
-      expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
-        'gateway-mobile',
-        'gateway-web',
-        'subgraph-accounts',
-        'subgraph-analytics',
-        'subgraph-email',
-        'subgraph-storage',
-      ]);
+      // One per client's gateway and per registered subgraph.
+      expect(deployments.map((d) => d.metadata.name).sort()).toEqual(
+        [...CLIENTS.map((client) => `gateway-${client.name}`), ...SUBGRAPH_NAMES.map((name) => `subgraph-${name}`)].sort(),
+      );
       const drainMs = Number(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'patchbay-config')!.data!.SHUTDOWN_DRAIN_MS);
       expect(drainMs).toBeGreaterThan(0);
       for (const deployment of deployments) {

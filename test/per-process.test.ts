@@ -45,9 +45,7 @@ beforeAll(async () => {
   if (busy.length) throw new Error(`ports ${busy.join(', ')} are in use: stop whatever runs there (npm start?) and run this test again`);
 
   running.push(await startProgram(npm('sandbox'), env));
-  running.push(
-    ...(await Promise.all(['accounts', 'email', 'storage', 'analytics'].map((name) => startProgram(npm('subgraph', '--', name), env)))),
-  );
+  running.push(...(await Promise.all(SUBGRAPH_NAMES.map((name) => startProgram(npm('subgraph', '--', name), env)))));
   running.push(...(await Promise.all(['web', 'mobile'].map((client) => startProgram(npm('gateway', '--', client), env)))));
   const minted = await runToEnd(npm('token', '--', 'usr_00001', 'email:send'), env);
   expect(minted.status).toBe(0);

@@ -20,15 +20,15 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/registry.js';
 import { FREE_SANDBOX_PORTS, HAS_REDIS, as, asGateway, freePort, graphql, persistedId, startRedis, type TestRedis } from './helpers.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from './programs.js';
 
 const HAS_HAPROXY = spawnSync('haproxy', ['-v']).status === 0;
 if (!HAS_HAPROXY) console.warn('haproxy not found: the replica test is skipped (.ci/run installs it)');
 
-const SUBGRAPH_NAMES = ['accounts', 'email', 'storage', 'analytics'] as const;
 const CLIENT_NAMES = ['web', 'mobile'] as const;
-type Service = (typeof SUBGRAPH_NAMES)[number] | (typeof CLIENT_NAMES)[number];
+type Service = SubgraphName | (typeof CLIENT_NAMES)[number];
 
 /** One replica: its command and environment, so that it can be killed and started again as it was. */
 interface Replica {

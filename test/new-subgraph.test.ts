@@ -1,0 +1,96 @@
+/**
+ * `npm run new:subgraph -- <name>` as a new contributor runs it: in a copy of the repository,
+ * the scaffold, then `npm run generate`; lint and types pass, the scaffolded test serves the new
+ * field through the web gateway, the budgets hold, `npm run schema:check` passes and the
+ * Kubernetes manifests render with the new subgraph.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { REPO, bareEnv, runToEnd } from './programs.js';
+
+const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client']).status === 0;
+let copy: string;
+const env = bareEnv({ LOG_LEVEL: 'silent' });
+const npm = (args: string[], timeoutMs = 180_000) => runToEnd(['npm', 'run', '-s', ...args], env, { cwd: copy, timeoutMs });
+
+beforeAll(() => {
+  copy = mkdtempSync(join(tmpdir(), 'patchbay-new-subgraph-'));
+  // The repository's files (git's view when it is a checkout), without installs and builds.
+  const git = spawnSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' });
+  if (git.status === 0) {
+    for (const file of git.stdout.split('\n').filter((f) => f && !f.startsWith('dist/'))) {
+      mkdirSync(join(copy, dirname(file)), { recursive: true });
+      cpSync(join(REPO, file), join(copy, file), { force: true });
+    }
+  } else {
+    const skipped = new Set(['node_modules', 'dist', '.git', 'coverage', '.outbox']);
+    cpSync(REPO, copy, { recursive: true, filter: (src) => !skipped.has(src.slice(REPO.length).split('/')[0] ?? '') });
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'));
+});
+afterAll(() => {
+  if (copy) rmSync(copy, { recursive: true, force: true });
+});
+
+describe('npm run new:subgraph', () => {
+  test('refuses a bad or taken name, saying why', async () => {
+    for (const [args, reason] of [
+      [[], /Usage: npm run new:subgraph -- <name>/],
+      [['Billing'], /lower case letters and digits/],
+      [['accounts'], /"accounts" is taken/],
+      [['sendgrid'], /"sendgrid" is taken/],
+    ] as const) {
+      const run = await npm(['new:subgraph', '--', ...args]);
+      expect({ args, status: run.status, stderr: run.stderr }).toEqual({ args, status: 2, stderr: expect.stringMatching(reason) });
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  test('scaffolds a subgraph that composes, type-checks, lints, serves its field through the web gateway and passes schema:check', async () => {
+    const scaffold = await npm(['new:subgraph', '--', 'billing']);
+    expect(scaffold.stderr).toBe('');
+    expect(scaffold.status).toBe(0);
+    const written = scaffold.stdout.split('\n').filter((line) => /^ {2}\S+$/.test(line));
+    const lines = written.reduce((sum, line) => sum + readFileSync(join(copy, line.trim()), 'utf8').split('\n').length, 0);
+    console.log(`new:subgraph billing wrote ${written.length} files (${lines} lines in all, every one of them generated)`);
+
+    const generate = await npm(['generate']);
+    expect(generate.status).toBe(0);
+    expect(readFileSync(join(copy, 'schema/supergraph.graphql'), 'utf8')).toContain('billingItems');
+
+    const lint = await npm(['lint']);
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
+    const types = await runToEnd([process.execPath, join(REPO, 'node_modules/typescript/bin/tsc'), '--noEmit'], env, {
+      cwd: copy,
+      timeoutMs: 180_000,
+    });
+    expect(types.stdout).toBe('');
+    expect(types.status).toBe(0);
+
+    // The scaffolded test runs BillingItems through the web gateway; the budgets now include it.
+    const jest = await runToEnd(
+      [process.execPath, join(REPO, 'node_modules/jest/bin/jest.js'), '--verbose', 'test/billing.test.ts', 'test/budgets.test.ts'],
+      { ...env, NODE_OPTIONS: '--experimental-vm-modules' },
+      { cwd: copy, timeoutMs: 300_000 },
+    );
+    expect(jest.stderr).toMatch(/Tests:\s+\d+ passed, \d+ total/);
+    expect(jest.stderr).toContain('BillingItems costs exactly its budget');
+    expect(jest.status).toBe(0);
+
+    const check = await npm(['schema:check', '--', '--base', join(REPO, 'schema')], 300_000);
+    expect(check.stdout).toContain('5 subgraphs compose');
+    expect(check.stdout).toMatch(/PASSED\n$/);
+    expect(check.status).toBe(0);
+
+    if (HAS_KUBECTL) {
+      const rendered = spawnSync('kubectl', ['kustomize', join(copy, 'deploy/kubernetes/overlays/production')], { encoding: 'utf8' });
+      expect(rendered.status).toBe(0);
+      expect(rendered.stdout).toContain('name: subgraph-billing');
+      expect(rendered.stdout).toContain('BILLING_SUBGRAPH_URL: http://subgraph-billing:4015/graphql');
+    }
+  }, 900_000);
+});
