@@ -317,17 +317,13 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
     if (typeof md5 === 'string' && md5 !== createHash('md5').update(body).digest('base64')) {
       return sendError(req, res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
+    const malformedXml = () =>
+      sendError(req, res, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
     let parsed: { Delete?: { Object?: Array<{ Key?: unknown }>; Quiet?: unknown } };
     try {
       parsed = parser.parse(body.toString('utf8'));
     } catch {
-      return sendError(
-        req,
-        res,
-        400,
-        'MalformedXML',
-        'The XML you provided was not well-formed or did not validate against our published schema',
-      );
+      return malformedXml();
     }
     const list = parsed.Delete?.Object ?? [];
     if (
@@ -336,13 +332,7 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
       list.length > 1000 ||
       list.some((o) => typeof o.Key !== 'string' && typeof o.Key !== 'number')
     ) {
-      return sendError(
-        req,
-        res,
-        400,
-        'MalformedXML',
-        'The XML you provided was not well-formed or did not validate against our published schema',
-      );
+      return malformedXml();
     }
     const quiet = String(parsed.Delete.Quiet) === 'true';
     const deleted = list.map((o) => {
