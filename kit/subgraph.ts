@@ -7,9 +7,9 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { parse } from 'graphql';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { CALLER_HEADER, SIGNATURE_HEADER, createCallerVerifier, createRequestSignature, type Caller } from './caller.js';
-import { ServerConfig, env, loadConfig, metricsPortOf } from './config.js';
+import { ServerConfig, env, loadAll, loadConfig, metricsPortOf } from './config.js';
 import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
 import { LOCAL } from './local-defaults.js';
 import { createLogger, type Logger } from './logger.js';
@@ -96,26 +96,30 @@ function observeOperations(registry: Registry): ApolloServerPlugin {
   };
 }
 
-/** The settings of a subgraph's process: its own and those every server reads. */
-export function subgraphConfigSchema(definition: AnySubgraphDefinition) {
-  return ServerConfig.extend({
-    [`${definition.name.toUpperCase()}_PORT`]: env.port(definition.defaultPort),
-    [`${definition.name.toUpperCase()}_METRICS_PORT`]: env.metricsPort(),
-    INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
-  }).extend(definition.config.shape);
-}
+/** What every subgraph process reads besides its own settings. */
+const SubgraphServerConfig = ServerConfig.extend({
+  INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
+});
+
+/** A subgraph's ports, read under its prefix (`ACCOUNTS_PORT`, `ACCOUNTS_METRICS_PORT`). */
+const portsOf = (definition: AnySubgraphDefinition) =>
+  z.object({ PORT: env.port(definition.defaultPort), METRICS_PORT: env.metricsPort() });
 
 /** Starts a subgraph's HTTP server (/graphql, /healthz, /readyz, its webhooks) and its metrics listener. */
 export async function startSubgraph(
   definition: AnySubgraphDefinition,
   environment: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService> {
-  // One validation for all variables, so a bad deployment learns every wrong value at once.
-  const config = loadConfig(subgraphConfigSchema(definition), environment) as Record<string, unknown> &
-    ServerConfig & { INTERNAL_TOKEN_SECRET: string };
-  const port = config[`${definition.name.toUpperCase()}_PORT`] as number;
-  const metricsVariable = `${definition.name.toUpperCase()}_METRICS_PORT`;
-  const metricsPort = metricsPortOf(port, config[metricsVariable] as number | undefined, metricsVariable);
+  // Every variable validated before any is used, so a bad deployment learns every wrong value at once.
+  const prefix = `${definition.name.toUpperCase()}_`;
+  const [processConfig, ports, own] = loadAll(
+    () => loadConfig(SubgraphServerConfig, environment),
+    () => loadConfig(portsOf(definition), environment, prefix),
+    () => loadConfig(definition.config, environment),
+  );
+  const config = { ...processConfig, ...own };
+  const port = ports.PORT;
+  const metricsPort = metricsPortOf(port, ports.METRICS_PORT, `${prefix}METRICS_PORT`);
 
   const logger = createLogger(`subgraph-${definition.name}`, config.LOG_LEVEL);
   const registry = createRegistry(`subgraph-${definition.name}`);
