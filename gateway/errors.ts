@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { Logger } from '../kit/logger.js';
+import { nameOf, propertyOf, stringPropertyOf } from '../kit/thrown.js';
 
 /** Codes the engine gives a subgraph call that failed in transport, and what clients see instead. */
 const UNREACHABLE = new Set(['SUBREQUEST_HTTP_ERROR', 'DOWNSTREAM_SERVICE_ERROR']);
@@ -7,15 +8,14 @@ const TIMED_OUT = new Set(['GATEWAY_TIMEOUT', 'TIMEOUT_ERROR']);
 
 /** Whether a subgraph call ended because it was aborted: the request's deadline passed (a client that went away sees no answer). */
 function wasAborted(error: unknown, depth = 0): boolean {
-  const name = (error as { name?: unknown } | undefined)?.name;
+  const name = nameOf(error);
   if (name === 'AbortError' || name === 'TimeoutError') return true;
-  const next =
-    (error as { originalError?: unknown; cause?: unknown } | undefined)?.originalError ?? (error as { cause?: unknown } | undefined)?.cause;
+  const next = propertyOf(error, 'originalError') ?? propertyOf(error, 'cause');
   return depth < 4 && next !== undefined && next !== error && wasAborted(next, depth + 1);
 }
 
 const isGraphQLError = (error: unknown): error is GraphQLError =>
-  error instanceof GraphQLError || (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError');
+  error instanceof GraphQLError || stringPropertyOf(error, 'name') === 'GraphQLError';
 
 /** Extensions that carry internals (the engine's request and response records, a parser's own error, stacks). */
 const INTERNAL_EXTENSIONS = ['originalError', 'stacktrace', 'exception', 'request', 'response'];
@@ -32,7 +32,8 @@ const CODE_BY_STATUS: Record<number, string> = {
 
 /** The error without extensions that carry internals, and with a code. */
 function withoutInternals(error: GraphQLError): GraphQLError {
-  const status = (error.extensions.http as { status?: number } | undefined)?.status;
+  const httpStatus = propertyOf(error.extensions.http, 'status');
+  const status = typeof httpStatus === 'number' ? httpStatus : undefined;
   const missingCode = error.extensions.code === undefined && status !== undefined && CODE_BY_STATUS[status] !== undefined;
   if (!missingCode && !INTERNAL_EXTENSIONS.some((key) => key in error.extensions)) return error;
   const extensions: Record<string, unknown> = { ...error.extensions, ...(missingCode ? { code: CODE_BY_STATUS[status!] } : {}) };

@@ -2,6 +2,7 @@ import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } f
 import { z } from 'zod';
 import type { Logger } from '../kit/logger.js';
 import { createSource, type Source } from '../kit/source.js';
+import { messageOf } from '../kit/thrown.js';
 
 /** The keys could not be had: the token may be fine, the client may ask again. */
 export class KeysUnavailableError extends Error {
@@ -57,7 +58,7 @@ export function createKeySet(jwksUrl: string, options: KeySetOptions): { getKey:
         lastFailed = false;
       } catch (error) {
         lastFailed = true;
-        logger.warn({ err: (error as Error).message, keysKnown: keys !== undefined }, 'identity provider keys could not be fetched');
+        logger.warn({ err: messageOf(error), keysKnown: keys !== undefined }, 'identity provider keys could not be fetched');
       } finally {
         inFlight = undefined;
       }

@@ -1,5 +1,5 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { getOperationAST, type GraphQLError } from 'graphql';
+import { getOperationAST } from 'graphql';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS, OPERATION_HEADER, OperationLabels } from '../kit/metrics.js';
 import { transportFailureOf } from './errors.js';
@@ -91,12 +91,12 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
       if (record && name) record.operation = operations.of(name);
     },
     onExecute({ args }) {
-      const record = records.get((args.contextValue as { request: Request }).request);
+      const record = records.get(args.contextValue.request);
       if (record) record.operation = operations.of(getOperationAST(args.document, args.operationName)?.name?.value);
     },
     onFetch({ context, options }) {
       const record = context && 'request' in context ? records.get(context.request) : undefined;
-      if (record) ((options.headers ??= {}) as Record<string, string>)[OPERATION_HEADER] = record.operation;
+      if (record) (options.headers ??= {})[OPERATION_HEADER] = record.operation;
     },
     onSubgraphExecute({ subgraphName }) {
       const startedAt = performance.now();
@@ -115,7 +115,7 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
       }
       for (const single of Array.isArray(result) ? result : [result]) {
         if (single.data != null) record.hasData = true;
-        for (const error of (single.errors ?? []) as GraphQLError[]) {
+        for (const error of single.errors ?? []) {
           const code = typeof error.extensions?.code === 'string' ? error.extensions.code : 'UNKNOWN';
           record.codes.push(code);
           const limit = LIMITS.find(([pattern]) => pattern.test(error.message))?.[1];

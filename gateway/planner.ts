@@ -4,6 +4,7 @@ import { createDefaultExecutor } from '@graphql-mesh/transport-common';
 import { GraphQLSchema, Kind, type DocumentNode } from 'graphql';
 import { ConfigError } from '../kit/config.js';
 import { INCREMENTAL_DELIVERY_DIRECTIVES, usesIncrementalDelivery } from './directives.js';
+import { messageOf } from '../kit/thrown.js';
 
 /** Whether an operation only introspects (every root field is __schema, __type or __typename). */
 function isIntrospectionOnly(document: DocumentNode): boolean {
@@ -28,7 +29,7 @@ export async function choosePlanner(asked: QueryPlanner | undefined): Promise<{ 
   } catch (error) {
     if (asked === 'rust') {
       throw new ConfigError([
-        `QUERY_PLANNER: rust, but the planner has no build for ${process.platform}-${process.arch} here (${(error as Error).message.split('\n')[0]}); set QUERY_PLANNER=js`,
+        `QUERY_PLANNER: rust, but the planner has no build for ${process.platform}-${process.arch} here (${messageOf(error).split('\n')[0]}); set QUERY_PLANNER=js`,
       ]);
     }
     return { planner: 'js', why: `the Rust planner has no build for ${process.platform}-${process.arch}` };

@@ -95,7 +95,7 @@ export const subgraphUrlVariable = (subgraph: string) => `${subgraph.toUpperCase
 function subgraphUrlOverrides(environment: NodeJS.ProcessEnv): Record<string, string> {
   const variables = Object.keys(environment).filter((key) => SUBGRAPH_URL.test(key) && environment[key]);
   const shape = Object.fromEntries(variables.map((key) => [key, env.url()]));
-  return loadConfig(z.object(shape), environment) as Record<string, string>;
+  return loadConfig(z.object(shape), environment);
 }
 
 /** Reads and validates the settings of one client's gateway, reporting every bad value at once. */

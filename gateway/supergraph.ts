@@ -6,6 +6,7 @@ import { Kind, parse, type DocumentNode } from 'graphql';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConfigError } from '../kit/config.js';
 import type { Logger } from '../kit/logger.js';
+import { messageOf, stringPropertyOf } from '../kit/thrown.js';
 
 /** Where a gateway's supergraph comes from: a file (a ConfigMap, a volume) or a URL. */
 export type SupergraphLocation = { path: string } | { url: string; pollMs: number };
@@ -43,7 +44,7 @@ export function supergraphProblem(sdl: string): string | undefined {
     getStitchedSchemaFromSupergraphSdl({ supergraphSdl: document });
     return undefined;
   } catch (error) {
-    return (error as Error).message.split('\n')[0]!.slice(0, 300);
+    return messageOf(error).split('\n')[0]!.slice(0, 300);
   }
 }
 
@@ -77,9 +78,7 @@ export async function openSupergraph(
   try {
     sdl = await read();
   } catch (error) {
-    throw new ConfigError([
-      `${options.variable}: cannot read the supergraph (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    ]);
+    throw new ConfigError([`${options.variable}: cannot read the supergraph (${stringPropertyOf(error, 'code') ?? messageOf(error)})`]);
   }
   const problem = supergraphProblem(sdl);
   if (problem) throw new ConfigError([`${options.variable}: not a supergraph this gateway can serve (${problem})`]);
@@ -113,7 +112,7 @@ export async function openSupergraph(
       onChange();
     } catch (error) {
       reloads.inc({ outcome: 'unreadable' });
-      logger.warn({ err: (error as Error).message }, 'supergraph could not be read; the current one keeps serving');
+      logger.warn({ err: messageOf(error) }, 'supergraph could not be read; the current one keeps serving');
     } finally {
       checking = false;
     }

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, ProcessConfig, loadConfig } from './config.js';
+import { messageOf } from './thrown.js';
 
 /**
  * Command-line programs (bench, token, schema check, running one service) say what is wrong
@@ -23,7 +24,7 @@ export function parseCommandLine<T extends ParseArgsConfig>(config: T, usage: st
   try {
     return parseArgs(config);
   } catch (error) {
-    usageError(`${(error as Error).message}\n${usage}`);
+    usageError(`${messageOf(error)}\n${usage}`);
   }
 }
 

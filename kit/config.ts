@@ -89,6 +89,20 @@ export function loadAll<T extends readonly unknown[]>(...loaders: { [K in keyof 
   return results as unknown as T;
 }
 
+/**
+ * One setting per name (each sandbox provider's port): `variable(name)` names it, `schema(name)`
+ * reads it, and the values come back keyed by name, typed, with loadConfig's production rules.
+ */
+export function loadEach<N extends string, T>(
+  names: readonly N[],
+  variable: (name: N) => string,
+  schema: (name: N) => z.ZodType<T>,
+  environment: NodeJS.ProcessEnv = process.env,
+): Record<N, T> {
+  const values = loadConfig(z.object(Object.fromEntries(names.map((name) => [variable(name), schema(name)]))), environment);
+  return Object.fromEntries(names.map((name) => [name, values[variable(name)]])) as Record<N, T>;
+}
+
 const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((u) => u.replace(/\/+$/, ''));
 
 /** Shared field types, so every program spells a port, a URL or a secret the same way. */

@@ -8,6 +8,7 @@ import {
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { UpstreamError } from './errors.js';
 import type { Logger } from './logger.js';
+import { stringPropertyOf } from './thrown.js';
 
 /**
  * Errors a client may see: GraphQL's own (validation, bad input) and typed upstream
@@ -49,13 +50,11 @@ function unwrap(error: unknown): unknown {
 
 /** A thrown error, as opposed to an error object a subgraph sent as JSON (no stack). */
 function isThrown(value: unknown): value is Error {
-  return typeof value === 'object' && value !== null && typeof (value as { stack?: unknown }).stack === 'string';
+  return stringPropertyOf(value, 'stack') !== undefined;
 }
 
 function isGraphQLError(error: unknown): error is GraphQLError {
-  return (
-    error instanceof GraphQLError || (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'GraphQLError')
-  );
+  return error instanceof GraphQLError || stringPropertyOf(error, 'name') === 'GraphQLError';
 }
 
 /** Apollo Server reports to Apollo's cloud when an APOLLO_KEY is around; patchbay never does. */

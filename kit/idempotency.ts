@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from './logger.js';
 import type { RedisConnection } from './redis.js';
+import { graphqlCodeOf, messageOf } from './thrown.js';
 
 /**
  * What happened to the first request with an idempotency key. `pending` while it runs;
@@ -188,8 +189,7 @@ export async function runOnce<T>(
     return outcome.result;
   }
   if (options.mayHaveActed(outcome.error)) {
-    const code = (outcome.error as { extensions?: { code?: unknown } }).extensions?.code;
-    const cause = typeof code === 'string' ? code : 'ERROR';
+    const cause = graphqlCodeOf(outcome.error) ?? 'ERROR';
     await record({ state: 'unknown', fingerprint, code: cause });
     // Told now, not only on the retry: asking again with this key would not send again.
     throw outcomeUnknown(cause, options.outcomeUnknownHint);
@@ -203,7 +203,7 @@ async function recordSoon(write: () => Promise<void>, until: number, logger: Log
   try {
     await write();
   } catch (error) {
-    logger?.warn({ err: (error as Error).message }, 'idempotency store not reachable; retrying in the background');
+    logger?.warn({ err: messageOf(error) }, 'idempotency store not reachable; retrying in the background');
     void (async () => {
       for (let waitMs = 250; Date.now() < until; waitMs = Math.min(waitMs * 2, 5000)) {
         await new Promise((resolve) => setTimeout(resolve, waitMs).unref());

@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import { outboxMetrics, type OutboxMetrics } from './outbox-metrics.js';
+import { messageOf } from './thrown.js';
 
 /** An event waiting for delivery, under the id the provider deduplicates on. */
 export interface OutboxItem<T> {
@@ -164,7 +165,7 @@ export class Outbox<T> {
         }
         return;
       } catch (error) {
-        this.options.logger?.warn({ err: (error as Error).message, retryInMs: waitMs }, 'outbox: could not load what is stored; retrying');
+        this.options.logger?.warn({ err: messageOf(error), retryInMs: waitMs }, 'outbox: could not load what is stored; retrying');
         await sleep(waitMs);
       }
     }
@@ -187,7 +188,7 @@ export class Outbox<T> {
     this.running ??= this.deliverBatch()
       .catch((error: unknown) => {
         // The store itself failed (Redis away): keep the items, try again later.
-        this.options.logger?.warn({ err: (error as Error).message }, 'outbox: could not record a delivery; retrying later');
+        this.options.logger?.warn({ err: messageOf(error) }, 'outbox: could not record a delivery; retrying later');
         this.backOff();
       })
       .finally(() => {
@@ -211,7 +212,7 @@ export class Outbox<T> {
     try {
       return await this.options.deliver(items);
     } catch (error) {
-      this.options.logger?.warn({ err: (error as Error).message }, 'outbox: delivery failed unexpectedly; retrying later');
+      this.options.logger?.warn({ err: messageOf(error) }, 'outbox: delivery failed unexpectedly; retrying later');
       return 'retry-later';
     }
   }

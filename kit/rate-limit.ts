@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
 import type { RedisConnection } from './redis.js';
+import { messageOf } from './thrown.js';
 
 /** A turn: taken after `waitedMs`, or refused because the wait would have been `refusedForMs`. */
 export type Turn = { waitedMs: number } | { refusedForMs: number };
@@ -110,7 +111,7 @@ export class SharedTokenBucket implements RateLimiter {
     } catch (error) {
       if (!this.degraded)
         this.logger?.warn(
-          { key: this.key, err: (error as Error).message },
+          { key: this.key, err: messageOf(error) },
           'shared rate limit unavailable: this process keeps its own until Redis is back',
         );
       this.degraded = true;

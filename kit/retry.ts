@@ -29,7 +29,7 @@ const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND'
 export function shouldRetry(error: unknown, options: { idempotent: boolean; policy: RetryPolicy; deadlineMs: number }): boolean {
   const { idempotent, policy } = options;
   if (!(error instanceof UpstreamError)) return false;
-  const cause = (error as { cause?: unknown }).cause;
+  const { cause } = error;
   if (cause instanceof RequestError && NOT_SENT_CODES.has(cause.code)) return true;
   const cap = policy.maxRetryAfterMs ?? options.deadlineMs;
   if (error.retryAfterMs !== undefined && error.retryAfterMs > cap) return false;

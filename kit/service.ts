@@ -6,6 +6,7 @@ import { usageError } from './cli.js';
 import { ConfigError, ProcessConfig, ServerConfig, loadConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { startTracing } from './tracing.js';
+import { messageOf } from './thrown.js';
 
 export interface RunningService {
   name: string;
@@ -213,7 +214,7 @@ export async function runProcess(name: string, start: () => Promise<RunningServi
   }
   const logger = createLogger(name, settings.LOG_LEVEL);
   const stopTracing = await startTracing(name, settings).catch((error: unknown) => {
-    logger.error({ err: (error as Error).message }, 'tracing could not start; serving without it');
+    logger.error({ err: messageOf(error) }, 'tracing could not start; serving without it');
     return async () => {};
   });
   // Whatever escapes every handler is logged as JSON like everything else, then the process

@@ -4,6 +4,7 @@ import { createSourceMetrics, type SourceMetrics } from './metrics.js';
 import { connectRedis, type RedisConfig, type RedisConnection } from './redis.js';
 import { SharedTokenBucket } from './rate-limit.js';
 import { createSource, type Source, type SourceOptions } from './source.js';
+import { messageOf } from './thrown.js';
 
 /**
  * What a subgraph builds its sources with. Everything made through it belongs to the
@@ -69,7 +70,7 @@ export function createSourceKit(logger: Logger, registry: Registry): OwnedSource
       for (const close of closers.reverse()) {
         await Promise.resolve()
           .then(close)
-          .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'a component failed to close'));
+          .catch((error: unknown) => logger.warn({ err: messageOf(error) }, 'a component failed to close'));
       }
       for (const source of sources) source.close();
       await redis?.close();

@@ -24,6 +24,7 @@ import type { SourceMetrics } from './metrics.js';
 import { TokenBucket, type RateLimiter } from './rate-limit.js';
 import { shouldRetry, type RetryPolicy } from './retry.js';
 import { buildResponse, codeForStatus, retryAfterHeaderMs, toUpstreamError, type UpstreamResponse } from './upstream-response.js';
+import { messageOf, nameOf } from './thrown.js';
 
 export type { UpstreamResponse } from './upstream-response.js';
 
@@ -246,10 +247,7 @@ export function createSource(options: SourceOptions): Source {
       observe(timedOut ? 'timeout' : 'network_error');
       call.setStatus({ code: SpanStatusCode.ERROR, message: timedOut ? 'timeout' : 'network error' });
       call.end();
-      logger?.warn(
-        { source: name, operation: request.operation, url: safeUrl(url), err: (cause as Error).message },
-        'upstream attempt failed',
-      );
+      logger?.warn({ source: name, operation: request.operation, url: safeUrl(url), err: messageOf(cause) }, 'upstream attempt failed');
       throw new UpstreamError(name, timedOut ? UpstreamErrorCode.TIMEOUT : UpstreamErrorCode.UNAVAILABLE, { cause });
     }
     const result = buildResponse(name, response.statusCode, response.headers, response.body);
@@ -284,7 +282,7 @@ export function createSource(options: SourceOptions): Source {
         const attributes = { 'patchbay.attempt': number, ...(retryReason ? { 'patchbay.retry_reason': retryReason } : {}) };
         return inSpan(`${name} attempt`, { attributes }, () =>
           attempt(request, prepared, request.signal ? AbortSignal.any([signal, request.signal]) : signal).catch((error: unknown) => {
-            retryReason = error instanceof UpstreamError ? `${error.code}${error.status ? ` ${error.status}` : ''}` : (error as Error).name;
+            retryReason = error instanceof UpstreamError ? `${error.code}${error.status ? ` ${error.status}` : ''}` : nameOf(error);
             throw error;
           }),
         );

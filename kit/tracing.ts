@@ -10,6 +10,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import type { TracingConfig } from './config.js';
+import { graphqlCodeOf, nameOf } from './thrown.js';
 
 /*
  * OpenTelemetry, by its standard variables (TracingConfig, kit/config.ts). Every process
@@ -64,9 +65,9 @@ export async function inSpan<T>(
 
 /** Marks a span failed with the error's type and message (no stack, no upstream body). */
 export function failed(span: Span, error: unknown): void {
-  const code = (error as { extensions?: { code?: unknown } }).extensions?.code;
-  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === 'string' ? code : (error as Error)?.name });
-  span.setAttribute('error.type', typeof code === 'string' ? code : ((error as Error)?.name ?? 'Error'));
+  const type = graphqlCodeOf(error) ?? nameOf(error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+  span.setAttribute('error.type', type);
 }
 
 /** The trace context a request carries (W3C traceparent), or the root: from Node's headers or a Fetch Headers (any implementation). */

@@ -1,10 +1,18 @@
 import type { ErrorRequestHandler } from 'express';
 import { z } from 'zod';
-import { ServerConfig, env, loadConfig } from '../kit/config.js';
+import { ServerConfig, env, loadAll, loadConfig, loadEach } from '../kit/config.js';
 import { localUrl } from '../kit/local-defaults.js';
 import { createLogger } from '../kit/logger.js';
 import { isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
-import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES, sandboxPortVariable, type ProviderName, type SubgraphName } from '../subgraphs/registry.js';
+import {
+  PROVIDERS,
+  REGISTRY,
+  SUBGRAPH_NAMES,
+  providerEntry,
+  sandboxPortVariable,
+  type ProviderName,
+  type SubgraphName,
+} from '../subgraphs/registry.js';
 import type { FaultRule } from './faults.js';
 import { SANDBOX_PROVIDERS } from './providers.js';
 import { generateSeed } from './seed.js';
@@ -19,10 +27,23 @@ const SandboxConfig = ServerConfig.extend({
   }),
   SANDBOX_SEED: z.coerce.number().int().default(42),
   SANDBOX_USERS: z.coerce.number().int().min(1).max(100_000).default(1200),
-  // Each provider's port and each subgraph's webhook target, as the registry names them.
-  ...Object.fromEntries(PROVIDERS.map((p) => [sandboxPortVariable(p.name), env.port(p.sandboxPort)])),
-  ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [webhooksUrlVariable(name), env.url().default(localUrl(REGISTRY[name].port))])),
 });
+
+/** Each provider's port and each subgraph's webhook target, as the registry names them. */
+function loadSandboxConfig(environment: NodeJS.ProcessEnv) {
+  const [config, ports, webhookTargets] = loadAll(
+    () => loadConfig(SandboxConfig, environment),
+    () =>
+      loadEach(
+        PROVIDERS.map((p) => p.name),
+        sandboxPortVariable,
+        (name) => env.port(providerEntry(name).sandboxPort),
+        environment,
+      ),
+    () => loadEach(SUBGRAPH_NAMES, webhooksUrlVariable, (name) => env.url().default(localUrl(REGISTRY[name].port)), environment),
+  );
+  return { ...config, ports, webhookTargets };
+}
 
 /** Bad JSON or an oversized body: answered in a generic JSON shape, never with a stack. */
 const providerErrors: ErrorRequestHandler = (error, req, res, _next) => {
@@ -41,7 +62,7 @@ export type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 
 /** Starts every sandbox provider, each on its own port, over one deterministic seed. */
 export async function startSandbox(environment: NodeJS.ProcessEnv = process.env) {
-  const config = loadConfig(SandboxConfig, environment) as z.infer<typeof SandboxConfig> & Record<string, unknown>;
+  const config = loadSandboxConfig(environment);
   const seed = generateSeed({ seed: config.SANDBOX_SEED, users: config.SANDBOX_USERS });
   const logger = createLogger('sandbox', config.LOG_LEVEL);
 
@@ -56,7 +77,7 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
     for (const { name } of PROVIDERS) {
       const provider = providers[name];
       provider.app.use(providerErrors);
-      running[name] = await listen(`sandbox ${name}`, provider.app, config.HOST, config[sandboxPortVariable(name)] as number, { logger });
+      running[name] = await listen(`sandbox ${name}`, provider.app, config.HOST, config.ports[name], { logger });
     }
   } catch (error) {
     await Promise.all(Object.values(running).map((s) => s.close()));
@@ -66,11 +87,11 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
   /** Points the providers of `subgraph` that post webhooks at its base URL (none: they stop). */
   const deliverWebhooksTo = (subgraph: SubgraphName, baseUrl: string | undefined) => {
     for (const { name } of PROVIDERS.filter((p) => p.subgraph === subgraph)) {
-      const definition = SANDBOX_PROVIDERS[name] as (typeof SANDBOX_PROVIDERS)[ProviderName];
-      definition.webhooks?.deliverTo(providers[name] as never, baseUrl && `${baseUrl}${definition.webhooks.path}`);
+      const path = SANDBOX_PROVIDERS[name].webhookPath;
+      if (path) providers[name].deliverWebhooksTo?.(baseUrl && `${baseUrl}${path}`);
     }
   };
-  for (const subgraph of SUBGRAPH_NAMES) deliverWebhooksTo(subgraph, config[webhooksUrlVariable(subgraph)] as string);
+  for (const subgraph of SUBGRAPH_NAMES) deliverWebhooksTo(subgraph, config.webhookTargets[subgraph]);
 
   return {
     seed,

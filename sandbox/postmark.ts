@@ -81,5 +81,5 @@ export const sandboxProvider = defineSandboxProvider({
       webhookPassword: LOCAL.webhooks.postmarkPassword,
     }),
   env: (url) => ({ POSTMARK_API_URL: url }),
-  webhooks: { path: '/webhooks/postmark', deliverTo: (app, url) => app.deliverWebhooksTo(url) },
+  webhookPath: '/webhooks/postmark',
 });

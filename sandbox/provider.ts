@@ -20,6 +20,8 @@ export interface ProviderApp {
     operation: string | ((req: Request) => string),
     handler: (req: Request, res: Response, next: NextFunction) => unknown,
   ): void;
+  /** A provider that posts delivery webhooks: where to (a subgraph's receiver), or nowhere. */
+  deliverWebhooksTo?(url: string | undefined): void;
 }
 
 export class CallCounter {
@@ -151,8 +153,8 @@ export interface SandboxProvider<App extends ProviderApp = ProviderApp> {
   create(seed: SeedData): App;
   /** The subgraph settings that make it use this provider at `url`. */
   env(url: string): Record<string, string>;
-  /** A provider that posts delivery webhooks: where on its subgraph, and how to point it there. */
-  webhooks?: { path: string; deliverTo(app: App, url: string | undefined): void };
+  /** A provider that posts delivery webhooks: the path of its receiver on its subgraph. */
+  webhookPath?: string;
 }
 
 export const defineSandboxProvider = <App extends ProviderApp>(provider: SandboxProvider<App>): SandboxProvider<App> => provider;

@@ -109,6 +109,9 @@ function validateMail(body: MailSendBody): SgError[] {
   return problems;
 }
 
+/** A message's field as SGQL names it (the query's pattern admits only these). */
+const fieldOf = (m: SeedMessage, field: string | undefined) => (field === 'status' ? m.status : field === 'msg_id' ? m.msg_id : m.to_email);
+
 /** SGQL, the subset patchbay sends: `to_email="a"`, `to_email IN ("a","b")`, `status="delivered"`, joined by AND. */
 function parseActivityQuery(query: string): ((m: SeedMessage) => boolean) | undefined {
   const clauses = query.split(/\s+AND\s+/i);
@@ -116,15 +119,15 @@ function parseActivityQuery(query: string): ((m: SeedMessage) => boolean) | unde
   for (const clause of clauses) {
     const eq = /^\s*(to_email|status|msg_id)\s*=\s*"([^"]*)"\s*$/.exec(clause);
     if (eq) {
-      const [, field, value] = eq as unknown as [string, 'to_email' | 'status' | 'msg_id', string];
-      tests.push((m) => m[field] === value);
+      const [, field, value] = eq;
+      tests.push((m) => fieldOf(m, field) === value);
       continue;
     }
     const inList = /^\s*(to_email|msg_id)\s+IN\s*\(([^)]*)\)\s*$/i.exec(clause);
     if (inList) {
-      const [, field, list] = inList as unknown as [string, 'to_email' | 'msg_id', string];
+      const [, field, list = ''] = inList;
       const values = new Set([...list.matchAll(/"([^"]*)"/g)].map((m) => m[1]));
-      tests.push((m) => values.has(m[field]));
+      tests.push((m) => values.has(fieldOf(m, field)));
       continue;
     }
     return undefined;
@@ -263,5 +266,5 @@ export const sandboxProvider = defineSandboxProvider({
       webhookPrivateKey: LOCAL.webhooks.sendgridPrivateKey,
     }),
   env: (url) => ({ SENDGRID_API_URL: url }),
-  webhooks: { path: '/webhooks/sendgrid', deliverTo: (app, url) => app.deliverWebhooksTo(url) },
+  webhookPath: '/webhooks/sendgrid',
 });

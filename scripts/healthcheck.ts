@@ -1,3 +1,4 @@
+import { messageOf } from '../kit/thrown.js';
 /**
  * The container's health check: exits 0 when the service on this machine answers /healthz
  * with 200 within two seconds, else 1. The port is the argument, else HEALTHCHECK_PORT, else
@@ -14,6 +15,6 @@ try {
   const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) });
   process.exit(response.status === 200 ? 0 : 1);
 } catch (error) {
-  process.stderr.write(`healthcheck: port ${port}: ${(error as Error).message}\n`);
+  process.stderr.write(`healthcheck: port ${port}: ${messageOf(error)}\n`);
   process.exit(1);
 }

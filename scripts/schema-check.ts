@@ -28,6 +28,7 @@ import {
   type Step,
   type StepReport,
 } from './schema-check/report.js';
+import { asError, messageOf } from '../kit/thrown.js';
 
 export { generatedArtifacts } from './schema-check/freshness.js';
 export type { CheckReport } from './schema-check/report.js';
@@ -55,7 +56,7 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
         step,
         status: 'failed',
         summary: 'could not run',
-        findings: [{ level: 'error', message: (error as Error).message }],
+        findings: [{ level: 'error', message: messageOf(error) }],
         ms: Math.round(performance.now() - started),
       });
     }
@@ -78,7 +79,7 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
   try {
     parsed = readOperations(root).map((op) => ({ client: op.client, name: op.name, document: parse(op.document) }));
   } catch (error) {
-    parsed = error as Error;
+    parsed = asError(error);
   }
   const operations = () => {
     if (parsed instanceof Error) throw parsed;

@@ -1,13 +1,14 @@
 import { ConfigError } from '../kit/config.js';
 import { PROVIDERS } from '../subgraphs/registry.js';
 import { startStack } from './stack.js';
+import { messageOf } from '../kit/thrown.js';
 
 /** `npm start`: the whole stack on its local defaults, until Ctrl-C. */
 let stack;
 try {
   stack = await startStack({ env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } });
 } catch (error) {
-  process.stderr.write(`${error instanceof ConfigError ? error.message : `patchbay failed to start: ${(error as Error).message}`}\n`);
+  process.stderr.write(`${error instanceof ConfigError ? error.message : `patchbay failed to start: ${messageOf(error)}`}\n`);
   process.exit(error instanceof ConfigError ? 2 : 1);
 }
 // performance.now() counts from process start: this is the whole cold start, loading included.

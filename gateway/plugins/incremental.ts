@@ -27,7 +27,7 @@ export function useIncrementalOnlyWhenAccepted(): GatewayPlugin {
   return {
     onExecute({ args, setExecuteFn, executeFn }) {
       const plain = plainOf(args.document);
-      const request = (args.contextValue as { request?: Request }).request;
+      const request = args.contextValue.request;
       if (!plain || !request || INCREMENTAL.test(request.headers.get('accept') ?? '')) return;
       setExecuteFn((executionArgs) => executeFn({ ...executionArgs, document: plain }));
     },

@@ -70,7 +70,7 @@ export function useShapeLimits(limits: QueryLimits): GatewayPlugin {
     maxTokens: { enabled: false },
     costLimit: { enabled: false },
     blockFieldSuggestion: { enabled: false },
-  }) as GatewayPlugin;
+  });
 }
 
 /**
@@ -92,7 +92,7 @@ export function useDemandControl(limits: QueryLimits): GatewayPlugin {
         mutation: 10,
       });
       if (limits.costMode === 'measure') {
-        estimates.set(args.contextValue as object, estimated);
+        estimates.set(args.contextValue, estimated);
         return;
       }
       if (estimated > limits.cost) {
@@ -104,8 +104,7 @@ export function useDemandControl(limits: QueryLimits): GatewayPlugin {
     onExecutionResult({ result, setResult, context }) {
       const estimated = estimates.get(context);
       if (estimated === undefined || !result || Symbol.asyncIterator in result) return;
-      const single = result as { extensions?: Record<string, unknown> };
-      setResult({ ...single, extensions: { ...single.extensions, cost: { estimated, max: limits.cost } } } as typeof result);
+      setResult({ ...result, extensions: { ...result.extensions, cost: { estimated, max: limits.cost } } });
     },
   };
 }

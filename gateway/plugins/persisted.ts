@@ -5,11 +5,12 @@ import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../kit/logger.js';
 import type { RedisConnection } from '../../kit/redis.js';
+import { messageOf, propertyOf, stringPropertyOf } from '../../kit/thrown.js';
 
 /** The id a request names a persisted operation by: Apollo's `extensions.persistedQuery`. */
 function persistedQueryHash(extensions: Record<string, unknown> | undefined): string | undefined {
-  const persisted = extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
-  return persisted?.version === 1 && typeof persisted.sha256Hash === 'string' ? persisted.sha256Hash : undefined;
+  const persisted = extensions?.persistedQuery;
+  return propertyOf(persisted, 'version') === 1 ? stringPropertyOf(persisted, 'sha256Hash') : undefined;
 }
 
 const requestError = (message: string, code: string, status: number) =>
@@ -52,7 +53,7 @@ export function useSafelist(operations: ReadonlyMap<string, string>): GatewayPlu
             400,
           ),
       },
-    }) as GatewayPlugin,
+    }) as GatewayPlugin, // a Yoga plugin: its server-adapter hooks are typed for Yoga's context, not the gateway's
   ];
 }
 
@@ -62,7 +63,9 @@ export interface PersistedQueryStore {
   set(hash: string, query: string): Promise<void> | void;
 }
 
-export function memoryPersistedQueryStore(max = 10_000): PersistedQueryStore {
+const MEMORY_STORE_SIZE = 10_000;
+
+export function memoryPersistedQueryStore(max = MEMORY_STORE_SIZE): PersistedQueryStore {
   const queries = new LRUCache<string, string>({ max });
   return { get: (hash) => queries.get(hash), set: (hash, query) => void queries.set(hash, query) };
 }
@@ -77,27 +80,27 @@ const APQ_TTL_SECONDS = 7 * 86_400;
  * text, which runs), and a registration that cannot be written is dropped: APQ is a cache.
  */
 export function redisPersistedQueryStore(redis: RedisConnection, client: string, logger: Logger): PersistedQueryStore {
-  const local = memoryPersistedQueryStore();
+  const local = new LRUCache<string, string>({ max: MEMORY_STORE_SIZE });
   const key = (hash: string) => `patchbay:apq:${client}:${hash}`;
   return {
     async get(hash) {
-      const known = local.get(hash) as string | undefined;
+      const known = local.get(hash);
       if (known !== undefined) return known;
       try {
         const query = await redis.run((r) => r.getex(key(hash), 'EX', APQ_TTL_SECONDS));
-        if (query !== null) void local.set(hash, query);
+        if (query !== null) local.set(hash, query);
         return query ?? undefined;
       } catch (error) {
-        logger.warn({ err: (error as Error).message }, 'APQ store unavailable: answering not found');
+        logger.warn({ err: messageOf(error) }, 'APQ store unavailable: answering not found');
         return undefined;
       }
     },
     async set(hash, query) {
-      void local.set(hash, query);
+      local.set(hash, query);
       await redis
         .run((r) => r.set(key(hash), query, 'EX', APQ_TTL_SECONDS))
         .catch((error: unknown) => {
-          logger.warn({ err: (error as Error).message }, 'APQ registration not shared: Redis unavailable');
+          logger.warn({ err: messageOf(error) }, 'APQ registration not shared: Redis unavailable');
         });
     },
   };

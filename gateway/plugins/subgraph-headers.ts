@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { GatewayPlugin, PropagateHeadersOpts } from '@graphql-hive/gateway-runtime';
 import { CALLER_HEADER, SIGNATURE_HEADER, createRequestSignature, type Caller } from '../../kit/caller.js';
 import type { ClientAuthContext } from './client-auth.js';
+import { stringPropertyOf } from '../../kit/thrown.js';
 
 /**
  * What a subgraph request carries that decides its answer: the caller, signed for that
@@ -40,9 +41,8 @@ export function useSignedSubgraphRequests(internalSecret: string): GatewayPlugin
   const signature = createRequestSignature(internalSecret);
   return {
     onFetch({ options, executionRequest }) {
-      const propagated = executionRequest?.extensions?.headers as Record<string, string> | undefined;
-      const headers = (options.headers ??= {}) as Record<string, string>;
-      const token = headers[CALLER_HEADER] ?? propagated?.[CALLER_HEADER];
+      const headers = (options.headers ??= {});
+      const token = headers[CALLER_HEADER] ?? stringPropertyOf(executionRequest?.extensions?.headers, CALLER_HEADER);
       if (token && typeof options.body === 'string') headers[SIGNATURE_HEADER] = signature.sign(token, options.body);
     },
   };

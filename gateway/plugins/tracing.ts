@@ -40,7 +40,7 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
       requests.set(request, { request: span, context: trace.setSpan(parent, span) });
     },
     onExecute({ args }) {
-      const spans = requests.get((args.contextValue as { request: Request }).request);
+      const spans = requests.get(args.contextValue.request);
       if (!spans) return;
       const operation = getOperationAST(args.document, args.operationName);
       const attributes = {
@@ -59,7 +59,7 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
       };
     },
     onSubgraphExecute({ subgraphName, executionRequest }) {
-      const request = (executionRequest.context as { request?: Request } | undefined)?.request;
+      const request = executionRequest.context?.request;
       const spans = request && requests.get(request);
       if (!spans) return;
       endPlan(spans);
@@ -79,7 +79,7 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
     onFetch({ executionRequest, options }) {
       const span = executionRequest && subgraphCalls.get(executionRequest);
       if (!span || !isTracing()) return;
-      const headers = (options.headers ??= {}) as Record<string, string>;
+      const headers = (options.headers ??= {});
       injectContext(span, headers);
     },
     onResponse({ request, response }) {

@@ -7,6 +7,7 @@ import { CLIENTS, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '.
 import type { CompositionSuccess } from '../compose.js';
 import { readIfExists, repoPath } from './paths.js';
 import type { Finding } from './report.js';
+import { messageOf } from '../../kit/thrown.js';
 
 /**
  * Everything `npm run generate` writes, as the sources in `root` generate it now: repository
@@ -36,7 +37,7 @@ export async function generatedArtifacts(
   } catch (error) {
     // Codegen validates the client operations; the operations step says which and why.
     const first =
-      String((error as Error).message)
+      String(messageOf(error))
         .split('\n')
         .find((line) => line.trim()) ?? 'failed';
     failures.push({

@@ -6,6 +6,7 @@ import type { PostmarkApi } from './postmark.js';
 import { ACTIVITY_LIMIT, type SendgridApi } from './sendgrid.js';
 import type { MessageStatuses } from './statuses.js';
 import { createLoader } from '../../kit/loader.js';
+import { asError } from '../../kit/thrown.js';
 
 export interface Sources {
   sendgrid: SendgridApi;
@@ -59,7 +60,7 @@ export function createLoaders({ sendgrid }: Sources) {
             const retried = await fanOut(short, FAN_OUT, (address) => sendgrid.messagesTo([address], first));
             short.forEach((address, i) => results.set(id(address), retried[i]!));
           } catch (error) {
-            for (const address of part) results.set(id(address), error as Error);
+            for (const address of part) results.set(id(address), asError(error));
           }
         });
       }),

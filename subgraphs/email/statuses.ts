@@ -30,10 +30,11 @@ export interface SentMessage {
   provider: string;
 }
 
-/** The script defined on the connection below. */
-interface StatusCommands {
-  recordStatus(key: string, rank: number, status: MessageStatus, ttlSeconds: number): Promise<unknown>;
-}
+const isMessageStatus = (value: string | undefined): value is MessageStatus => value !== undefined && Object.hasOwn(PROGRESS, value);
+
+/** Moves a stored status (its rank's digit, then its name) on only, atomically: a late "delivered" never undoes an "opened". */
+const RECORD_STATUS =
+  "local known = redis.call('GET', KEYS[1]); if (not known) or tonumber(string.sub(known, 1, 1)) <= tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1] .. ARGV[2], 'EX', ARGV[3]) end";
 
 const further = (heard: MessageStatus | undefined, reported: MessageStatus) =>
   heard && PROGRESS[heard] > PROGRESS[reported] ? heard : reported;
@@ -60,21 +61,17 @@ export function createMessageStatuses(redis?: RedisConnection): MessageStatuses 
   }
   const statusKey = (messageId: string) => `patchbay:email:status:${messageId}`;
   const sendKey = (sendId: string) => `patchbay:email:send:${sendId}`;
-  // Moves a status on only, atomically: a late "delivered" never undoes an "opened".
-  redis.client.defineCommand('recordStatus', {
-    numberOfKeys: 1,
-    lua: "local known = redis.call('GET', KEYS[1]); if (not known) or tonumber(string.sub(known, 1, 1)) <= tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1] .. ARGV[2], 'EX', ARGV[3]) end",
-  });
   return {
     async record(messageId, status) {
-      await redis.run((r) =>
-        (r as unknown as StatusCommands).recordStatus(statusKey(messageId), PROGRESS[status], status, RETENTION_SECONDS),
-      );
+      await redis.run((r) => r.eval(RECORD_STATUS, 1, statusKey(messageId), PROGRESS[status], status, RETENTION_SECONDS));
     },
     async of(messages) {
       if (!messages.length) return [];
       const heard = await redis.run((r) => r.mget(...messages.map((m) => statusKey(m.id))));
-      return messages.map((m, i) => further((heard[i]?.slice(1) as MessageStatus | undefined) || undefined, m.status));
+      return messages.map((m, i) => {
+        const stored = heard[i]?.slice(1);
+        return further(isMessageStatus(stored) ? stored : undefined, m.status);
+      });
     },
     async linkSend(sendId, sent) {
       await redis.run((r) => r.set(sendKey(sendId), JSON.stringify(sent), 'EX', RETENTION_SECONDS));

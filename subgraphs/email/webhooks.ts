@@ -8,6 +8,7 @@ import { errorJson } from '../../kit/service.js';
 import { basicCredentials, hmacSha256Hex, isFresh, safeEqual, verifyEcdsaP256 } from '../../kit/webhooks.js';
 import type { EmailConfig } from './config.js';
 import type { MessageStatus, MessageStatuses } from './statuses.js';
+import { messageOf } from '../../kit/thrown.js';
 
 /** One delivery event as every provider's webhook comes down to it. */
 interface DeliveryEvent {
@@ -134,7 +135,7 @@ export function receiveWebhooks(
       await applied.remember(fresh.map((e) => e.id));
     } catch (error) {
       received.inc({ provider, outcome: 'unavailable' });
-      logger.error({ provider, err: (error as Error).message }, 'webhook events could not be stored');
+      logger.error({ provider, err: messageOf(error) }, 'webhook events could not be stored');
       res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
       return void res.status(503).json(errorJson('Webhook events could not be stored; send them again later', 'STORE_UNAVAILABLE'));
     }
@@ -143,11 +144,13 @@ export function receiveWebhooks(
   };
 
   const raw = express.raw({ type: () => true, limit: '1mb' });
+  // What `raw` read; nothing when the request had no body.
+  const bodyOf = (req: express.Request): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
 
   app.post('/webhooks/sendgrid', raw, async (req, res) => {
     const signature = req.get('x-twilio-email-event-webhook-signature');
     const timestamp = req.get('x-twilio-email-event-webhook-timestamp');
-    const body = req.body as Buffer;
+    const body = bodyOf(req);
     if (
       !signature ||
       !timestamp ||
@@ -171,7 +174,7 @@ export function receiveWebhooks(
   });
 
   app.post('/webhooks/mailgun', raw, async (req, res) => {
-    const parsed = MailgunWebhook.safeParse(parseJson(req.body as Buffer));
+    const parsed = MailgunWebhook.safeParse(parseJson(bodyOf(req)));
     if (!parsed.success) return refuse(res, 'mailgun', 'malformed');
     const { timestamp, token, signature } = parsed.data.signature;
     if (!safeEqual(hmacSha256Hex(config.MAILGUN_WEBHOOK_SIGNING_KEY, timestamp + token), signature))
@@ -197,7 +200,7 @@ export function receiveWebhooks(
       res.setHeader('WWW-Authenticate', 'Basic realm="postmark-webhooks", charset="UTF-8"');
       return refuse(res, 'postmark', 'forged');
     }
-    const parsed = PostmarkWebhook.safeParse(parseJson(req.body as Buffer));
+    const parsed = PostmarkWebhook.safeParse(parseJson(bodyOf(req)));
     if (!parsed.success) return refuse(res, 'postmark', 'malformed');
     const event = parsed.data;
     await apply(res, 'postmark', [
