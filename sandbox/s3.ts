@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { LOCAL } from '../kit/local-defaults.js';
 import { createProviderApp, defineSandboxProvider, rawBody, type ProviderApp } from './provider.js';
+import { Bucket, type StoredObject } from './s3-bucket.js';
 import type { SeedFile } from './seed.js';
 import { sha256Hex, verifyS3Request, type Credentials } from './sigv4.js';
 
@@ -13,15 +14,14 @@ export interface S3SandboxOptions {
   files: SeedFile[];
 }
 
-interface StoredObject {
+/** A request that passed the signature check: its URL, its bytes, and the bucket and key it names. */
+interface S3Call {
+  req: Request;
+  res: Response;
+  url: URL;
+  body: Buffer;
+  bucket: string;
   key: string;
-  size: number;
-  contentType: string;
-  lastModified: Date;
-  etag: string;
-  /** Absent for seeded objects, whose bytes are generated from the key on read. */
-  body?: Buffer;
-  metadata: Record<string, string>;
 }
 
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -33,85 +33,237 @@ function xml(root: string, body: Record<string, unknown>, namespaced = true): st
   return `<?xml version="1.0" encoding="UTF-8"?>\n${content}`;
 }
 
-/** Bytes of a seeded object: deterministic, so a download is the same every time. */
-function seededBytes(key: string, size: number): Buffer {
-  const block = createHash('sha256').update(key).digest();
-  const out = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i += block.length) block.copy(out, i, 0, Math.min(block.length, size - i));
-  return out;
+/** What a fault rule's status answers with, in S3's words. */
+const S3_FAULTS: Record<number, [string, string]> = {
+  500: ['InternalError', 'We encountered an internal error. Please try again.'],
+  503: ['SlowDown', 'Please reduce your request rate.'],
+  403: ['AccessDenied', 'Access Denied'],
+  404: ['NoSuchKey', 'The specified key does not exist.'],
+};
+
+const PRECONDITION_FAILED = 'At least one of the pre-conditions you specified did not hold';
+
+/** S3's XML error; HEAD errors without a body, as S3 does. */
+function sendError({ req, res }: Pick<S3Call, 'req' | 'res'>, status: number, code: string, message: string, resource?: string) {
+  res.status(status);
+  if (req.method === 'HEAD') return res.end();
+  const fields = {
+    Code: code,
+    Message: message,
+    ...(resource ? { Resource: resource } : {}),
+    RequestId: res.getHeader('x-amz-request-id'),
+  };
+  res.type('application/xml').send(xml('Error', fields, false));
 }
 
-/** Lower bound in a sorted array of keys. */
-function lowerBound(keys: string[], target: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < target) lo = mid + 1;
-    else hi = mid;
+function objectHeaders(res: Response, o: StoredObject) {
+  res.setHeader('ETag', o.etag);
+  res.setHeader('Last-Modified', o.lastModified.toUTCString());
+  res.setHeader('Content-Type', o.contentType);
+  res.setHeader('Accept-Ranges', 'bytes');
+  for (const [k, v] of Object.entries(o.metadata)) res.setHeader(`x-amz-meta-${k}`, v);
+}
+
+/** Conditional request headers; true when they answered the request. */
+function answeredByPreconditions(call: S3Call, o: StoredObject): boolean {
+  const ifMatch = call.req.headers['if-match'];
+  if (ifMatch && ifMatch !== '*' && ifMatch !== o.etag) {
+    sendError(call, 412, 'PreconditionFailed', PRECONDITION_FAILED);
+    return true;
   }
-  return lo;
+  const ifNoneMatch = call.req.headers['if-none-match'];
+  if (ifNoneMatch && (ifNoneMatch === '*' || ifNoneMatch === o.etag)) {
+    objectHeaders(call.res, o);
+    call.res.status(304).end();
+    return true;
+  }
+  return false;
+}
+
+/** The bytes a Range header asks of an object of `size` bytes: all, a part, or not satisfiable. */
+function byteRange(header: string | undefined, size: number): { start: number; end: number; partial: boolean } | 'unsatisfiable' {
+  const whole = { start: 0, end: size - 1, partial: false };
+  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header) : null;
+  if (!m || !(m[1] || m[2])) return whole;
+  const start = m[1] ? Number(m[1]) : Math.max(0, size - Number(m[2]));
+  const end = m[1] && m[2] ? Math.min(Number(m[2]), size - 1) : size - 1;
+  return start >= size || start > end ? 'unsatisfiable' : { start, end, partial: true };
+}
+
+/** Checks the body's Content-MD5 when sent; true when it did not match (and was answered). */
+function answeredByBadDigest(call: S3Call, digest: Buffer): boolean {
+  const md5 = call.req.headers['content-md5'];
+  if (typeof md5 !== 'string' || md5 === digest.toString('base64')) return false;
+  sendError(call, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  return true;
 }
 
 /**
  * S3-compatible object storage, path-style (`/{bucket}/{key}`): ListObjectsV2, HeadObject,
  * GetObject (ranges, conditional), PutObject (conditional create), DeleteObject(s).
  * Every request must carry a valid SigV4 signature, in headers or as a presigned URL;
- * failures come back as S3's XML errors (HEAD errors without a body, as S3 does).
+ * failures come back as S3's XML errors.
  */
-export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { objects: Map<string, StoredObject> } {
-  const S3_FAULTS: Record<number, [string, string]> = {
-    500: ['InternalError', 'We encountered an internal error. Please try again.'],
-    503: ['SlowDown', 'Please reduce your request rate.'],
-    403: ['AccessDenied', 'Access Denied'],
-    404: ['NoSuchKey', 'The specified key does not exist.'],
-  };
+export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { bucket: Bucket } {
   const provider = createProviderApp('s3', {
     errorBody: (status) => {
       const [code, message] = S3_FAULTS[status] ?? ['ServiceUnavailable', 'Service is unable to handle request.'];
       return { contentType: 'application/xml', body: xml('Error', { Code: code, Message: message }, false) };
     },
   });
-  const objects = new Map<string, StoredObject>();
-  const keys: string[] = [];
-  for (const file of options.files) {
-    objects.set(file.key, {
-      key: file.key,
-      size: file.size,
-      contentType: file.contentType,
-      lastModified: file.lastModified,
-      etag: `"${createHash('md5').update(`${file.key}:${file.size}`).digest('hex')}-1"`,
-      metadata: {},
+  const bucket = new Bucket(options.bucket, options.files);
+
+  const operation =
+    (name: string, handler: (call: S3Call) => unknown) =>
+    async (call: S3Call): Promise<unknown> =>
+      (await provider.enter(name, call.req, call.res)) ? undefined : handler(call);
+
+  const listObjectsV2 = operation('ListObjectsV2', (call) => {
+    const q = call.url.searchParams;
+    const prefix = q.get('prefix') ?? '';
+    const delimiter = q.get('delimiter') ?? '';
+    const maxKeysRaw = q.get('max-keys');
+    const maxKeys = maxKeysRaw === null ? 1000 : Number(maxKeysRaw);
+    if (!Number.isInteger(maxKeys) || maxKeys < 0)
+      return sendError(call, 400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range');
+    const limit = Math.min(maxKeys, 1000);
+    const token = q.get('continuation-token');
+    let after = q.get('start-after') ?? '';
+    if (token !== null) {
+      const decoded = Buffer.from(token, 'base64').toString('utf8');
+      if (!decoded.startsWith('k:')) return sendError(call, 400, 'InvalidArgument', 'The continuation token provided is incorrect');
+      after = decoded.slice(2);
+    }
+    const urlEncode = q.get('encoding-type') === 'url';
+    const enc = (s: string) => (urlEncode ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
+    const page = bucket.list({ prefix, delimiter, after, limit });
+    call.res.type('application/xml').send(
+      xml('ListBucketResult', {
+        Name: bucket.name,
+        Prefix: enc(prefix),
+        KeyCount: page.objects.length + page.commonPrefixes.length,
+        MaxKeys: limit,
+        ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
+        IsTruncated: page.truncated,
+        ...(token !== null ? { ContinuationToken: token } : {}),
+        ...(page.truncated ? { NextContinuationToken: Buffer.from(`k:${page.last}`).toString('base64') } : {}),
+        ...(q.has('start-after') ? { StartAfter: enc(q.get('start-after')!) } : {}),
+        ...(urlEncode ? { EncodingType: 'url' } : {}),
+        Contents: page.objects.map((o) => ({
+          Key: enc(o.key),
+          LastModified: o.lastModified.toISOString(),
+          ETag: o.etag,
+          Size: o.size,
+          StorageClass: 'STANDARD',
+        })),
+        CommonPrefixes: page.commonPrefixes.map((p) => ({ Prefix: enc(p) })),
+      }),
+    );
+  });
+
+  const readObject = (name: 'GetObject' | 'HeadObject') =>
+    operation(name, (call) => {
+      const { req, res, url, key } = call;
+      const o = bucket.get(key);
+      if (!o) {
+        return name === 'HeadObject'
+          ? sendError(call, 404, 'NotFound', 'Not Found')
+          : sendError(call, 404, 'NoSuchKey', 'The specified key does not exist.', key);
+      }
+      if (answeredByPreconditions(call, o)) return;
+      objectHeaders(res, o);
+      const override = url.searchParams.get('response-content-type');
+      if (override) res.setHeader('Content-Type', override);
+      const disposition = url.searchParams.get('response-content-disposition');
+      if (disposition) res.setHeader('Content-Disposition', disposition);
+      const range = byteRange(req.headers.range, o.size);
+      if (range === 'unsatisfiable') {
+        res.setHeader('Content-Range', `bytes */${o.size}`);
+        return sendError(call, 416, 'InvalidRange', 'The requested range is not satisfiable');
+      }
+      if (range.partial) res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${o.size}`);
+      res.setHeader('Content-Length', String(range.end - range.start + 1));
+      if (name === 'HeadObject') return res.end();
+      res.end(bucket.bytesOf(o).subarray(range.start, range.end + 1));
     });
-  }
-  keys.push(...[...objects.keys()].sort());
 
-  function put(object: StoredObject) {
-    if (!objects.has(object.key)) keys.splice(lowerBound(keys, object.key), 0, object.key);
-    objects.set(object.key, object);
-  }
-  function remove(key: string) {
-    if (!objects.delete(key)) return;
-    keys.splice(lowerBound(keys, key), 1);
-  }
+  const putObject = operation('PutObject', (call) => {
+    const { req, res, body, key } = call;
+    const digest = createHash('md5').update(body).digest();
+    if (answeredByBadDigest(call, digest)) return;
+    const existing = bucket.get(key);
+    if (existing && req.headers['if-none-match'] === '*') return sendError(call, 412, 'PreconditionFailed', PRECONDITION_FAILED);
+    if (req.headers['if-match'] && (!existing || req.headers['if-match'] !== existing.etag)) {
+      return sendError(call, existing ? 412 : 404, existing ? 'PreconditionFailed' : 'NoSuchKey', PRECONDITION_FAILED);
+    }
+    const metadata: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice(11)] = value;
+    }
+    const etag = `"${digest.toString('hex')}"`;
+    const contentType = req.headers['content-type'] ?? 'binary/octet-stream';
+    bucket.put({ key, size: body.length, contentType, lastModified: new Date(), etag, body, metadata });
+    res.setHeader('ETag', etag);
+    res.status(200).end();
+  });
 
-  function sendError(req: Request, res: Response, status: number, code: string, message: string, resource?: string) {
-    res.status(status);
-    if (req.method === 'HEAD') return res.end();
-    res
-      .type('application/xml')
-      .send(
-        xml(
-          'Error',
-          { Code: code, Message: message, ...(resource ? { Resource: resource } : {}), RequestId: res.getHeader('x-amz-request-id') },
-          false,
-        ),
-      );
+  const deleteObject = operation('DeleteObject', ({ res, key }) => {
+    bucket.remove(key);
+    res.status(204).end();
+  });
+
+  const deleteObjects = operation('DeleteObjects', (call) => {
+    const { req, res, body } = call;
+    const hasChecksum = req.headers['content-md5'] || Object.keys(req.headers).some((h) => h.startsWith('x-amz-checksum-'));
+    if (!hasChecksum)
+      return sendError(call, 400, 'InvalidRequest', 'Missing required header for this request: Content-MD5 OR x-amz-checksum-*');
+    if (answeredByBadDigest(call, createHash('md5').update(body).digest())) return;
+    const malformedXml = () =>
+      sendError(call, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
+    let parsed: { Delete?: { Object?: Array<{ Key?: unknown }>; Quiet?: unknown } };
+    try {
+      parsed = parser.parse(body.toString('utf8'));
+    } catch {
+      return malformedXml();
+    }
+    const list = parsed.Delete?.Object ?? [];
+    const badKey = list.some((o) => typeof o.Key !== 'string' && typeof o.Key !== 'number');
+    if (!parsed.Delete || list.length === 0 || list.length > 1000 || badKey) return malformedXml();
+    const quiet = String(parsed.Delete.Quiet) === 'true';
+    const deleted = list.map((o) => {
+      const key = String(o.Key);
+      bucket.remove(key);
+      return { Key: key };
+    });
+    res.type('application/xml').send(xml('DeleteResult', quiet ? {} : { Deleted: deleted }));
+  });
+
+  const headBucket = operation('HeadBucket', ({ res }) => res.status(200).end());
+
+  const byMethod: Record<string, ((call: S3Call) => Promise<unknown>) | undefined> = {
+    GET: readObject('GetObject'),
+    HEAD: readObject('HeadObject'),
+    PUT: putObject,
+    DELETE: deleteObject,
+  };
+
+  function route(call: S3Call) {
+    const { req, url, key } = call;
+    if (!call.bucket) return sendError(call, 501, 'NotImplemented', 'ListBuckets is not implemented by this sandbox');
+    if (call.bucket !== bucket.name) return sendError(call, 404, 'NoSuchBucket', 'The specified bucket does not exist', `/${call.bucket}`);
+    const q = url.searchParams;
+    if (!key) {
+      if (req.method === 'GET' && q.get('list-type') === '2') return listObjectsV2(call);
+      if (req.method === 'HEAD') return headBucket(call);
+      if (req.method === 'POST' && q.has('delete')) return deleteObjects(call);
+      return sendError(call, 501, 'NotImplemented', 'A header or query you provided implies functionality that is not implemented');
+    }
+    const handler = byMethod[req.method];
+    return handler ? handler(call) : sendError(call, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
   }
 
   provider.app.use(rawBody('5gb'), (req, res, next) => {
-    const requestId = randomBytes(8).toString('hex').toUpperCase();
-    res.setHeader('x-amz-request-id', requestId);
+    res.setHeader('x-amz-request-id', randomBytes(8).toString('hex').toUpperCase());
     res.setHeader('x-amz-id-2', randomBytes(24).toString('base64'));
     if (req.path.startsWith('/__sandbox')) return next();
     const url = new URL(req.originalUrl, 'http://sandbox');
@@ -121,261 +273,13 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { obje
       (id) => (id === options.credentials.accessKeyId ? options.credentials : undefined),
       options.region,
     );
-    if (!verdict.ok) return sendError(req, res, verdict.status, verdict.code, verdict.message, url.pathname);
-    res.locals.body = body;
-    res.locals.url = url;
-    next();
-  });
-
-  const handle =
-    (operation: string, fn: (req: Request, res: Response, bucket: string, key: string) => unknown) =>
-    async (req: Request, res: Response, bucket: string, key: string) => {
-      if (await provider.enter(operation, req, res)) return;
-      return fn(req, res, bucket, key);
-    };
-
-  const listObjectsV2 = handle('ListObjectsV2', (req, res, bucket) => {
-    const q = (res.locals.url as URL).searchParams;
-    const prefix = q.get('prefix') ?? '';
-    const delimiter = q.get('delimiter') ?? '';
-    const maxKeysRaw = q.get('max-keys');
-    const maxKeys = maxKeysRaw === null ? 1000 : Number(maxKeysRaw);
-    if (!Number.isInteger(maxKeys) || maxKeys < 0)
-      return sendError(req, res, 400, 'InvalidArgument', 'Provided max-keys not an integer or within integer range');
-    const limit = Math.min(maxKeys, 1000);
-    const token = q.get('continuation-token');
-    let after = q.get('start-after') ?? '';
-    if (token !== null) {
-      const decoded = Buffer.from(token, 'base64').toString('utf8');
-      if (!decoded.startsWith('k:')) return sendError(req, res, 400, 'InvalidArgument', 'The continuation token provided is incorrect');
-      after = decoded.slice(2);
-    }
-    const urlEncode = q.get('encoding-type') === 'url';
-    const enc = (s: string) => (urlEncode ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
-
-    const contents: Array<Record<string, unknown>> = [];
-    const commonPrefixes: string[] = [];
-    let index = lowerBound(keys, prefix > after ? prefix : after);
-    if (keys[index] === after) index++;
-    let truncated = false;
-    let lastReturned = '';
-    while (index < keys.length) {
-      const key = keys[index]!;
-      if (!key.startsWith(prefix)) break;
-      if (contents.length + commonPrefixes.length >= limit) {
-        truncated = true;
-        break;
-      }
-      const rest = key.slice(prefix.length);
-      const cut = delimiter ? rest.indexOf(delimiter) : -1;
-      if (cut >= 0) {
-        const common = prefix + rest.slice(0, cut + delimiter.length);
-        commonPrefixes.push(common);
-        lastReturned = common;
-        index = lowerBound(keys, common + '\u{10FFFF}');
-        continue;
-      }
-      const o = objects.get(key)!;
-      contents.push({ Key: enc(key), LastModified: o.lastModified.toISOString(), ETag: o.etag, Size: o.size, StorageClass: 'STANDARD' });
-      lastReturned = key;
-      index++;
-    }
-    res.type('application/xml').send(
-      xml('ListBucketResult', {
-        Name: bucket,
-        Prefix: enc(prefix),
-        KeyCount: contents.length + commonPrefixes.length,
-        MaxKeys: limit,
-        ...(delimiter ? { Delimiter: enc(delimiter) } : {}),
-        IsTruncated: truncated,
-        ...(token !== null ? { ContinuationToken: token } : {}),
-        ...(truncated ? { NextContinuationToken: Buffer.from(`k:${lastReturned}`).toString('base64') } : {}),
-        ...(q.has('start-after') ? { StartAfter: enc(q.get('start-after')!) } : {}),
-        ...(urlEncode ? { EncodingType: 'url' } : {}),
-        Contents: contents,
-        CommonPrefixes: commonPrefixes.map((p) => ({ Prefix: enc(p) })),
-      }),
-    );
-  });
-
-  function objectHeaders(res: Response, o: StoredObject) {
-    res.setHeader('ETag', o.etag);
-    res.setHeader('Last-Modified', o.lastModified.toUTCString());
-    res.setHeader('Content-Type', o.contentType);
-    res.setHeader('Accept-Ranges', 'bytes');
-    for (const [k, v] of Object.entries(o.metadata)) res.setHeader(`x-amz-meta-${k}`, v);
-  }
-
-  /** Conditional request headers; returns true when a response was sent. */
-  function preconditions(req: Request, res: Response, o: StoredObject): boolean {
-    const ifMatch = req.headers['if-match'];
-    if (ifMatch && ifMatch !== '*' && ifMatch !== o.etag) {
-      sendError(req, res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
-      return true;
-    }
-    const ifNoneMatch = req.headers['if-none-match'];
-    if (ifNoneMatch && (ifNoneMatch === '*' || ifNoneMatch === o.etag)) {
-      objectHeaders(res, o);
-      res.status(304).end();
-      return true;
-    }
-    return false;
-  }
-
-  const readObject = (operation: 'GetObject' | 'HeadObject') =>
-    handle(operation, (req, res, _bucket, key) => {
-      const o = objects.get(key);
-      if (!o) {
-        return operation === 'HeadObject'
-          ? sendError(req, res, 404, 'NotFound', 'Not Found')
-          : sendError(req, res, 404, 'NoSuchKey', 'The specified key does not exist.', key);
-      }
-      if (preconditions(req, res, o)) return;
-      objectHeaders(res, o);
-      const q = (res.locals.url as URL).searchParams;
-      const override = q.get('response-content-type');
-      if (override) res.setHeader('Content-Type', override);
-      const disposition = q.get('response-content-disposition');
-      if (disposition) res.setHeader('Content-Disposition', disposition);
-      let start = 0;
-      let end = o.size - 1;
-      const range = req.headers.range;
-      if (range) {
-        const m = /^bytes=(\d*)-(\d*)$/.exec(range);
-        if (m && (m[1] || m[2])) {
-          if (m[1]) {
-            start = Number(m[1]);
-            end = m[2] ? Math.min(Number(m[2]), o.size - 1) : o.size - 1;
-          } else {
-            start = Math.max(0, o.size - Number(m[2]));
-          }
-          if (start >= o.size || start > end) {
-            res.setHeader('Content-Range', `bytes */${o.size}`);
-            return sendError(req, res, 416, 'InvalidRange', 'The requested range is not satisfiable');
-          }
-          res.status(206).setHeader('Content-Range', `bytes ${start}-${end}/${o.size}`);
-        }
-      }
-      res.setHeader('Content-Length', String(end - start + 1));
-      if (operation === 'HeadObject') return res.end();
-      const bytes = o.body ?? seededBytes(o.key, o.size);
-      res.end(bytes.subarray(start, end + 1));
-    });
-
-  const getObject = readObject('GetObject');
-  const headObject = readObject('HeadObject');
-
-  const putObject = handle('PutObject', (req, res, _bucket, key) => {
-    const body = res.locals.body as Buffer;
-    const md5 = req.headers['content-md5'];
-    const digest = createHash('md5').update(body).digest();
-    if (typeof md5 === 'string' && md5 !== digest.toString('base64')) {
-      return sendError(req, res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
-    }
-    const existing = objects.get(key);
-    if (existing && req.headers['if-none-match'] === '*') {
-      return sendError(req, res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
-    }
-    if (req.headers['if-match'] && (!existing || req.headers['if-match'] !== existing.etag)) {
-      return sendError(
-        req,
-        res,
-        existing ? 412 : 404,
-        existing ? 'PreconditionFailed' : 'NoSuchKey',
-        'At least one of the pre-conditions you specified did not hold',
-      );
-    }
-    const metadata: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice(11)] = value;
-    }
-    const etag = `"${digest.toString('hex')}"`;
-    put({
-      key,
-      size: body.length,
-      contentType: req.headers['content-type'] ?? 'binary/octet-stream',
-      lastModified: new Date(),
-      etag,
-      body,
-      metadata,
-    });
-    res.setHeader('ETag', etag);
-    res.status(200).end();
-  });
-
-  const deleteObject = handle('DeleteObject', (_req, res, _bucket, key) => {
-    remove(key);
-    res.status(204).end();
-  });
-
-  const deleteObjects = handle('DeleteObjects', (req, res) => {
-    const body = res.locals.body as Buffer;
-    const hasChecksum = req.headers['content-md5'] || Object.keys(req.headers).some((h) => h.startsWith('x-amz-checksum-'));
-    if (!hasChecksum)
-      return sendError(req, res, 400, 'InvalidRequest', 'Missing required header for this request: Content-MD5 OR x-amz-checksum-*');
-    const md5 = req.headers['content-md5'];
-    if (typeof md5 === 'string' && md5 !== createHash('md5').update(body).digest('base64')) {
-      return sendError(req, res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
-    }
-    const malformedXml = () =>
-      sendError(req, res, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema');
-    let parsed: { Delete?: { Object?: Array<{ Key?: unknown }>; Quiet?: unknown } };
-    try {
-      parsed = parser.parse(body.toString('utf8'));
-    } catch {
-      return malformedXml();
-    }
-    const list = parsed.Delete?.Object ?? [];
-    if (
-      !parsed.Delete ||
-      list.length === 0 ||
-      list.length > 1000 ||
-      list.some((o) => typeof o.Key !== 'string' && typeof o.Key !== 'number')
-    ) {
-      return malformedXml();
-    }
-    const quiet = String(parsed.Delete.Quiet) === 'true';
-    const deleted = list.map((o) => {
-      const key = String(o.Key);
-      remove(key);
-      return { Key: key };
-    });
-    res.type('application/xml').send(xml('DeleteResult', quiet ? {} : { Deleted: deleted }));
-  });
-
-  provider.app.use((req, res, next) => {
-    void route(req, res).catch(next);
-  });
-
-  async function route(req: Request, res: Response) {
-    const url = res.locals.url as URL;
-    const [, bucketRaw = '', ...rest] = url.pathname.split('/');
-    const bucket = decodeURIComponent(bucketRaw);
+    if (!verdict.ok) return sendError({ req, res }, verdict.status, verdict.code, verdict.message, url.pathname);
+    const [, bucketName = '', ...rest] = url.pathname.split('/');
     const key = rest.map((s) => decodeURIComponent(s)).join('/');
-    if (!bucket) return sendError(req, res, 501, 'NotImplemented', 'ListBuckets is not implemented by this sandbox');
-    if (bucket !== options.bucket) return sendError(req, res, 404, 'NoSuchBucket', 'The specified bucket does not exist', `/${bucket}`);
-    const q = url.searchParams;
-    if (!key) {
-      if (req.method === 'GET' && q.get('list-type') === '2') return listObjectsV2(req, res, bucket, key);
-      if (req.method === 'HEAD') return handle('HeadBucket', () => res.status(200).end())(req, res, bucket, key);
-      if (req.method === 'POST' && q.has('delete')) return deleteObjects(req, res, bucket, key);
-      return sendError(req, res, 501, 'NotImplemented', 'A header or query you provided implies functionality that is not implemented');
-    }
-    switch (req.method) {
-      case 'GET':
-        return getObject(req, res, bucket, key);
-      case 'HEAD':
-        return headObject(req, res, bucket, key);
-      case 'PUT':
-        return putObject(req, res, bucket, key);
-      case 'DELETE':
-        return deleteObject(req, res, bucket, key);
-      default:
-        return sendError(req, res, 405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
-    }
-  }
+    Promise.resolve(route({ req, res, url, body, bucket: decodeURIComponent(bucketName), key })).catch(next);
+  });
 
-  return Object.assign(provider, { objects });
+  return Object.assign(provider, { bucket });
 }
 
 export const sandboxProvider = defineSandboxProvider({
