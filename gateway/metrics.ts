@@ -1,7 +1,7 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { getOperationAST } from 'graphql';
-import { Counter, Histogram, type Registry } from 'prom-client';
-import { LATENCY_BUCKETS, OPERATION_HEADER, OperationLabels } from '../kit/metrics.js';
+import type { Registry } from 'prom-client';
+import { OPERATION_HEADER, OperationLabels, metricsIn } from '../kit/metrics.js';
 import { transportFailureOf } from './errors.js';
 
 /** The limit a refusal names, from its message (ours and graphql-armor's). */
@@ -33,50 +33,41 @@ interface RequestRecord {
  * (OperationLabels).
  */
 export function createGatewayMetrics(registry: Registry, client: string, persistedOperations: Iterable<string> = []) {
-  const requests = new Counter({
-    name: 'patchbay_gateway_requests_total',
-    help: 'GraphQL requests by client, operation and outcome (ok, partial: data with errors, error: no data)',
-    labelNames: ['client', 'operation', 'outcome'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'patchbay_gateway_request_duration_seconds',
-    help: 'Time from request to response, by client and operation',
-    labelNames: ['client', 'operation'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const errors = new Counter({
-    name: 'patchbay_gateway_errors_total',
-    help: 'Errors in GraphQL responses by client, operation and extensions.code',
-    labelNames: ['client', 'operation', 'code'] as const,
-    registers: [registry],
-  });
-  const refusals = new Counter({
-    name: 'patchbay_gateway_limit_refusals_total',
-    help: 'Requests refused for passing a limit (tokens, selections, repeats, depth, aliases, directives, cost, nesting, body_size)',
-    labelNames: ['client', 'limit'] as const,
-    registers: [registry],
-  });
-  const authFailures = new Counter({
-    name: 'patchbay_gateway_auth_failures_total',
-    help: 'Requests refused before GraphQL for their credentials, by reason',
-    labelNames: ['client', 'reason'] as const,
-    registers: [registry],
-  });
-  const subgraphRequests = new Counter({
-    name: 'patchbay_gateway_subgraph_requests_total',
-    help: 'Subgraph calls by client, subgraph and outcome (ok, errors: GraphQL errors in the answer, unavailable, timeout)',
-    labelNames: ['client', 'subgraph', 'outcome'] as const,
-    registers: [registry],
-  });
-  const subgraphDuration = new Histogram({
-    name: 'patchbay_gateway_subgraph_duration_seconds',
-    help: 'Duration of one subgraph call, by client and subgraph',
-    labelNames: ['client', 'subgraph'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
+  const metric = metricsIn(registry);
+  const requests = metric.counter(
+    'patchbay_gateway_requests_total',
+    'GraphQL requests by client, operation and outcome (ok, partial: data with errors, error: no data)',
+    ['client', 'operation', 'outcome'],
+  );
+  const duration = metric.histogram('patchbay_gateway_request_duration_seconds', 'Time from request to response, by client and operation', [
+    'client',
+    'operation',
+  ]);
+  const errors = metric.counter('patchbay_gateway_errors_total', 'Errors in GraphQL responses by client, operation and extensions.code', [
+    'client',
+    'operation',
+    'code',
+  ]);
+  const refusals = metric.counter(
+    'patchbay_gateway_limit_refusals_total',
+    'Requests refused for passing a limit (tokens, selections, repeats, depth, aliases, directives, cost, nesting, body_size)',
+    ['client', 'limit'],
+  );
+  const authFailures = metric.counter(
+    'patchbay_gateway_auth_failures_total',
+    'Requests refused before GraphQL for their credentials, by reason',
+    ['client', 'reason'],
+  );
+  const subgraphRequests = metric.counter(
+    'patchbay_gateway_subgraph_requests_total',
+    'Subgraph calls by client, subgraph and outcome (ok, errors: GraphQL errors in the answer, unavailable, timeout)',
+    ['client', 'subgraph', 'outcome'],
+  );
+  const subgraphDuration = metric.histogram(
+    'patchbay_gateway_subgraph_duration_seconds',
+    'Duration of one subgraph call, by client and subgraph',
+    ['client', 'subgraph'],
+  );
   const operations = new OperationLabels(persistedOperations);
   const records = new WeakMap<Request, RequestRecord>();
 

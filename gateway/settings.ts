@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, ServerConfig, env, isProduction, loadAll, loadConfig, metricsPortOf } from '../kit/config.js';
-import { LOCAL } from '../kit/local-defaults.js';
+import { InternalTokenConfig } from '../kit/caller.js';
 import { RedisConfig } from '../kit/redis.js';
 import { AuthConfig } from './auth.js';
 import { clientSupergraphFile, type ClientConfig } from './clients/index.js';
@@ -10,8 +10,8 @@ import type { QueryLimits } from './clients/types.js';
 /** What every gateway process reads, whatever its client. */
 const GatewayConfig = ServerConfig.extend(AuthConfig.shape)
   .extend(RedisConfig.shape)
+  .extend(InternalTokenConfig.shape)
   .extend({
-    INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
     /**
      * Who plans queries: Hive's Rust query planner (`rust`, a native addon shipped in its npm
      * package) or the engine's JavaScript planner (`js`); unset, Rust where it has a build.

@@ -2,6 +2,14 @@ import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'no
 import { GraphQLError } from 'graphql';
 import { SignJWT, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import { env } from './config.js';
+import { LOCAL } from './local-defaults.js';
+
+/** The key gateways and subgraphs share to vouch for callers; every one of them reads it. */
+export const InternalTokenConfig = z.object({
+  INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
+});
 
 /**
  * Who is calling, as the gateway verified it from the client's token. It travels to each

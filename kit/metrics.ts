@@ -11,6 +11,18 @@ export function createRegistry(service: string): Registry {
 /** Seconds, for request and call latencies: 5 ms to 10 s. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Declares metrics in one registry by name, help and label names (histograms in LATENCY_BUCKETS unless given). */
+export function metricsIn(registry: Registry) {
+  const registers = [registry];
+  return {
+    counter: <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Counter<L>({ name, help, labelNames, registers }),
+    gauge: <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Gauge<L>({ name, help, labelNames, registers }),
+    histogram: <L extends string>(name: string, help: string, labelNames: readonly L[], buckets = LATENCY_BUCKETS) =>
+      new Histogram<L>({ name, help, labelNames, buckets, registers }),
+  };
+}
+
 /**
  * The client operation a subgraph call serves, sent by the gateway (already a bounded label),
  * so each subgraph reports its work by the client operations that caused it.
@@ -44,52 +56,37 @@ export class OperationLabels {
 
 /** What every subgraph reports of the operations it serves, by the client operation the gateway names. */
 export function createOperationMetrics(registry: Registry) {
+  const metric = metricsIn(registry);
   return {
     labels: new OperationLabels(),
-    operations: new Counter({
-      name: 'patchbay_subgraph_operations_total',
-      help: 'GraphQL operations served, by operation and outcome (ok, partial: data with errors, error: no data)',
-      labelNames: ['operation', 'outcome'] as const,
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: 'patchbay_subgraph_operation_duration_seconds',
-      help: 'Time to serve one GraphQL operation',
-      labelNames: ['operation'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
-    errors: new Counter({
-      name: 'patchbay_subgraph_errors_total',
-      help: 'Errors in GraphQL answers by operation and extensions.code',
-      labelNames: ['operation', 'code'] as const,
-      registers: [registry],
-    }),
+    operations: metric.counter(
+      'patchbay_subgraph_operations_total',
+      'GraphQL operations served, by operation and outcome (ok, partial: data with errors, error: no data)',
+      ['operation', 'outcome'],
+    ),
+    duration: metric.histogram('patchbay_subgraph_operation_duration_seconds', 'Time to serve one GraphQL operation', ['operation']),
+    errors: metric.counter('patchbay_subgraph_errors_total', 'Errors in GraphQL answers by operation and extensions.code', [
+      'operation',
+      'code',
+    ]),
   };
 }
 
 /** What every upstream source reports. Labels are the source and operation names only. */
 export function createSourceMetrics(registry: Registry) {
+  const metric = metricsIn(registry);
   return {
-    requests: new Counter({
-      name: 'patchbay_upstream_requests_total',
-      help: 'Upstream attempts by source, operation and outcome',
-      labelNames: ['source', 'operation', 'outcome'] as const,
-      registers: [registry],
-    }),
-    attemptDuration: new Histogram({
-      name: 'patchbay_upstream_attempt_duration_seconds',
-      help: 'Duration of one upstream attempt',
-      labelNames: ['source', 'operation', 'outcome'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
-    retries: new Counter({
-      name: 'patchbay_upstream_retries_total',
-      help: 'Upstream attempts that were retries',
-      labelNames: ['source'] as const,
-      registers: [registry],
-    }),
+    requests: metric.counter('patchbay_upstream_requests_total', 'Upstream attempts by source, operation and outcome', [
+      'source',
+      'operation',
+      'outcome',
+    ]),
+    attemptDuration: metric.histogram('patchbay_upstream_attempt_duration_seconds', 'Duration of one upstream attempt', [
+      'source',
+      'operation',
+      'outcome',
+    ]),
+    retries: metric.counter('patchbay_upstream_retries_total', 'Upstream attempts that were retries', ['source']),
     retryAfterWait: new Histogram({
       name: 'patchbay_upstream_retry_after_seconds',
       help: 'Waits taken because the upstream asked for them (Retry-After and equivalents)',
@@ -97,42 +94,28 @@ export function createSourceMetrics(registry: Registry) {
       buckets: [0.1, 0.5, 1, 2, 5, 10, 30],
       registers: [registry],
     }),
-    breakerState: new Gauge({
-      name: 'patchbay_circuit_breaker_state',
-      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open, 3 isolated',
-      labelNames: ['source'] as const,
-      registers: [registry],
-    }),
-    breakerTransitions: new Counter({
-      name: 'patchbay_circuit_breaker_transitions_total',
-      help: 'Circuit breaker state changes',
-      labelNames: ['source', 'to'] as const,
-      registers: [registry],
-    }),
-    rateLimitWaits: new Counter({
-      name: 'patchbay_upstream_rate_limit_waits_total',
-      help: 'Calls that waited for the client-side rate limit of their source',
-      labelNames: ['source'] as const,
-      registers: [registry],
-    }),
-    cacheLookups: new Counter({
-      name: 'patchbay_upstream_cache_lookups_total',
-      help: 'HTTP cache lookups of upstream GETs: hit (no call), revalidated (304), miss',
-      labelNames: ['source', 'result'] as const,
-      registers: [registry],
-    }),
-    deduplicated: new Counter({
-      name: 'patchbay_upstream_deduplicated_total',
-      help: 'Upstream reads that joined an identical call already in flight',
-      labelNames: ['source'] as const,
-      registers: [registry],
-    }),
-    bulkheadRejections: new Counter({
-      name: 'patchbay_bulkhead_rejections_total',
-      help: 'Calls refused because the source had too many in flight and queued',
-      labelNames: ['source'] as const,
-      registers: [registry],
-    }),
+    breakerState: metric.gauge('patchbay_circuit_breaker_state', 'Circuit breaker state: 0 closed, 1 half-open, 2 open, 3 isolated', [
+      'source',
+    ]),
+    breakerTransitions: metric.counter('patchbay_circuit_breaker_transitions_total', 'Circuit breaker state changes', ['source', 'to']),
+    rateLimitWaits: metric.counter(
+      'patchbay_upstream_rate_limit_waits_total',
+      'Calls that waited for the client-side rate limit of their source',
+      ['source'],
+    ),
+    cacheLookups: metric.counter(
+      'patchbay_upstream_cache_lookups_total',
+      'HTTP cache lookups of upstream GETs: hit (no call), revalidated (304), miss',
+      ['source', 'result'],
+    ),
+    deduplicated: metric.counter('patchbay_upstream_deduplicated_total', 'Upstream reads that joined an identical call already in flight', [
+      'source',
+    ]),
+    bulkheadRejections: metric.counter(
+      'patchbay_bulkhead_rejections_total',
+      'Calls refused because the source had too many in flight and queued',
+      ['source'],
+    ),
   };
 }
 export type SourceMetrics = ReturnType<typeof createSourceMetrics>;

@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { metricsIn } from './metrics.js';
 
 export type OutboxMetrics = ReturnType<typeof outboxMetrics>;
 
@@ -27,18 +28,16 @@ export function outboxMetrics(registry: Registry, name: string, outbox: { size: 
       if (count !== undefined) this.set({ outbox: name }, count);
     },
   });
+  const metric = metricsIn(registry);
   return {
-    items: new Counter({
-      name: 'patchbay_outbox_items_total',
-      help: 'Items settled by the outbox: delivered, or parked as dead letters',
-      labelNames: ['outbox', 'outcome'] as const,
-      registers: [registry],
-    }),
-    failedAttempts: new Counter({
-      name: 'patchbay_outbox_failed_attempts_total',
-      help: 'Delivery attempts that will be retried (the provider away or answering with an error)',
-      labelNames: ['outbox'] as const,
-      registers: [registry],
-    }),
+    items: metric.counter('patchbay_outbox_items_total', 'Items settled by the outbox: delivered, or parked as dead letters', [
+      'outbox',
+      'outcome',
+    ]),
+    failedAttempts: metric.counter(
+      'patchbay_outbox_failed_attempts_total',
+      'Delivery attempts that will be retried (the provider away or answering with an error)',
+      ['outbox'],
+    ),
   };
 }

@@ -8,10 +8,16 @@ import express, { type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import { CALLER_HEADER, SIGNATURE_HEADER, createCallerVerifier, createRequestSignature, type Caller } from './caller.js';
+import {
+  CALLER_HEADER,
+  InternalTokenConfig,
+  SIGNATURE_HEADER,
+  createCallerVerifier,
+  createRequestSignature,
+  type Caller,
+} from './caller.js';
 import { ServerConfig, env, loadAll, loadConfig, metricsPortOf } from './config.js';
 import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
-import { LOCAL } from './local-defaults.js';
 import { createLogger, type Logger } from './logger.js';
 import { OPERATION_HEADER, createOperationMetrics, createRegistry } from './metrics.js';
 import { createServiceApp, listen, type RunningService } from './service.js';
@@ -97,9 +103,7 @@ function observeOperations(registry: Registry): ApolloServerPlugin {
 }
 
 /** What every subgraph process reads besides its own settings. */
-const SubgraphServerConfig = ServerConfig.extend({
-  INTERNAL_TOKEN_SECRET: env.secret(LOCAL.auth.internalTokenSecret, { minLength: 32 }),
-});
+const SubgraphServerConfig = ServerConfig.extend(InternalTokenConfig.shape);
 
 /** A subgraph's ports, read under its prefix (`ACCOUNTS_PORT`, `ACCOUNTS_METRICS_PORT`). */
 const portsOf = (definition: AnySubgraphDefinition) =>

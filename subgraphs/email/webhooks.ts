@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import express, { type Express, type Response } from 'express';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { metricsIn } from '../../kit/metrics.js';
 import { z } from 'zod';
 import { appliedEvents, type IdempotencyStore } from '../../kit/idempotency.js';
 import type { Logger } from '../../kit/logger.js';
@@ -97,12 +98,11 @@ export function receiveWebhooks(
     registry,
   }: { config: EmailConfig; sources: { statuses: MessageStatuses; keys: IdempotencyStore }; logger: Logger; registry: Registry },
 ) {
-  const received = new Counter({
-    name: 'patchbay_webhooks_total',
-    help: 'Delivery-event webhooks by provider and outcome (accepted, duplicate, forged, stale, malformed, unavailable)',
-    labelNames: ['provider', 'outcome'] as const,
-    registers: [registry],
-  });
+  const received = metricsIn(registry).counter(
+    'patchbay_webhooks_total',
+    'Delivery-event webhooks by provider and outcome (accepted, duplicate, forged, stale, malformed, unavailable)',
+    ['provider', 'outcome'],
+  );
   const tolerance = config.WEBHOOK_TOLERANCE_SECONDS;
   // In the idempotency store, which replicas share through Redis: a retry to another replica is known there too.
   const applied = appliedEvents(sources.keys, APPLIED_RETENTION_MS);
