@@ -88,55 +88,40 @@ describe('client tokens', () => {
     const jwks = http.createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [jwk] })));
     servers.push(jwks);
     await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    const subgraphUrls = Object.fromEntries(
-      Object.entries(stack.subgraphs).map(([n, s]) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
-    );
-    const idp = await startGateway(web, {
-      ...subgraphUrls,
-      WEB_GATEWAY_PORT: '0',
-      LOG_LEVEL: 'silent',
-      JWT_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`,
-      JWT_ISSUER: 'https://id.example',
-      JWT_AUDIENCE: 'patchbay-web',
-    });
-    extra.push(idp);
-    const sign = (key: Parameters<SignJWT['sign']>[0]) =>
-      new SignJWT({ sub: 'usr_00003', iss: 'https://id.example', aud: 'patchbay-web' })
-        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-        .setExpirationTime('5m')
-        .sign(key);
-    const ok = await graphql(`${idp.url}/graphql`, ME, undefined, bearer(await sign(privateKey)));
+    const idp = await idpGateway(`http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`);
+    const ok = await graphql(idp, ME, undefined, bearer(await signWith(privateKey, 'k1')));
     expect(ok.body.data).toEqual({ me: { id: 'usr_00003', name: stack.sandbox.seed.users[2]!.name } });
-    const forged = await graphql(`${idp.url}/graphql`, ME, undefined, bearer(await sign(other.privateKey)));
+    const forged = await graphql(idp, ME, undefined, bearer(await signWith(other.privateKey, 'k1')));
     expect(forged.status).toBe(401);
     // The local HS256 development token means nothing to a gateway trusting an identity provider.
-    expect((await graphql(`${idp.url}/graphql`, ME, undefined, await as('usr_00003'))).status).toBe(401);
+    expect((await graphql(idp, ME, undefined, await as('usr_00003'))).status).toBe(401);
   });
 });
 
-describe('an identity provider that cannot be reached', () => {
-  async function idpGateway(jwksUrl: string) {
-    const subgraphUrls = Object.fromEntries(
-      Object.entries(stack.subgraphs).map(([n, s]) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
-    );
-    const idp = await startGateway(web, {
-      ...subgraphUrls,
-      WEB_GATEWAY_PORT: '0',
-      LOG_LEVEL: 'silent',
-      JWT_JWKS_URL: jwksUrl,
-      JWT_ISSUER: 'https://id.example',
-      JWT_AUDIENCE: 'patchbay-web',
-    });
-    extra.push(idp);
-    return `${idp.url}/graphql`;
-  }
-  const signWith = (key: Parameters<SignJWT['sign']>[0], kid: string, subject = 'usr_00003') =>
-    new SignJWT({ sub: subject, iss: 'https://id.example', aud: 'patchbay-web' })
-      .setProtectedHeader({ alg: 'ES256', kid })
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(key);
+/** A web gateway that trusts an identity provider's keys at `jwksUrl`; its GraphQL URL. */
+async function idpGateway(jwksUrl: string) {
+  const subgraphUrls = Object.fromEntries(
+    Object.entries(stack.subgraphs).map(([n, s]) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
+  );
+  const idp = await startGateway(web, {
+    ...subgraphUrls,
+    WEB_GATEWAY_PORT: '0',
+    LOG_LEVEL: 'silent',
+    JWT_JWKS_URL: jwksUrl,
+    JWT_ISSUER: 'https://id.example',
+    JWT_AUDIENCE: 'patchbay-web',
+  });
+  extra.push(idp);
+  return `${idp.url}/graphql`;
+}
+const signWith = (key: Parameters<SignJWT['sign']>[0], kid: string, subject = 'usr_00003') =>
+  new SignJWT({ sub: subject, iss: 'https://id.example', aud: 'patchbay-web' })
+    .setProtectedHeader({ alg: 'ES256', kid })
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(key);
 
+describe('an identity provider that cannot be reached', () => {
   test('never reached: 503 with Retry-After, the token may be fine', async () => {
     const url = await idpGateway('http://127.0.0.1:9/jwks.json');
     const { privateKey } = await generateKeyPair('ES256');
