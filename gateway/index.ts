@@ -11,7 +11,7 @@ import { createGatewayMetrics } from './metrics.js';
 import { choosePlanner } from './planner.js';
 import { redisPersistedQueryStore } from './plugins/persisted.js';
 import { GRAPHQL_PATH, createGateway } from './runtime.js';
-import { loadGatewaySettings } from './settings.js';
+import { clientVariable, loadGatewaySettings } from './settings.js';
 import { openSupergraph } from './supergraph.js';
 
 /**
@@ -48,7 +48,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const settings = loadGatewaySettings(client, environment);
   const logger = createLogger(`gateway-${client.name}`, settings.process.LOG_LEVEL);
   const registry = createRegistry(`gateway-${client.name}`);
-  const supergraphVariable = `${client.name.toUpperCase()}_SUPERGRAPH_${'path' in settings.supergraph ? 'PATH' : 'URL'}`;
+  const supergraphVariable = clientVariable(client, 'path' in settings.supergraph ? 'SUPERGRAPH_PATH' : 'SUPERGRAPH_URL');
   const supergraph = await openSupergraph(settings.supergraph, { variable: supergraphVariable, logger, registry });
   const { planner, why } = await choosePlanner(settings.process.QUERY_PLANNER);
   logger.info({ planner, why }, 'query planner');

@@ -41,11 +41,8 @@ function clientSchema(client: ClientConfig, production: boolean) {
   return z.object({
     GATEWAY_PORT: env.port(client.defaultPort),
     METRICS_PORT: env.metricsPort(),
-    /** The supergraph file, watched for changes; or SUPERGRAPH_URL, polled. */
-    SUPERGRAPH_PATH: z
-      .string()
-      .min(1)
-      .default(fileURLToPath(clientSupergraphFile(client))),
+    /** The supergraph file, watched for changes (the client's composed one by default); or SUPERGRAPH_URL, polled. */
+    SUPERGRAPH_PATH: z.string().min(1).optional(),
     SUPERGRAPH_URL: env.url().optional(),
     SUPERGRAPH_POLL_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(1000).max(3_600_000).default(10_000),
     SAFELIST: env.bool(client.safelist !== undefined),
@@ -98,25 +95,32 @@ function subgraphUrlOverrides(environment: NodeJS.ProcessEnv): Record<string, st
   return loadConfig(z.object(shape), environment);
 }
 
+type ClientSetting = keyof z.infer<ReturnType<typeof clientSchema>>;
+
+/** `WEB_MAX_COST`: the variable of one client's own setting (with '', the prefix they share). */
+export const clientVariable = (client: { name: string }, setting: ClientSetting | '') => `${client.name.toUpperCase()}_${setting}`;
+
 /** Reads and validates the settings of one client's gateway, reporting every bad value at once. */
 export function loadGatewaySettings(client: ClientConfig, environment: NodeJS.ProcessEnv): GatewaySettings {
   const production = isProduction(environment);
   const [processConfig, own, overrides] = loadAll(
     () => loadConfig(GatewayConfig, environment),
-    () => loadConfig(clientSchema(client, production), environment, `${client.name.toUpperCase()}_`),
+    () => loadConfig(clientSchema(client, production), environment, clientVariable(client, '')),
     () => subgraphUrlOverrides(environment),
   );
-  if (own.SUPERGRAPH_URL && environment[`${client.name.toUpperCase()}_SUPERGRAPH_PATH`]) {
+  if (own.SUPERGRAPH_URL && own.SUPERGRAPH_PATH) {
     throw new ConfigError([
-      `${client.name.toUpperCase()}_SUPERGRAPH_URL: set it or ${client.name.toUpperCase()}_SUPERGRAPH_PATH, not both`,
+      `${clientVariable(client, 'SUPERGRAPH_URL')}: set it or ${clientVariable(client, 'SUPERGRAPH_PATH')}, not both`,
     ]);
   }
   return {
     process: processConfig,
     client,
     port: own.GATEWAY_PORT,
-    metricsPort: metricsPortOf(own.GATEWAY_PORT, own.METRICS_PORT, `${client.name.toUpperCase()}_METRICS_PORT`),
-    supergraph: own.SUPERGRAPH_URL ? { url: own.SUPERGRAPH_URL, pollMs: own.SUPERGRAPH_POLL_MS } : { path: own.SUPERGRAPH_PATH },
+    metricsPort: metricsPortOf(own.GATEWAY_PORT, own.METRICS_PORT, clientVariable(client, 'METRICS_PORT')),
+    supergraph: own.SUPERGRAPH_URL
+      ? { url: own.SUPERGRAPH_URL, pollMs: own.SUPERGRAPH_POLL_MS }
+      : { path: own.SUPERGRAPH_PATH ?? fileURLToPath(clientSupergraphFile(client)) },
     safelist: own.SAFELIST && client.safelist !== undefined,
     introspection: own.INTROSPECTION,
     fieldSuggestions: client.fieldSuggestions && !production,

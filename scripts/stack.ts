@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLIENTS } from '../gateway/clients/index.js';
 import { startGateway } from '../gateway/index.js';
+import { clientVariable, subgraphUrlVariable } from '../gateway/settings.js';
 import type { RunningService } from '../kit/service.js';
 import { startSubgraph } from '../kit/subgraph.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
@@ -54,12 +55,10 @@ export async function startStack(options: { freePorts?: boolean; env?: NodeJS.Pr
       started.push(service);
     }
     for (const name of SUBGRAPH_NAMES) sandbox.deliverWebhooksTo(name, subgraphs[name]?.url);
-    const subgraphUrls = Object.fromEntries(
-      Object.entries(subgraphs).map(([name, s]) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
-    );
+    const subgraphUrls = Object.fromEntries(Object.entries(subgraphs).map(([name, s]) => [subgraphUrlVariable(name), `${s.url}/graphql`]));
     const gateways: Record<string, RunningService> = {};
     for (const client of CLIENTS) {
-      const service = await startGateway(client, { ...subgraphUrls, ...base, ...port(`${client.name.toUpperCase()}_GATEWAY_PORT`) });
+      const service = await startGateway(client, { ...subgraphUrls, ...base, ...port(clientVariable(client, 'GATEWAY_PORT')) });
       gateways[client.name] = service;
       started.push(service);
     }
