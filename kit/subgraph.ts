@@ -153,7 +153,7 @@ export async function startSubgraph(
     // The request's span, continuing the gateway's trace (`traceparent`); active for everything
     // the request runs, so DataLoader batches and upstream calls are its children.
     (req, res, next) => {
-      const parent = extractContext(req.headers);
+      const parent = extractContext((name) => req.headers[name]);
       const span = tracer.startSpan(
         'POST /graphql',
         {

@@ -70,13 +70,11 @@ export function failed(span: Span, error: unknown): void {
   span.setAttribute('error.type', type);
 }
 
-/** The trace context a request carries (W3C traceparent), or the root: from Node's headers or a Fetch Headers (any implementation). */
-export function extractContext(headers: Record<string, string | string[] | undefined> | { get(name: string): string | null }): Context {
-  const fetchHeaders = typeof headers.get === 'function' ? (headers as { get(name: string): string | null }) : undefined;
-  return propagation.extract(ROOT_CONTEXT, headers, {
-    keys: () => (fetchHeaders ? ['traceparent', 'tracestate'] : Object.keys(headers)),
-    get: (_carrier, key) =>
-      fetchHeaders ? (fetchHeaders.get(key) ?? undefined) : (headers as Record<string, string | string[] | undefined>)[key],
+/** The trace context a request carries (W3C traceparent, tracestate), or the root; `header` reads one request header. */
+export function extractContext(header: (name: string) => string | string[] | null | undefined): Context {
+  return propagation.extract(ROOT_CONTEXT, null, {
+    keys: () => ['traceparent', 'tracestate'],
+    get: (_carrier, key) => header(key) ?? undefined,
   });
 }
 

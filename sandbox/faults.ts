@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { z } from 'zod';
 
 /**
  * Fault injection of a sandbox provider, set at run time through its admin endpoint
@@ -7,24 +8,26 @@ import type { Request, Response } from 'express';
  * every fourth matching request, and `times` makes scripted sequences ("fail 2 times, then
  * answer normally").
  */
-export interface FaultRule {
+export const FaultRule = z.object({
   /** Provider operation to match (as counted in /__sandbox/calls); all when absent. */
-  operation?: string;
+  operation: z.string().optional(),
   /** Added delay before answering (or before the fault), in ms. */
-  latencyMs?: number;
+  latencyMs: z.number({ error: 'must be 0 to 120000' }).min(0, 'must be 0 to 120000').max(120_000, 'must be 0 to 120000').optional(),
   /** Answer with this status and the provider's own error body for it. */
-  status?: number;
+  status: z.int({ error: 'must be an HTTP status' }).min(100, 'must be an HTTP status').max(599, 'must be an HTTP status').optional(),
   /** Seconds to wait, sent in the provider's own throttle headers (Retry-After by default). */
-  retryAfter?: number;
+  retryAfter: z.number().min(0).optional(),
   /** Destroy the connection without an answer. */
-  reset?: boolean;
+  reset: z.boolean().optional(),
   /** Never answer. */
-  hang?: boolean;
+  hang: z.boolean().optional(),
   /** Fraction of matching requests the fault hits, spread evenly (1 by default). */
-  rate?: number;
+  rate: z.number({ error: 'must be in (0, 1]' }).gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').optional(),
   /** Matching requests this rule applies to before it is spent; unlimited when absent. */
-  times?: number;
-}
+  times: z.int({ error: 'must be a positive integer' }).positive('must be a positive integer').optional(),
+});
+export type FaultRule = z.infer<typeof FaultRule>;
+const FaultRules = z.object({ rules: z.array(FaultRule) }, { error: 'body must be {"rules": [...]}' });
 
 export interface ErrorBody {
   contentType: string;
@@ -42,19 +45,14 @@ interface ActiveRule extends FaultRule {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The rules of a `POST /__sandbox/faults` body, or what is wrong with the first bad one. */
 export function validateRules(input: unknown): FaultRule[] | string {
-  const rules = (input as { rules?: unknown })?.rules;
-  if (!Array.isArray(rules)) return 'body must be {"rules": [...]}';
-  for (const [i, rule] of rules.entries()) {
-    if (typeof rule !== 'object' || rule === null) return `rules[${i}] must be an object`;
-    const r = rule as FaultRule;
-    if (r.status !== undefined && (!Number.isInteger(r.status) || r.status < 100 || r.status > 599))
-      return `rules[${i}].status must be an HTTP status`;
-    if (r.rate !== undefined && !(r.rate > 0 && r.rate <= 1)) return `rules[${i}].rate must be in (0, 1]`;
-    if (r.times !== undefined && !(Number.isInteger(r.times) && r.times > 0)) return `rules[${i}].times must be a positive integer`;
-    if (r.latencyMs !== undefined && !(r.latencyMs >= 0 && r.latencyMs <= 120_000)) return `rules[${i}].latencyMs must be 0 to 120000`;
-  }
-  return rules as FaultRule[];
+  const parsed = FaultRules.safeParse(input);
+  if (parsed.success) return parsed.data.rules;
+  const issue = parsed.error.issues[0]!;
+  const [, index, field] = issue.path;
+  if (index === undefined) return 'body must be {"rules": [...]}';
+  return `rules[${String(index)}]${field === undefined ? '' : `.${String(field)}`}: ${issue.message}`;
 }
 
 export class FaultInjector {

@@ -240,3 +240,34 @@ describe('accounts and analytics sandboxes', () => {
     expect(sandbox.providers.segment.ingested.filter((e) => e.event === 'Dedup')).toHaveLength(1);
   });
 });
+
+describe('fault rules', () => {
+  const setFaults = (body: unknown) =>
+    fetch(`${sandbox.url('sendgrid')}/__sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  test.each([
+    [{}, 'body must be {"rules": [...]}'],
+    [{ rules: ['503'] }, 'rules[0]: Invalid input: expected object, received string'],
+    [{ rules: [{ status: 503 }, { status: 700 }] }, 'rules[1].status: must be an HTTP status'],
+    [{ rules: [{ rate: 0 }] }, 'rules[0].rate: must be in (0, 1]'],
+    [{ rules: [{ times: 1.5 }] }, 'rules[0].times: must be a positive integer'],
+  ])('%j is refused: %s', async (body, error) => {
+    const response = await setFaults(body);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error });
+  });
+
+  test('valid rules are set, listed and cleared', async () => {
+    const response = await setFaults({ rules: [{ operation: 'mailSend', status: 503, times: 2 }] });
+    expect(await response.json()).toEqual({
+      provider: 'sendgrid',
+      rules: [expect.objectContaining({ operation: 'mailSend', status: 503 })],
+    });
+    expect((await fetch(`${sandbox.url('sendgrid')}/__sandbox/faults`, { method: 'DELETE' })).status).toBe(204);
+    expect((await (await fetch(`${sandbox.url('sendgrid')}/__sandbox/faults`)).json()).rules).toEqual([]);
+  });
+});

@@ -28,7 +28,7 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
   return {
     onRequest({ request, url }) {
       if (url.pathname !== graphqlPath || request.method === 'OPTIONS') return;
-      const parent = extractContext(request.headers);
+      const parent = extractContext((name) => request.headers.get(name));
       const span = tracer.startSpan(
         `${request.method} ${graphqlPath}`,
         {
