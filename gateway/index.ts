@@ -85,7 +85,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
         );
       }
       // The engine's adapter takes a body already read from `req.body`.
-      (req as http.IncomingMessage & { body?: Buffer }).body = body;
+      Object.assign(req, { body });
       void gateway(req, res);
     });
   };

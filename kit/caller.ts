@@ -123,7 +123,8 @@ export function createCallerVerifier(secret: string, subgraph: string): (token: 
  */
 export const SCOPES = { admin: 'admin', sendEmail: 'email:send', readAnalytics: 'analytics:read' } as const;
 export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
-export const isScope = (value: string): value is Scope => (Object.values(SCOPES) as string[]).includes(value);
+const ALL_SCOPES: ReadonlySet<string> = new Set(Object.values(SCOPES));
+export const isScope = (value: string): value is Scope => ALL_SCOPES.has(value);
 const ADMIN = SCOPES.admin;
 
 const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });

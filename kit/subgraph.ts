@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -145,6 +146,9 @@ export async function startSubgraph(
   const app = createServiceApp({ details: () => kit.health() });
   const verifyCaller = createCallerVerifier(config.INTERNAL_TOKEN_SECRET, definition.name);
   const signature = createRequestSignature(config.INTERNAL_TOKEN_SECRET);
+  // What the checks before Apollo learned of each request: the caller the gateway vouched
+  // for, and whether the body was signed for that caller.
+  const vouched = new WeakMap<IncomingMessage, { caller: Caller; signed: boolean }>();
   const refuse = (res: express.Response, status: number, message: string, code: string) =>
     res.status(status).json({ errors: [{ message, extensions: { code } }] });
   definition.routes?.(app, { config, sources, logger, registry });
@@ -181,31 +185,31 @@ export async function startSubgraph(
           logger.warn({ forged: header !== undefined }, 'subgraph request without a valid caller header refused');
           return void refuse(res, 401, 'This service answers the patchbay gateway only', 'UNAUTHENTICATED');
         }
-        res.locals.caller = caller;
+        vouched.set(req, { caller, signed: false });
         next();
       }, next);
     },
     express.json({
       limit: '1mb',
-      verify: (req, res, body) => {
+      verify: (req, _res, body) => {
         const given = req.headers[SIGNATURE_HEADER];
-        (res as express.Response).locals.signed = signature.matches(
-          typeof given === 'string' ? given : undefined,
-          String(req.headers[CALLER_HEADER]),
-          body,
-        );
+        const request = vouched.get(req);
+        if (request)
+          request.signed = signature.matches(typeof given === 'string' ? given : undefined, String(req.headers[CALLER_HEADER]), body);
       },
     }),
-    (_req, res, next) => {
-      if (res.locals.signed === true) return next();
+    (req, res, next) => {
+      if (vouched.get(req)?.signed) return next();
       logger.warn({}, 'subgraph request whose signature does not match its body refused');
       refuse(res, 401, 'The request signature does not match its body', 'UNAUTHENTICATED');
     },
     expressMiddleware(server, {
-      context: async ({ req, res }) => {
+      context: async ({ req }) => {
         const header = req.headers['x-request-id'];
         const requestId = typeof header === 'string' && /^[\w.-]{1,128}$/.test(header) ? header : randomUUID();
-        const caller = res.locals.caller as Caller;
+        const caller = vouched.get(req)?.caller;
+        // Never so: the checks above answer every request that has no caller.
+        if (!caller) throw new Error('subgraph request without a vouched caller');
         const idempotencyKey = req.headers['idempotency-key'];
         const traceparent = req.headers.traceparent;
         return {

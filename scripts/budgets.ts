@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { parse, type OperationDefinitionNode } from 'graphql';
+import { z } from 'zod';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { clientByName } from '../gateway/clients/index.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
@@ -42,8 +43,8 @@ function readVariables(text: string, file: string): Record<string, unknown> {
   const line = /^# variables:(.*)$/m.exec(text)?.[1]?.trim();
   if (line === undefined) return {};
   try {
-    const parsed = JSON.parse(line) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    const parsed = z.record(z.string(), z.unknown()).safeParse(JSON.parse(line));
+    if (parsed.success) return parsed.data;
   } catch {
     // reported below
   }

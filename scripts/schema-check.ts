@@ -116,10 +116,9 @@ if (isMainModule(import.meta.url)) {
       },
       usage,
     );
-    const badStep = values.skip?.find((s) => !(STEPS as readonly string[]).includes(s));
-    if (badStep) usageError(`unknown step ${badStep}\n${usage}`);
+    const skip = values.skip?.map((step) => STEPS.find((known) => known === step) ?? usageError(`unknown step ${step}\n${usage}`));
     if (values.subgraph && !SUBGRAPHS.some((s) => s.name === values.subgraph)) usageError(`unknown subgraph ${values.subgraph}\n${usage}`);
-    const report = await runSchemaCheck({ base: values.base, subgraph: values.subgraph, skip: values.skip as Step[] | undefined });
+    const report = await runSchemaCheck({ base: values.base, subgraph: values.subgraph, skip });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : printReport(report));
     process.exit(report.ok ? 0 : 1);
   });

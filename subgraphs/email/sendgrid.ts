@@ -5,6 +5,7 @@ import type { SourceKit } from '../../kit/subgraph.js';
 import type { UpstreamResponse } from '../../kit/upstream-response.js';
 import type { EmailConfig } from './config.js';
 import type { EmailMessageRecord, OutgoingEmail } from './messages.js';
+import type { MessageStatus } from './statuses.js';
 
 /** Email Activity answers at most this many messages per query. */
 export const ACTIVITY_LIMIT = 1000;
@@ -16,12 +17,18 @@ export const BOUNCES_PER_PAGE = 500;
  */
 export const BOUNCE_LIST_TTL_MS = 60_000;
 
+/** Email Activity's statuses in the schema's words. */
+const ACTIVITY_STATUS = { processed: 'PROCESSED', delivered: 'DELIVERED', not_delivered: 'NOT_DELIVERED' } as const satisfies Record<
+  string,
+  MessageStatus
+>;
+
 const ActivityMessage = z.object({
   msg_id: z.string(),
   from_email: z.string(),
   to_email: z.string(),
   subject: z.string(),
-  status: z.enum(['processed', 'delivered', 'not_delivered']),
+  status: z.enum(['processed', 'delivered', 'not_delivered']).transform((status) => ACTIVITY_STATUS[status]),
   opens_count: z.number().int(),
   clicks_count: z.number().int(),
   last_event_time: z.string(),
@@ -91,7 +98,7 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
         from: m.from_email,
         to: m.to_email,
         subject: m.subject,
-        status: m.status.toUpperCase() as EmailMessageRecord['status'],
+        status: m.status,
         opens: m.opens_count,
         clicks: m.clicks_count,
         lastEventAt: new Date(m.last_event_time).toISOString(),
