@@ -15,7 +15,7 @@ export const AuthConfig = z.object({
   JWT_JWKS_URL: env.url().optional(),
   JWT_ISSUER: env.local(z.string().min(1).default(LOCAL.auth.issuer)),
   JWT_AUDIENCE: env.local(z.string().min(1).default(LOCAL.auth.audience)),
-  /** Longest token lifetime accepted (exp after iat, or after now without iat): a stolen long-lived token is refused. */
+  /** Longest token lifetime accepted, counted from iat and from now: a stolen long-lived token is refused. */
   JWT_MAX_LIFETIME_SECONDS: z.coerce
     .number({ error: 'must be a number of seconds' })
     .int()
@@ -42,6 +42,7 @@ export type AuthFailure =
   | 'unknown_key'
   | 'signature'
   | 'lifetime'
+  | 'issued_in_future'
   | 'keys_unavailable';
 
 /**
@@ -62,8 +63,13 @@ export class AuthError extends Error {
 }
 
 const ASYMMETRIC = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
-/** Verified tokens remembered; a token is checked once and then looked up until it expires. */
-const VERIFIED_TOKENS = 10_000;
+/** Clock difference tolerated between the identity provider and this gateway. */
+const CLOCK_SKEW_SECONDS = 5;
+/**
+ * Verified tokens remembered, bounded in bytes (a token is up to the 16 KB header limit): a
+ * token is checked once and then looked up until it expires.
+ */
+const VERIFIED_TOKEN_BYTES = 8 * 2 ** 20;
 
 /** Checks a bearer token: at once (no promise) for a token already verified, which is most of them. */
 export type Verifier = (authorization: string | null | undefined) => Identity | Promise<Identity>;
@@ -75,7 +81,10 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
     : createSecretKey(Buffer.from(config.JWT_SECRET));
   // Pinned algorithms: "none" and algorithm swaps (an HS256 token signed with a public key) never verify.
   const algorithms = config.JWT_JWKS_URL ? ASYMMETRIC : ['HS256'];
-  const verified = new LRUCache<string, { identity: Identity; notBefore: number; expiresAt: number }>({ max: VERIFIED_TOKENS });
+  const verified = new LRUCache<string, { identity: Identity; notBefore: number; expiresAt: number }>({
+    maxSize: VERIFIED_TOKEN_BYTES,
+    sizeCalculation: (entry, token) => token.length + entry.identity.userId.length + entry.identity.scopes.join(' ').length + 64,
+  });
 
   const verify = async (token: string): Promise<Identity> => {
     try {
@@ -83,16 +92,24 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
         issuer: config.JWT_ISSUER,
         audience: config.JWT_AUDIENCE,
         algorithms,
-        clockTolerance: 5,
+        clockTolerance: CLOCK_SKEW_SECONDS,
         requiredClaims: ['sub', 'exp'],
       });
-      const lifetime = payload.exp! - (payload.iat ?? Math.floor(Date.now() / 1000));
-      if (lifetime > config.JWT_MAX_LIFETIME_SECONDS)
+      const now = Math.floor(Date.now() / 1000);
+      if (payload.iat !== undefined && payload.iat > now + CLOCK_SKEW_SECONDS)
+        throw new AuthError('Token was issued in the future', 'issued_in_future');
+      // From iat and from now: a token claiming a recent iat cannot stretch its life into the future.
+      const lifetime = payload.exp! - Math.min(payload.iat ?? now, now);
+      if (lifetime > config.JWT_MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS)
         throw new AuthError(`Token lifetime is longer than the ${config.JWT_MAX_LIFETIME_SECONDS} seconds accepted`, 'lifetime');
       const scope = payload.scope ?? payload.scp;
       const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.map(String) : [];
       const identity = { userId: String(payload.sub), scopes };
-      verified.set(token, { identity, notBefore: ((payload.nbf ?? 0) - 5) * 1000, expiresAt: (payload.exp! + 5) * 1000 });
+      verified.set(token, {
+        identity,
+        notBefore: ((payload.nbf ?? 0) - CLOCK_SKEW_SECONDS) * 1000,
+        expiresAt: (payload.exp! + CLOCK_SKEW_SECONDS) * 1000,
+      });
       return identity;
     } catch (error) {
       throw describe(error);

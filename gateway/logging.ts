@@ -1,5 +1,6 @@
 import { Logger as EngineLogger, type LogLevel } from '@graphql-hive/logger';
 import type { Logger } from '../kit/logger.js';
+import { nameOf, propertyOf } from '../kit/thrown.js';
 
 /** What the engine attaches to its logs that must not reach a log line: headers (tokens) and bodies (user data). */
 const DROPPED = new Set(['headers', 'request', 'body', 'variables', 'authorization', 'cookie', 'x-patchbay-caller']);
@@ -16,6 +17,14 @@ function sanitize(value: unknown, depth = 0): unknown {
 }
 
 /**
+ * A GraphQL error the engine logs after the error masker (gateway/errors.ts) has answered it:
+ * the masker already logged what was unexpected, and a client's error quotes the client's
+ * input (a document's tokens, a variable's value), which stays out of the log.
+ */
+const isMaskedGraphQLError = (attrs: unknown) =>
+  nameOf(attrs) === 'GraphQLError' || (propertyOf(attrs, 'extensions') !== undefined && propertyOf(attrs, 'message') !== undefined);
+
+/**
  * The engine's logger, writing through the process's pino logger: one JSON log stream per
  * process, at its level, without the headers and bodies the engine attaches to some logs.
  */
@@ -30,6 +39,10 @@ export function engineLogger(logger: Logger): EngineLogger {
     writers: [
       {
         write(writeLevel, attrs, msg) {
+          if (isMaskedGraphQLError(attrs)) {
+            const code = propertyOf(propertyOf(attrs, 'extensions'), 'code');
+            return void logger.debug({ engine: { code: typeof code === 'string' ? code : undefined } }, msg ?? 'request error');
+          }
           logger[writeLevel](attrs ? { engine: sanitize(attrs) } : {}, msg ?? '');
         },
       },

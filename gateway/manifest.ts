@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { propertyOf, stringPropertyOf } from '../kit/thrown.js';
 
 /** Apollo's persisted query manifest (`@apollo/generate-persisted-query-manifest`). */
 const Manifest = z.object({
@@ -28,4 +29,10 @@ export function persistedQueryExtension(file: URL, operationName: string) {
   const operation = parseManifest(file).operations.find((op) => op.name === operationName);
   if (!operation) throw new Error(`${operationName} is not in the persisted query manifest: run npm run persisted`);
   return { persistedQuery: { version: 1, sha256Hash: operation.id } };
+}
+
+/** The id a request names a persisted operation by: Apollo's `extensions.persistedQuery`. */
+export function persistedQueryHash(extensions: Record<string, unknown> | undefined): string | undefined {
+  const persisted = extensions?.persistedQuery;
+  return propertyOf(persisted, 'version') === 1 ? stringPropertyOf(persisted, 'sha256Hash') : undefined;
 }

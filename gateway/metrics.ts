@@ -14,6 +14,8 @@ const LIMITS: Array<[RegExp, string]> = [
   [/^Directives limit/, 'directives'],
   [/^Cost limit/, 'cost'],
   [/nested too deeply/, 'nesting'],
+  [/^Variables (hold|are nested)/, 'variables'],
+  [/^Document size limit/, 'document_size'],
 ];
 
 /** The name of a document's first operation, read without parsing (a refused document is never parsed). */
@@ -50,7 +52,7 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
   ]);
   const refusals = metric.counter(
     'patchbay_gateway_limit_refusals_total',
-    'Requests refused for passing a limit (tokens, selections, repeats, depth, aliases, directives, cost, nesting, body_size)',
+    'Requests refused for passing a limit (tokens, selections, repeats, depth, aliases, directives, cost, nesting, variables, document_size, body_size)',
     ['client', 'limit'],
   );
   const authFailures = metric.counter(
@@ -67,6 +69,11 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
     'patchbay_gateway_subgraph_duration_seconds',
     'Duration of one subgraph call, by client and subgraph',
     ['client', 'subgraph'],
+  );
+  const persistedQueryRegistrations = metric.counter(
+    'patchbay_gateway_apq_registrations_total',
+    'APQ registrations by outcome (registered, known, caller_quota, total_quota: not kept, the query still ran; unavailable: Redis)',
+    ['client', 'outcome'],
   );
   const operations = new OperationLabels(persistedOperations);
   const records = new WeakMap<Request, RequestRecord>();
@@ -135,6 +142,9 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
     },
     authFailed(reason: string) {
       authFailures.inc({ client, reason });
+    },
+    persistedQueryRegistered(outcome: string) {
+      persistedQueryRegistrations.inc({ client, outcome });
     },
   };
 }

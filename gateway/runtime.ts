@@ -10,7 +10,12 @@ import { hybridQueryPlanner, type QueryPlanner } from './planner.js';
 import { useClientAuth, type ClientAuthContext } from './plugins/client-auth.js';
 import { useIncrementalOnlyWhenAccepted } from './plugins/incremental.js';
 import { useDemandControl, useParserLimits, useShapeLimits } from './plugins/limits.js';
-import { memoryPersistedQueryStore, useAutomaticPersistedQueries, useSafelist, type PersistedQueryStore } from './plugins/persisted.js';
+import { memoryPersistedQueryStore, type PersistedQueryStore } from './persisted-query-store.js';
+import { useAutomaticPersistedQueries } from './plugins/automatic-persisted-queries.js';
+import { corsFor, useVaryOnOrigin } from './plugins/cors.js';
+import { useJsonBodies } from './plugins/json-bodies.js';
+import { useSafelist } from './plugins/safelist.js';
+import { useRequestLimits } from './plugins/request-limits.js';
 import { subgraphHeaders, useRequestContext, useSignedSubgraphRequests } from './plugins/subgraph-headers.js';
 import { useRequestErrors } from './plugins/request-errors.js';
 import { useNoSuggestions } from './plugins/suggestions.js';
@@ -88,14 +93,24 @@ export function createGateway(
       : false,
     renderGraphiQL: settings.ide ? renderGraphiQL : undefined,
     ...(settings.introspection ? {} : { disableIntrospection: { disableIf: () => true } }),
-    cors: settings.corsOrigins.length ? { origin: settings.corsOrigins, credentials: false, maxAge: 600 } : false,
+    cors: corsFor(settings.corsOrigins),
     csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight'] },
     deferStream: client.defer,
     propagateHeaders: subgraphHeaders({ client: client.name, forwardHeaders: client.forwardHeaders, signCaller }),
     plugins: () => [
       metrics.plugin,
+      ...(settings.corsOrigins.length ? [useVaryOnOrigin()] : []),
       useClientAuth(verify, GRAPHQL_PATH, metrics.authFailed),
-      ...(safelist ? useSafelist(safelist) : [useAutomaticPersistedQueries(options.persistedQueries ?? memoryPersistedQueryStore())]),
+      useJsonBodies({ logger, limits }),
+      useRequestLimits(limits),
+      ...(safelist
+        ? useSafelist(safelist)
+        : [
+            useAutomaticPersistedQueries(
+              options.persistedQueries ?? memoryPersistedQueryStore(settings.persistedQueries),
+              metrics.persistedQueryRegistered,
+            ),
+          ]),
       useParserLimits(limits),
       useShapeLimits(limits),
       ...(settings.fieldSuggestions ? [] : [useNoSuggestions()]),

@@ -6,6 +6,7 @@ import { RedisConfig } from '../kit/redis.js';
 import { AuthConfig } from './auth.js';
 import { clientSupergraphFile, type ClientConfig } from './clients/index.js';
 import type { QueryLimits } from './clients/types.js';
+import { DEFAULT_PERSISTED_QUERY_LIMITS, type PersistedQueryLimits } from './persisted-query-store.js';
 
 /** What every gateway process reads, whatever its client. */
 const GatewayConfig = ServerConfig.extend(AuthConfig.shape)
@@ -29,7 +30,12 @@ const origins = z
       .map((origin) => origin.trim())
       .filter(Boolean),
   )
-  .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be a comma-separated list of origins like https://app.example.com')));
+  .pipe(
+    z.array(
+      // `null` (opaque origins) only when named, literally.
+      z.string().regex(/^(?:https?:\/\/[^/\s]+|null)$/, 'must be a comma-separated list of origins like https://app.example.com'),
+    ),
+  );
 
 /**
  * A client's own settings, read from `<CLIENT>_<NAME>` variables (WEB_MAX_COST, ...), so one
@@ -58,8 +64,16 @@ function clientSchema(client: ClientConfig, production: boolean) {
     MAX_COST: count(limits.cost),
     COST_MODE: z.enum(['enforce', 'measure'], { error: 'must be enforce or measure' }).default(limits.costMode),
     LIST_SIZE: count(limits.listSize, 10_000),
+    MAX_DOCUMENT_CHARS: count(limits.documentChars, 10 * 2 ** 20),
+    MAX_VARIABLE_DEPTH: count(limits.variableDepth),
+    MAX_VARIABLE_VALUES: count(limits.variableValues),
+    MAX_VARIABLE_CHARS: count(limits.variableChars, 10 * 2 ** 20),
     MAX_BODY_BYTES: count(client.maxBodyBytes, 10 * 2 ** 20),
     SUBGRAPH_TIMEOUT_MS: count(client.subgraphTimeoutMs, 120_000),
+    APQ_MEMORY_BYTES: count(DEFAULT_PERSISTED_QUERY_LIMITS.memoryBytes, 2 ** 30),
+    APQ_CALLER_BYTES: count(DEFAULT_PERSISTED_QUERY_LIMITS.callerBytes, 2 ** 30),
+    APQ_TOTAL_BYTES: count(DEFAULT_PERSISTED_QUERY_LIMITS.totalBytes, 2 ** 34),
+    APQ_TTL_SECONDS: count(DEFAULT_PERSISTED_QUERY_LIMITS.ttlSeconds, 30 * 86_400),
   });
 }
 
@@ -79,6 +93,8 @@ export interface GatewaySettings {
   limits: QueryLimits;
   maxBodyBytes: number;
   subgraphTimeoutMs: number;
+  /** What APQ registrations may cost (a client without a safelist). */
+  persistedQueries: PersistedQueryLimits;
   /** Subgraph URLs to use instead of the supergraph's, by variable (`<NAME>_SUBGRAPH_URL`, see subgraphUrlVariable). */
   subgraphUrls: Record<string, string>;
 }
@@ -135,9 +151,19 @@ export function loadGatewaySettings(client: ClientConfig, environment: NodeJS.Pr
       cost: own.MAX_COST,
       costMode: own.COST_MODE,
       listSize: own.LIST_SIZE,
+      documentChars: own.MAX_DOCUMENT_CHARS,
+      variableDepth: own.MAX_VARIABLE_DEPTH,
+      variableValues: own.MAX_VARIABLE_VALUES,
+      variableChars: own.MAX_VARIABLE_CHARS,
     },
     maxBodyBytes: own.MAX_BODY_BYTES,
     subgraphTimeoutMs: own.SUBGRAPH_TIMEOUT_MS,
+    persistedQueries: {
+      memoryBytes: own.APQ_MEMORY_BYTES,
+      callerBytes: own.APQ_CALLER_BYTES,
+      totalBytes: own.APQ_TOTAL_BYTES,
+      ttlSeconds: own.APQ_TTL_SECONDS,
+    },
     subgraphUrls: overrides,
   };
 }

@@ -35,6 +35,10 @@ const audienceOf = (subgraph: string) => `patchbay-subgraph:${subgraph}`;
 const TTL_SECONDS = 60;
 /** A signed token is reused for new requests of the same caller while it is younger than this. */
 const REUSE_SECONDS = 45;
+/** Memory for signed tokens being reused; the least recently used go first. */
+const ISSUED_TOKEN_BYTES = 8 * 2 ** 20;
+/** A signed token's bytes beyond its caller's (header, claims, signature). */
+const SIGNED_TOKEN_OVERHEAD = 256;
 
 const keyOf = (secret: string): KeyObject => createSecretKey(Buffer.from(secret));
 
@@ -71,7 +75,11 @@ export function createRequestSignature(secret: string): {
  */
 export function createCallerSigner(secret: string): (caller: Caller, subgraph: string) => string | Promise<string> {
   const key = keyOf(secret);
-  const issued = new LRUCache<string, { token: string | Promise<string>; reuseUntil: number }>({ max: 10_000 });
+  // Bounded in bytes: scopes come from client tokens, which may be long.
+  const issued = new LRUCache<string, { token: string | Promise<string>; reuseUntil: number }>({
+    maxSize: ISSUED_TOKEN_BYTES,
+    sizeCalculation: (_entry, cacheKey) => 2 * cacheKey.length + SIGNED_TOKEN_OVERHEAD,
+  });
   return (caller, subgraph) => {
     const cacheKey = `${subgraph}\u0000${caller.client}\u0000${caller.userId}\u0000${caller.scopes.join(' ')}`;
     const known = issued.get(cacheKey);

@@ -118,12 +118,16 @@ export const env = {
    */
   upstreamUrl: (local: string, production?: string) => markLocalOnly(httpUrl().default(local), { secret: false, production }),
   /** A credential: a committed local value for development; in production one of its own. */
-  secret: (local: string, options: { minLength?: number; format?: [RegExp, string]; unlessSet?: string } = {}) =>
+  secret: (
+    local: string,
+    options: { minLength?: number; format?: [RegExp, string]; check?: [(value: string) => boolean, string]; unlessSet?: string } = {},
+  ) =>
     markLocalOnly(
       z
         .string()
         .min(options.minLength ?? 1, `must be at least ${options.minLength ?? 1} characters`)
         .regex(options.format?.[0] ?? /[^]/, options.format?.[1])
+        .refine(options.check?.[0] ?? (() => true), options.check?.[1])
         .default(local),
       { secret: true, local, unlessSet: options.unlessSet },
     ),

@@ -28,9 +28,15 @@ export interface IdempotencyStore {
   release(key: string, owner: string): Promise<void>;
 }
 
+/** What one process keeps of idempotency keys and their results, without Redis. */
+const MEMORY_STORE_BYTES = 32 * 2 ** 20;
+
 export class MemoryIdempotencyStore implements IdempotencyStore {
-  // Bounded: the oldest keys go first when a process holds more than this many.
-  private readonly records = new LRUCache<string, IdempotencyRecord<unknown>>({ max: 100_000 });
+  // Bounded in bytes (keys and results come from clients): the least recently used go first.
+  private readonly records = new LRUCache<string, IdempotencyRecord<unknown>>({
+    maxSize: MEMORY_STORE_BYTES,
+    sizeCalculation: (record, key) => 2 * (key.length + JSON.stringify(record).length),
+  });
 
   async claim<T>(key: string, fingerprint: string, owner: string, ttlMs: number) {
     const existing = await this.get<T>(key);

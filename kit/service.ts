@@ -169,6 +169,10 @@ export async function listen(name: string, app: Express, host: string, port: num
   answerErrorsAsJson(app, options.logger ?? createLogger(name.replace(/\s+/g, '-'), 'info'));
   const server = http.createServer(handler);
   server.keepAliveTimeout = 65_000;
+  // A request (headers and body) arrives in this time or is answered 408: a client sending
+  // slowly cannot hold a connection, nor make the server read a refused body for long.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
   const own = await listening(server, host, port);
   let metrics: { server: http.Server; url: string } | undefined;
   if (options.metrics) {

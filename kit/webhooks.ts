@@ -5,14 +5,28 @@ import { createHash, createHmac, createPublicKey, createVerify, timingSafeEqual 
  * raw body: a re-serialised JSON body would not verify.
  */
 
-/** ECDSA P-256 / SHA-256 over `signedPayload` with a base64 SPKI DER key (SendGrid's Event Webhook). */
-export function verifyEcdsaP256(publicKeyBase64: string, signatureBase64: string, signedPayload: Buffer): boolean {
-  try {
-    const key = createPublicKey({ key: Buffer.from(publicKeyBase64, 'base64'), format: 'der', type: 'spki' });
-    return createVerify('sha256').update(signedPayload).verify(key, Buffer.from(signatureBase64, 'base64'));
-  } catch {
-    return false;
-  }
+/**
+ * Checks ECDSA P-256 / SHA-256 signatures with a base64 SPKI DER key (SendGrid's Event Webhook:
+ * over timestamp + raw body). The key is imported once; a check is started with the signature
+ * and fed the signed bytes as they arrive, never joined into one buffer.
+ */
+export function ecdsaP256Verifier(
+  publicKeyBase64: string,
+): (signatureBase64: string) => { update(part: string | Buffer): void; matches(): boolean } {
+  const key = createPublicKey({ key: Buffer.from(publicKeyBase64, 'base64'), format: 'der', type: 'spki' });
+  return (signatureBase64) => {
+    const verifier = createVerify('sha256');
+    return {
+      update: (part) => void verifier.update(part),
+      matches: () => {
+        try {
+          return verifier.verify(key, Buffer.from(signatureBase64, 'base64'));
+        } catch {
+          return false;
+        }
+      },
+    };
+  };
 }
 
 export const hmacSha256Hex = (key: string, data: string) => createHmac('sha256', key).update(data).digest('hex');

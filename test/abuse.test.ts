@@ -7,7 +7,8 @@
  * both gateways, a subgraph and the webhook routes. Every answer must be JSON, below 500, and
  * free of stacks, file paths, secrets and internal URLs; no process may die.
  */
-import { createPrivateKey, createSign, randomBytes } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createSign, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
@@ -29,12 +30,18 @@ const SECRETS = {
   JWT_AUDIENCE: 'patchbay-abuse',
 };
 const auth = AuthConfig.parse(SECRETS);
+const CORS_ORIGINS = ['https://app.abuse.example', 'https://admin.abuse.example'];
+/** The gateways' heap limit in deploy/kubernetes (memory limit 768 Mi). */
+const GATEWAY_NODE_OPTIONS = '--max-old-space-size=512';
+/** What no log line may hold: it is sent in bodies, variables, headers and webhook payloads (see the last suite). */
+const MARKER = 'LOGMARKER7f3a9c';
 
 let sandbox: Sandbox;
 const subgraphs: Record<string, RunningProgram> = {};
 let web: RunningProgram;
 let mobile: RunningProgram;
 let user: string;
+let otherUser: string;
 let admin: string;
 const signCaller = createCallerSigner(SECRETS.INTERNAL_TOKEN_SECRET);
 const requestSignature = createRequestSignature(SECRETS.INTERNAL_TOKEN_SECRET);
@@ -67,7 +74,9 @@ beforeAll(async () => {
         ...SECRETS,
         NODE_ENV: 'production',
         WEB_GATEWAY_PORT: '0',
-        WEB_CORS_ORIGINS: 'https://app.abuse.example',
+        WEB_CORS_ORIGINS: CORS_ORIGINS.join(','),
+        // As the Kubernetes manifests run it: the heap bounded below the container's memory limit.
+        NODE_OPTIONS: GATEWAY_NODE_OPTIONS,
         LOG_LEVEL: 'info',
       }),
     ),
@@ -77,6 +86,7 @@ beforeAll(async () => {
     ),
   ]);
   user = `Bearer ${await mintToken(auth, 'usr_00001', ['email:send'])}`;
+  otherUser = `Bearer ${await mintToken(auth, 'usr_00002', [])}`;
   admin = `Bearer ${await mintToken(auth, 'usr_admin', ['admin'])}`;
 }, 120_000);
 
@@ -186,13 +196,25 @@ describe('the gateway refuses costly documents before they cost (web, production
       'a 20,000-deep list literal',
       `{ user(id: ${'['.repeat(20_000)}${']'.repeat(20_000)}) { id } }`,
       'GRAPHQL_PARSE_FAILED',
-      /^(Token limit of 2000 exceeded|The document is nested too deeply)/,
+      /^Document size limit of 32768 characters exceeded/,
     ],
     [
       '10,000 nested selections',
       `${'{ me '.repeat(10_000)}${'}'.repeat(10_000)}`,
       'GRAPHQL_PARSE_FAILED',
+      /^Document size limit of 32768 characters exceeded/,
+    ],
+    [
+      'a 5,000-deep list literal (under the size limit)',
+      `{ user(id: ${'['.repeat(5000)}${']'.repeat(5000)}) { id } }`,
+      'GRAPHQL_PARSE_FAILED',
       /^(Token limit of 2000 exceeded|The document is nested too deeply)/,
+    ],
+    [
+      '2,000 tokens hidden in 30 KB of comments pass the token limit, not the size',
+      `{ me { id } } # ${'x'.repeat(33_000)}`,
+      'GRAPHQL_PARSE_FAILED',
+      /^Document size limit/,
     ],
     ['2,001 tokens', `{ me { ${repeat('id', 2000)} } }`, 'GRAPHQL_PARSE_FAILED', /^Token limit/],
     [
@@ -218,6 +240,19 @@ describe('the gateway refuses costly documents before they cost (web, production
     const variables = `{"id":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
     const answer = await post(web, `{"query":"query($id: ID!) { user(id: $id) { id } }","variables":${variables}}`);
     expectRefusal(answer, 400, 'BAD_USER_INPUT');
+    expect(answer.json!.errors![0]!.message).toBe('Variables are nested deeper than 10 levels.');
+  });
+
+  // Variables are bounded before anything reads them (coercion, planning, subgraphs): the
+  // flood of the round-two report (90 KB bodies of nested variables) stops here.
+  test.each([
+    ['nested 11 deep', `{"v":${'['.repeat(11)}1${']'.repeat(11)}}`, 'Variables are nested deeper than 10 levels.'],
+    ['5,001 values', `{"v":[${Array(5000).fill(1).join(',')}]}`, 'Variables hold more than 5000 values.'],
+    ['65,537 characters of text', JSON.stringify({ v: 'x'.repeat(65_536) }), 'Variables hold more than 65536 characters of text.'],
+  ])('variables %s are refused before they are read', async (_name, variables, message) => {
+    const answer = await post(web, `{"query":"query($v: [ID]) { me { id } }","variables":${variables}}`);
+    expectRefusal(answer, 400, 'BAD_USER_INPUT');
+    expect(answer.json!.errors![0]!.message).toBe(message);
   });
 
   test('production suggests no field names', async () => {
@@ -306,6 +341,8 @@ describe('tokens: forged, stale and overlong ones are refused with the reason', 
   const hs256 = (key: string, build: (jwt: SignJWT) => SignJWT = (jwt) => jwt.setExpirationTime('5m')) =>
     build(new SignJWT(claims()).setProtectedHeader({ alg: 'HS256' }).setIssuedAt()).sign(Buffer.from(key));
   const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = () => Math.floor(Date.now() / 1000);
+  const YEAR = 365 * 86_400;
   test.each<[string, () => Promise<string | undefined>, RegExp]>([
     ['none', async () => undefined, /Authentication required/],
     ['not a bearer token', async () => 'Basic dXNlcjpwYXNz', /Bearer <JWT>/],
@@ -318,6 +355,31 @@ describe('tokens: forged, stale and overlong ones are refused with the reason', 
       /expired/,
     ],
     ['valid for 100 years', async () => `Bearer ${await hs256(SECRETS.JWT_SECRET, (jwt) => jwt.setExpirationTime('100y'))}`, /lifetime/],
+    [
+      'issued 100 years ahead, an hour before it expires',
+      async () =>
+        `Bearer ${await hs256(SECRETS.JWT_SECRET, (jwt) => jwt.setIssuedAt(now() + 100 * YEAR - 3600).setExpirationTime(now() + 100 * YEAR))}`,
+      /issued in the future/,
+    ],
+    [
+      'issued a minute ahead',
+      async () => `Bearer ${await hs256(SECRETS.JWT_SECRET, (jwt) => jwt.setIssuedAt(now() + 60).setExpirationTime(now() + 600))}`,
+      /issued in the future/,
+    ],
+    [
+      'issued now, for 25 hours',
+      async () => `Bearer ${await hs256(SECRETS.JWT_SECRET, (jwt) => jwt.setIssuedAt(now()).setExpirationTime(now() + 25 * 3600))}`,
+      /lifetime/,
+    ],
+    [
+      'without iat, expiring in 25 hours',
+      async () =>
+        `Bearer ${await new SignJWT(claims())
+          .setProtectedHeader({ alg: 'HS256' })
+          .setExpirationTime(now() + 25 * 3600)
+          .sign(Buffer.from(SECRETS.JWT_SECRET))}`,
+      /lifetime/,
+    ],
   ])('%s', async (_name, authorization, reason) => {
     const header = await authorization();
     const answer = await send('web', graphqlUrl(web), {
@@ -487,15 +549,334 @@ describe('webhooks: forged, stale, replayed and oversized deliveries', () => {
       401,
       'UNAUTHENTICATED',
     ],
-    ['a 2 MB delivery', () => deliver('sendgrid', 'x'.repeat(2 * 2 ** 20)), 413, 'PAYLOAD_TOO_LARGE'],
+    ['a 2 MB delivery, unsigned: refused unread', () => deliver('sendgrid', 'x'.repeat(2 * 2 ** 20)), 401, 'UNAUTHENTICATED'],
+    [
+      'a 2 MB delivery, signed',
+      () => deliver('sendgrid', 'x'.repeat(2 * 2 ** 20), signSendgrid('x'.repeat(2 * 2 ** 20))),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
+    ['Postmark, 2 MB without credentials: refused unread', () => deliver('postmark', 'x'.repeat(2 * 2 ** 20)), 401, 'UNAUTHENTICATED'],
+    [
+      'a compressed delivery',
+      () =>
+        deliver('postmark', '{}', {
+          ...basic(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}`),
+          'content-encoding': 'gzip',
+        }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
   ] as const)('%s', async (_name, request, status, code) => {
     expectRefusal(await request(), status, code);
+  });
+
+  const mailgunSignature = (token = randomBytes(25).toString('hex'), timestamp = String(Math.floor(Date.now() / 1000))) => ({
+    timestamp,
+    token,
+    signature: createHmac('sha256', LOCAL.webhooks.mailgunSigningKey)
+      .update(timestamp + token)
+      .digest('hex'),
+  });
+  const mailgunEvent = (event: string, messageId: string) => ({
+    id: randomBytes(8).toString('hex'),
+    event,
+    message: { headers: { 'message-id': `<${messageId}>` } },
+  });
+
+  test('a Mailgun signature is spent on the body it came with: another body is refused, the same one is a retry', async () => {
+    const signature = mailgunSignature();
+    const delivered = JSON.stringify({ signature, 'event-data': mailgunEvent('delivered', 'abuse-mg-1') });
+    const bounced = JSON.stringify({ signature, 'event-data': mailgunEvent('failed', 'abuse-mg-1') });
+    expect((await deliver('mailgun', delivered)).json).toEqual({ received: 1, applied: 1, duplicates: 0 });
+    expectRefusal(await deliver('mailgun', bounced), 401, 'UNAUTHENTICATED');
+    expect((await deliver('mailgun', delivered)).json).toEqual({ received: 1, applied: 0, duplicates: 1 });
+  });
+
+  test('a Mailgun body cannot carry a second signature block for the one verified', async () => {
+    const genuine = mailgunSignature();
+    // The verified block sits inside the event; the body's own signature is something else.
+    const body = JSON.stringify({
+      'event-data': { ...mailgunEvent('failed', 'abuse-mg-2'), 'user-variables': { signature: genuine } },
+      signature: { timestamp: genuine.timestamp, token: 'another', signature: 'f'.repeat(64) },
+    });
+    expectRefusal(await deliver('mailgun', body), 401, 'UNAUTHENTICATED');
   });
 
   test('a replayed delivery is answered 200 and applies nothing', async () => {
     const signed = signSendgrid(events);
     expect((await deliver('sendgrid', events, signed)).json).toEqual({ received: 1, applied: 1, duplicates: 0 });
     expect((await deliver('sendgrid', events, signed)).json).toEqual({ received: 1, applied: 0, duplicates: 1 });
+  });
+});
+
+describe('CORS: only the configured origins, never `null`', () => {
+  const preflight = (origin: string) =>
+    fetch(graphqlUrl(web), {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+    });
+  const query = (origin: string) =>
+    fetch(graphqlUrl(web), {
+      method: 'POST',
+      headers: { ...JSON_HEADERS, authorization: user, origin },
+      body: '{"query":"{ me { id } }"}',
+    });
+
+  test.each(['null', 'https://evil.example', 'https://app.abuse.example.evil.example', 'http://app.abuse.example'])(
+    'origin %s gets no CORS headers, on a preflight or a query',
+    async (origin) => {
+      for (const response of [await preflight(origin), await query(origin)]) {
+        expect(response.headers.get('access-control-allow-origin')).toBeNull();
+        expect(response.headers.get('vary')).toMatch(/\bOrigin\b/);
+      }
+    },
+  );
+
+  test.each(CORS_ORIGINS)('origin %s gets itself back, varying by Origin', async (origin) => {
+    for (const response of [await preflight(origin), await query(origin)]) {
+      expect(response.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(response.headers.get('vary')).toMatch(/\bOrigin\b/);
+    }
+  });
+});
+
+describe('file names: what a file name may hold', () => {
+  const upload = (fileName: string) =>
+    post(web, {
+      query: `mutation($name: String!) { createUploadUrl(input: { userId: "usr_00001", fileName: $name, contentType: "text/plain", size: 5 }) { key } }`,
+      variables: { name: fileName },
+    });
+  test.each<[string, string, boolean]>([
+    ['plain', 'report 2026 (final).txt', true],
+    ['accents and CJK', 'résumé-家.pdf', true],
+    ['an emoji', 'holiday 🏖.png', true],
+    ['right-to-left override (an extension that lies)', 'invoice\u202Egnp.txt', false],
+    ['left-to-right mark', 'a\u200Eb.txt', false],
+    ['isolates', 'a\u2066b\u2069.txt', false],
+    ['Arabic letter mark', 'a\u061Cb.txt', false],
+    ['zero-width space', 'a\u200Bb.txt', false],
+    ['byte order mark', '\uFEFFa.txt', false],
+    ['soft hyphen', 'a\u00ADb.txt', false],
+    ['line separator', 'a\u2028b.txt', false],
+    ['C1 control', 'a\u0085b.txt', false],
+    ['NUL', 'a\u0000b.txt', false],
+    ['newline', 'a\nb.txt', false],
+    ['DEL', 'a\u007Fb.txt', false],
+    ['a lone surrogate', 'a\uD800b.txt', false],
+    ['slash', 'a/b.txt', false],
+    ['backslash', 'a\\b.txt', false],
+    ['dot-dot', '..', false],
+    ['256 characters', 'a'.repeat(256), false],
+  ])('%s', async (_name, fileName, accepted) => {
+    const answer = await upload(fileName);
+    if (accepted) expect(answer.json?.errors).toBeUndefined();
+    else expect(answer.json).toMatchObject({ data: null, errors: [{ extensions: { code: 'BAD_USER_INPUT' } }] });
+  });
+});
+
+describe("tracked event ids are the caller's", () => {
+  test("another user's reuse of an event id drops nothing and replaces nothing", async () => {
+    const id = `shared-${randomBytes(4).toString('hex')}`;
+    const track = (authorization: string, userId: string, name: string) =>
+      post(
+        web,
+        {
+          query: 'mutation($e: [TrackEventInput!]!) { track(events: $e) { accepted eventIds } }',
+          variables: { e: [{ id, userId, name }] },
+        },
+        { authorization },
+      );
+    expect((await track(user, 'usr_00001', `Mine ${id}`)).json).toEqual({ data: { track: { accepted: 1, eventIds: [id] } } });
+    expect((await track(otherUser, 'usr_00002', `Theirs ${id}`)).json).toEqual({ data: { track: { accepted: 1, eventIds: [id] } } });
+    // Both reach Segment, each under a message id of its user's (Segment keeps one event per message id).
+    const delivered = () => sandbox.providers.segment.ingested.filter((event) => event.event.endsWith(id));
+    const deadline = Date.now() + 20_000;
+    while (delivered().length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(
+      delivered()
+        .map((event) => [event.properties.distinct_id, event.event])
+        .sort(),
+    ).toEqual([
+      ['usr_00001', `Mine ${id}`],
+      ['usr_00002', `Theirs ${id}`],
+    ]);
+    expect(new Set(delivered().map((event) => event.properties.$insert_id)).size).toBe(2);
+  }, 30_000);
+});
+
+describe('results per GraphQL over HTTP', () => {
+  const forbiddenMutation = {
+    query: 'mutation { createUploadUrl(input: { userId: "usr_00002", fileName: "a.txt", contentType: "text/plain", size: 5 }) { url } }',
+  };
+  test.each(['application/graphql-response+json', 'application/json'])(
+    'a failed non-null mutation field keeps data: null with its error (accept %s)',
+    async (accept) => {
+      const answer = await post(web, forbiddenMutation, { accept });
+      expect(answer.status).toBe(200);
+      expect(answer.json).toMatchObject({ data: null, errors: [{ path: ['createUploadUrl'], extensions: { code: 'FORBIDDEN' } }] });
+    },
+  );
+  test.each(['application/graphql-response+json', 'application/json', '*/*'])(
+    'malformed JSON is 400 whatever the accept (%s)',
+    async (accept) => {
+      expectRefusal(await post(web, '{"query":', { accept }), 400, 'BAD_REQUEST');
+    },
+  );
+  test('malformed JSON variables in a GET are 400, not a server error', async () => {
+    const answer = await send('web', `${graphqlUrl(web)}?query=${encodeURIComponent('{ me { id } }')}&variables=%7Bnot-json`, {
+      headers: { authorization: user, 'apollo-require-preflight': '1' },
+    });
+    expectRefusal(answer, 400, 'BAD_REQUEST');
+  });
+});
+
+describe('memory per caller is bounded in bytes', () => {
+  /** Resident memory of a process, in MiB. */
+  const rssMiB = (program: RunningProgram) =>
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${program.child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  /** A counter's value in a metrics text, by its labels. */
+  const counterValue = (text: string, name: string, labels: string) =>
+    Number(new RegExp(`^${name}\\{[^}]*${labels}[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+
+  const registrations = async () => {
+    const metrics = await (await fetch(`${web.metricsUrl}/metrics`)).text();
+    const outcome = (name: string) => counterValue(metrics, 'patchbay_gateway_apq_registrations_total', `outcome="${name}"`);
+    return { registered: outcome('registered'), callerQuota: outcome('caller_quota'), totalQuota: outcome('total_quota') };
+  };
+  const registering = (query: string) => ({
+    query,
+    extensions: { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') } },
+  });
+
+  test('one caller registers at most 1 MB a day; past it, queries still run', async () => {
+    const before = await registrations();
+    const statuses: number[] = [];
+    const query = (n: number) => `{ me { id } } # one caller ${n} ${'y'.repeat(30_000)}`;
+    for (let n = 0; n < 20; n++) statuses.push((await post(web, registering(query(n)))).status);
+    expect(statuses).toEqual(Array(20).fill(200));
+    const after = await registrations();
+    // Each registration counts its bytes in memory (two a character): 17 of ~60 KB fit in 1 MB.
+    expect({ registered: after.registered - before.registered, callerQuota: after.callerQuota - before.callerQuota }).toEqual({
+      registered: 17,
+      callerQuota: 3,
+    });
+    const { extensions } = registering(query(19));
+    expectRefusal(await post(web, { extensions }), 404, 'PERSISTED_QUERY_NOT_FOUND');
+  });
+
+  test('APQ registrations, verified tokens and caller tokens each stay within their bytes; RSS stays under 600 MiB', async () => {
+    // 1,200 requests, each with a token of its own (an 8 KB scope each: every cache keyed by
+    // what a client sends gets a big key), from 200 callers each registering six ~30 KB
+    // documents: 72 MB of registrations, past the 64 MB total quota.
+    const REQUESTS = 1200;
+    const CALLERS = 200;
+    const tokens = await Promise.all(
+      Array.from({ length: REQUESTS }, (_, i) =>
+        mintToken(auth, `usr_mem_${i % CALLERS}`, [`pad-${i}-${'p'.repeat(8000)}`]).then((token) => `Bearer ${token}`),
+      ),
+    );
+    const before = await registrations();
+    let peak = rssMiB(web);
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(web))), 100);
+    const statuses: Record<number, number> = {};
+    try {
+      for (let i = 0; i < REQUESTS; i += 8) {
+        await Promise.all(
+          Array.from({ length: 8 }, async (_, j) => {
+            const n = i + j;
+            const response = await fetch(graphqlUrl(web), {
+              method: 'POST',
+              headers: { ...JSON_HEADERS, authorization: tokens[n]! },
+              body: JSON.stringify(registering(`{ me { id } } # ${n} ${'x'.repeat(30_000)}`)),
+            });
+            await response.arrayBuffer();
+            statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+          }),
+        );
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    const after = await registrations();
+    const registered = after.registered - before.registered;
+    const totalQuota = after.totalQuota - before.totalQuota;
+    console.log(
+      `memory: ${REQUESTS} requests of 30 KB with 8 KB tokens: RSS peak ${peak.toFixed(0)} MiB; APQ registered ${registered}, over the total quota ${totalQuota}`,
+    );
+    expect(statuses).toEqual({ 200: REQUESTS });
+    // 64 MB a day in all (what the previous test registered counts too), ~60 KB each.
+    expect(after.registered).toBeLessThanOrEqual(Math.floor((64 * 2 ** 20) / 60_000));
+    expect(totalQuota).toBeGreaterThan(0);
+    expect(registered + totalQuota + after.callerQuota - before.callerQuota).toBe(REQUESTS);
+    // The container's limit is 768 Mi; the heap is capped at 512 MiB (GATEWAY_NODE_OPTIONS).
+    expect(peak).toBeLessThan(600);
+  }, 120_000);
+});
+
+describe('logs hold no request bodies, variables, headers or webhook payloads', () => {
+  test('a marker sent every way reaches no log line of any process (LOG_LEVEL=info)', async () => {
+    const padded = `${MARKER} ${'z'.repeat(90_000)}`;
+    const headers = { 'user-agent': MARKER, 'accept-language': MARKER, 'x-forwarded-for': MARKER, 'idempotency-key': MARKER };
+    // The web gateway: malformed bodies, variables, documents, headers, a GET's query string, a bad token.
+    await post(web, `{"query":"${padded}`);
+    await post(web, { query: 'query($v: Int) { me { id } }', variables: { v: MARKER } }, headers);
+    await post(web, { query: `{ me { ${MARKER} } }` }, headers);
+    await post(web, { query: `{ ${MARKER}` });
+    await post(
+      web,
+      {
+        query: 'mutation($i: SendEmailInput!) { sendEmail(input: $i) { messageId } }',
+        variables: { i: { to: `${MARKER}@example.com`, subject: MARKER, text: MARKER } },
+      },
+      headers,
+    );
+    await send('web', `${graphqlUrl(web)}?query=${encodeURIComponent('{ me { id } }')}&variables=${MARKER}`, {
+      headers: { authorization: user, 'apollo-require-preflight': '1' },
+    });
+    await post(web, { query: '{ me { id } }' }, { authorization: `Bearer ${MARKER}.${MARKER}.${MARKER}` });
+    // The mobile gateway: a persisted operation's variables, and a raw query.
+    await post(mobile, { variables: { userId: MARKER }, extensions: persistedQueryExtension(mobileClient.safelist!, 'Home') }, headers);
+    await post(mobile, { query: `{ ${MARKER} }` });
+    // A subgraph, called as the gateway calls it: variables and a body that is not JSON.
+    const caller = await (signCaller({ userId: 'usr_00001', scopes: [], client: 'web' }, 'accounts') as Promise<string>);
+    for (const body of [
+      JSON.stringify({ query: 'query($id: ID!) { user(id: $id) { id } }', variables: { id: MARKER } }),
+      `{"q":"${MARKER}`,
+    ]) {
+      await send('subgraph', graphqlUrl(subgraphs.accounts!), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [CALLER_HEADER]: caller, [SIGNATURE_HEADER]: requestSignature.sign(caller, body) },
+        body,
+      });
+    }
+    // Webhooks: forged, malformed and genuine deliveries carrying the marker.
+    const hook = (provider: string) => `${subgraphs.email!.url}/webhooks/${provider}`;
+    const postmarkAuth = `Basic ${Buffer.from(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}`).toString('base64')}`;
+    const deliveries: Array<[string, string, Record<string, string>]> = [
+      ['sendgrid', padded, {}],
+      ['mailgun', JSON.stringify({ signature: { timestamp: '1', token: MARKER, signature: '0'.repeat(64) }, 'event-data': MARKER }), {}],
+      ['postmark', MARKER, { authorization: `Basic ${Buffer.from(`${MARKER}:${MARKER}`).toString('base64')}` }],
+      ['postmark', `{"${MARKER}":`, { authorization: postmarkAuth }],
+      [
+        'postmark',
+        JSON.stringify({ RecordType: 'Delivery', MessageID: MARKER, Recipient: `${MARKER}@example.com` }),
+        { authorization: postmarkAuth },
+      ],
+    ];
+    for (const [provider, body, extra] of deliveries)
+      await send('webhooks', hook(provider), { method: 'POST', headers: { 'content-type': 'application/json', ...extra }, body });
+
+    const programs = { web, mobile, ...subgraphs };
+    for (const [name, program] of Object.entries(programs))
+      expect({ name, holdsMarker: program.output().includes(MARKER) }).toEqual({ name, holdsMarker: false });
+    // The refusals were logged, each as one short line.
+    const refusal = web
+      .output()
+      .split('\n')
+      .find((line) => line.includes('request JSON does not parse'));
+    expect(refusal?.length).toBeLessThan(400);
+    expect(subgraphs.email!.output()).toContain('webhook refused');
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * GraphQL over HTTP: the graphql-http audit suite (61 audits) against the web gateway and
  * against the mobile gateway's program with its safelist off (both with introspection on,
- * which the audits need). No MUST may fail; SHOULD and MAY results are listed in the README.
+ * which the audits need): 58 ok and the 3 notices the README lists; no SHOULD or MUST fails.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { auditServer } from 'graphql-http';
@@ -41,7 +41,14 @@ describe('graphql-http server audits', () => {
   ])('%s: 61 audits, no error', async (_name, url) => {
     const results = await auditServer({ url: url(), fetchFn: authorized });
     expect(results).toHaveLength(61);
-    const errors = results.filter((r) => r.status === 'error').map((r) => `${r.id} ${r.name}`);
-    expect(errors).toEqual([]);
+    const tally = ['ok', 'notice', 'warn', 'error'].map((status) => `${results.filter((r) => r.status === status).length} ${status}`);
+    const notices = results.filter((r) => r.status !== 'ok').map((r) => `  ${r.status} ${r.id} ${r.name}`);
+    console.log(`graphql-http audit, ${_name}: ${tally.join(', ')}\n${notices.join('\n')}`);
+    // The three notices are GETs a browser form could send, which CSRF prevention refuses.
+    expect(results.filter((r) => r.status !== 'ok').map((r) => `${r.status} ${r.id}`)).toEqual([
+      'notice 5A70',
+      'notice D6D5',
+      'notice 6A70',
+    ]);
   });
 });

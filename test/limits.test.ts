@@ -77,8 +77,8 @@ describe('query limits of the web client', () => {
     expect(await refusedWith(gateway, events(fits + 1), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(
       `Token limit of ${web.limits.tokens} exceeded.`,
     );
-    // Ten times the limit (still under the body limit) costs no more to refuse: parsing stops.
-    expect(await refusedWith(gateway, events(fits * 10), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(
+    // Four times the limit (still under the document size limit) costs no more to refuse: parsing stops.
+    expect(await refusedWith(gateway, events(fits * 4), undefined, 'GRAPHQL_PARSE_FAILED')).toBe(
       `Token limit of ${web.limits.tokens} exceeded.`,
     );
     // At the limit it parses (and is then refused for what it is: these events are not the caller's).

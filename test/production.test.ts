@@ -3,11 +3,16 @@
  * starts on a local-development default there. Each program runs as a real child process
  * and must stop before it listens, with exit 2 and one line per variable.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
 import { LOCAL } from '../kit/local-defaults.js';
 import { bareEnv, runToEnd, tsxProgram } from './programs.js';
 
 const PRODUCTION = { NODE_ENV: 'production', LOG_LEVEL: 'silent' };
+/** A SendGrid webhook key of this deployment's own: a P-256 public key, not the committed one. */
+const PRODUCTION_SENDGRID_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ format: 'der', type: 'spki' })
+  .toString('base64');
 const MUST_BE_SET = 'must be set when NODE_ENV=production';
 const COMMITTED = 'is a committed local development value';
 
@@ -80,7 +85,7 @@ describe('with NODE_ENV=production and nothing else set', () => {
         SENDGRID_API_KEY: 'SG.real',
         POSTMARK_SERVER_TOKEN: 'pm-real',
         EMAIL_FROM_ADDRESS: 'no-reply@example.com',
-        SENDGRID_WEBHOOK_PUBLIC_KEY: 'not-the-committed-one',
+        SENDGRID_WEBHOOK_PUBLIC_KEY: PRODUCTION_SENDGRID_KEY,
         MAILGUN_WEBHOOK_SIGNING_KEY: 'mg-real',
         POSTMARK_WEBHOOK_USER: 'hooks',
         POSTMARK_WEBHOOK_PASSWORD: 'pm-hook-real',

@@ -15,6 +15,7 @@ import { SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { HAS_REDIS, as, startRedis, type TestRedis } from './helpers.js';
 import { bareEnv, startProgram, tsxProgram } from './programs.js';
+import { eventMessageId } from '../subgraphs/analytics/events.js';
 
 if (!HAS_REDIS) console.warn('redis-server not found: the Redis outage tests are skipped (.ci/run installs it)');
 const describeWithRedis = HAS_REDIS ? describe : describe.skip;
@@ -70,12 +71,18 @@ async function post(query: string, variables: object): Promise<Answer> {
 let n = 0;
 const sendOnce = (key: string, to: string) =>
   withRetries(() => post(print(SendEmailDocument), { input: { to, subject: 'Outage', text: 'Hello', idempotencyKey: key } }));
-const track = (ids: string[]) =>
-  withRetries(() => post(print(TrackDocument), { events: ids.map((id) => ({ id, userId: 'usr_00001', name: 'Outage' })) }));
+const track = (ids: string[]) => {
+  trackedIds.push(...ids);
+  return withRetries(() => post(print(TrackDocument), { events: ids.map((id) => ({ id, userId: 'usr_00001', name: 'Outage' })) }));
+};
 
 const mailsTo = (to: string) => stack.sandbox.providers.sendgrid.sent.filter((m) => JSON.stringify(m.body).includes(to)).length;
-const ingested = (prefix: string) =>
-  new Set(stack.sandbox.providers.segment.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix)));
+/** What Segment received of usr_00001's events with ids starting `prefix` (it keeps them under message ids of the user's). */
+const ingested = (prefix: string) => {
+  const received = new Set(stack.sandbox.providers.segment.ingested.map((e) => String(e.properties.$insert_id)));
+  return new Set(trackedIds.filter((id) => id.startsWith(prefix) && received.has(eventMessageId('usr_00001', id))));
+};
+const trackedIds: string[] = [];
 const readiness = async (subgraph: string) => {
   const response = await fetch(`${stack.subgraphs[subgraph]!.url}/readyz`);
   return { status: response.status, redis: ((await response.json()) as { redis?: string }).redis };

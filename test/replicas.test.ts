@@ -23,6 +23,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/registry.js';
 import { FREE_SANDBOX_PORTS, HAS_REDIS, as, asGateway, freePort, graphql, persistedId, startRedis, type TestRedis } from './helpers.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from './programs.js';
+import { eventMessageId } from '../subgraphs/analytics/events.js';
 
 const HAS_HAPROXY = spawnSync('haproxy', ['-v']).status === 0;
 if (!HAS_HAPROXY) console.warn('haproxy not found: the replica test is skipped (.ci/run installs it)');
@@ -236,7 +237,8 @@ const documentedPartialErrors = new Set([
             body: (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> },
           };
         }, 'Track');
-        if (tracked && record('Track', tracked)) tally.acknowledged.push(...ids);
+        // Segment keeps each under its user's message id (subgraphs/analytics/events.ts).
+        if (tracked && record('Track', tracked)) tally.acknowledged.push(...ids.map((id) => eventMessageId(user.id, id)));
         const home = await safely(async () => {
           const response = await fetch(mobile, {
             method: 'POST',

@@ -18,6 +18,7 @@ import { startGateway } from '../gateway/index.js';
 import type { RunningService } from '../kit/service.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { expectNoLeaks, graphql, persisted } from './helpers.js';
+import { eventMessageId } from '../subgraphs/analytics/events.js';
 
 let stack: Stack;
 let web: string;
@@ -215,7 +216,9 @@ describe('mobile gateway', () => {
     expect(first.body.data!.track).toMatchObject({ accepted: 1, eventIds: ['evt-test-1'] });
     await persisted(mobile, TrackDocument, { events });
     // Delivery to Segment follows the acknowledgement (the outbox): wait for it, then ask.
-    const ingested = () => stack.sandbox.providers.segment.ingested.filter((e) => e.properties.$insert_id === 'evt-test-1').length;
+    // Segment keeps it under the user's message id for it (subgraphs/analytics/events.ts).
+    const messageId = eventMessageId(user.id, 'evt-test-1');
+    const ingested = () => stack.sandbox.providers.segment.ingested.filter((e) => e.properties.$insert_id === messageId).length;
     for (let i = 0; i < 100 && ingested() === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(ingested()).toBe(1);
     const home = await persisted(mobile, HomeDocument, { userId: user.id });

@@ -1,7 +1,8 @@
+import type { RequestLimits } from '../plugins/request-limits.js';
 import type { Contract } from '../contract.js';
 
-/** What one client's operations may cost the graph (gateway/limits.ts). */
-export interface QueryLimits {
+/** What one client's operations may cost the graph (gateway/plugins/limits.ts, gateway/plugins/request-limits.ts). */
+export interface QueryLimits extends RequestLimits {
   /** Deepest field nesting; fragments add no depth. */
   depth: number;
   /** Aliases in one operation (each alias can repeat a costly field). */

@@ -7,6 +7,10 @@ export interface ClientAuthContext {
   identity: Identity;
 }
 
+/** Each request's verified caller, from its first hook on (the context is built only after validation). */
+const identities = new WeakMap<Request, Identity>();
+export const verifiedIdentity = (request: Request): Identity | undefined => identities.get(request);
+
 /** How long a client waits before asking again when the identity provider's keys are away. */
 const KEYS_RETRY_AFTER_SECONDS = 5;
 
@@ -21,7 +25,6 @@ export function useClientAuth(
   graphqlPath: string,
   onRefused: (reason: AuthFailure) => void = () => {},
 ): GatewayPlugin<ClientAuthContext> {
-  const identities = new WeakMap<Request, Identity>();
   return {
     onRequest({ request, url, endResponse }) {
       if (request.method === 'OPTIONS' || url.pathname !== graphqlPath) return;

@@ -18,7 +18,8 @@ const requestError = (message: string, code: string) => new GraphQLError(message
  * OPERATION_TYPE_NOT_SUPPORTED before any planning, where the planner would fail it as an
  * internal error. A result with errors and no `data` at all failed before execution (variables
  * that do not fit their types): 400 for clients that accept application/graphql-response+json
- * (application/json keeps 200, as the spec has it), with the code BAD_USER_INPUT. A refusal
+ * (application/json keeps 200, as the spec has it), with the code BAD_USER_INPUT. A result
+ * whose errors have paths did execute (a non-null root field failed): it keeps `data: null`. A refusal
  * the engine answers with a status and no body (415, 406) gets a JSON body saying why.
  */
 export function useRequestErrors(): GatewayPlugin {
@@ -42,6 +43,9 @@ export function useRequestErrors(): GatewayPlugin {
     onExecutionResult({ result, setResult }) {
       if (!result || Symbol.asyncIterator in result || 'data' in result || !result.errors?.length) return;
       if (result.errors.some((error) => error.extensions?.http)) return;
+      // Execution ran and a non-null root field failed: `data: null` says so (the engine drops
+      // it), and the request itself was fine: the status stays 200.
+      if (result.errors.some((error) => error.path?.length)) return setResult({ ...result, data: null });
       setResult({
         ...result,
         errors: result.errors.map(

@@ -1,6 +1,15 @@
+import { createHash } from 'node:crypto';
+
 /** An event a client tracks, as it waits in the outbox and goes to Segment. */
 export interface TrackedEvent {
+  /** The id the client gave (or one made for it): what `track` answers. */
   id: string;
+  /**
+   * The id the outbox and Segment dedupe by: the client's id scoped to the user, so no user
+   * can drop or replace another's event by reusing its id. (Absent in events queued before
+   * ids were scoped; their own id served then.)
+   */
+  messageId?: string;
   userId: string;
   name: string;
   occurredAt: string;
@@ -16,3 +25,7 @@ export interface UserEvent {
 }
 
 export type Unit = 'hour' | 'day' | 'month';
+
+/** The id an event is kept and sent under: its user's and its own, together (eventMessageId('usr_1', 'e1')). */
+export const eventMessageId = (userId: string, id: string) =>
+  `evt_${createHash('sha256').update(userId).update('\n').update(id).digest('base64url')}`;

@@ -4,7 +4,7 @@ import { SCOPES, requireScope, requireSelf } from '../../kit/caller.js';
 import { badUserInput } from '../../kit/errors.js';
 import { DateScalar, DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers, TimeInterval } from './__generated__/resolvers-types.js';
-import type { Unit } from './events.js';
+import { eventMessageId, type Unit } from './events.js';
 import { SEGMENT_EVENT_BYTES, segmentEventBytes } from './segment.js';
 
 const MAX_TRACK_EVENTS = 100;
@@ -35,7 +35,7 @@ export const resolvers: Resolvers = {
     trackDeadLetters: async (_parent, { first }, { caller, sources }) => {
       requireScope(caller, SCOPES.admin);
       return (await sources.outbox.deadLetters()).slice(0, pageSize(first, 'first', 1000, 100)).map((d) => ({
-        id: d.id,
+        id: d.payload.id,
         userId: d.payload.userId,
         name: d.payload.name,
         occurredAt: d.payload.occurredAt,
@@ -78,6 +78,7 @@ export const resolvers: Resolvers = {
           throw badUserInput(`events[${i}].name must be 1 to 255 characters`, `events.${i}.name`);
         return {
           id,
+          messageId: eventMessageId(e.userId, id),
           userId: e.userId,
           name: e.name,
           occurredAt: e.occurredAt ?? new Date().toISOString(),
@@ -90,7 +91,7 @@ export const resolvers: Resolvers = {
         }
       });
       // Acknowledged once on disk; the outbox delivers to Segment, through outages too.
-      await sources.outbox.append(tracked.map((event) => ({ id: event.id, payload: event })));
+      await sources.outbox.append(tracked.map((event) => ({ id: event.messageId, payload: event })));
       return { accepted: tracked.length, eventIds: tracked.map((e) => e.id) };
     },
   },

@@ -17,7 +17,14 @@ export function segmentRetryAfterMs(response: UpstreamResponse): number | undefi
 const basic = (user: string) => `Basic ${Buffer.from(user).toString('base64')}`;
 
 function toSegmentTrack(e: TrackedEvent) {
-  return { type: 'track', messageId: e.id, userId: e.userId, event: e.name, timestamp: e.occurredAt, properties: e.properties };
+  return {
+    type: 'track',
+    messageId: e.messageId ?? e.id,
+    userId: e.userId,
+    event: e.name,
+    timestamp: e.occurredAt,
+    properties: e.properties,
+  };
 }
 /** Room for the envelope (`{"batch":[...]}`) within Segment's 500 KB. */
 const BATCH_BODY_BYTES = SEGMENT_BATCH_BYTES - 64;

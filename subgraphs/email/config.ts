@@ -3,6 +3,16 @@ import { env } from '../../kit/config.js';
 import { LOCAL } from '../../kit/local-defaults.js';
 import { sandboxUrl } from '../registry.js';
 import { RedisConfig } from '../../kit/redis.js';
+import { ecdsaP256Verifier } from '../../kit/webhooks.js';
+
+const isEcdsaP256PublicKey = (key: string) => {
+  try {
+    ecdsaP256Verifier(key);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The email subgraph's settings: both providers, the sender, the webhook credentials. */
 export const EmailConfig = RedisConfig.extend({
@@ -13,7 +23,9 @@ export const EmailConfig = RedisConfig.extend({
   EMAIL_FROM_ADDRESS: env.local(z.email({ error: 'must be an email address' }).default('notifications@patchbay.example')),
   EMAIL_FROM_NAME: z.string().default('patchbay'),
   /** SendGrid Event Webhook verification key (base64 SPKI, from SendGrid's webhook settings). */
-  SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(LOCAL.webhooks.sendgridPublicKey),
+  SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(LOCAL.webhooks.sendgridPublicKey, {
+    check: [isEcdsaP256PublicKey, 'must be the base64 public key (SPKI) SendGrid shows for the signed Event Webhook'],
+  }),
   /** Mailgun's HTTP webhook signing key. */
   MAILGUN_WEBHOOK_SIGNING_KEY: env.secret(LOCAL.webhooks.mailgunSigningKey),
   /** The basic-auth credentials put in the Postmark webhook URL. */

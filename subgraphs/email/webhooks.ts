@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import express, { type Express, type Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
 import { metricsIn } from '../../kit/metrics.js';
 import { z } from 'zod';
 import { appliedEvents, type IdempotencyStore } from '../../kit/idempotency.js';
+import { StoreUnavailableError } from '../../kit/errors.js';
 import type { Logger } from '../../kit/logger.js';
 import { errorJson } from '../../kit/service.js';
-import { basicCredentials, hmacSha256Hex, isFresh, safeEqual, verifyEcdsaP256 } from '../../kit/webhooks.js';
+import { discardBody, readBody, type ReceivedBody } from '../../kit/body.js';
+import { basicCredentials, ecdsaP256Verifier, hmacSha256Hex, isFresh, safeEqual } from '../../kit/webhooks.js';
 import type { EmailConfig } from './config.js';
 import type { MessageStatus, MessageStatuses } from './statuses.js';
 import { messageOf } from '../../kit/thrown.js';
@@ -25,6 +27,9 @@ interface DeliveryEvent {
 const APPLIED_RETENTION_MS = 72 * 3_600_000;
 /** How long a provider should wait before sending a webhook again when its events could not be stored. */
 const RETRY_AFTER_SECONDS = 30;
+/** The largest webhook body read, and the time it may take to arrive. */
+const BODY_LIMIT_BYTES = 2 ** 20;
+const BODY_TIMEOUT_MS = 10_000;
 
 const SENDGRID_EVENTS: Record<string, MessageStatus> = {
   processed: 'PROCESSED',
@@ -79,10 +84,41 @@ const parseJson = (body: Buffer): unknown => {
   }
 };
 
+/** A SendGrid signature as it must look: base64 of a DER ECDSA signature (about 96 characters). */
+const SENDGRID_SIGNATURE = /^[A-Za-z0-9+/]{64,140}={0,2}$/;
+/** A Mailgun signature block as it must look, where it sits in the raw body: found without parsing. */
+const MAILGUN_SIGNATURE_KEY = '"signature"';
+const MAILGUN_SIGNATURE_BLOCK = /^"signature"\s*:\s*\{([^{}]{1,1024})\}/;
+const field = (block: string, name: string, shape: string) => new RegExp(`"${name}"\\s*:\\s*"(${shape})"`).exec(block)?.[1];
+
+/**
+ * The (timestamp, token, signature) of a Mailgun webhook, read from the raw body by a bounded
+ * scan: Mailgun signs only those, inside the JSON, so they are checked before the body is
+ * parsed. The parsed body must then carry the same ones (see receiveWebhooks).
+ */
+export function mailgunSignatureOf(body: Buffer): { timestamp: string; token: string; signature: string } | undefined {
+  for (let at = body.indexOf(MAILGUN_SIGNATURE_KEY), tries = 0; at >= 0 && tries < 4; tries++) {
+    const block = MAILGUN_SIGNATURE_BLOCK.exec(body.subarray(at, at + 1200).toString('utf8'))?.[1];
+    if (block) {
+      const timestamp = field(block, 'timestamp', '\\d{1,12}');
+      const token = field(block, 'token', '[A-Za-z0-9_-]{1,256}');
+      const signature = field(block, 'signature', '[0-9a-f]{64}');
+      if (timestamp && token && signature) return { timestamp, token, signature };
+    }
+    at = body.indexOf(MAILGUN_SIGNATURE_KEY, at + 1);
+  }
+  return undefined;
+}
+
+type Refusal = 'forged' | 'stale' | 'malformed' | 'replayed';
+
 /**
  * Delivery-event webhooks, served by the email subgraph's process: SendGrid (ECDSA P-256 over
- * timestamp + raw body, recent only), Mailgun (HMAC-SHA256 over timestamp + token, recent
- * only) and Postmark (basic auth). A request that does not verify is refused 401 and counted.
+ * timestamp + raw body), Mailgun (HMAC-SHA256 over timestamp + token, each token spent once)
+ * and Postmark (basic auth). What can be checked before the body is read is checked first (a
+ * missing signature, a stale timestamp, wrong credentials: refused with the body unread); the
+ * body is read within a size and a time limit, its signature verified on the raw bytes, and
+ * only a verified body is parsed. A request that does not verify is refused 401 and counted.
  * A verified one applies the events not applied before (by the provider's event id, or by what
  * identifies an event without one) and answers 200 also when every event was known: a
  * provider's retry, or a replay, changes nothing. Events are spent only once their statuses
@@ -100,25 +136,51 @@ export function receiveWebhooks(
 ) {
   const received = metricsIn(registry).counter(
     'patchbay_webhooks_total',
-    'Delivery-event webhooks by provider and outcome (accepted, duplicate, forged, stale, malformed, unavailable)',
+    'Delivery-event webhooks by provider and outcome (accepted, duplicate, forged, stale, malformed, replayed, unavailable)',
     ['provider', 'outcome'],
   );
   const tolerance = config.WEBHOOK_TOLERANCE_SECONDS;
+  const verifySendgrid = ecdsaP256Verifier(config.SENDGRID_WEBHOOK_PUBLIC_KEY);
   // In the idempotency store, which replicas share through Redis: a retry to another replica is known there too.
   const applied = appliedEvents(sources.keys, APPLIED_RETENTION_MS);
 
-  const refuse = (res: Response, provider: string, outcome: 'forged' | 'stale' | 'malformed') => {
+  /** Refuses a delivery; the body of one refused before it was read is thrown away unread. */
+  const refuse = (res: Response, provider: string, outcome: Refusal, unread?: Request) => {
     received.inc({ provider, outcome });
     logger.warn({ provider, outcome }, 'webhook refused');
+    if (unread) void discardBody(unread);
     if (outcome === 'malformed') return void res.status(400).json(errorJson(`Not a ${provider} webhook body`, 'BAD_REQUEST'));
-    res
-      .status(401)
-      .json(
-        errorJson(
-          outcome === 'stale' ? 'Webhook timestamp is outside the accepted window' : 'Webhook credentials or signature do not verify',
-          'UNAUTHENTICATED',
-        ),
-      );
+    const message =
+      outcome === 'stale'
+        ? 'Webhook timestamp is outside the accepted window'
+        : outcome === 'replayed'
+          ? 'Webhook token was already used with another body'
+          : 'Webhook credentials or signature do not verify';
+    res.status(401).json(errorJson(message, 'UNAUTHENTICATED'));
+  };
+
+  const unavailable = (res: Response, provider: string, error: unknown) => {
+    received.inc({ provider, outcome: 'unavailable' });
+    logger.error({ provider, err: messageOf(error) }, 'webhook events could not be stored');
+    res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+    res.status(503).json(errorJson('Webhook events could not be stored; send them again later', 'STORE_UNAVAILABLE'));
+  };
+
+  /** The raw body, within its limits (each chunk handed to `onChunk` as it comes); undefined when the answer was given instead. */
+  const body = async (req: Request, res: Response, onChunk?: (chunk: Buffer) => void): Promise<ReceivedBody | undefined> => {
+    const encoding = req.get('content-encoding');
+    if (encoding && encoding.toLowerCase() !== 'identity') {
+      void discardBody(req);
+      return void res.status(415).json(errorJson('Webhook bodies are taken uncompressed', 'UNSUPPORTED_MEDIA_TYPE'));
+    }
+    const read = await readBody(req, { limit: BODY_LIMIT_BYTES, timeoutMs: BODY_TIMEOUT_MS, onChunk });
+    if (typeof read !== 'string') return read;
+    if (read === 'aborted') return void res.destroy();
+    if (read === 'timeout') {
+      res.setHeader('connection', 'close');
+      return void res.status(408).json(errorJson('The webhook body was not sent in time', 'REQUEST_TIMEOUT'));
+    }
+    res.status(413).json(errorJson(`Webhook body is larger than ${BODY_LIMIT_BYTES} bytes`, 'PAYLOAD_TOO_LARGE'));
   };
 
   const apply = async (res: Response, provider: string, events: DeliveryEvent[]) => {
@@ -134,32 +196,24 @@ export function receiveWebhooks(
       );
       await applied.remember(fresh.map((e) => e.id));
     } catch (error) {
-      received.inc({ provider, outcome: 'unavailable' });
-      logger.error({ provider, err: messageOf(error) }, 'webhook events could not be stored');
-      res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
-      return void res.status(503).json(errorJson('Webhook events could not be stored; send them again later', 'STORE_UNAVAILABLE'));
+      return unavailable(res, provider, error);
     }
     received.inc({ provider, outcome: fresh.length ? 'accepted' : 'duplicate' });
     res.status(200).json({ received: events.length, applied: fresh.length, duplicates: events.length - fresh.length });
   };
 
-  const raw = express.raw({ type: () => true, limit: '1mb' });
-  // What `raw` read; nothing when the request had no body.
-  const bodyOf = (req: express.Request): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-
-  app.post('/webhooks/sendgrid', raw, async (req, res) => {
+  app.post('/webhooks/sendgrid', async (req, res) => {
     const signature = req.get('x-twilio-email-event-webhook-signature');
     const timestamp = req.get('x-twilio-email-event-webhook-timestamp');
-    const body = bodyOf(req);
-    if (
-      !signature ||
-      !timestamp ||
-      !verifyEcdsaP256(config.SENDGRID_WEBHOOK_PUBLIC_KEY, signature, Buffer.concat([Buffer.from(timestamp), body]))
-    ) {
-      return refuse(res, 'sendgrid', 'forged');
-    }
-    if (!isFresh(Number(timestamp), tolerance)) return refuse(res, 'sendgrid', 'stale');
-    const parsed = SendgridEvents.safeParse(parseJson(body));
+    if (!signature || !timestamp || !SENDGRID_SIGNATURE.test(signature)) return refuse(res, 'sendgrid', 'forged', req);
+    if (!isFresh(Number(timestamp), tolerance)) return refuse(res, 'sendgrid', 'stale', req);
+    // The signature is checked on the bytes as they arrive: a forged body is never joined or parsed.
+    const check = verifySendgrid(signature);
+    check.update(timestamp);
+    const raw = await body(req, res, check.update);
+    if (!raw) return;
+    if (!check.matches()) return refuse(res, 'sendgrid', 'forged');
+    const parsed = SendgridEvents.safeParse(parseJson(raw.buffer()));
     if (!parsed.success) return refuse(res, 'sendgrid', 'malformed');
     await apply(
       res,
@@ -173,13 +227,32 @@ export function receiveWebhooks(
     );
   });
 
-  app.post('/webhooks/mailgun', raw, async (req, res) => {
-    const parsed = MailgunWebhook.safeParse(parseJson(bodyOf(req)));
+  app.post('/webhooks/mailgun', async (req, res) => {
+    const received = await body(req, res);
+    if (!received) return;
+    const raw = received.buffer();
+    const signed = mailgunSignatureOf(raw);
+    if (!signed) return refuse(res, 'mailgun', 'malformed');
+    if (!safeEqual(hmacSha256Hex(config.MAILGUN_WEBHOOK_SIGNING_KEY, signed.timestamp + signed.token), signed.signature))
+      return refuse(res, 'mailgun', 'forged');
+    if (!isFresh(Number(signed.timestamp), tolerance)) return refuse(res, 'mailgun', 'stale');
+    // Mailgun signs the token, not the event: a token is spent on the body it first came with
+    // (the same body again is a retry, answered as one), so a signature seen once cannot
+    // carry an event of someone else's making.
+    const bodyDigest = createHash('sha256').update(raw).digest('base64url');
+    let tokenUse: Awaited<ReturnType<IdempotencyStore['claim']>>;
+    try {
+      tokenUse = await sources.keys.claim(`mailgun-token:${signed.token}`, bodyDigest, 'webhook', 2 * tolerance * 1000);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      return unavailable(res, 'mailgun', error);
+    }
+    if (tokenUse !== 'claimed' && tokenUse.fingerprint !== bodyDigest) return refuse(res, 'mailgun', 'replayed');
+    const parsed = MailgunWebhook.safeParse(parseJson(raw));
     if (!parsed.success) return refuse(res, 'mailgun', 'malformed');
     const { timestamp, token, signature } = parsed.data.signature;
-    if (!safeEqual(hmacSha256Hex(config.MAILGUN_WEBHOOK_SIGNING_KEY, timestamp + token), signature))
-      return refuse(res, 'mailgun', 'forged');
-    if (!isFresh(Number(timestamp), tolerance)) return refuse(res, 'mailgun', 'stale');
+    // What was verified is what the body says: a second signature block cannot stand in for it.
+    if (timestamp !== signed.timestamp || token !== signed.token || signature !== signed.signature) return refuse(res, 'mailgun', 'forged');
     const event = parsed.data['event-data'];
     await apply(res, 'mailgun', [
       {
@@ -191,16 +264,18 @@ export function receiveWebhooks(
     ]);
   });
 
-  app.post('/webhooks/postmark', raw, async (req, res) => {
+  app.post('/webhooks/postmark', async (req, res) => {
     const credentials = basicCredentials(req.get('authorization'));
     // Both compared whatever the first gives: the time taken tells nothing.
     const userMatches = safeEqual(credentials?.user ?? '', config.POSTMARK_WEBHOOK_USER);
     const passwordMatches = safeEqual(credentials?.password ?? '', config.POSTMARK_WEBHOOK_PASSWORD);
     if (!credentials || !userMatches || !passwordMatches) {
       res.setHeader('WWW-Authenticate', 'Basic realm="postmark-webhooks", charset="UTF-8"');
-      return refuse(res, 'postmark', 'forged');
+      return refuse(res, 'postmark', 'forged', req);
     }
-    const parsed = PostmarkWebhook.safeParse(parseJson(bodyOf(req)));
+    const raw = await body(req, res);
+    if (!raw) return;
+    const parsed = PostmarkWebhook.safeParse(parseJson(raw.buffer()));
     if (!parsed.success) return refuse(res, 'postmark', 'malformed');
     const event = parsed.data;
     await apply(res, 'postmark', [

@@ -5,8 +5,23 @@ import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { userPrefix } from './loaders.js';
 
-// eslint-disable-next-line no-control-regex -- control characters are exactly what a file name may not hold
-const FILE_NAME = /^[^/\\\u0000-\u001f\u007f]{1,255}$/;
+/**
+ * What a file name may not hold: slashes (it is a key's last part), control characters (C0,
+ * DEL, C1), bidirectional formatting (`a\u202Egnp.txt` shows as `atxt.png`: an extension that
+ * lies), invisible formatting (zero-width, BOM, soft hyphen), line or paragraph separators
+ * and lone surrogates (no UTF-8 for a key).
+ * Refused, not stripped: a name changed behind the user's back is not the name they gave.
+ */
+const FORBIDDEN_IN_FILE_NAME = /[/\\\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/** Why a file name is refused, or undefined. */
+export function fileNameRefusal(name: string): string | undefined {
+  if (name.length < 1 || name.length > 255) return 'input.fileName must be 1 to 255 characters';
+  if (name === '.' || name === '..') return 'input.fileName may not be . or ..';
+  if (FORBIDDEN_IN_FILE_NAME.test(name))
+    return 'input.fileName may not hold a slash, a control character or an invisible or bidirectional formatting character';
+  return undefined;
+}
 
 const cursorOf = (key: string) => Buffer.from(key).toString('base64url');
 
@@ -46,9 +61,8 @@ export const resolvers: Resolvers = {
   Mutation: {
     createUploadUrl: (_parent, { input }, { caller, sources }) => {
       requireSelf(caller, input.userId);
-      if (!FILE_NAME.test(input.fileName) || input.fileName === '.' || input.fileName === '..') {
-        throw badUserInput('input.fileName must be 1 to 255 characters with no slash or control character', 'input.fileName');
-      }
+      const nameRefusal = fileNameRefusal(input.fileName);
+      if (nameRefusal) throw badUserInput(nameRefusal, 'input.fileName');
       const contentType = input.contentType.toLowerCase();
       const refusal = sources.files.uploadRefusal(input.size, contentType);
       if (refusal) throw badUserInput(refusal.message, `input.${refusal.field}`);

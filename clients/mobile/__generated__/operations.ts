@@ -7,7 +7,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type CreateUploadUrlInput = {
   /** Media type the upload will be sent with: one the server allows (images, PDF, text, office documents by default). */
   contentType: string;
-  /** File name, 1 to 255 characters, no slashes. */
+  /** File name, 1 to 255 characters: no slash, control character, or invisible or bidirectional formatting character. */
   fileName: string;
   /** Size of the upload in bytes, at most the server's limit (25 MiB by default). Storage refuses a body of any other size. */
   size: number;

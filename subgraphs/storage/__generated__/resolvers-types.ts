@@ -20,7 +20,7 @@ export type Scalars = {
 export type CreateUploadUrlInput = {
   /** Media type the upload will be sent with: one the server allows (images, PDF, text, office documents by default). */
   contentType: Scalars['String']['input'];
-  /** File name, 1 to 255 characters, no slashes. */
+  /** File name, 1 to 255 characters: no slash, control character, or invisible or bidirectional formatting character. */
   fileName: Scalars['String']['input'];
   /** Size of the upload in bytes, at most the server's limit (25 MiB by default). Storage refuses a body of any other size. */
   size: Scalars['Float']['input'];
