@@ -30,7 +30,8 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no
 COPY --from=build /app/dist ./dist
 # The image's user: uid 1000 ("node"), never root.
 USER 1000:1000
-# Containers listen on every interface; ports are each program's own (README "Ports").
+# Containers listen on every interface; ports are each program's own (the table in README
+# "Quick start"). The health check finds the port of the program the container runs.
 ENV HOST=0.0.0.0
 EXPOSE 4000 5000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["node", "dist/scripts/healthcheck.js"]

@@ -1,10 +1,10 @@
 import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createCallerSigner } from '../kit/caller.js';
 import type { Logger } from '../kit/logger.js';
 import { createVerifier } from './auth.js';
 import { INCREMENTAL_DELIVERY_SDL } from './directives.js';
 import { createErrorMasker } from './errors.js';
+import { renderIde } from './ide.js';
 import { engineLogger } from './logging.js';
 import { hybridQueryPlanner, type QueryPlanner } from './planner.js';
 import { useClientAuth, type ClientAuthContext } from './plugins/client-auth.js';
@@ -87,11 +87,10 @@ export function createGateway(
     graphiql: settings.ide
       ? {
           title: `patchbay ${client.name}`,
-          defaultQuery: '# Put a token in Headers below (npm run -s token -- usr_00001), then run:\n{\n  me {\n    id\n    name\n  }\n}\n',
-          headers: JSON.stringify({ Authorization: 'Bearer <a token: npm run -s token -- usr_00001>' }, null, 2),
+          defaultQuery: '# Every request carries the token the page asked for. Try:\n{\n  me {\n    id\n    name\n  }\n}\n',
         }
       : false,
-    renderGraphiQL: settings.ide ? renderGraphiQL : undefined,
+    renderGraphiQL: settings.ide ? renderIde : undefined,
     ...(settings.introspection ? {} : { disableIntrospection: { disableIf: () => true } }),
     cors: corsFor(settings.corsOrigins),
     csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight'] },

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { COMMITTED_SECRETS } from './local-defaults.js';
 
@@ -21,12 +22,28 @@ interface LocalOnly {
   production?: string;
   /** Another variable that, when set, makes this one unnecessary (JWT_JWKS_URL for JWT_SECRET). */
   unlessSet?: string;
+  /** A fresh value for a secret (`npm run secrets`), with any variable that goes with it. */
+  generate?: () => string | Record<string, string>;
 }
 const localOnly = new WeakMap<z.ZodType, LocalOnly>();
 const markLocalOnly = <T extends z.ZodType>(schema: T, how: LocalOnly): T => {
   localOnly.set(schema, how);
   return schema;
 };
+
+const randomSecret = () => randomBytes(32).toString('base64url');
+
+/** What production asks of a setting: nothing (a default serves), to be set, or to be set to a secret of its own. */
+export type ProductionRule = 'optional' | 'required' | 'secret';
+
+/** The settings of a configuration schema with what production asks of each, and how to make a fresh secret. */
+export function productionRules(schema: z.ZodObject): Array<{ name: string; rule: ProductionRule; generate?: () => string | Record<string, string> }> {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const how = localOnly.get(field as z.ZodType);
+    if (!how || how.production !== undefined) return { name, rule: 'optional' as const };
+    return how.secret ? { name, rule: 'secret' as const, generate: how.generate } : { name, rule: 'required' as const };
+  });
+}
 
 /** The one switch between local development and a deployment. */
 export const isProduction = (environment: NodeJS.ProcessEnv = process.env) => environment.NODE_ENV === 'production';
@@ -120,7 +137,14 @@ export const env = {
   /** A credential: a committed local value for development; in production one of its own. */
   secret: (
     local: string,
-    options: { minLength?: number; format?: [RegExp, string]; check?: [(value: string) => boolean, string]; unlessSet?: string } = {},
+    options: {
+      minLength?: number;
+      format?: [RegExp, string];
+      check?: [(value: string) => boolean, string];
+      unlessSet?: string;
+      /** A fresh value of the shape the secret needs; 32 random bytes (base64url) when not given. */
+      generate?: () => string | Record<string, string>;
+    } = {},
   ) =>
     markLocalOnly(
       z
@@ -129,7 +153,7 @@ export const env = {
         .regex(options.format?.[0] ?? /[^]/, options.format?.[1])
         .refine(options.check?.[0] ?? (() => true), options.check?.[1])
         .default(local),
-      { secret: true, local, unlessSet: options.unlessSet },
+      { secret: true, local, unlessSet: options.unlessSet, generate: options.generate ?? randomSecret },
     ),
   /** Any other setting whose default is for local development only. */
   local: <T extends z.ZodType>(schema: T) => markLocalOnly(schema, { secret: false }),

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { LOCAL } from '../kit/local-defaults.js';
 import { createProviderApp, defineSandboxProvider, jsonError, type ProviderApp } from './provider.js';
 import type { SeedUser } from './seed.js';
 
@@ -91,6 +90,6 @@ export function createAccountsSandbox({ users, token }: AccountsSandboxOptions):
 
 export const sandboxProvider = defineSandboxProvider({
   name: 'accounts',
-  create: (seed) => createAccountsSandbox({ users: seed.users, token: LOCAL.accounts.token }),
+  create: (seed, credentials) => createAccountsSandbox({ users: seed.users, token: credentials.ACCOUNTS_API_TOKEN }),
   env: (url) => ({ ACCOUNTS_API_URL: url }),
 });

@@ -14,6 +14,7 @@ import {
   type SubgraphName,
 } from '../subgraphs/registry.js';
 import type { FaultRule } from './faults.js';
+import { SandboxCredentials } from './credentials.js';
 import { SANDBOX_PROVIDERS } from './providers.js';
 import { generateSeed } from './seed.js';
 
@@ -31,8 +32,9 @@ const SandboxConfig = ServerConfig.extend({
 
 /** Each provider's port and each subgraph's webhook target, as the registry names them. */
 function loadSandboxConfig(environment: NodeJS.ProcessEnv) {
-  const [config, ports, webhookTargets] = loadAll(
+  const [config, credentials, ports, webhookTargets] = loadAll(
     () => loadConfig(SandboxConfig, environment),
+    () => loadConfig(SandboxCredentials, environment),
     () =>
       loadEach(
         PROVIDERS.map((p) => p.name),
@@ -42,7 +44,7 @@ function loadSandboxConfig(environment: NodeJS.ProcessEnv) {
       ),
     () => loadEach(SUBGRAPH_NAMES, webhooksUrlVariable, (name) => env.url().default(localUrl(REGISTRY[name].port)), environment),
   );
-  return { ...config, ports, webhookTargets };
+  return { ...config, credentials, ports, webhookTargets };
 }
 
 /** Bad JSON or an oversized body: answered in a generic JSON shape, never with a stack. */
@@ -69,7 +71,7 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
   // The providers share one copy of the seed's events (what Segment ingests, Mixpanel sees); `seed` stays as generated.
   const working = { ...seed, events: [...seed.events] };
   const providers = Object.fromEntries(
-    Object.entries(SANDBOX_PROVIDERS).map(([name, definition]) => [name, definition.create(working)]),
+    Object.entries(SANDBOX_PROVIDERS).map(([name, definition]) => [name, definition.create(working, config.credentials)]),
   ) as { [name in keyof typeof SANDBOX_PROVIDERS]: ReturnType<(typeof SANDBOX_PROVIDERS)[name]['create']> };
 
   const running: Record<string, RunningService> = {};

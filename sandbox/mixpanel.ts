@@ -1,5 +1,4 @@
 import type { Request, Response } from 'express';
-import { LOCAL } from '../kit/local-defaults.js';
 import { basicUser } from './basic-auth.js';
 import { createProviderApp, defineSandboxProvider, jsonError, type ProviderApp } from './provider.js';
 import type { SeedEvent } from './seed.js';
@@ -126,8 +125,12 @@ export function createMixpanelSandbox(options: MixpanelSandboxOptions): Provider
 
 export const sandboxProvider = defineSandboxProvider({
   name: 'mixpanel',
-  create: (seed) =>
-    createMixpanelSandbox({ events: seed.events, serviceAccount: LOCAL.mixpanel.serviceAccount, projectId: LOCAL.mixpanel.projectId }),
+  create: (seed, credentials) =>
+    createMixpanelSandbox({
+      events: seed.events,
+      serviceAccount: credentials.MIXPANEL_SERVICE_ACCOUNT,
+      projectId: credentials.MIXPANEL_PROJECT_ID,
+    }),
   // The sandbox does not limit queries; real Mixpanel allows 60 an hour.
   env: (url) => ({ MIXPANEL_API_URL: `${url}/api/query`, MIXPANEL_QUERIES_PER_HOUR: '0' }),
 });

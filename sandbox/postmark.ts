@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import express from 'express';
-import { LOCAL } from '../kit/local-defaults.js';
 import { createProviderApp, defineSandboxProvider, jsonError, webhookSender, type ProviderApp } from './provider.js';
 
 export interface PostmarkSandboxOptions {
@@ -74,11 +73,11 @@ export function createPostmarkSandbox({
 
 export const sandboxProvider = defineSandboxProvider({
   name: 'postmark',
-  create: () =>
+  create: (_seed, credentials) =>
     createPostmarkSandbox({
-      serverToken: LOCAL.postmark.serverToken,
-      webhookUser: LOCAL.webhooks.postmarkUser,
-      webhookPassword: LOCAL.webhooks.postmarkPassword,
+      serverToken: credentials.POSTMARK_SERVER_TOKEN,
+      webhookUser: credentials.POSTMARK_WEBHOOK_USER,
+      webhookPassword: credentials.POSTMARK_WEBHOOK_PASSWORD,
     }),
   env: (url) => ({ POSTMARK_API_URL: url }),
   webhookPath: '/webhooks/postmark',

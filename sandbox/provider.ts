@@ -1,5 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { createServiceApp } from '../kit/service.js';
 import { FaultInjector, validateRules, type ErrorBody, type ThrottleHeaders } from './faults.js';
+import type { SandboxCredentials } from './credentials.js';
 import type { SeedData } from './seed.js';
 
 /**
@@ -70,9 +72,8 @@ export const jsonError =
   });
 
 export function createProviderApp(name: string, options: ProviderOptions): ProviderApp {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
+  // The shell every patchbay process has (/healthz, /readyz), before the provider's own routes.
+  const app = createServiceApp();
   app.set('query parser', 'simple');
   const calls = new CallCounter();
   const faults = new FaultInjector(options.errorBody);
@@ -150,7 +151,8 @@ export function webhookSender(sign: (body: string) => Record<string, string>) {
  */
 export interface SandboxProvider<App extends ProviderApp = ProviderApp> {
   name: string;
-  create(seed: SeedData): App;
+  /** The provider over the seed, accepting (and signing with) the given credentials. */
+  create(seed: SeedData, credentials: SandboxCredentials): App;
   /** The subgraph settings that make it use this provider at `url`. */
   env(url: string): Record<string, string>;
   /** A provider that posts delivery webhooks: the path of its receiver on its subgraph. */

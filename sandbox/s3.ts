@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import { LOCAL } from '../kit/local-defaults.js';
 import { createProviderApp, defineSandboxProvider, rawBody, type ProviderApp } from './provider.js';
 import { Bucket, type StoredObject } from './s3-bucket.js';
 import type { SeedFile } from './seed.js';
@@ -284,11 +283,11 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { buck
 
 export const sandboxProvider = defineSandboxProvider({
   name: 's3',
-  create: (seed) =>
+  create: (seed, credentials) =>
     createS3Sandbox({
-      bucket: LOCAL.s3.bucket,
-      region: LOCAL.s3.region,
-      credentials: { accessKeyId: LOCAL.s3.accessKeyId, secretAccessKey: LOCAL.s3.secretAccessKey },
+      bucket: credentials.S3_BUCKET,
+      region: credentials.S3_REGION,
+      credentials: { accessKeyId: credentials.S3_ACCESS_KEY_ID, secretAccessKey: credentials.S3_SECRET_ACCESS_KEY },
       files: seed.files,
     }),
   env: (url) => ({ S3_ENDPOINT: url }),

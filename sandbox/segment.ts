@@ -1,5 +1,4 @@
 import express from 'express';
-import { LOCAL } from '../kit/local-defaults.js';
 import { basicUser } from './basic-auth.js';
 import { createProviderApp, defineSandboxProvider, jsonError, type ProviderApp } from './provider.js';
 import type { SeedEvent } from './seed.js';
@@ -95,6 +94,6 @@ export function createSegmentSandbox(options: SegmentSandboxOptions): ProviderAp
 
 export const sandboxProvider = defineSandboxProvider({
   name: 'segment',
-  create: (seed) => createSegmentSandbox({ events: seed.events, writeKey: LOCAL.segment.writeKey }),
+  create: (seed, credentials) => createSegmentSandbox({ events: seed.events, writeKey: credentials.SEGMENT_WRITE_KEY }),
   env: (url) => ({ SEGMENT_API_URL: url }),
 });

@@ -1,7 +1,6 @@
 import { createPrivateKey, createSign, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import express from 'express';
-import { LOCAL } from '../kit/local-defaults.js';
 import { createProviderApp, defineSandboxProvider, jsonError, webhookSender, type ProviderApp } from './provider.js';
 import type { SeedBounce, SeedMessage } from './seed.js';
 
@@ -258,12 +257,12 @@ export function createSendgridSandbox(
 
 export const sandboxProvider = defineSandboxProvider({
   name: 'sendgrid',
-  create: (seed) =>
+  create: (seed, credentials) =>
     createSendgridSandbox({
       messages: seed.messages,
       bounces: seed.bounces,
-      apiKey: LOCAL.sendgrid.apiKey,
-      webhookPrivateKey: LOCAL.webhooks.sendgridPrivateKey,
+      apiKey: credentials.SENDGRID_API_KEY,
+      webhookPrivateKey: credentials.SANDBOX_SENDGRID_WEBHOOK_PRIVATE_KEY,
     }),
   env: (url) => ({ SENDGRID_API_URL: url }),
   webhookPath: '/webhooks/sendgrid',

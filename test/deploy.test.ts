@@ -141,6 +141,13 @@ describe('the Dockerfile', () => {
       expect(await response.json()).toEqual({ data: { me: { id: 'usr_00001', name: expect.any(String) } } });
 
       expect((await healthcheck(subgraphPort)).status).toBe(0);
+      // Given no port, the HEALTHCHECK finds the program's own, in the container's environment.
+      const ownPort = await runToEnd(
+        [process.execPath, ...image.healthcheck!.command.slice(1)],
+        bareEnv({ ...image.env, ACCOUNTS_PORT: String(subgraphPort) }),
+        { cwd: image.dir },
+      );
+      expect({ status: ownPort.status, stderr: ownPort.stderr }).toEqual({ status: 0, stderr: '' });
       expect(await subgraph.stop()).toBe(0);
       expect(await gateway.stop()).toBe(0);
       const down = await healthcheck(subgraphPort);
@@ -411,10 +418,12 @@ describe('docker-compose.yml', () => {
     command?: string[];
     environment?: Record<string, string>;
     healthcheck?: { test: string[] };
+    depends_on?: Record<string, { condition: string }>;
   }
   const compose = parseYaml(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
     services: Record<string, ComposeService>;
   };
+  const ours = Object.entries(compose.services).filter(([, service]) => service.build);
   const defaultPort: Record<string, number> = {
     sandbox: REGISTRY.accounts.providers.accounts.sandboxPort,
     ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, REGISTRY[name].port])),
@@ -422,8 +431,7 @@ describe('docker-compose.yml', () => {
     'gateway-mobile': LOCAL.ports.mobile,
   };
 
-  test('runs every program of the image, each health-checked on its own port, beside Redis', () => {
-    const ours = Object.entries(compose.services).filter(([, service]) => service.build);
+  test('runs every program of the image, each health-checked on its own port, beside Redis, each started once what it needs is healthy', () => {
     expect(ours.map(([name]) => name).sort()).toEqual(Object.keys(defaultPort).sort());
     for (const [name, service] of ours) {
       expect({ name, program: existsSync(join(image.dir, service.command![0]!)) }).toEqual({ name, program: true });
@@ -432,9 +440,68 @@ describe('docker-compose.yml', () => {
         healthcheck: ['CMD', ...image.healthcheck!.command, String(defaultPort[name])],
       });
       expect(service.environment?.REDIS_URL).toBe('redis://redis:6379');
+      for (const [needed, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect({ name, needed, condition, checked: Boolean(compose.services[needed]?.healthcheck) }).toEqual({
+          name,
+          needed,
+          condition: 'service_healthy',
+          checked: true,
+        });
+      }
     }
     expect(compose.services.redis?.image).toMatch(/^redis:/);
   });
+
+  (HAS_REDIS ? test : test.skip)(
+    'comes up healthy: each service started as compose starts it, in its order, passes its own health check and serves a query',
+    async () => {
+      // Compose's network, on loopback: a service's name is 127.0.0.1 (each keeps its port), Redis is the test's.
+      const onLoopback = (value: string) =>
+        value === 'redis://redis:6379'
+          ? redis!.url
+          : Object.keys(compose.services).reduce((text, host) => text.replaceAll(`//${host}:`, '//127.0.0.1:'), value);
+      const healthy = new Set<string>();
+      const checkHealth = async (name: string) => {
+        const [form, ...command] = compose.services[name]!.healthcheck!.test;
+        expect(form).toBe('CMD');
+        const env = { ...image.env, ...compose.services[name]!.environment };
+        const end = Date.now() + 30_000;
+        for (;;) {
+          const run = await runToEnd([process.execPath, ...command.slice(1)], bareEnv(env), { cwd: image.dir });
+          if (run.status === 0) return void healthy.add(name);
+          if (Date.now() > end) throw new Error(`${name} never passed its health check: ${run.stderr}`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      };
+      const pending = new Map(ours);
+      while (pending.size) {
+        const ready = [...pending].filter(([, service]) =>
+          Object.keys(service.depends_on ?? {}).every((needed) => healthy.has(needed) || needed === 'redis'),
+        );
+        expect(ready.length).toBeGreaterThan(0);
+        await Promise.all(
+          ready.map(async ([name, service]) => {
+            pending.delete(name);
+            const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([key, value]) => [key, onLoopback(value)]));
+            started.push(
+              await startProgram(imageCommand(service.command!), bareEnv({ ...image.env, ...env, HOST: '127.0.0.1' }), { cwd: image.dir }),
+            );
+            await checkHealth(name);
+          }),
+        );
+      }
+      expect([...healthy].sort()).toEqual(ours.map(([name]) => name).sort());
+      // The development configuration: a token signed with the local secret is accepted.
+      const token = await mintToken(AuthConfig.parse({}), 'usr_00001', []);
+      const response = await fetch(`http://127.0.0.1:${LOCAL.ports.web}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: '{ me { id files(first: 1) { nodes { name } } recentEvents(last: 1) { name } } }' }),
+      });
+      expect(await response.json()).toMatchObject({ data: { me: { id: 'usr_00001' } } });
+    },
+    120_000,
+  );
 });
 
 (HAS_PROMTOOL ? describe : describe.skip)('the Prometheus alert rules', () => {

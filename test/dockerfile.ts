@@ -1,11 +1,12 @@
 /**
  * A Dockerfile's build replayed outside a container, where no image can be built: each stage
  * is a directory standing for its WORKDIR, COPY copies from the repository or an earlier
- * stage, RUN runs in a shell there with the stage's ENV. What it cannot replay (a base image's
- * content, another WORKDIR) it refuses, so a change to the Dockerfile cannot pass unreplayed.
+ * stage, RUN runs in a shell there with the stage's ENV (`npm ci` offline, from what is
+ * installed). What it cannot replay (a base image's content, another WORKDIR) it refuses, so a
+ * change to the Dockerfile cannot pass unreplayed.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 
 export interface Stage {
@@ -73,6 +74,23 @@ function run(command: string, cwd: string, env: Record<string, string>): Promise
 }
 
 /**
+ * `npm ci`, offline: the context's own node_modules, installed from the same lockfile, stands
+ * for the install (linked, not copied: the same files at no cost of space), and `--omit=dev`
+ * removes what the lockfile marks as dev-only, as npm would, without asking the registry.
+ */
+async function installOffline(context: string, dir: string, omitDev: boolean): Promise<void> {
+  const lock = readFileSync(join(dir, 'package-lock.json'), 'utf8');
+  if (lock !== readFileSync(join(context, 'package-lock.json'), 'utf8'))
+    throw new Error('npm ci: the stage has another package-lock.json than the installed node_modules');
+  await run(`cp -al ${JSON.stringify(join(context, 'node_modules'))} node_modules`, dir, {});
+  // npm's record of what it installed is written again by npm, not shared with the context's.
+  rmSync(join(dir, 'node_modules/.package-lock.json'), { force: true });
+  if (!omitDev) return;
+  const { packages } = JSON.parse(lock) as { packages: Record<string, { dev?: boolean }> };
+  for (const [path, entry] of Object.entries(packages)) if (path && entry.dev) rmSync(join(dir, path), { recursive: true, force: true });
+}
+
+/**
  * Replays `dockerfile` with `context` as the build context into directories below `into`;
  * returns the stages in order (the last is the image).
  */
@@ -125,10 +143,11 @@ export async function replayDockerfile(dockerfile: string, context: string, into
         break;
       }
       case 'RUN': {
-        // A cache mount is a cache kept between builds: here, the machine's own npm cache.
+        // A cache mount is a cache kept between builds: nothing to replay.
         const command = raw.replace(/^(--mount=\S+\s+)+/, '');
         current().runs.push(command);
-        await run(command, current().dir, current().env);
+        if (/^npm ci\b/.test(command)) await installOffline(context, current().dir, /--omit=dev\b/.test(command));
+        else await run(command, current().dir, current().env);
         break;
       }
       case 'USER':

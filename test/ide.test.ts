@@ -1,8 +1,9 @@
 /**
  * The GraphQL IDE developers get from a browser: GET /graphql on the web gateway, outside
  * production, served with its assets from npm (no CDN: the page loads nothing from anywhere
- * else), with a place for the bearer token. Driven in headless Chromium (Debian's chromium,
- * which .ci/run installs): the page renders, takes a token, and runs a query.
+ * else), asking for the bearer token before anything needs it. Driven in headless Chromium
+ * (Debian's chromium, which .ci/run installs): the page asks for a token, loads the schema
+ * with it (no error on first load), and runs a query.
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -41,7 +42,7 @@ afterAll(async () => {
 });
 
 (HAS_CHROMIUM ? describe : describe.skip)('the GraphQL IDE', () => {
-  test('renders offline, takes a token in Headers, and runs a query', async () => {
+  test('asks for a token first, then loads the schema with it and runs a query, offline and without an error', async () => {
     const context = await browser.newContext();
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     const page = await context.newPage();
@@ -53,18 +54,37 @@ afterAll(async () => {
       await page.keyboard.press('ControlOrMeta+V');
     };
     const elsewhere: string[] = [];
+    const answers: number[] = [];
     const origin = new URL(stack.gateways.web!.url).origin;
     page.on('request', (request) => {
       if (!/^(blob|data):/.test(request.url()) && !request.url().startsWith(origin)) elsewhere.push(request.url());
     });
+    page.on('response', (response) => {
+      if (response.request().method() === 'POST') answers.push(response.status());
+    });
     await page.goto(`${origin}/graphql`);
-    await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
+
+    // First: the page asks for a token, and has sent nothing that would fail without one.
+    const input = page.locator('#patchbay-token');
+    await input.waitFor({ timeout: 20_000 });
+    expect(answers).toEqual([]);
+    // A refused token is said to be so, with the gateway's reason.
+    await input.fill('not-a-token');
+    await page.getByRole('button', { name: 'Open the IDE' }).click();
+    await page.waitForFunction(() => document.querySelector('.patchbay-token .problem')?.textContent?.includes('refused'));
+    expect(await page.locator('.patchbay-token .problem').innerText()).toMatch(/refused: Authorization must be "Bearer <JWT>"/);
 
     const token = (await as('usr_00001')).authorization!;
-    await page.getByText('Headers', { exact: true }).click();
-    const editors = page.locator('.graphiql-editor');
-    await paste(editors.last(), JSON.stringify({ Authorization: token }));
-    await paste(editors.first(), '{ me { id name } }');
+    await page.locator('#patchbay-token').fill(token.replace(/^Bearer /, ''));
+    await page.getByRole('button', { name: 'Open the IDE' }).click();
+    await page.waitForSelector('.graphiql-container', { timeout: 20_000 });
+    // The schema loads with the page: the documentation explorer shows the root type's fields.
+    await page.getByRole('button', { name: /Show Documentation Explorer/i }).click();
+    await page.getByText('Query', { exact: true }).first().click();
+    await page.getByText('me', { exact: true }).first().waitFor({ timeout: 20_000 });
+    expect(await page.locator('body').innerText()).not.toMatch(/Error fetching schema|Failed to fetch/i);
+
+    await paste(page.locator('.graphiql-editor').first(), '{ me { id name } }');
     await page.locator('.graphiql-execute-button').click();
     const result = page.locator('.result-window');
     for (let i = 0; i < 100 && !(await result.innerText()).includes('usr_00001'); i++) await page.waitForTimeout(200);
@@ -72,7 +92,10 @@ afterAll(async () => {
     const shown = (await result.innerText()).replace(/\u00a0/g, ' ');
     expect(shown).toMatch(/"id":\s*"usr_00001"/);
     expect(shown).toContain(stack.sandbox.seed.users[0]!.name);
+    // Nothing was refused but the token given as wrong; nothing came from anywhere else.
+    expect(answers.filter((status) => status !== 200)).toEqual([401]);
     expect(elsewhere).toEqual([]);
+    await context.close();
   }, 60_000);
 
   test('is off in production, and on mobile', async () => {

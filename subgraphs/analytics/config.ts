@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { LOCAL } from '../../kit/local-defaults.js';
@@ -10,7 +11,10 @@ export const AnalyticsConfig = RedisConfig.extend({
   SEGMENT_WRITE_KEY: env.secret(LOCAL.segment.writeKey),
   MIXPANEL_API_URL: env.upstreamUrl(`${sandboxUrl('mixpanel')}/api/query`, 'https://mixpanel.com/api/query'),
   /** Mixpanel service account, `username:secret`. */
-  MIXPANEL_SERVICE_ACCOUNT: env.secret(LOCAL.mixpanel.serviceAccount, { format: [/^[^:]+:.+$/, 'must be username:secret'] }),
+  MIXPANEL_SERVICE_ACCOUNT: env.secret(LOCAL.mixpanel.serviceAccount, {
+    format: [/^[^:]+:.+$/, 'must be username:secret'],
+    generate: () => `patchbay.${randomBytes(4).toString('hex')}:${randomBytes(24).toString('base64url')}`,
+  }),
   MIXPANEL_PROJECT_ID: env.local(z.string().regex(/^\d+$/, 'must be a numeric project id').default(LOCAL.mixpanel.projectId)),
   /** Mixpanel's documented Query API limit per project; 0 turns the client-side limit off. */
   MIXPANEL_QUERIES_PER_HOUR: z.coerce.number().int().min(0).default(60),

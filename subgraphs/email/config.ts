@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { LOCAL } from '../../kit/local-defaults.js';
@@ -25,6 +26,14 @@ export const EmailConfig = RedisConfig.extend({
   /** SendGrid Event Webhook verification key (base64 SPKI, from SendGrid's webhook settings). */
   SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(LOCAL.webhooks.sendgridPublicKey, {
     check: [isEcdsaP256PublicKey, 'must be the base64 public key (SPKI) SendGrid shows for the signed Event Webhook'],
+    // A key pair: the sandbox signs with the private half when production is rehearsed against it.
+    generate: () => {
+      const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return {
+        SENDGRID_WEBHOOK_PUBLIC_KEY: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+        SANDBOX_SENDGRID_WEBHOOK_PRIVATE_KEY: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+      };
+    },
   }),
   /** Mailgun's HTTP webhook signing key. */
   MAILGUN_WEBHOOK_SIGNING_KEY: env.secret(LOCAL.webhooks.mailgunSigningKey),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { LOCAL } from '../../kit/local-defaults.js';
@@ -17,7 +18,9 @@ export const StorageConfig = z
         .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name')
         .default(LOCAL.s3.bucket),
     ),
-    S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId),
+    S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId, {
+      generate: () => `AKIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`,
+    }),
     S3_SECRET_ACCESS_KEY: env.secret(LOCAL.s3.secretAccessKey),
     /**
      * Path-style (`endpoint/bucket/key`: the sandbox, MinIO) or virtual-host style
