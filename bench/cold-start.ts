@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseCommandLine, runCommand, wholeNumber } from '../kit/cli.js';
-import { bareEnv, groupMembers, runToEnd, startProgram } from '../test/programs.js';
+import { bareEnv, groupMembers, runToEnd, startProgram } from '../scripts/programs.js';
 
 const usage = 'Usage: npm run bench:cold-start -- [--runs 5]';
 const { values } = parseCommandLine({ options: { runs: { type: 'string', default: '5' } } }, usage);

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/cli.js';
 import { SHOP_BENCH } from '../test/fixtures/shop-graph.js';
-import { bareEnv, startProgram, type RunningProgram } from '../test/programs.js';
+import { bareEnv, startProgram, type RunningProgram } from '../scripts/programs.js';
 import { PRODUCTION, cpuSeconds, prepare, wrk, wrkScript } from './harness.js';
 
 const usage = 'Usage: npm run bench:flood -- [--attack documents|variables] [--seconds 8] [--attackers 6] [--connections 2]';

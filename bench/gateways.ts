@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { parseCommandLine, runCommand, wholeNumber } from '../kit/cli.js';
 import { SHOP_BENCH } from '../test/fixtures/shop-graph.js';
-import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../test/programs.js';
+import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
 import { PRODUCTION, cpuSeconds, prepare, wrk, wrkScript } from './harness.js';
 
 const usage = 'Usage: npm run bench:gateways -- [--seconds 8] [--rounds 2] [--connections 20] [--warmup 2]';

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bareEnv, groupMembers, runToEnd, startProgram, tsxProgram, type RunningProgram } from '../test/programs.js';
+import { bareEnv, groupMembers, runToEnd, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
 
 /** The web gateway's environment in production mode, with secrets of the benchmark's own. */
 export const PRODUCTION = {

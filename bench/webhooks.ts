@@ -10,7 +10,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { parseCommandLine, runCommand, wholeNumber } from '../kit/cli.js';
-import { bareEnv, runToEnd, startProgram } from '../test/programs.js';
+import { bareEnv, runToEnd, startProgram } from '../scripts/programs.js';
 import { cpuSeconds } from './harness.js';
 
 const usage = 'Usage: npm run bench:webhooks -- [--requests 200]';

@@ -9,7 +9,7 @@ import type { QueryLimits } from './clients/types.js';
 import { DEFAULT_PERSISTED_QUERY_LIMITS, type PersistedQueryLimits } from './persisted-query-store.js';
 
 /** What every gateway process reads, whatever its client. */
-const GatewayConfig = ServerConfig.extend(AuthConfig.shape)
+export const GatewayConfig = ServerConfig.extend(AuthConfig.shape)
   .extend(RedisConfig.shape)
   .extend(InternalTokenConfig.shape)
   .extend({
@@ -41,7 +41,7 @@ const origins = z
  * A client's own settings, read from `<CLIENT>_<NAME>` variables (WEB_MAX_COST, ...), so one
  * environment can hold those of every client. The defaults come from the client's config.
  */
-function clientSchema(client: ClientConfig, production: boolean) {
+export function clientSchema(client: ClientConfig, production: boolean) {
   const { limits } = client;
   const developmentOnly = (value: boolean) => value && !production;
   return z.object({

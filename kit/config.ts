@@ -37,7 +37,9 @@ const randomSecret = () => randomBytes(32).toString('base64url');
 export type ProductionRule = 'optional' | 'required' | 'secret';
 
 /** The settings of a configuration schema with what production asks of each, and how to make a fresh secret. */
-export function productionRules(schema: z.ZodObject): Array<{ name: string; rule: ProductionRule; generate?: () => string | Record<string, string> }> {
+export function productionRules(
+  schema: z.ZodObject,
+): Array<{ name: string; rule: ProductionRule; generate?: () => string | Record<string, string> }> {
   return Object.entries(schema.shape).map(([name, field]) => {
     const how = localOnly.get(field as z.ZodType);
     if (!how || how.production !== undefined) return { name, rule: 'optional' as const };

@@ -104,10 +104,10 @@ function observeOperations(registry: Registry): ApolloServerPlugin {
 }
 
 /** What every subgraph process reads besides its own settings. */
-const SubgraphServerConfig = ServerConfig.extend(InternalTokenConfig.shape);
+export const SubgraphServerConfig = ServerConfig.extend(InternalTokenConfig.shape);
 
 /** A subgraph's ports, read under its prefix (`ACCOUNTS_PORT`, `ACCOUNTS_METRICS_PORT`). */
-const portsOf = (definition: AnySubgraphDefinition) =>
+export const portsOf = (definition: AnySubgraphDefinition) =>
   z.object({ PORT: env.port(definition.defaultPort), METRICS_PORT: env.metricsPort() });
 
 /** Starts a subgraph's HTTP server (/graphql, /healthz, /readyz, its webhooks) and its metrics listener. */

@@ -21,7 +21,7 @@ import { generateSeed } from './seed.js';
 /** `SANDBOX_EMAIL_WEBHOOKS_URL`: the subgraph a provider posts its delivery webhooks to. */
 export const webhooksUrlVariable = (subgraph: string) => `SANDBOX_${subgraph.toUpperCase()}_WEBHOOKS_URL`;
 
-const SandboxConfig = ServerConfig.extend({
+export const SandboxConfig = ServerConfig.extend({
   // Fake providers with committed credentials: never part of a deployment.
   NODE_ENV: ServerConfig.shape.NODE_ENV.refine((value) => value !== 'production', {
     error: 'the sandbox is for local development and tests; it does not run with NODE_ENV=production',

@@ -134,7 +134,8 @@ export function generateSeed({ seed = 42, users: userCount = 1200, now = new Dat
       data.events.push({
         event: faker.helpers.arrayElement(EVENT_NAMES),
         properties: {
-          time: Math.floor((nowMs - faker.number.int({ min: 60, max: 30 * 86_400 })) / 1000),
+          // Seconds of the last 30 days (the analytics subgraph's window), at least a minute ago.
+          time: Math.floor(nowMs / 1000) - faker.number.int({ min: 60, max: 30 * 86_400 }),
           distinct_id: id,
           $insert_id: faker.string.uuid(),
           platform: faker.helpers.arrayElement(['web', 'ios', 'android']),

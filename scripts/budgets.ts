@@ -82,15 +82,19 @@ const sourceOf = (provider: string): string => PROVIDERS.find((p) => p.name === 
 /**
  * The variables that make an operation cost the most it can (the worst case its budget
  * covers), from its `# variables: {...}` line; `"$busyUser"` stands for a seeded user with
- * files, messages and events enough to fill every list.
+ * files, messages and events enough to fill every list, `"$daysAgo:N"` for the date N days ago.
  */
 export function exampleVariables(operation: ClientOperation, seed: SeedData): Record<string, unknown> {
   const filesOf = (id: string) => seed.files.filter((f) => f.key.startsWith(`users/${id}/`)).length;
   const busy = seed.users.find((u) => filesOf(u.id) >= 10 && seed.messages.some((m) => m.to_email === u.email))!;
   const placeholders: Record<string, string> = { $busyUser: busy.id };
-  return JSON.parse(JSON.stringify(operation.variables), (_key, value: unknown) =>
-    typeof value === 'string' && value in placeholders ? placeholders[value] : value,
-  ) as Record<string, unknown>;
+  return JSON.parse(JSON.stringify(operation.variables), (_key, value: unknown) => {
+    if (typeof value !== 'string') return value;
+    // `$daysAgo:29`: a date (YYYY-MM-DD) that many days before today, inside the seed's last 30 days.
+    const daysAgo = /^\$daysAgo:(\d+)$/.exec(value)?.[1];
+    if (daysAgo !== undefined) return new Date(Date.now() - Number(daysAgo) * 86_400_000).toISOString().slice(0, 10);
+    return placeholders[value] ?? value;
+  }) as Record<string, unknown>;
 }
 
 export interface BudgetResult {
@@ -101,6 +105,8 @@ export interface BudgetResult {
   errors: string[];
   /** One line per source whose count differs from the budget: over it, or under (loose). */
   mismatches: string[];
+  /** What the operation answered. */
+  data: unknown;
 }
 
 /**
@@ -126,7 +132,7 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
       },
       body: JSON.stringify({ ...request, variables }),
     });
-    const body = (await response.json()) as { errors?: Array<{ message: string }> };
+    const body = (await response.json()) as { data?: unknown; errors?: Array<{ message: string }> };
     await settled(() => JSON.stringify(stack.sandbox.calls()));
     const actual: Record<string, number> = {};
     for (const [provider, operations] of Object.entries(stack.sandbox.calls())) {
@@ -140,7 +146,7 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
         `${operation.name}: ${source} budget ${budget}, actual ${calls}${calls > budget ? ' (over budget)' : ' (budget is loose: lower it)'}`,
       ];
     });
-    return { operation, actual, errors: (body.errors ?? []).map((e) => e.message), mismatches };
+    return { operation, actual, errors: (body.errors ?? []).map((e) => e.message), mismatches, data: body.data };
   } finally {
     await stack.close();
   }

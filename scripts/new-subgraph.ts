@@ -17,7 +17,13 @@ import { namesOf, templates, type Names } from './new-subgraph/templates.js';
 const usage = 'Usage: npm run new:subgraph -- <name>   (lower case letters and digits, e.g. billing)';
 const root = new URL('..', import.meta.url);
 /** What the scaffold changes besides its own files, to run the subgraph deployed. */
-const DEPLOYMENT_FILES = ['deploy/kubernetes/base/kustomization.yaml', 'deploy/kubernetes/base/config.yaml', 'docker-compose.yml'];
+const DEPLOYMENT_FILES = [
+  'deploy/kubernetes/base/kustomization.yaml',
+  'deploy/kubernetes/base/config.yaml',
+  'deploy/kubernetes/base/deployment.env',
+  'deploy/kubernetes/overlays/production/deployment.env',
+  'docker-compose.yml',
+];
 
 await runCommand('new:subgraph', async () => {
   const [name, ...rest] = process.argv.slice(2);
@@ -66,7 +72,14 @@ await runCommand('new:subgraph', async () => {
   ];
   execFileSync(
     process.execPath,
-    [fileURLToPath(new URL('node_modules/prettier/bin/prettier.cjs', root)), '--write', '--log-level', 'warn', ...written],
+    [
+      fileURLToPath(new URL('node_modules/prettier/bin/prettier.cjs', root)),
+      '--write',
+      '--log-level',
+      'warn',
+      // Prettier has no parser for env files.
+      ...written.filter((file) => !file.endsWith('.env')),
+    ],
     {
       cwd: fileURLToPath(root),
       stdio: 'inherit',
@@ -97,7 +110,6 @@ function deployment({ name, NAME }: Names, port: number, sandboxPort: number): v
     [/\b4011\b/g, String(port)],
     [/\b5011\b/g, String(port + 1000)],
     [/ACCOUNTS_PORT/g, `${NAME}_PORT`],
-    [/ACCOUNTS_API_URL\n(\s+)value: \S+/, `${NAME}_API_URL\n$1value: https://${name}.example.com`],
     [/ACCOUNTS_API_TOKEN/g, `${NAME}_API_KEY`],
   ];
   for (const [pattern, replacement] of replacements) {
@@ -106,7 +118,10 @@ function deployment({ name, NAME }: Names, port: number, sandboxPort: number): v
   }
   writeFileSync(new URL(`deploy/kubernetes/base/subgraph-${name}.yaml`, root), manifest);
   insert('deploy/kubernetes/base/kustomization.yaml', '  - network-policy.yaml', `  - subgraph-${name}.yaml\n`);
-  insert('deploy/kubernetes/base/config.yaml', '  JWT_ISSUER:', `  ${NAME}_SUBGRAPH_URL: http://subgraph-${name}:${port}/graphql\n`);
+  append('deploy/kubernetes/base/config.yaml', `  ${NAME}_SUBGRAPH_URL: http://subgraph-${name}:${port}/graphql\n`);
+  // Its upstream is each deployment's own setting.
+  for (const file of ['deploy/kubernetes/base/deployment.env', 'deploy/kubernetes/overlays/production/deployment.env'])
+    append(file, `${NAME}_API_URL=https://${name}.example.com\n`);
 
   insert(
     'docker-compose.yml',
@@ -127,6 +142,12 @@ function deployment({ name, NAME }: Names, port: number, sandboxPort: number): v
     .replace(/ports: \['4021-(\d+):4021-\d+'\]/, `ports: ['4021-${sandboxPort}:4021-${sandboxPort}']`)
     .replace(/(\n\s+)ANALYTICS_SUBGRAPH_URL: (.*)/, `$&$1${NAME}_SUBGRAPH_URL: http://${name}:${port}/graphql`);
   writeFileSync(new URL('docker-compose.yml', root), compose);
+}
+
+/** Puts `text` at the end of a file. */
+function append(file: string, text: string): void {
+  const path = new URL(file, root);
+  writeFileSync(path, readFileSync(path, 'utf8') + text);
 }
 
 /** Puts `text` before `anchor` (or after it, when the anchor is an import line) in a file. */

@@ -20,7 +20,7 @@ import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 import { FREE_SANDBOX_PORTS } from './helpers.js';
-import { bareEnv, startProgram, tsxProgram, type RunningProgram } from './programs.js';
+import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
 
 /** This deployment's own secrets: none of them is a committed development value. */
 const SECRETS = {

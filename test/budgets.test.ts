@@ -10,6 +10,24 @@ import { measureBudget, readOperations } from '../scripts/budgets.js';
 
 const OPERATIONS = readOperations(REPO_ROOT);
 
+/** Where an answer shows nothing: no data, an empty list, or numbers that are all 0 (a field may be null: a user seen by no event). */
+function emptyPlaces(data: unknown): string[] {
+  const empty: string[] = [];
+  const numbers: number[] = [];
+  const visit = (value: unknown, path: string) => {
+    if (value === null || value === undefined) {
+      if (!path) empty.push('no data');
+    } else if (Array.isArray(value)) {
+      if (!value.length) empty.push(`${path} is empty`);
+      value.forEach((item, i) => visit(item, `${path}.${i}`));
+    } else if (typeof value === 'object') for (const [key, item] of Object.entries(value)) visit(item, path ? `${path}.${key}` : key);
+    else if (typeof value === 'number') numbers.push(value);
+  };
+  visit(data, '');
+  if (numbers.length && numbers.every((n) => n === 0)) empty.push('every number is 0');
+  return empty;
+}
+
 describe('upstream-call budgets of the client operations', () => {
   test('every client operation file is read, with its budget', () => {
     const files = readdirSync(new URL('clients/', REPO_ROOT), { recursive: true, encoding: 'utf8' }).filter(
@@ -23,5 +41,8 @@ describe('upstream-call budgets of the client operations', () => {
     const result = await measureBudget(operation);
     expect(result.errors).toEqual([]);
     expect(result.mismatches).toEqual([]);
+    // Its sample variables show something: every list in the answer has items, and where it
+    // answers numbers, not all of them are 0 (a sample over days with no events would be).
+    expect({ operation: operation.name, empty: emptyPlaces(result.data) }).toEqual({ operation: operation.name, empty: [] });
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
 import { ConfigError, env, loadConfig } from '../kit/config.js';
 import { freePort } from './helpers.js';
-import { bareEnv, runToEnd, startProgram, tsxProgram } from './programs.js';
+import { bareEnv, runToEnd, startProgram, tsxProgram } from '../scripts/programs.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

@@ -24,7 +24,7 @@ import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
 
 const SPECS = new URL('../../shared/specs/', import.meta.url);
 const HAVE_SPECS = existsSync(SPECS);
-if (!HAVE_SPECS) console.warn('../shared/specs not found: the provider contract tests are skipped');
+if (!HAVE_SPECS) process.stderr.write('../shared/specs not found beside the repository: the provider contract tests are skipped\n');
 
 interface Exchange {
   method: string;

@@ -19,10 +19,11 @@ import { listen, type RunningService } from '../kit/service.js';
 import { createAccountsSandbox } from '../sandbox/accounts.js';
 import { generateSeed } from '../sandbox/seed.js';
 import { CLIENTS } from '../gateway/clients/index.js';
+import { WEBHOOK_BODY_LIMIT_BYTES, WEBHOOK_PATHS } from '../subgraphs/email/webhooks.js';
 import { REGISTRY, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 import { replayDockerfile, type Stage } from './dockerfile.js';
 import { HAS_REDIS, freePort, startRedis, type TestRedis } from './helpers.js';
-import { REPO, bareEnv, runToEnd, startProgram, type RunningProgram } from './programs.js';
+import { REPO, bareEnv, runToEnd, startProgram, type RunningProgram } from '../scripts/programs.js';
 
 const has = (command: string, ...args: string[]) => spawnSync(command, args).status === 0;
 const HAS_KUBECTL = has('kubectl', 'version', '--client');
@@ -162,7 +163,7 @@ describe('the Dockerfile', () => {
 interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec?: any;
   data?: Record<string, string>;
 }
@@ -175,6 +176,8 @@ interface EnvVar {
 function render(dir: string): K8sObject[] {
   const result = spawnSync('kubectl', ['kustomize', join(REPO, dir)], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`kubectl kustomize ${dir}: ${result.stderr}`);
+  // kustomize warns of fields it will drop (bases, patchesStrategicMerge, commonLabels ...).
+  if (/warning/i.test(result.stderr)) throw new Error(`kubectl kustomize ${dir} warns: ${result.stderr}`);
   return parseAllDocuments(result.stdout).map((document) => document.toJSON() as K8sObject);
 }
 
@@ -325,6 +328,42 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
       }
     }
     expect(gatewayLabels).toHaveLength(2);
+  });
+
+  test("the production Ingresses expose each gateway's /graphql and the email webhooks alone, each with its body limit", () => {
+    const ingresses = byKind(production(), 'Ingress');
+    const routes = (name: string) =>
+      ingresses
+        .filter((ingress) => ingress.metadata.name === name)
+        .flatMap((ingress) =>
+          ingress.spec.rules.flatMap(
+            (rule: { http: { paths: Array<{ path: string; pathType: string; backend: { service: { name: string } } }> } }) =>
+              rule.http.paths.map((path) => `${path.pathType} ${path.path} -> ${path.backend.service.name}`),
+          ),
+        );
+    const bodyLimit = (name: string) => {
+      const size = ingresses.find((ingress) => ingress.metadata.name === name)?.metadata.annotations?.[
+        'nginx.ingress.kubernetes.io/proxy-body-size'
+      ];
+      const [, amount, unit] = /^(\d+)([km])$/.exec(size ?? '') ?? [];
+      return Number(amount) * (unit === 'm' ? 2 ** 20 : 1024);
+    };
+    for (const client of CLIENTS) {
+      expect(routes(`gateway-${client.name}`)).toEqual([`Exact /graphql -> gateway-${client.name}`]);
+      expect({ client: client.name, bodyLimit: bodyLimit(`gateway-${client.name}`) }).toEqual({
+        client: client.name,
+        bodyLimit: client.maxBodyBytes,
+      });
+    }
+    expect(routes('email-webhooks').sort()).toEqual(
+      Object.values(WEBHOOK_PATHS)
+        .map((path) => `Exact ${path} -> subgraph-email`)
+        .sort(),
+    );
+    expect(bodyLimit('email-webhooks')).toBe(WEBHOOK_BODY_LIMIT_BYTES);
+    expect(ingresses.map((ingress) => ingress.metadata.name).sort()).toEqual(
+      ['email-webhooks', ...CLIENTS.map((client) => `gateway-${client.name}`)].sort(),
+    );
   });
 
   test('the gateways serve the supergraphs `npm run compose` wrote, from a ConfigMap', () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument } from '../clients/web/__generated__/operations.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { HAS_REDIS, freePort, graphql, startRedis, type TestRedis } from './helpers.js';
-import { REPO } from './programs.js';
+import { REPO } from '../scripts/programs.js';
 
 let stack: Stack;
 let web: string;

@@ -9,10 +9,17 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } fro
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { REPO, bareEnv, runToEnd } from './programs.js';
+import { REPO, bareEnv, runToEnd } from '../scripts/programs.js';
 
 const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client']).status === 0;
 let copy: string;
+/**
+ * A name no one would give a subgraph of their own: the README's example, `billing`, may well
+ * be in the repository already when someone follows it and then runs the tests.
+ */
+const NAME = 'scaffoldprobe';
+/** The operation the scaffold writes for it (clients/web/<Name>Items.graphql). */
+const OPERATION = `${NAME[0]!.toUpperCase()}${NAME.slice(1)}Items`;
 const env = bareEnv({ LOG_LEVEL: 'silent' });
 const npm = (args: string[], timeoutMs = 180_000) => runToEnd(['npm', 'run', '-s', ...args], env, { cwd: copy, timeoutMs });
 
@@ -50,16 +57,16 @@ describe('npm run new:subgraph', () => {
   });
 
   test('scaffolds a subgraph that composes, type-checks, lints, serves its field through the web gateway and passes schema:check', async () => {
-    const scaffold = await npm(['new:subgraph', '--', 'billing']);
+    const scaffold = await npm(['new:subgraph', '--', NAME]);
     expect(scaffold.stderr).toBe('');
     expect(scaffold.status).toBe(0);
     const written = scaffold.stdout.split('\n').filter((line) => /^ {2}\S+$/.test(line));
     const lines = written.reduce((sum, line) => sum + readFileSync(join(copy, line.trim()), 'utf8').split('\n').length, 0);
-    console.log(`new:subgraph billing wrote ${written.length} files (${lines} lines in all, every one of them generated)`);
+    console.log(`new:subgraph ${NAME} wrote ${written.length} files (${lines} lines in all, every one of them generated)`);
 
     const generate = await npm(['generate']);
     expect(generate.status).toBe(0);
-    expect(readFileSync(join(copy, 'schema/supergraph.graphql'), 'utf8')).toContain('billingItems');
+    expect(readFileSync(join(copy, 'schema/supergraph.graphql'), 'utf8')).toContain(`${NAME}Items`);
 
     const lint = await npm(['lint']);
     expect(lint.stdout + lint.stderr).toBe('');
@@ -73,12 +80,12 @@ describe('npm run new:subgraph', () => {
 
     // The scaffolded test runs BillingItems through the web gateway; the budgets now include it.
     const jest = await runToEnd(
-      [process.execPath, join(REPO, 'node_modules/jest/bin/jest.js'), '--verbose', 'test/billing.test.ts', 'test/budgets.test.ts'],
+      [process.execPath, join(REPO, 'node_modules/jest/bin/jest.js'), '--verbose', `test/${NAME}.test.ts`, 'test/budgets.test.ts'],
       { ...env, NODE_OPTIONS: '--experimental-vm-modules' },
       { cwd: copy, timeoutMs: 300_000 },
     );
     expect(jest.stderr).toMatch(/Tests:\s+\d+ passed, \d+ total/);
-    expect(jest.stderr).toContain('BillingItems costs exactly its budget');
+    expect(jest.stderr).toContain(`${OPERATION} costs exactly its budget`);
     expect(jest.status).toBe(0);
 
     const check = await npm(['schema:check', '--', '--base', join(REPO, 'schema')], 300_000);
@@ -89,8 +96,9 @@ describe('npm run new:subgraph', () => {
     if (HAS_KUBECTL) {
       const rendered = spawnSync('kubectl', ['kustomize', join(copy, 'deploy/kubernetes/overlays/production')], { encoding: 'utf8' });
       expect(rendered.status).toBe(0);
-      expect(rendered.stdout).toContain('name: subgraph-billing');
-      expect(rendered.stdout).toContain('BILLING_SUBGRAPH_URL: http://subgraph-billing:4015/graphql');
+      expect(rendered.stdout).toContain(`name: subgraph-${NAME}`);
+      expect(rendered.stdout).toMatch(new RegExp(`${NAME.toUpperCase()}_SUBGRAPH_URL: http://subgraph-${NAME}:\\d+/graphql`));
+      expect(rendered.stdout).toContain(`${NAME.toUpperCase()}_API_URL: https://${NAME}.example.com`);
     }
   }, 900_000);
 });

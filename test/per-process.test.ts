@@ -14,7 +14,7 @@ import { METRICS_PORT_OFFSET } from '../kit/config.js';
 import { LOCAL, localUrl } from '../kit/local-defaults.js';
 import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES, providerEntry, type ProviderName } from '../subgraphs/registry.js';
 import { persistedId } from './helpers.js';
-import { bareEnv, runToEnd, startProgram, type RunningProgram } from './programs.js';
+import { bareEnv, runToEnd, startProgram, type RunningProgram } from '../scripts/programs.js';
 
 const env = bareEnv({ LOG_LEVEL: 'info' });
 const npm = (...args: string[]) => ['npm', 'run', '-s', ...args];

@@ -22,7 +22,7 @@ import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { SUBGRAPH_NAMES, type SubgraphName } from '../subgraphs/registry.js';
 import { FREE_SANDBOX_PORTS, HAS_REDIS, as, asGateway, freePort, graphql, persistedId, startRedis, type TestRedis } from './helpers.js';
-import { bareEnv, startProgram, tsxProgram, type RunningProgram } from './programs.js';
+import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
 import { eventMessageId } from '../subgraphs/analytics/events.js';
 
 const HAS_HAPROXY = spawnSync('haproxy', ['-v']).status === 0;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import aws4 from 'aws4';
 import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { generateSeed } from '../sandbox/seed.js';
 import { sha256Hex, verifyS3Request } from '../sandbox/sigv4.js';
 import { FREE_SANDBOX_PORTS } from './helpers.js';
 
@@ -269,5 +270,23 @@ describe('fault rules', () => {
     });
     expect((await fetch(`${sandbox.url('sendgrid')}/__sandbox/faults`, { method: 'DELETE' })).status).toBe(204);
     expect((await (await fetch(`${sandbox.url('sendgrid')}/__sandbox/faults`)).json()).rules).toEqual([]);
+  });
+});
+
+describe('the seed', () => {
+  test('is what the README says: 1,200 users, about 14,000 files, 9,000 messages and 23,000 events of the last 30 days', () => {
+    const seed = generateSeed({});
+    const now = Date.now() / 1000;
+    const ages = seed.events.map((event) => now - event.properties.time);
+    expect(seed.users).toHaveLength(1200);
+    expect(Math.round(seed.files.length / 1000)).toBe(14);
+    expect(Math.round(seed.messages.length / 1000)).toBe(9);
+    expect(Math.round(seed.events.length / 1000)).toBe(23);
+    // Spread over the whole window, not its first minutes: the oldest a month back, the newest today.
+    expect(Math.max(...ages) / 86_400).toBeGreaterThan(29);
+    expect(Math.max(...ages) / 86_400).toBeLessThanOrEqual(30);
+    expect(Math.min(...ages)).toBeLessThan(86_400);
+    const days = new Set(seed.events.map((event) => Math.floor(event.properties.time / 86_400)));
+    expect(days.size).toBeGreaterThanOrEqual(30);
   });
 });

@@ -27,8 +27,8 @@ interface DeliveryEvent {
 const APPLIED_RETENTION_MS = 72 * 3_600_000;
 /** How long a provider should wait before sending a webhook again when its events could not be stored. */
 const RETRY_AFTER_SECONDS = 30;
-/** The largest webhook body read, and the time it may take to arrive. */
-const BODY_LIMIT_BYTES = 2 ** 20;
+/** The largest webhook body read (an Ingress in front need not pass more), and the time it may take to arrive. */
+export const WEBHOOK_BODY_LIMIT_BYTES = 2 ** 20;
 const BODY_TIMEOUT_MS = 10_000;
 
 const SENDGRID_EVENTS: Record<string, MessageStatus> = {
@@ -112,6 +112,9 @@ export function mailgunSignatureOf(body: Buffer): { timestamp: string; token: st
 
 type Refusal = 'forged' | 'stale' | 'malformed' | 'replayed';
 
+/** The routes the providers deliver to: all the email subgraph exposes beyond the gateway. */
+export const WEBHOOK_PATHS = { sendgrid: '/webhooks/sendgrid', mailgun: '/webhooks/mailgun', postmark: '/webhooks/postmark' } as const;
+
 /**
  * Delivery-event webhooks, served by the email subgraph's process: SendGrid (ECDSA P-256 over
  * timestamp + raw body), Mailgun (HMAC-SHA256 over timestamp + token, each token spent once)
@@ -173,14 +176,14 @@ export function receiveWebhooks(
       void discardBody(req);
       return void res.status(415).json(errorJson('Webhook bodies are taken uncompressed', 'UNSUPPORTED_MEDIA_TYPE'));
     }
-    const read = await readBody(req, { limit: BODY_LIMIT_BYTES, timeoutMs: BODY_TIMEOUT_MS, onChunk });
+    const read = await readBody(req, { limit: WEBHOOK_BODY_LIMIT_BYTES, timeoutMs: BODY_TIMEOUT_MS, onChunk });
     if (typeof read !== 'string') return read;
     if (read === 'aborted') return void res.destroy();
     if (read === 'timeout') {
       res.setHeader('connection', 'close');
       return void res.status(408).json(errorJson('The webhook body was not sent in time', 'REQUEST_TIMEOUT'));
     }
-    res.status(413).json(errorJson(`Webhook body is larger than ${BODY_LIMIT_BYTES} bytes`, 'PAYLOAD_TOO_LARGE'));
+    res.status(413).json(errorJson(`Webhook body is larger than ${WEBHOOK_BODY_LIMIT_BYTES} bytes`, 'PAYLOAD_TOO_LARGE'));
   };
 
   const apply = async (res: Response, provider: string, events: DeliveryEvent[]) => {
@@ -202,7 +205,7 @@ export function receiveWebhooks(
     res.status(200).json({ received: events.length, applied: fresh.length, duplicates: events.length - fresh.length });
   };
 
-  app.post('/webhooks/sendgrid', async (req, res) => {
+  app.post(WEBHOOK_PATHS.sendgrid, async (req, res) => {
     const signature = req.get('x-twilio-email-event-webhook-signature');
     const timestamp = req.get('x-twilio-email-event-webhook-timestamp');
     if (!signature || !timestamp || !SENDGRID_SIGNATURE.test(signature)) return refuse(res, 'sendgrid', 'forged', req);
@@ -227,7 +230,7 @@ export function receiveWebhooks(
     );
   });
 
-  app.post('/webhooks/mailgun', async (req, res) => {
+  app.post(WEBHOOK_PATHS.mailgun, async (req, res) => {
     const received = await body(req, res);
     if (!received) return;
     const raw = received.buffer();
@@ -264,7 +267,7 @@ export function receiveWebhooks(
     ]);
   });
 
-  app.post('/webhooks/postmark', async (req, res) => {
+  app.post(WEBHOOK_PATHS.postmark, async (req, res) => {
     const credentials = basicCredentials(req.get('authorization'));
     // Both compared whatever the first gives: the time taken tells nothing.
     const userMatches = safeEqual(credentials?.user ?? '', config.POSTMARK_WEBHOOK_USER);
