@@ -88,3 +88,6 @@ export async function wrk(url: string, script: string, durationSeconds: number, 
       ),
   };
 }
+
+/** The p-th percentile of ascending `sorted` (nearest rank). */
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;

@@ -24,6 +24,7 @@ import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/cl
 import type { FaultRule } from '../sandbox/faults.js';
 import { PROVIDERS } from '../subgraphs/registry.js';
 import { startStack, type Stack } from '../scripts/stack.js';
+import { percentile } from './harness.js';
 
 const usage =
   'Usage: npm run bench -- [--requests 200] [--concurrency 1] [--operation Dashboard|UserList|Home|HomeOnWeb] [--storage healthy|slow|down] [--latency 0] [--distinct] [--users 1200] [--warmup 100]';
@@ -105,8 +106,6 @@ async function send(name: Name): Promise<number> {
   if (body.errors && !storageBroken) throw new Error(`${name} failed: ${JSON.stringify(body.errors).slice(0, 300)}`);
   return performance.now() - t0;
 }
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /** Storage's rules of the chosen mode, then the added latency on every provider. */
 function setFaults(storageRules: readonly FaultRule[]) {

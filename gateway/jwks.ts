@@ -1,7 +1,7 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import type { Logger } from '../kit/logger.js';
-import { createSource, type Source } from '../kit/source.js';
+import { createSource, type Source } from '../kit/source/index.js';
 import { messageOf } from '../kit/thrown.js';
 
 /** The keys could not be had: the token may be fine, the client may ask again. */

@@ -6,6 +6,8 @@ import { Kind, parse, type DocumentNode } from 'graphql';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConfigError } from '../kit/config.js';
 import type { Logger } from '../kit/logger.js';
+import { createSourceMetrics } from '../kit/metrics.js';
+import { createSource } from '../kit/source/index.js';
 import { messageOf, stringPropertyOf } from '../kit/thrown.js';
 
 /** Where a gateway's supergraph comes from: a file (a ConfigMap, a volume) or a URL. */
@@ -29,6 +31,25 @@ export interface SupergraphSource {
 
 const FILE_RECHECK_MS = 5_000;
 const FETCH_TIMEOUT_MS = 10_000;
+
+/**
+ * A schema registry's URL is an upstream like any other: polled through the source layer
+ * (a timeout, safe retries, a breaker, metrics and a span per poll).
+ */
+function registryReader(location: { url: string; pollMs: number }, logger: Logger, registry: Registry) {
+  const url = new URL(location.url);
+  const source = createSource({
+    name: 'gateway.supergraph',
+    baseUrl: url.origin,
+    timeoutMs: FETCH_TIMEOUT_MS,
+    retry: { attempts: 2, on: [429, 500, 502, 503, 504] },
+    breaker: { consecutiveFailures: 5, halfOpenAfterMs: location.pollMs },
+    logger,
+    metrics: createSourceMetrics(registry),
+  });
+  const request = { operation: 'supergraph', path: url.pathname, query: Object.fromEntries(url.searchParams) };
+  return { read: async () => (await source.request(request)).text(), close: () => source.close() };
+}
 
 const JOIN_SPEC = 'https://specs.apollo.dev/join/';
 
@@ -67,12 +88,11 @@ export async function openSupergraph(
     registers: [options.registry],
   });
 
-  const read = async (): Promise<string> => {
-    if ('path' in location) return readFileSync(location.path, 'utf8');
-    const response = await fetch(location.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-    if (!response.ok) throw new Error(`${location.url} answered ${response.status}`);
-    return response.text();
-  };
+  const reader =
+    'path' in location
+      ? { read: async () => readFileSync(location.path, 'utf8'), close: () => {} }
+      : registryReader(location, logger, options.registry);
+  const { read } = reader;
 
   let sdl: string;
   try {
@@ -141,6 +161,7 @@ export async function openSupergraph(
     close() {
       clearInterval(timer);
       watcher?.close();
+      reader.close();
     },
   };
 }

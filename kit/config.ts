@@ -22,6 +22,8 @@ interface LocalOnly {
   production?: string;
   /** Another variable that, when set, makes this one unnecessary (JWT_JWKS_URL for JWT_SECRET). */
   unlessSet?: string;
+  /** Whether the setting is needed at all, given the others (a provider that is not used needs no credentials). */
+  requiredIf?: (settings: Readonly<Record<string, string | undefined>>) => boolean;
   /** A fresh value for a secret (`npm run secrets`), with any variable that goes with it. */
   generate?: () => string | Record<string, string>;
 }
@@ -71,6 +73,7 @@ export function loadConfig<S extends z.ZodObject>(schema: S, environment: NodeJS
       if (!rule) continue;
       const value = input[key];
       if (value === undefined && rule.production !== undefined) input[key] = rule.production;
+      else if (value === undefined && rule.requiredIf && !rule.requiredIf(input)) continue;
       else if (value === undefined && !(rule.unlessSet && input[rule.unlessSet] !== undefined)) {
         problems.push(`${prefix}${key}: must be set when NODE_ENV=production (its default is for local development only)`);
       } else if (value !== undefined && rule.secret && (value === rule.local || COMMITTED_SECRETS.has(value))) {
@@ -144,6 +147,7 @@ export const env = {
       format?: [RegExp, string];
       check?: [(value: string) => boolean, string];
       unlessSet?: string;
+      requiredIf?: LocalOnly['requiredIf'];
       /** A fresh value of the shape the secret needs; 32 random bytes (base64url) when not given. */
       generate?: () => string | Record<string, string>;
     } = {},
@@ -155,10 +159,11 @@ export const env = {
         .regex(options.format?.[0] ?? /[^]/, options.format?.[1])
         .refine(options.check?.[0] ?? (() => true), options.check?.[1])
         .default(local),
-      { secret: true, local, unlessSet: options.unlessSet, generate: options.generate ?? randomSecret },
+      { secret: true, local, unlessSet: options.unlessSet, requiredIf: options.requiredIf, generate: options.generate ?? randomSecret },
     ),
-  /** Any other setting whose default is for local development only. */
-  local: <T extends z.ZodType>(schema: T) => markLocalOnly(schema, { secret: false }),
+  /** Any other setting whose default is for local development only (needed in production, or only when `requiredIf` says). */
+  local: <T extends z.ZodType>(schema: T, options: { requiredIf?: LocalOnly['requiredIf'] } = {}) =>
+    markLocalOnly(schema, { secret: false, requiredIf: options.requiredIf }),
   ms: (fallback: number) => z.coerce.number({ error: 'must be a number of milliseconds' }).int().positive().default(fallback),
   host: (fallback = '127.0.0.1') => z.string().min(1).default(fallback),
   redisUrl: () => z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),

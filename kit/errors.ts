@@ -44,6 +44,10 @@ export interface UpstreamErrorDetails {
   retryAfterMs?: number;
   /** Internal detail for logs only; never sent to clients. */
   cause?: unknown;
+  /** The request never left, or was refused before the provider could act (source/outcome.ts). */
+  notSent?: boolean;
+  /** We stopped waiting (a caller gone, a hedge's loser, the deadline): not the upstream's failure. */
+  cancelled?: boolean;
 }
 
 /**
@@ -57,6 +61,8 @@ export class UpstreamError extends GraphQLError {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly retryable: boolean;
+  readonly notSent: boolean;
+  readonly cancelled: boolean;
 
   constructor(source: string, code: UpstreamErrorCode, details: UpstreamErrorDetails = {}) {
     const retryable = RETRYABLE.has(code);
@@ -75,6 +81,8 @@ export class UpstreamError extends GraphQLError {
     this.status = details.status;
     this.retryAfterMs = details.retryAfterMs;
     this.retryable = retryable;
+    this.notSent = details.notSent ?? false;
+    this.cancelled = details.cancelled ?? false;
     Object.defineProperty(this, 'cause', { value: details.cause, enumerable: false });
   }
 }

@@ -8,6 +8,7 @@ export const LOCAL = {
   accounts: { token: 'sandbox-accounts-token' },
   sendgrid: { apiKey: 'SG.sandbox-key' },
   postmark: { serverToken: 'sandbox-postmark-token' },
+  mailgun: { apiKey: 'sandbox-mailgun-api-key', domain: 'mg.patchbay.example' },
   s3: {
     bucket: 'patchbay-files',
     region: 'us-east-1',
@@ -45,6 +46,7 @@ export const COMMITTED_SECRETS: ReadonlySet<string> = new Set([
   LOCAL.accounts.token,
   LOCAL.sendgrid.apiKey,
   LOCAL.postmark.serverToken,
+  LOCAL.mailgun.apiKey,
   LOCAL.s3.accessKeyId,
   LOCAL.s3.secretAccessKey,
   LOCAL.segment.writeKey,

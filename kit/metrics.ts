@@ -100,8 +100,23 @@ export function createSourceMetrics(registry: Registry) {
     breakerTransitions: metric.counter('patchbay_circuit_breaker_transitions_total', 'Circuit breaker state changes', ['source', 'to']),
     rateLimitWaits: metric.counter(
       'patchbay_upstream_rate_limit_waits_total',
-      'Calls that waited for the client-side rate limit of their source',
+      'Calls that waited for their turn (the rate limit, or a pause the provider asked for), by priority',
+      ['source', 'priority'],
+    ),
+    pauses: metric.counter(
+      'patchbay_upstream_pauses_total',
+      'Answers of a provider (429, 503 with a time to come back) that paused its source for every caller',
       ['source'],
+    ),
+    rateLimitFallbacks: metric.counter(
+      'patchbay_upstream_rate_limit_fallbacks_total',
+      "Turns taken from this process's share of a shared quota while Redis could not be reached",
+      ['source'],
+    ),
+    hedges: metric.counter(
+      'patchbay_upstream_hedges_total',
+      'Hedged reads: second attempts launched, and which of the two answered first (won: the second, lost: the first)',
+      ['source', 'outcome'],
     ),
     cacheLookups: metric.counter(
       'patchbay_upstream_cache_lookups_total',

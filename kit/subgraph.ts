@@ -22,10 +22,10 @@ import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
 import { createLogger, type Logger } from './logger.js';
 import { OPERATION_HEADER, createOperationMetrics, createRegistry } from './metrics.js';
 import { createServiceApp, listen, type RunningService } from './service.js';
-import { createSourceKit, type SourceKit } from './source-kit.js';
+import { createSourceKit, SourceKitConfig, type SourceKit } from './source/kit.js';
 import { SpanKind, context, extractContext, trace, tracer } from './tracing.js';
 
-export type { SourceKit } from './source-kit.js';
+export type { SourceKit } from './source/kit.js';
 
 /** Per-request context of every subgraph resolver. */
 export interface SubgraphContext<Sources, Loaders> {
@@ -104,7 +104,7 @@ function observeOperations(registry: Registry): ApolloServerPlugin {
 }
 
 /** What every subgraph process reads besides its own settings. */
-export const SubgraphServerConfig = ServerConfig.extend(InternalTokenConfig.shape);
+export const SubgraphServerConfig = ServerConfig.extend(InternalTokenConfig.shape).extend(SourceKitConfig.shape);
 
 /** A subgraph's ports, read under its prefix (`ACCOUNTS_PORT`, `ACCOUNTS_METRICS_PORT`). */
 export const portsOf = (definition: AnySubgraphDefinition) =>
@@ -128,7 +128,7 @@ export async function startSubgraph(
 
   const logger = createLogger(`subgraph-${definition.name}`, config.LOG_LEVEL);
   const registry = createRegistry(`subgraph-${definition.name}`);
-  const kit = createSourceKit(logger, registry);
+  const kit = createSourceKit(logger, registry, processConfig);
   const sources = definition.createSources(config, kit);
 
   const subgraphSchema = buildSubgraphSchema({

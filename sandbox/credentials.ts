@@ -18,6 +18,8 @@ export const SandboxCredentials = AccountsConfig.pick({ ACCOUNTS_API_TOKEN: true
       POSTMARK_SERVER_TOKEN: true,
       POSTMARK_WEBHOOK_USER: true,
       POSTMARK_WEBHOOK_PASSWORD: true,
+      MAILGUN_API_KEY: true,
+      MAILGUN_DOMAIN: true,
       MAILGUN_WEBHOOK_SIGNING_KEY: true,
     }).shape,
   )

@@ -59,7 +59,8 @@ export class FaultInjector {
   private rules: ActiveRule[] = [];
   private readonly hanging = new Set<Response>();
 
-  constructor(private readonly errorBody: (status: number, req: Request) => ErrorBody) {}
+  /** `errorBody` writes the provider's own error; `retryAfter`, the wait a throttle rule asks for, for providers that say it in words. */
+  constructor(private readonly errorBody: (status: number, req: Request, retryAfter?: number) => ErrorBody) {}
 
   set(rules: FaultRule[]): void {
     this.rules = rules.map((r) => ({ ...r, seen: 0, used: 0 }));
@@ -105,7 +106,7 @@ export class FaultInjector {
     if (rule.retryAfter !== undefined) {
       for (const [name, value] of Object.entries(throttleHeaders(rule.retryAfter, req))) res.setHeader(name, value);
     }
-    const { contentType, body } = this.errorBody(rule.status, req);
+    const { contentType, body } = this.errorBody(rule.status, req, rule.retryAfter);
     res.status(rule.status);
     if (req.method === 'HEAD' || rule.status === 204 || rule.status === 304) res.end();
     else res.type(contentType).send(body);

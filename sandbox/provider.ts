@@ -58,8 +58,8 @@ export class CallCounter {
 }
 
 export interface ProviderOptions {
-  /** The provider's own error body for a status, used by injected faults. */
-  errorBody: (status: number, req: Request) => ErrorBody;
+  /** The provider's own error body for a status, used by injected faults (with the wait a throttle asks for, in seconds). */
+  errorBody: (status: number, req: Request, retryAfter?: number) => ErrorBody;
   /** The provider's own throttle headers; Retry-After when absent. */
   throttleHeaders?: ThrottleHeaders;
 }
@@ -118,6 +118,18 @@ export function createProviderApp(name: string, options: ProviderOptions): Provi
       });
     },
   };
+}
+
+/** The fields of a form body (multipart or urlencoded), each name with its values (a file by its name); undefined when it is not a form. */
+export async function formFields(body: Buffer, contentType: string): Promise<Record<string, string[]> | undefined> {
+  try {
+    const fields: Record<string, string[]> = {};
+    for (const [name, value] of await new Response(new Uint8Array(body), { headers: { 'content-type': contentType } }).formData())
+      (fields[name] ??= []).push(typeof value === 'string' ? value : value.name);
+    return fields;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the whole request body as bytes, whatever its content type. */

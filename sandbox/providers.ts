@@ -1,5 +1,6 @@
 import type { ProviderName } from '../subgraphs/registry.js';
 import { sandboxProvider as accounts } from './accounts.js';
+import { sandboxProvider as mailgun } from './mailgun.js';
 import { sandboxProvider as mixpanel } from './mixpanel.js';
 import { sandboxProvider as postmark } from './postmark.js';
 import type { SandboxProvider } from './provider.js';
@@ -12,7 +13,7 @@ import { sandboxProvider as sendgrid } from './sendgrid.js';
  * provider the registry names and the sandbox lacks does not compile, and tests reach each
  * provider's own state (`sandbox.providers.sendgrid.sent`).
  */
-export const SANDBOX_PROVIDERS = { accounts, sendgrid, postmark, s3, segment, mixpanel } satisfies {
+export const SANDBOX_PROVIDERS = { accounts, sendgrid, postmark, mailgun, s3, segment, mixpanel } satisfies {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each provider has its own app type
   [name in ProviderName]: SandboxProvider<any>;
 };

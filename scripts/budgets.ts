@@ -6,6 +6,7 @@ import { clientByName } from '../gateway/clients/index.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
 import type { SeedData } from '../sandbox/seed.js';
 import { PROVIDERS } from '../subgraphs/registry.js';
+import type { RunningService } from '../kit/service.js';
 import { startStack } from './stack.js';
 
 /**
@@ -138,6 +139,9 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
     for (const [provider, operations] of Object.entries(stack.sandbox.calls())) {
       for (const n of Object.values(operations)) actual[sourceOf(provider)] = (actual[sourceOf(provider)] ?? 0) + n;
     }
+    // A hedged read's second attempt is not a call the operation needs (at most its source's share more).
+    const hedged = await hedgesLaunched(Object.values(stack.subgraphs));
+    for (const [source, n] of Object.entries(hedged)) actual[source] = (actual[source] ?? 0) - n;
     const mismatches = [...new Set([...Object.keys(actual), ...Object.keys(operation.budget)])].flatMap((source) => {
       const budget = operation.budget[source] ?? 0;
       const calls = actual[source] ?? 0;
@@ -150,6 +154,21 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
   } finally {
     await stack.close();
   }
+}
+
+/** Second attempts of hedged reads, per source, as the subgraphs' metrics count them. */
+async function hedgesLaunched(subgraphs: RunningService[]): Promise<Record<string, number>> {
+  const launched: Record<string, number> = {};
+  for (const { metricsUrl } of subgraphs) {
+    if (!metricsUrl) continue;
+    const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+    for (const [, source, n] of text.matchAll(
+      /^patchbay_upstream_hedges_total\{[^}]*source="([^"]+)"[^}]*outcome="launched"[^}]*\} (\d+)/gm,
+    )) {
+      launched[source!] = (launched[source!] ?? 0) + Number(n);
+    }
+  }
+  return launched;
 }
 
 /** Waits until `state` stops changing for a moment: work an operation started after answering (the outbox delivering). */

@@ -27,6 +27,7 @@ const REHEARSAL = {
   JWT_AUDIENCE: 'patchbay',
   WEB_CORS_ORIGINS: 'http://localhost:3000',
   EMAIL_FROM_ADDRESS: 'rehearsal@patchbay.example',
+  MAILGUN_DOMAIN: LOCAL.mailgun.domain,
   S3_REGION: LOCAL.s3.region,
   S3_BUCKET: LOCAL.s3.bucket,
   MIXPANEL_PROJECT_ID: LOCAL.mixpanel.projectId,

@@ -33,6 +33,7 @@ export const REGISTRY = {
     providers: {
       sendgrid: { sandboxPort: 4022, source: 'email.sendgrid' },
       postmark: { sandboxPort: 4025, source: 'email.postmark' },
+      mailgun: { sandboxPort: 4027, source: 'email.mailgun' },
     },
     mappers: { User: 'UserReference' },
   },

@@ -13,10 +13,13 @@ import { Ajv, type AnySchema } from 'ajv';
 import addFormats from 'ajv-formats';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
+import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { formFields } from '../sandbox/provider.js';
 import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
 import { createMixpanelApi } from '../subgraphs/analytics/mixpanel.js';
 import { EmailConfig } from '../subgraphs/email/config.js';
+import { createMailgunApi } from '../subgraphs/email/mailgun.js';
 import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
 import { createS3Api } from '../subgraphs/storage/s3.js';
@@ -31,6 +34,9 @@ interface Exchange {
   path: string;
   query: URLSearchParams;
   body: string;
+  /** The request's content type, and its fields when it is a form (multipart or urlencoded). */
+  requestType: string;
+  form?: Record<string, string[]>;
   status: number;
   contentType: string;
   response: string;
@@ -43,8 +49,12 @@ async function recorder(target: string): Promise<{ url: string; exchanges: Excha
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
+      const requestType = String(req.headers['content-type'] ?? '');
+      const form = /^(multipart\/form-data|application\/x-www-form-urlencoded)/.test(requestType)
+        ? await formFields(body, requestType)
+        : undefined;
       const forward = http.request(
         { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
         (answer) => {
@@ -58,6 +68,8 @@ async function recorder(target: string): Promise<{ url: string; exchanges: Excha
               path: url.pathname,
               query: url.searchParams,
               body: body.toString(),
+              requestType,
+              ...(form ? { form } : {}),
               status: answer.statusCode!,
               contentType: String(answer.headers['content-type'] ?? ''),
               response: response.toString(),
@@ -125,11 +137,15 @@ function openApiProblems(spec: OpenApi, specId: string, ajv: Ajv, exchanges: Exc
     }
     if (exchange.body) {
       const requestBody = deref<{ content?: Record<string, { schema?: AnySchema }> }>(operation.requestBody);
-      const schema = requestBody?.content?.['application/json']?.schema;
-      if (!schema) problems.push(`${label}: sends a body the spec does not describe`);
+      const mediaType = exchange.requestType.split(';')[0]!.trim() || 'application/json';
+      const schema = requestBody?.content?.[mediaType]?.schema;
+      if (!schema) problems.push(`${label}: sends a ${mediaType} body the spec does not describe`);
       else {
         const check = ajv.compile({ $ref: `${specId}#${jsonPointerTo(spec, schema)}` });
-        if (!check(JSON.parse(exchange.body))) problems.push(`${label}: body: ${ajv.errorsText(check.errors)}`);
+        const value = exchange.form
+          ? formValue(exchange.form, deref(schema), deref, (problem) => problems.push(`${label}: ${problem}`))
+          : JSON.parse(exchange.body);
+        if (!check(value)) problems.push(`${label}: body: ${ajv.errorsText(check.errors)}`);
       }
     }
     const response = deref<{ content?: Record<string, { schema?: AnySchema }> }>(
@@ -143,6 +159,22 @@ function openApiProblems(spec: OpenApi, specId: string, ajv: Ajv, exchanges: Exc
     }
   }
   return problems;
+}
+
+/** A form's fields as the object its schema describes: a field is an array where the schema says so, else one value. */
+function formValue(
+  form: Record<string, string[]>,
+  schema: { properties?: Record<string, unknown> },
+  deref: <T>(value: unknown) => T,
+  problem: (text: string) => void,
+): Record<string, string | string[]> {
+  return Object.fromEntries(
+    Object.entries(form).map(([name, values]) => {
+      if (deref<{ type?: string }>(schema.properties?.[name] ?? {}).type === 'array') return [name, values];
+      if (values.length > 1) problem(`form field ${name} is sent ${values.length} times; the spec takes one`);
+      return [name, values[0]!];
+    }),
+  );
 }
 
 /** The JSON pointer of `target` inside `root` (schemas are compiled in place, so their $refs resolve). */
@@ -197,6 +229,21 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
     const problems = Object.entries(byFile).flatMap(([file, list]) => openApiProblems(readJson(file), file, ajv2020(), list));
     expect(problems).toEqual([]);
     expect(Object.values(byFile).map((list) => list.length)).toEqual([2, 2, 2]);
+  });
+
+  test('Mailgun (OpenAPI 3.1): a send as multipart form fields, and its answer', async () => {
+    const { url, exchanges } = await record('mailgun');
+    const mailgun = createMailgunApi(EmailConfig.parse({ ...sandbox.env(), MAILGUN_API_URL: url }), kit());
+    const user = sandbox.seed.users[0]!;
+    await mailgun.send({ to: user.email, subject: 'Contract', text: 'Plain', sendId: 'contract-1' });
+    await mailgun.send({ to: user.email, subject: 'Contract', html: '<p>Rich</p>', categories: ['receipts', 'eu'], sendId: 'contract-2' });
+    const spec = parseYaml(readFileSync(new URL('mailgun-openapi.yaml', SPECS), 'utf8')) as OpenApi;
+    expect(openApiProblems(spec, 'mailgun', ajv2020(), exchanges)).toEqual([]);
+    expect(exchanges.map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([
+      `POST /v3/${LOCAL.mailgun.domain}/messages 200`,
+      `POST /v3/${LOCAL.mailgun.domain}/messages 200`,
+    ]);
+    expect(exchanges[1]!.form).toMatchObject({ 'o:tag': ['receipts', 'eu'], 'v:patchbay_send_id': ['contract-2'] });
   });
 
   test('Mixpanel Query API (OpenAPI 3.0): stream query and segmentation', async () => {

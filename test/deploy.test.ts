@@ -19,7 +19,9 @@ import { listen, type RunningService } from '../kit/service.js';
 import { createAccountsSandbox } from '../sandbox/accounts.js';
 import { generateSeed } from '../sandbox/seed.js';
 import { CLIENTS } from '../gateway/clients/index.js';
-import { WEBHOOK_BODY_LIMIT_BYTES, WEBHOOK_PATHS } from '../subgraphs/email/webhooks.js';
+import { EmailConfig } from '../subgraphs/email/config.js';
+import { MAIL_PROVIDERS } from '../subgraphs/email/providers.js';
+import { WEBHOOK_BODY_LIMIT_BYTES } from '../subgraphs/email/webhooks.js';
 import { REGISTRY, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 import { replayDockerfile, type Stage } from './dockerfile.js';
 import { HAS_REDIS, freePort, startRedis, type TestRedis } from './helpers.js';
@@ -355,11 +357,8 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
         bodyLimit: client.maxBodyBytes,
       });
     }
-    expect(routes('email-webhooks').sort()).toEqual(
-      Object.values(WEBHOOK_PATHS)
-        .map((path) => `Exact ${path} -> subgraph-email`)
-        .sort(),
-    );
+    const webhookPaths = MAIL_PROVIDERS.map((provider) => provider.webhook(EmailConfig.parse({}), 300).path);
+    expect(routes('email-webhooks').sort()).toEqual(webhookPaths.map((path) => `Exact ${path} -> subgraph-email`).sort());
     expect(bodyLimit('email-webhooks')).toBe(WEBHOOK_BODY_LIMIT_BYTES);
     expect(ingresses.map((ingress) => ingress.metadata.name).sort()).toEqual(
       ['email-webhooks', ...CLIENTS.map((client) => `gateway-${client.name}`)].sort(),

@@ -10,7 +10,7 @@ import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSigna
 import { LOCAL } from '../kit/local-defaults.js';
 import { createLogger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
-import { createSourceKit } from '../kit/source-kit.js';
+import { createSourceKit } from '../kit/source/kit.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { PROVIDERS, sandboxPortVariable } from '../subgraphs/registry.js';
 

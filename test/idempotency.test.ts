@@ -156,7 +156,10 @@ describe('sendEmail with an idempotency key', () => {
   });
 
   test('a failure before the provider took the mail frees the key: the retry sends', async () => {
+    // Every provider refuses it (so it fails over to none that would take it): provably not sent.
     stack.sandbox.faults('sendgrid', [{ operation: 'mailSend', status: 400, times: 1 }]);
+    stack.sandbox.faults('mailgun', [{ operation: 'messages', status: 400, times: 1 }]);
+    stack.sandbox.faults('postmark', [{ operation: 'email', status: 422, times: 1 }]);
     const input = mail({ idempotencyKey: 'rejected-1' });
     expect((await send(gateway, input)).body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_REJECTED');
     expect((await send(gateway, input)).body.errors).toBeUndefined();

@@ -107,22 +107,26 @@ test('with the storage subgraph gone, Dashboard still serves the user, messages 
 });
 
 // Last: it leaves SendGrid's circuit open for this stack.
-test("sends fail over to Postmark once SendGrid's circuit is open, and only then", async () => {
+test("sends fail over to the next provider (EMAIL_PROVIDERS: Mailgun) once SendGrid's circuit is open, and only then", async () => {
   const web = `${stack.gateways.web!.url}/graphql`;
   stack.sandbox.faults('sendgrid', [{ operation: 'mailSend', status: 500 }]);
   const send = () => graphql(web, SendEmailDocument, { input: { to: 'failover@example.com', subject: 'Hi', text: 'Hello' } });
   try {
     const outcomes: string[] = [];
-    for (let i = 0; i < 40 && !outcomes.includes('postmark'); i++) {
+    for (let i = 0; i < 40 && !outcomes.includes('mailgun'); i++) {
       const { body } = await send();
       outcomes.push(body.data?.sendEmail.provider ?? String(body.errors?.[0]?.extensions?.code));
     }
-    // Failures before the circuit opened were reported, not re-sent through Postmark.
-    expect(outcomes.at(-1)).toBe('postmark');
+    // Failures before the circuit opened may have been sent: reported, not re-sent elsewhere.
+    expect(outcomes.at(-1)).toBe('mailgun');
     expect(new Set(outcomes.slice(0, -1))).toEqual(new Set(['UPSTREAM_UNAVAILABLE']));
     expect(stack.sandbox.calls().sendgrid.mailSend).toBe(outcomes.length - 1);
-    const mail = stack.sandbox.providers.postmark.sent.at(-1)!;
-    expect(mail.body).toMatchObject({ To: 'failover@example.com', Metadata: { patchbay_send_id: expect.any(String) } });
+    const mail = stack.sandbox.providers.mailgun.sent.at(-1)!;
+    expect(mail.fields).toMatchObject({ to: ['failover@example.com'], 'v:patchbay_send_id': [expect.any(String)] });
+    // Mailgun throttled, provably not taken: the send goes on to Postmark.
+    stack.sandbox.faults('mailgun', [{ operation: 'messages', status: 429, retryAfter: 60 }]);
+    expect((await send()).body.data?.sendEmail.provider).toBe('postmark');
+    expect(stack.sandbox.providers.postmark.sent.at(-1)!.body).toMatchObject({ To: 'failover@example.com' });
   } finally {
     stack.sandbox.clearFaults();
   }

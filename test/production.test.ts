@@ -37,11 +37,13 @@ const PROGRAMS: Array<[string, string[], string[]]> = [
     tsxProgram('scripts/run-subgraph.ts', 'email'),
     [
       'INTERNAL_TOKEN_SECRET',
-      'SENDGRID_API_KEY',
-      'POSTMARK_SERVER_TOKEN',
       'EMAIL_FROM_ADDRESS',
+      'SENDGRID_API_KEY',
       'SENDGRID_WEBHOOK_PUBLIC_KEY',
+      'MAILGUN_API_KEY',
+      'MAILGUN_DOMAIN',
       'MAILGUN_WEBHOOK_SIGNING_KEY',
+      'POSTMARK_SERVER_TOKEN',
       'POSTMARK_WEBHOOK_USER',
       'POSTMARK_WEBHOOK_PASSWORD',
     ],
@@ -86,6 +88,8 @@ describe('with NODE_ENV=production and nothing else set', () => {
         POSTMARK_SERVER_TOKEN: 'pm-real',
         EMAIL_FROM_ADDRESS: 'no-reply@example.com',
         SENDGRID_WEBHOOK_PUBLIC_KEY: PRODUCTION_SENDGRID_KEY,
+        MAILGUN_API_KEY: 'mg-key-real',
+        MAILGUN_DOMAIN: 'mg.example.com',
         MAILGUN_WEBHOOK_SIGNING_KEY: 'mg-real',
         POSTMARK_WEBHOOK_USER: 'hooks',
         POSTMARK_WEBHOOK_PASSWORD: 'pm-hook-real',
@@ -95,6 +99,23 @@ describe('with NODE_ENV=production and nothing else set', () => {
     // It would start; the bad port is the only complaint, so the URLs were taken care of.
     expect(status).toBe(2);
     expect(stderr.trim().split('\n').slice(1)).toEqual(['  - EMAIL_PORT: must be a port number']);
+  });
+
+  test('a mail provider left out of EMAIL_PROVIDERS asks for none of its settings', async () => {
+    // SendGrid's API key stays: message lists are read from its Email Activity whichever provider sends.
+    const { status, stderr } = await runToEnd(
+      tsxProgram('scripts/run-subgraph.ts', 'email'),
+      bareEnv({ ...PRODUCTION, EMAIL_PROVIDERS: 'mailgun' }),
+    );
+    expect(status).toBe(2);
+    expect(named(stderr, MUST_BE_SET)).toEqual([
+      'INTERNAL_TOKEN_SECRET',
+      'EMAIL_FROM_ADDRESS',
+      'SENDGRID_API_KEY',
+      'MAILGUN_API_KEY',
+      'MAILGUN_DOMAIN',
+      'MAILGUN_WEBHOOK_SIGNING_KEY',
+    ]);
   });
 });
 

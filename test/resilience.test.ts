@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { UpstreamError } from '../kit/errors.js';
 import { LOCAL } from '../kit/local-defaults.js';
-import { createSource, type SourceOptions } from '../kit/source.js';
+import { createSource, type SourceOptions } from '../kit/source/index.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { EmailConfig } from '../subgraphs/email/config.js';
 import { createSendgridApi } from '../subgraphs/email/sendgrid.js';

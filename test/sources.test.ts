@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { UpstreamError } from '../kit/errors.js';
-import type { Source } from '../kit/source.js';
+import type { Source } from '../kit/source/index.js';
 import type { SourceKit } from '../kit/subgraph.js';
 import type { FaultRule } from '../sandbox/faults.js';
 import type { Sandbox } from '../sandbox/index.js';

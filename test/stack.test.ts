@@ -278,7 +278,7 @@ describe('web mutations and queries', () => {
     // Readiness reports upstream breakers for operators without depending on them.
     expect(await (await fetch(`${stack.subgraphs.email!.url}/readyz`)).json()).toEqual({
       status: 'ready',
-      breakers: { 'email.sendgrid': 'closed', 'email.postmark': 'closed' },
+      breakers: { 'email.sendgrid': 'closed', 'email.mailgun': 'closed', 'email.postmark': 'closed' },
     });
   });
 });

@@ -78,6 +78,37 @@ describe('the email subgraph receives delivery webhooks', () => {
     expect(status).toBe('DELIVERED');
   });
 
+  test('a message sent through Mailgun moves to DELIVERED on its signed webhook, named by the send id it carried', async () => {
+    // SendGrid refuses the key (a 401: provably not sent), so the send goes on to Mailgun.
+    stack.sandbox.faults('sendgrid', [{ operation: 'mailSend', status: 401 }]);
+    try {
+      const user = stack.sandbox.seed.users[1]!;
+      const headers = await as(user.id, 'email:send');
+      const idempotencyKey = `mailgun-webhook-${randomBytes(4).toString('hex')}`;
+      const sent = await graphql(
+        `${stack.gateways.web!.url}/graphql`,
+        SendEmailDocument,
+        { input: { to: user.email, subject: 'Through Mailgun', text: 'Hi', idempotencyKey } },
+        headers,
+      );
+      expect(sent.body.data?.sendEmail.provider).toBe('mailgun');
+      let send: { state: string; provider: string | null; status: string | null } | undefined;
+      for (let i = 0; i < 50 && send?.status !== 'DELIVERED'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const { body } = await graphql<{ emailSend: typeof send }, { key: string }>(
+          `${stack.gateways.web!.url}/graphql`,
+          'query ($key: String!) { emailSend(idempotencyKey: $key) { state provider status } }',
+          { key: idempotencyKey },
+          headers,
+        );
+        send = body.data?.emailSend ?? undefined;
+      }
+      expect(send).toEqual({ state: 'ACCEPTED', provider: 'mailgun', status: 'DELIVERED' });
+    } finally {
+      stack.sandbox.clearFaults();
+    }
+  });
+
   test('SendGrid: a forged, an altered and a stale request are refused and counted; a replay applies nothing', async () => {
     const body = events('msg-sg-1');
     const other = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })

@@ -46,7 +46,7 @@ export const ${Name}Config = z.object({
 export type ${Name}Config = z.infer<typeof ${Name}Config>;
 `,
     [`subgraphs/${name}/${name}-api.ts`]: `import { z } from 'zod';
-import { STANDARD_BREAKER } from '../../kit/breaker.js';
+import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import type { ${Name}Config } from './config.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STANDARD_BREAKER } from '../../kit/breaker.js';
+import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import type { AccountsConfig } from './config.js';
 

@@ -3,10 +3,9 @@ import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { LOCAL } from '../../kit/local-defaults.js';
 import { sandboxUrl } from '../registry.js';
-import { RedisConfig } from '../../kit/redis.js';
 
 /** The analytics subgraph's settings: Segment for ingest, Mixpanel for queries, the outbox between. */
-export const AnalyticsConfig = RedisConfig.extend({
+export const AnalyticsConfig = z.object({
   SEGMENT_API_URL: env.upstreamUrl(sandboxUrl('segment'), 'https://api.segment.io'),
   SEGMENT_WRITE_KEY: env.secret(LOCAL.segment.writeKey),
   MIXPANEL_API_URL: env.upstreamUrl(`${sandboxUrl('mixpanel')}/api/query`, 'https://mixpanel.com/api/query'),

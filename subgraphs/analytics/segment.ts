@@ -1,6 +1,6 @@
-import { STANDARD_BREAKER } from '../../kit/breaker.js';
+import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { SourceKit } from '../../kit/subgraph.js';
-import { retryAfterHeaderMs, type UpstreamResponse } from '../../kit/upstream-response.js';
+import { retryAfterHeaderMs, type UpstreamResponse } from '../../kit/source/response.js';
 import type { AnalyticsConfig } from './config.js';
 import type { TrackedEvent } from './events.js';
 
@@ -68,7 +68,15 @@ export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
       }
       await Promise.all(
         calls.map(({ items }) =>
-          source.request({ operation: 'batch', method: 'POST', path: '/v1/batch', idempotent: true, json: { batch: items } }),
+          // An outbox draining: nobody waits for it, so interactive calls of the source go first.
+          source.request({
+            operation: 'batch',
+            method: 'POST',
+            path: '/v1/batch',
+            idempotent: true,
+            json: { batch: items },
+            priority: 'background',
+          }),
         ),
       );
     },

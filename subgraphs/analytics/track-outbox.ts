@@ -12,7 +12,7 @@ import { SEGMENT_BATCH_EVENTS, type SegmentApi } from './segment.js';
  * disk; delivery follows in batches, with Segment's messageId making every resend harmless.
  */
 export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, kit: SourceKit) {
-  const redis = kit.redis(config);
+  const redis = kit.redis();
   const outbox = new Outbox<TrackedEvent>({
     name: 'track',
     registry: kit.registry,

@@ -1,21 +1,34 @@
 import { z } from 'zod';
-import { STANDARD_BREAKER } from '../../kit/breaker.js';
+import { env } from '../../kit/config.js';
+import { LOCAL } from '../../kit/local-defaults.js';
+import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { SourceKit } from '../../kit/subgraph.js';
-import type { EmailConfig } from './config.js';
+import { basicCredentials, safeEqual } from '../../kit/webhooks.js';
+import { sandboxUrl } from '../registry.js';
+import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import type { OutgoingEmail } from './messages.js';
+import type { MessageStatus } from './statuses.js';
+
+export const PostmarkConfig = z.object({
+  POSTMARK_API_URL: env.upstreamUrl(sandboxUrl('postmark'), 'https://api.postmarkapp.com'),
+  POSTMARK_SERVER_TOKEN: env.secret(LOCAL.postmark.serverToken, { requiredIf: usedIn('postmark') }),
+  /** The basic-auth credentials put in the Postmark webhook URL. */
+  POSTMARK_WEBHOOK_USER: env.secret(LOCAL.webhooks.postmarkUser, { requiredIf: usedIn('postmark') }),
+  POSTMARK_WEBHOOK_PASSWORD: env.secret(LOCAL.webhooks.postmarkPassword, { requiredIf: usedIn('postmark') }),
+});
 
 const PostmarkSent = z.object({ MessageID: z.string().min(1), ErrorCode: z.literal(0) });
 
-/** Postmark server API: the fallback that takes sends while SendGrid's circuit is open. */
-export function createPostmarkApi(config: EmailConfig, kit: SourceKit) {
+/** Postmark server API: `POST /email` with the server token. */
+export function createPostmarkApi(config: z.infer<typeof PostmarkConfig> & SenderSettings, kit: SourceKit) {
   const source = kit.source({
     name: 'email.postmark',
     baseUrl: config.POSTMARK_API_URL,
     headers: { 'x-postmark-server-token': config.POSTMARK_SERVER_TOKEN, accept: 'application/json' },
     timeoutMs: 2000,
     deadlineMs: 5000,
-    // Postmark answers 429 without accepting the message; everything else may have been sent.
-    retry: { attempts: 2, on: [429, 503], notAcceptedOn: [429], maxRetryAfterMs: 2000 },
+    // A send is tried again only when provably not sent (a 429, a refused connection: source/outcome.ts).
+    retry: { attempts: 2, on: [429, 503], maxRetryAfterMs: 2000 },
     breaker: STANDARD_BREAKER,
     bulkhead: { maxConcurrent: 20, maxQueued: 100 },
   });
@@ -41,4 +54,57 @@ export function createPostmarkApi(config: EmailConfig, kit: SourceKit) {
     },
   };
 }
-export type PostmarkApi = ReturnType<typeof createPostmarkApi>;
+
+const POSTMARK_EVENTS: Record<string, MessageStatus> = { Delivery: 'DELIVERED', Open: 'OPENED', Bounce: 'BOUNCED' };
+const PostmarkWebhook = z.looseObject({
+  RecordType: z.string(),
+  MessageID: z.string(),
+  ID: z.union([z.string(), z.number()]).optional(),
+  DeliveredAt: z.string().optional(),
+  ReceivedAt: z.string().optional(),
+  BouncedAt: z.string().optional(),
+  ChangedAt: z.string().optional(),
+  Metadata: z.looseObject({ patchbay_send_id: z.string().optional() }).optional(),
+});
+
+/** Postmark signs nothing: its webhooks carry basic auth (RFC 7617), put in the webhook URL, checked before the body is read. */
+function postmarkWebhook(config: z.infer<typeof PostmarkConfig>): WebhookReceiver {
+  return {
+    path: '/webhooks/postmark',
+    admit(header) {
+      const credentials = basicCredentials(header('authorization'));
+      // Both compared whatever the first gives: the time taken tells nothing.
+      const userMatches = safeEqual(credentials?.user ?? '', config.POSTMARK_WEBHOOK_USER);
+      const passwordMatches = safeEqual(credentials?.password ?? '', config.POSTMARK_WEBHOOK_PASSWORD);
+      if (!credentials || !userMatches || !passwordMatches)
+        return { refuse: 'forged', headers: { 'www-authenticate': 'Basic realm="postmark-webhooks", charset="UTF-8"' } };
+      return {
+        read(body) {
+          const parsed = PostmarkWebhook.safeParse(parseJson(body.buffer()));
+          if (!parsed.success) return 'malformed';
+          const event = parsed.data;
+          return [
+            {
+              id: digestId('postmark', [
+                event.RecordType,
+                event.MessageID,
+                event.ID,
+                event.DeliveredAt ?? event.ReceivedAt ?? event.BouncedAt ?? event.ChangedAt,
+              ]),
+              messageId: event.MessageID,
+              status: POSTMARK_EVENTS[event.RecordType],
+              sendId: event.Metadata?.patchbay_send_id,
+            },
+          ];
+        },
+      };
+    },
+  };
+}
+
+export const postmark = defineMailProvider({
+  name: 'postmark',
+  config: PostmarkConfig,
+  sender: (config, kit) => createPostmarkApi(config, kit),
+  webhook: postmarkWebhook,
+});

@@ -1,27 +1,23 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { pageSize } from '../../kit/args.js';
 import { SCOPES, requireScope, requireSelf } from '../../kit/caller.js';
-import { UpstreamError, UpstreamErrorCode, badUserInput } from '../../kit/errors.js';
+import { badUserInput } from '../../kit/errors.js';
 import { runOnce, type RunOnceOptions } from '../../kit/idempotency.js';
 import { DateTimeScalar } from '../../kit/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
-import { sendWithFallback } from './send.js';
+import { provablyNotSent } from '../../kit/source/outcome.js';
+import { sendThrough } from './providers.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-/** Failures after which the provider may have the message: the key then never sends again. */
-const MAY_HAVE_SENT: ReadonlySet<string> = new Set([
-  UpstreamErrorCode.TIMEOUT,
-  UpstreamErrorCode.UNAVAILABLE,
-  UpstreamErrorCode.BAD_RESPONSE,
-]);
 const SEND_ONCE: RunOnceOptions = {
   retentionMs: 24 * 3_600_000,
-  // Longer than a send can take (deadline of both providers); a crashed send frees its key then.
+  // Longer than a send can take (the deadlines of every provider); a crashed send frees its key then.
   pendingMs: 60_000,
   // Shorter than the gateways' subgraph timeouts (mobile 6 s): a request behind one in flight
   // gets its typed, retryable IDEMPOTENCY_KEY_IN_USE, not the gateway's SUBGRAPH_TIMEOUT.
   waitMs: 4_000,
-  mayHaveActed: (error) => !(error instanceof UpstreamError) || MAY_HAVE_SENT.has(error.code),
+  // Unless it provably was not sent (source/outcome.ts), a failed send may have reached the provider.
+  mayHaveActed: (error) => !provablyNotSent(error),
   outcomeUnknownHint: 'Query emailSend(idempotencyKey) to learn what became of it.',
 };
 
@@ -90,7 +86,7 @@ export const resolvers: Resolvers = {
       }
       const content = { to, subject, text: input.text ?? undefined, html: input.html ?? undefined, categories };
       const send = async (sendId: string): Promise<SentEmail> => {
-        const { messageId, provider } = await sendWithFallback(sources.sendgrid, sources.postmark, { ...content, sendId });
+        const { messageId, provider } = await sendThrough(sources.providers, { ...content, sendId });
         logger.info({ sendId, messageId, provider }, 'email accepted');
         return { messageId, sendId, provider };
       };

@@ -1,11 +1,16 @@
 import { z } from 'zod';
-import { STANDARD_BREAKER } from '../../kit/breaker.js';
+import { env } from '../../kit/config.js';
+import { LOCAL } from '../../kit/local-defaults.js';
+import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
+import { ecdsaP256Verifier, isFresh } from '../../kit/webhooks.js';
+import { sandboxUrl } from '../registry.js';
+import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import type { SourceKit } from '../../kit/subgraph.js';
-import type { UpstreamResponse } from '../../kit/upstream-response.js';
-import type { EmailConfig } from './config.js';
+import type { UpstreamResponse } from '../../kit/source/response.js';
 import type { EmailMessageRecord, OutgoingEmail } from './messages.js';
 import type { MessageStatus } from './statuses.js';
+import { generateKeyPairSync } from 'node:crypto';
 
 /** Email Activity answers at most this many messages per query. */
 export const ACTIVITY_LIMIT = 1000;
@@ -46,16 +51,45 @@ export function sendgridRetryAfterMs(response: UpstreamResponse): number | undef
 
 const sgqlString = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
 
+const isEcdsaP256PublicKey = (key: string) => {
+  try {
+    ecdsaP256Verifier(key);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** SendGrid's settings. Its API key is always needed: message lists are read from its Email Activity. */
+export const SendgridConfig = z.object({
+  SENDGRID_API_URL: env.upstreamUrl(sandboxUrl('sendgrid'), 'https://api.sendgrid.com'),
+  SENDGRID_API_KEY: env.secret(LOCAL.sendgrid.apiKey),
+  /** SendGrid Event Webhook verification key (base64 SPKI, from SendGrid's webhook settings). */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(LOCAL.webhooks.sendgridPublicKey, {
+    check: [isEcdsaP256PublicKey, 'must be the base64 public key (SPKI) SendGrid shows for the signed Event Webhook'],
+    requiredIf: usedIn('sendgrid'),
+    // A key pair: the sandbox signs with the private half when production is rehearsed against it.
+    generate: () => {
+      const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return {
+        SENDGRID_WEBHOOK_PUBLIC_KEY: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+        SANDBOX_SENDGRID_WEBHOOK_PRIVATE_KEY: privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+      };
+    },
+  }),
+});
+type SendgridConfig = z.infer<typeof SendgridConfig> & SenderSettings;
+
 /** SendGrid v3 client: mail send, Email Activity, bounce suppressions. */
-export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
+export function createSendgridApi(config: SendgridConfig, kit: SourceKit) {
   const source = kit.source({
     name: 'email.sendgrid',
     baseUrl: config.SENDGRID_API_URL,
     headers: { authorization: `Bearer ${config.SENDGRID_API_KEY}`, accept: 'application/json' },
     timeoutMs: 2000,
     deadlineMs: 5000,
-    // A 429 on mail/send means SendGrid did not accept the message: safe to send again.
-    retry: { attempts: 3, on: [429, 500, 502, 503, 504], notAcceptedOn: [429], maxRetryAfterMs: 2000 },
+    // A send is tried again only when provably not sent (a 429, a refused connection: source/outcome.ts).
+    retry: { attempts: 3, on: [429, 500, 502, 503, 504], maxRetryAfterMs: 2000 },
     breaker: STANDARD_BREAKER,
     bulkhead: { maxConcurrent: 50, maxQueued: 100 },
     retryAfterMs: sendgridRetryAfterMs,
@@ -130,3 +164,69 @@ export function createSendgridApi(config: EmailConfig, kit: SourceKit) {
   };
 }
 export type SendgridApi = ReturnType<typeof createSendgridApi>;
+
+const SENDGRID_EVENTS: Record<string, MessageStatus> = {
+  processed: 'PROCESSED',
+  delivered: 'DELIVERED',
+  open: 'OPENED',
+  bounce: 'BOUNCED',
+  dropped: 'NOT_DELIVERED',
+};
+const SendgridEvents = z
+  .array(
+    z.looseObject({
+      event: z.string(),
+      sg_message_id: z.string().optional(),
+      sg_event_id: z.string().optional(),
+      timestamp: z.number().optional(),
+      patchbay_send_id: z.string().optional(),
+    }),
+  )
+  .max(10_000);
+/** A SendGrid signature as it must look: base64 of a DER ECDSA signature (about 96 characters). */
+const SENDGRID_SIGNATURE = /^[A-Za-z0-9+/]{64,140}={0,2}$/;
+
+/** SendGrid's Event Webhook: ECDSA P-256 over timestamp + raw body, checked on the bytes as they arrive. */
+function sendgridWebhook(config: z.infer<typeof SendgridConfig>, toleranceSeconds: number): WebhookReceiver {
+  const verifier = ecdsaP256Verifier(config.SENDGRID_WEBHOOK_PUBLIC_KEY);
+  return {
+    path: '/webhooks/sendgrid',
+    admit(header) {
+      const signature = header('x-twilio-email-event-webhook-signature');
+      const timestamp = header('x-twilio-email-event-webhook-timestamp');
+      if (!signature || !timestamp || !SENDGRID_SIGNATURE.test(signature)) return { refuse: 'forged' };
+      if (!isFresh(Number(timestamp), toleranceSeconds)) return { refuse: 'stale' };
+      const check = verifier(signature);
+      check.update(timestamp);
+      return {
+        onChunk: check.update,
+        read(body) {
+          if (!check.matches()) return 'forged';
+          const parsed = SendgridEvents.safeParse(parseJson(body.buffer()));
+          if (!parsed.success) return 'malformed';
+          return parsed.data.map((e) => ({
+            id: e.sg_event_id ? `sendgrid:${e.sg_event_id}` : digestId('sendgrid', [e.sg_message_id, e.event, e.timestamp]),
+            messageId: e.sg_message_id?.split('.')[0],
+            status: SENDGRID_EVENTS[e.event],
+            sendId: e.patchbay_send_id,
+          }));
+        },
+      };
+    },
+  };
+}
+
+/** One SendGrid client per subgraph (its kit): the sender and the Email Activity reads share its breaker and cache. */
+const clients = new WeakMap<SourceKit, SendgridApi>();
+export function sendgridApi(config: SendgridConfig, kit: SourceKit): SendgridApi {
+  let client = clients.get(kit);
+  if (!client) clients.set(kit, (client = createSendgridApi(config, kit)));
+  return client;
+}
+
+export const sendgrid = defineMailProvider({
+  name: 'sendgrid',
+  config: SendgridConfig,
+  sender: sendgridApi,
+  webhook: sendgridWebhook,
+});

@@ -2,7 +2,7 @@ import aws4 from 'aws4';
 import { XMLParser } from 'fast-xml-parser';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { STANDARD_BREAKER } from '../../kit/breaker.js';
+import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import type { StorageConfig } from './config.js';
@@ -74,6 +74,8 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
     bulkhead: { maxConcurrent: 64, maxQueued: 256 },
     // S3 documents at least 5,500 GET/HEAD a second per prefix; stay under it bucket-wide.
     rateLimit: { perSecond: 5500, burst: 500 },
+    // A listing or a HEAD that runs past the recent p95 is asked again beside it (at most 5 % more calls).
+    hedge: { afterPercentile: 95, maxExtraShare: 0.05 },
     sign: ({ method, url, headers, body }) => {
       const signed = aws4.sign(
         { host: url.host, path: url.pathname + url.search, method, service: 's3', region: config.S3_REGION, headers: { ...headers }, body },

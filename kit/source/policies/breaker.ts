@@ -7,7 +7,7 @@ import {
   type CircuitBreakerPolicy,
   type IBreaker,
 } from 'cockatiel';
-import { UpstreamError, UpstreamErrorCode } from './errors.js';
+import { countsAgainstBreaker } from '../outcome.js';
 
 /**
  * Opens on a failure rate over a window (with a minimum of calls in it), on a number of
@@ -48,11 +48,6 @@ export function stateLabel(state: CircuitState): BreakerState {
   }
 }
 
-/** Failures that say something about the upstream's health, as opposed to our request. */
-export function countsAgainstHealth(error: unknown): boolean {
-  return error instanceof UpstreamError && (error.code === UpstreamErrorCode.UNAVAILABLE || error.code === UpstreamErrorCode.TIMEOUT);
-}
-
 /** Opens when any of its breakers says so; each sees every outcome. */
 export class FirstToOpen implements IBreaker {
   constructor(private readonly breakers: IBreaker[]) {}
@@ -70,8 +65,12 @@ export class FirstToOpen implements IBreaker {
   }
 }
 
-/** The breaker a policy declares (cockatiel's), counting only failures of the upstream's health. */
-export function buildBreaker(policy: BreakerPolicy | undefined): CircuitBreakerPolicy | undefined {
+export interface BreakerObservers {
+  onStateChange?(state: BreakerState): void;
+}
+
+/** The breaker a policy declares (cockatiel's), counting only failures of the upstream's health (source/outcome.ts). */
+export function buildBreaker(policy: BreakerPolicy | undefined, observers: BreakerObservers = {}): CircuitBreakerPolicy | undefined {
   if (!policy) return undefined;
   const breakers: IBreaker[] = [];
   if (policy.failureRate !== undefined) {
@@ -87,5 +86,7 @@ export function buildBreaker(policy: BreakerPolicy | undefined): CircuitBreakerP
   if (policy.consecutiveFailures !== undefined) breakers.push(new ConsecutiveBreaker(policy.consecutiveFailures));
   if (breakers.length === 0) throw new Error('a breaker needs failureRate, consecutiveFailures or both');
   const breaker = breakers.length === 1 ? breakers[0]! : new FirstToOpen(breakers);
-  return circuitBreaker(handleWhen(countsAgainstHealth), { halfOpenAfter: policy.halfOpenAfterMs, breaker });
+  const policyOf = circuitBreaker(handleWhen(countsAgainstBreaker), { halfOpenAfter: policy.halfOpenAfterMs, breaker });
+  policyOf.onStateChange((state) => observers.onStateChange?.(stateLabel(state)));
+  return policyOf;
 }

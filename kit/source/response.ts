@@ -1,7 +1,6 @@
 import type http from 'node:http';
-import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError } from 'cockatiel';
 import type { ZodType } from 'zod';
-import { UpstreamError, UpstreamErrorCode } from './errors.js';
+import { UpstreamError, UpstreamErrorCode } from '../errors.js';
 
 /** An upstream's answer, as a source returns it. */
 export interface UpstreamResponse {
@@ -53,16 +52,4 @@ export function codeForStatus(status: number): UpstreamErrorCode {
   if (status === 408 || status === 504) return UpstreamErrorCode.TIMEOUT;
   if (status >= 500) return UpstreamErrorCode.UNAVAILABLE;
   return UpstreamErrorCode.REJECTED;
-}
-
-/** Whatever a call's policies threw, as the one typed error a source's callers see. */
-export function toUpstreamError(name: string, error: unknown, onBulkheadRejection?: () => void): UpstreamError {
-  if (error instanceof UpstreamError) return error;
-  if (error instanceof BrokenCircuitError) return new UpstreamError(name, UpstreamErrorCode.CIRCUIT_OPEN, { cause: error });
-  if (error instanceof BulkheadRejectedError) {
-    onBulkheadRejection?.();
-    return new UpstreamError(name, UpstreamErrorCode.OVERLOADED, { cause: error });
-  }
-  if (error instanceof TaskCancelledError) return new UpstreamError(name, UpstreamErrorCode.TIMEOUT, { cause: error });
-  return new UpstreamError(name, UpstreamErrorCode.UNAVAILABLE, { cause: error });
 }

@@ -1,43 +1,50 @@
 import http from 'node:http';
 import https from 'node:https';
 import { got, RequestError } from 'got';
-import { UpstreamError, UpstreamErrorCode } from './errors.js';
-import { safeUrl } from './logger.js';
-import { TokenBucket } from './rate-limit.js';
-import type { OutgoingRequest, RequestOptions, SourceOptions } from './source.js';
-import { messageOf } from './thrown.js';
-import { SpanKind, SpanStatusCode, context, injectContext, tracer } from './tracing.js';
-import { buildResponse, codeForStatus, retryAfterHeaderMs, type UpstreamResponse } from './upstream-response.js';
+import { UpstreamError, UpstreamErrorCode } from '../errors.js';
+import { safeUrl, type Logger } from '../logger.js';
+import type { SourceMetrics } from '../metrics.js';
+import { messageOf } from '../thrown.js';
+import { SpanKind, SpanStatusCode, context, injectContext, tracer } from '../tracing.js';
+import { buildResponse, codeForStatus, retryAfterHeaderMs, type UpstreamResponse } from './response.js';
+import type { OutgoingRequest, RequestOptions } from './types.js';
+
+/** Errors raised before any byte of the request left: the upstream cannot have acted on it. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export interface TransportOptions {
+  name: string;
+  timeoutMs: number;
+  /** Connections kept per upstream host (the bulkhead's size, where there is one). */
+  maxSockets: number;
+  /** Adds signature headers to a request that is ready to go. */
+  sign?: (request: OutgoingRequest) => Record<string, string>;
+  /** Provider-specific reading of a 429's throttle headers, in ms to wait. Defaults to Retry-After. */
+  retryAfterMs?: (response: UpstreamResponse) => number | undefined;
+  logger?: Logger;
+  metrics?: SourceMetrics;
+}
 
 /**
- * One attempt at an upstream, as the source's policy runs it: a turn from the rate limit,
- * the signature, the HTTP call under the per-attempt timeout (got, never retrying on its
- * own), its span and metrics, and its failure as one UpstreamError.
+ * One attempt at an upstream, as the chain of policies runs it: the signature, the HTTP call
+ * under the per-attempt timeout (got, never retrying on its own: one retry layer), its span
+ * and metrics, and its failure as one UpstreamError that says whether the request may have
+ * been sent and whether we stopped waiting for it (source/outcome.ts reads those).
  */
 export interface Transport {
   attempt(request: RequestOptions, prepared: OutgoingRequest, signal: AbortSignal): Promise<UpstreamResponse>;
   close(): void;
 }
 
-export function createTransport(options: SourceOptions, deadlineMs: number): Transport {
+export function createTransport(options: TransportOptions): Transport {
   const { name, logger, metrics } = options;
-  const maxSockets = options.bulkhead?.maxConcurrent ?? 64;
   const agent = {
-    http: new http.Agent({ keepAlive: true, maxSockets }),
-    https: new https.Agent({ keepAlive: true, maxSockets }),
+    http: new http.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
+    https: new https.Agent({ keepAlive: true, maxSockets: options.maxSockets }),
   };
   const readRetryAfter = options.retryAfterMs ?? retryAfterHeaderMs;
-  const limiter =
-    options.rateLimiter ?? (options.rateLimit ? new TokenBucket(options.rateLimit.perSecond, options.rateLimit.burst) : undefined);
 
   async function attempt(request: RequestOptions, prepared: OutgoingRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-    if (limiter) {
-      const turn = await limiter.take(deadlineMs, signal);
-      if ('refusedForMs' in turn) {
-        throw new UpstreamError(name, UpstreamErrorCode.RATE_LIMITED, { retryAfterMs: turn.refusedForMs, cause: 'client-side rate limit' });
-      }
-      if (turn.waitedMs > 0) metrics?.rateLimitWaits.inc({ source: name });
-    }
     const { method, url, body } = prepared;
     const headers = { ...prepared.headers };
     if (options.sign) Object.assign(headers, options.sign({ method, url, headers, body }));
@@ -75,12 +82,18 @@ export function createTransport(options: SourceOptions, deadlineMs: number): Tra
         decompress: true,
       });
     } catch (cause) {
-      const timedOut = cause instanceof RequestError && (cause.name === 'TimeoutError' || signal.aborted);
-      observe(timedOut ? 'timeout' : 'network_error');
-      span.setStatus({ code: SpanStatusCode.ERROR, message: timedOut ? 'timeout' : 'network error' });
+      // Ours (a caller gone, a hedge lost, the deadline) before got's own timeout: we stopped waiting.
+      const cancelled = signal.aborted;
+      const timedOut = !cancelled && cause instanceof RequestError && cause.name === 'TimeoutError';
+      const notSent = !cancelled && cause instanceof RequestError && NOT_SENT_CODES.has(cause.code);
+      const outcome = cancelled ? 'cancelled' : timedOut ? 'timeout' : 'network_error';
+      observe(outcome);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
       span.end();
-      logger?.warn({ source: name, operation: request.operation, url: safeUrl(url), err: messageOf(cause) }, 'upstream attempt failed');
-      throw new UpstreamError(name, timedOut ? UpstreamErrorCode.TIMEOUT : UpstreamErrorCode.UNAVAILABLE, { cause });
+      if (!cancelled)
+        logger?.warn({ source: name, operation: request.operation, url: safeUrl(url), err: messageOf(cause) }, 'upstream attempt failed');
+      const code = cancelled || timedOut ? UpstreamErrorCode.TIMEOUT : UpstreamErrorCode.UNAVAILABLE;
+      throw new UpstreamError(name, code, { cause, cancelled, notSent });
     }
     const status = response.statusCode;
     const result = buildResponse(name, status, response.headers, response.body);

@@ -1,0 +1,100 @@
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import type { Logger } from '../logger.js';
+import { createSourceMetrics, type SourceMetrics } from '../metrics.js';
+import { connectRedis, RedisConfig, type RedisConnection } from '../redis.js';
+import { messageOf } from '../thrown.js';
+import { createSource, type Source, type SourceOptions } from './index.js';
+import { SharedBucket } from './limiter.js';
+import { createPauseBoard } from './pauses.js';
+
+/** What the source kit of a process reads: its Redis, and how many replicas share a quota. */
+export const SourceKitConfig = RedisConfig.extend({
+  /**
+   * How many replicas share a provider quota declared `shared`: while Redis cannot be reached,
+   * each keeps this share of it (never the whole quota each, never none).
+   */
+  SHARED_QUOTA_REPLICAS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(1000).default(2),
+});
+export type SourceKitConfig = z.infer<typeof SourceKitConfig>;
+
+/**
+ * What a subgraph builds its sources with. Everything made through it belongs to the
+ * subgraph's lifecycle: its state is on /readyz, and it is closed when the subgraph stops
+ * (what was registered with onClose first, then the sources, then Redis).
+ */
+export interface SourceKit {
+  logger: Logger;
+  metrics: SourceMetrics;
+  /** The subgraph's metrics registry, for what reports beside its sources (an outbox). */
+  registry: Registry;
+  /**
+   * An upstream client with its declared policy (kit/source). With REDIS_URL, a `shared` rate
+   * limit is held in Redis for every replica and the pauses providers ask for are heard by every
+   * replica; without it, each process keeps its own.
+   */
+  source(options: Omit<SourceOptions, 'logger' | 'metrics' | 'bucket' | 'pauses'>): Source;
+  /** The process's one Redis connection, or undefined when REDIS_URL is not set. */
+  redis(): RedisConnection | undefined;
+  /** Work to finish before the sources close, such as an outbox's last deliveries. */
+  onClose(close: () => Promise<void> | void): void;
+}
+
+export interface OwnedSourceKit extends SourceKit {
+  /** Breaker states and Redis state, for /readyz. */
+  health(): { breakers: Record<string, string>; redis?: string };
+  close(): Promise<void>;
+}
+
+export function createSourceKit(logger: Logger, registry: Registry, config?: SourceKitConfig): OwnedSourceKit {
+  const metrics = createSourceMetrics(registry);
+  const sources: Source[] = [];
+  const closers: Array<() => Promise<void> | void> = [];
+  const pauses = createPauseBoard();
+  const redis = config?.REDIS_URL
+    ? {
+        connection: connectRedis(config.REDIS_URL, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, logger, registry }),
+        replicas: config.SHARED_QUOTA_REPLICAS,
+      }
+    : undefined;
+  if (redis) pauses.share(redis.connection, logger);
+  return {
+    logger,
+    metrics,
+    registry,
+    source(options) {
+      const { rateLimit } = options;
+      const bucket =
+        rateLimit?.shared && redis
+          ? new SharedBucket(redis.connection, `patchbay:ratelimit:${options.name}`, rateLimit, {
+              replicas: redis.replicas,
+              logger,
+              onFallback: () => metrics.rateLimitFallbacks.inc({ source: options.name }),
+            })
+          : undefined;
+      const source = createSource({ ...options, logger, metrics, bucket, pauses });
+      sources.push(source);
+      return source;
+    },
+    redis: () => redis?.connection,
+    onClose(close) {
+      closers.push(close);
+    },
+    health() {
+      return {
+        breakers: Object.fromEntries(sources.map((source) => [source.name, source.breakerState()])),
+        ...(redis ? { redis: redis.connection.state() } : {}),
+      };
+    },
+    async close() {
+      for (const close of closers.reverse()) {
+        await Promise.resolve()
+          .then(close)
+          .catch((error: unknown) => logger.warn({ err: messageOf(error) }, 'a component failed to close'));
+      }
+      for (const source of sources) source.close();
+      await pauses.close();
+      await redis?.connection.close();
+    },
+  };
+}

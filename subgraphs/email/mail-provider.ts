@@ -1,0 +1,97 @@
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import type { SourceKit } from '../../kit/subgraph.js';
+import type { OutgoingEmail } from './messages.js';
+import type { MessageStatus } from './statuses.js';
+
+/**
+ * A mail provider of the email subgraph, as a plug-in: its settings, how it sends, and how its
+ * delivery webhooks are received. The subgraph sends through the providers EMAIL_PROVIDERS
+ * lists, in order (providers.ts), and serves the webhooks of those. A new provider is a file
+ * exporting one of these, and an entry in providers.ts (CONTRIBUTING "A mail provider").
+ */
+export interface MailProvider<Config extends z.ZodObject = z.ZodObject> {
+  /** As EMAIL_PROVIDERS names it, and as statuses and `emailSend` report it. */
+  name: string;
+  /** Its environment variables: API URL, credentials, webhook keys (required in production when it is listed: usedIn). */
+  config: Config;
+  sender(config: z.infer<Config> & SenderSettings, kit: SourceKit): MailSender;
+  /** Its delivery webhooks; signed timestamps older than `toleranceSeconds` are refused. */
+  webhook(config: z.infer<Config>, toleranceSeconds: number): WebhookReceiver;
+}
+
+/** What every provider's sender needs besides its own settings. */
+export interface SenderSettings {
+  EMAIL_FROM_ADDRESS: string;
+  EMAIL_FROM_NAME: string;
+}
+
+export interface MailSender {
+  send(mail: OutgoingEmail): Promise<{ messageId: string }>;
+}
+
+/** One delivery event as every provider's webhook comes down to it. */
+export interface DeliveryEvent {
+  /** What identifies the event at its provider: its own id, or what it is about and when. */
+  id: string;
+  messageId?: string;
+  status?: MessageStatus;
+  /** Our id of the send, when the message carries it back (custom args, metadata, variables). */
+  sendId?: string;
+}
+
+/** Why a webhook delivery is refused: 401, or 400 for a body that is not the provider's. */
+export type Refusal = 'forged' | 'stale' | 'malformed' | 'replayed';
+
+/** What a provider's receiver may use: a way to spend a signature's token once (shared by the replicas). */
+export interface WebhookContext {
+  /** Remembers `token` with the body it came with; false when it was seen before with another body. */
+  spendOnce(token: string, body: string, ttlMs: number): Promise<boolean>;
+}
+
+/**
+ * How a provider's delivery webhooks are verified and read, before anything is parsed: what can
+ * be checked from the headers first (a refusal, answered with the body unread), then a check of
+ * the body as it arrives (`onChunk`) and once it is all there (`read`: its events, or why not).
+ */
+export interface WebhookReceiver {
+  path: string;
+  admit(header: (name: string) => string | undefined): { refuse: Refusal; headers?: Record<string, string> } | BodyCheck;
+}
+
+export interface BodyCheck {
+  onChunk?(chunk: Buffer): void;
+  /** The body is joined only when asked for (`buffer()`): a body refused on its chunks never is. */
+  read(body: { buffer(): Buffer }, context: WebhookContext): DeliveryEvent[] | Refusal | Promise<DeliveryEvent[] | Refusal>;
+}
+
+export const defineMailProvider = <Config extends z.ZodObject>(provider: MailProvider<Config>): MailProvider<Config> => provider;
+
+/** Mail providers used when EMAIL_PROVIDERS is not set, in the order tried. */
+export const DEFAULT_MAIL_PROVIDERS = 'sendgrid,mailgun,postmark';
+
+/** The providers EMAIL_PROVIDERS names, as the raw setting says them. */
+export const listedProviders = (setting: string | undefined): string[] =>
+  (setting ?? DEFAULT_MAIL_PROVIDERS)
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+
+/** For a setting needed only when its provider sends: `env.secret(..., { requiredIf: usedIn('mailgun') })`. */
+export const usedIn =
+  (provider: string) =>
+  (settings: Readonly<Record<string, string | undefined>>): boolean =>
+    listedProviders(settings.EMAIL_PROVIDERS).includes(provider);
+
+/** An id for an event its provider gave none: a digest of what it is about and when. */
+export const digestId = (provider: string, parts: ReadonlyArray<string | number | undefined>) =>
+  `${provider}:${createHash('sha256').update(JSON.stringify(parts)).digest('base64url')}`;
+
+/** Parses JSON that was verified; undefined when it is not JSON. */
+export const parseJson = (body: Buffer): unknown => {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+};
