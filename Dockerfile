@@ -3,7 +3,7 @@
 #   node dist/gateway/index.js web|mobile
 #   node dist/scripts/run-subgraph.js accounts|email|storage|analytics
 # Node 22 LTS on Debian (glibc: the gateway's Rust query planner ships glibc binaries).
-# test/deploy.test.ts replays these steps outside a container, in order.
+# test/full/deploy.test.ts replays these steps outside a container, in order.
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build

@@ -2,7 +2,7 @@
  * A flood of what a gateway must refuse while an ordinary small query runs: the small query's
  * latency with and without the flood, for patchbay's compiled web gateway in production mode,
  * and for the same gateway with the limits in question lifted (what refusing them cost before).
- * `--attack documents` (the default): the worst documents of test/abuse.test.ts's battery (a
+ * `--attack documents` (the default): the worst documents of test/full/abuse.test.ts's battery (a
  * field repeated 490 times, fragments that double, an unused fragment full of repeats, a list
  * literal 5,000 deep, one token too many), against lifted pre-validation limits (validation's
  * pairwise field comparisons). `--attack variables`: 90 KB bodies of variables nested 45,000

@@ -4,7 +4,7 @@
  * repository's committed API schemas; artifacts are regenerated in the copy, as a developer
  * would, unless the fixture is about stale artifacts.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -51,7 +51,10 @@ async function regenerate(root: URL) {
   if (!composed.ok) return;
   for (let pass = 0; pass < 2; pass++) {
     const { artifacts } = await generatedArtifacts(root, composed as CompositionSuccess);
-    for (const [file, { content }] of artifacts) writeFileSync(new URL(file, root), content);
+    for (const [file, { content }] of artifacts) {
+      mkdirSync(new URL('.', new URL(file, root)), { recursive: true });
+      writeFileSync(new URL(file, root), content);
+    }
   }
 }
 

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from '@graphql-codegen/cli';
 import codegen from '../../codegen.js';
 import { generatePersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
 import { CLIENTS, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../../gateway/clients/index.js';
-import type { CompositionSuccess } from '../compose.js';
+import { DEPLOYED_SUPERGRAPHS_DIR, type CompositionSuccess } from '../compose.js';
 import { readIfExists, repoPath } from './paths.js';
 import type { Finding } from './report.js';
 import { messageOf } from '../../kit/thrown.js';
@@ -19,14 +20,15 @@ export async function generatedArtifacts(
 ): Promise<{ artifacts: Map<string, { content: string; command: string }>; failures: Finding[] }> {
   const artifacts = new Map<string, { content: string; command: string }>();
   const failures: Finding[] = [];
-  artifacts.set(repoPath(SUPERGRAPH_FILE), { content: composed.supergraph, command: 'npm run compose' });
+  /** A supergraph, and its copy the Kubernetes base serves from a ConfigMap. */
+  const supergraph = (file: URL, content: string) => {
+    artifacts.set(repoPath(file), { content, command: 'npm run compose' });
+    artifacts.set(repoPath(new URL(basename(fileURLToPath(file)), DEPLOYED_SUPERGRAPHS_DIR)), { content, command: 'npm run compose' });
+  };
+  supergraph(SUPERGRAPH_FILE, composed.supergraph);
   for (const client of CLIENTS) {
     artifacts.set(repoPath(apiSchemaFile(client.name)), { content: composed.apiSchemas[client.name]!, command: 'npm run compose' });
-    if (client.contract)
-      artifacts.set(repoPath(clientSupergraphFile(client)), {
-        content: composed.clientSupergraphs[client.name]!,
-        command: 'npm run compose',
-      });
+    if (client.contract) supergraph(clientSupergraphFile(client), composed.clientSupergraphs[client.name]!);
   }
   try {
     const outputs = (await generate({ ...codegen, cwd: fileURLToPath(root), silent: true, verbose: false }, false)) as Array<{

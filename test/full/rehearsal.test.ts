@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterAll, expect, test } from '@jest/globals';
-import { AuthConfig, mintToken } from '../gateway/auth.js';
-import { LOCAL, localUrl } from '../kit/local-defaults.js';
-import { bareEnv, runToEnd, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
+import { AuthConfig, mintToken } from '../../gateway/auth.js';
+import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { bareEnv, runToEnd, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'patchbay-rehearsal-'));
 let rehearsal: RunningProgram | undefined;

@@ -2,11 +2,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
-import { ConfigError, env, loadConfig } from '../kit/config.js';
-import { freePort } from './helpers.js';
-import { bareEnv, runToEnd, startProgram, tsxProgram } from '../scripts/programs.js';
+import { ConfigError, env, loadConfig } from '../../kit/config.js';
+import { freePort } from '../helpers.js';
+import { bareEnv, runToEnd, startProgram, tsxProgram } from '../../scripts/programs.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs one patchbay process the way it is deployed and returns how it ended. */
 function run(entry: string, environment: Record<string, string>, args: string[] = []) {

@@ -8,13 +8,13 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { print } from 'graphql';
-import { HomeDocument, TrackDocument } from '../clients/mobile/__generated__/operations.js';
-import { SendEmailDocument } from '../clients/web/__generated__/operations.js';
-import { METRICS_PORT_OFFSET } from '../kit/config.js';
-import { LOCAL, localUrl } from '../kit/local-defaults.js';
-import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES, providerEntry, type ProviderName } from '../subgraphs/registry.js';
-import { persistedId } from './helpers.js';
-import { bareEnv, runToEnd, startProgram, type RunningProgram } from '../scripts/programs.js';
+import { HomeDocument, TrackDocument } from '../../clients/mobile/__generated__/operations.js';
+import { SendEmailDocument } from '../../clients/web/__generated__/operations.js';
+import { METRICS_PORT_OFFSET } from '../../kit/config.js';
+import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES, providerEntry, type ProviderName } from '../../subgraphs/registry.js';
+import { persistedId } from '../helpers.js';
+import { bareEnv, runToEnd, startProgram, type RunningProgram } from '../../scripts/programs.js';
 
 const env = bareEnv({ LOG_LEVEL: 'info' });
 const npm = (...args: string[]) => ['npm', 'run', '-s', ...args];

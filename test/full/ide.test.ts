@@ -8,10 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { chromium, type Browser } from 'playwright-core';
-import { web } from '../gateway/clients/web.js';
-import { startGateway } from '../gateway/index.js';
-import { startStack, type Stack } from '../scripts/stack.js';
-import { as } from './helpers.js';
+import { web } from '../../gateway/clients/web.js';
+import { startGateway } from '../../gateway/index.js';
+import { startStack, type Stack } from '../../scripts/stack.js';
+import { as } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAS_CHROMIUM = spawnSync(CHROMIUM, ['--version']).status === 0;

@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { DashboardDocument } from '../clients/web/__generated__/operations.js';
-import { startStack, type Stack } from '../scripts/stack.js';
-import { HAS_REDIS, freePort, graphql, startRedis, type TestRedis } from './helpers.js';
-import { REPO } from '../scripts/programs.js';
+import { DashboardDocument } from '../../clients/web/__generated__/operations.js';
+import { startStack, type Stack } from '../../scripts/stack.js';
+import { HAS_REDIS, freePort, graphql, startRedis, type TestRedis } from '../helpers.js';
+import { REPO } from '../../scripts/programs.js';
 
 let stack: Stack;
 let web: string;

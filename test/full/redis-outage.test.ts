@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { print } from 'graphql';
-import { TrackDocument } from '../clients/mobile/__generated__/operations.js';
-import { SendEmailDocument } from '../clients/web/__generated__/operations.js';
-import { startStack, type Stack } from '../scripts/stack.js';
-import { HAS_REDIS, as, startRedis, type TestRedis } from './helpers.js';
-import { bareEnv, startProgram, tsxProgram } from '../scripts/programs.js';
-import { eventMessageId } from '../subgraphs/analytics/events.js';
+import { TrackDocument } from '../../clients/mobile/__generated__/operations.js';
+import { SendEmailDocument } from '../../clients/web/__generated__/operations.js';
+import { startStack, type Stack } from '../../scripts/stack.js';
+import { HAS_REDIS, as, startRedis, type TestRedis } from '../helpers.js';
+import { bareEnv, startProgram, tsxProgram } from '../../scripts/programs.js';
+import { eventMessageId } from '../../subgraphs/analytics/events.js';
 
 if (!HAS_REDIS) console.warn('redis-server not found: the Redis outage tests are skipped (.ci/run installs it)');
 const describeWithRedis = HAS_REDIS ? describe : describe.skip;

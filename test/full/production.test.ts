@@ -5,8 +5,8 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
-import { LOCAL } from '../kit/local-defaults.js';
-import { bareEnv, runToEnd, tsxProgram } from '../scripts/programs.js';
+import { LOCAL } from '../../kit/local-defaults.js';
+import { bareEnv, runToEnd, tsxProgram } from '../../scripts/programs.js';
 
 const PRODUCTION = { NODE_ENV: 'production', LOG_LEVEL: 'silent' };
 /** A SendGrid webhook key of this deployment's own: a P-256 public key, not the committed one. */

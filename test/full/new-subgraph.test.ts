@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } fro
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { REPO, bareEnv, runToEnd } from '../scripts/programs.js';
+import { REPO, bareEnv, runToEnd } from '../../scripts/programs.js';
 
 const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client']).status === 0;
 let copy: string;

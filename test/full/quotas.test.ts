@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
-import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, freePort, graphql, startRedis, type TestRedis } from './helpers.js';
+import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
+import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, freePort, graphql, startRedis, type TestRedis } from '../helpers.js';
 
 if (!HAS_REDIS) console.warn('redis-server not found: the quota tests are skipped (.ci/run installs it)');
 const describeWithRedis = HAS_REDIS ? describe : describe.skip;

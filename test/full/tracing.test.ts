@@ -7,10 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { FREE_SANDBOX_PORTS, as } from './helpers.js';
+import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { FREE_SANDBOX_PORTS, as } from '../helpers.js';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
-import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
+import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 let sandbox: Sandbox;

@@ -12,15 +12,15 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
-import { AuthConfig, mintToken } from '../gateway/auth.js';
-import { persistedQueryExtension } from '../gateway/manifest.js';
-import { mobile as mobileClient } from '../gateway/clients/mobile.js';
-import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSignature } from '../kit/caller.js';
-import { LOCAL } from '../kit/local-defaults.js';
-import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { SUBGRAPH_NAMES } from '../subgraphs/registry.js';
-import { FREE_SANDBOX_PORTS } from './helpers.js';
-import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
+import { AuthConfig, mintToken } from '../../gateway/auth.js';
+import { persistedQueryExtension } from '../../gateway/manifest.js';
+import { mobile as mobileClient } from '../../gateway/clients/mobile.js';
+import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSignature } from '../../kit/caller.js';
+import { LOCAL } from '../../kit/local-defaults.js';
+import { startSandbox, type Sandbox } from '../../sandbox/index.js';
+import { SUBGRAPH_NAMES } from '../../subgraphs/registry.js';
+import { FREE_SANDBOX_PORTS } from '../helpers.js';
+import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 
 /** This deployment's own secrets: none of them is a committed development value. */
 const SECRETS = {
