@@ -107,6 +107,21 @@ export async function persisted<T, V extends Record<string, unknown>>(
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
 }
 
+/**
+ * Waits for a condition instead of a fixed while: asks every `everyMs` and fails, saying what
+ * it waited for, when `timeoutMs` passes first.
+ */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  { timeoutMs = 20_000, everyMs = 50, what = 'a condition' }: { timeoutMs?: number; everyMs?: number; what?: string } = {},
+): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > giveUpAt) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
 /** Whether a redis-server binary is here (.ci/run installs Debian's). */
 export const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0;
 

@@ -14,7 +14,7 @@ import { web } from '../gateway/clients/web.js';
 import { startGateway } from '../gateway/index.js';
 import type { RunningService } from '../kit/service.js';
 import { startShop, type RunningShop, type ShopSubgraph } from './fixtures/shop-graph.js';
-import { as } from './helpers.js';
+import { as, until } from './helpers.js';
 
 const WITHOUT_STOCK: ShopSubgraph[] = ['people', 'catalog', 'shipping', 'reviews'];
 const WITH_STOCK: ShopSubgraph[] = [...WITHOUT_STOCK, 'stock'];
@@ -50,14 +50,6 @@ const reloads = async (gateway: RunningService, outcome: string) =>
       await (await fetch(`${gateway.metricsUrl}/metrics`)).text(),
     )?.[1] ?? 0,
   );
-async function until(condition: () => Promise<boolean>, timeoutMs = 20_000, everyMs = 100) {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
 /** Clients asking STEADY back to back until stopped; every answer is kept. */
 function load(gateway: RunningService, clients = 4) {
   let running = true;
@@ -97,11 +89,11 @@ describe('a supergraph file', () => {
     expect((await ask(gateway, IN_STOCK)).body.errors?.[0]?.message).toBe('Cannot query field "inStock" on type "Product".');
     const traffic = load(gateway);
     // Requests on the old supergraph, then across the swap, then on the new one.
-    await until(async () => traffic.answers.length >= 20, 20_000, 10);
+    await until(() => traffic.answers.length >= 20, { everyMs: 10 });
     writeFileSync(file, shop.supergraph(WITH_STOCK));
     await until(async () => (await ask(gateway, IN_STOCK)).body.errors === undefined);
     const atSwap = traffic.answers.length;
-    await until(async () => traffic.answers.length >= atSwap + 20, 20_000, 10);
+    await until(() => traffic.answers.length >= atSwap + 20, { everyMs: 10 });
     await traffic.stop();
     expect(traffic.answers.filter((a) => a.status !== 200 || a.errors)).toEqual([]);
     expect(await reloads(gateway, 'applied')).toBe(1);

@@ -19,7 +19,7 @@ import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
 import type { TrackedEvent } from '../subgraphs/analytics/events.js';
 import { createSegmentApi } from '../subgraphs/analytics/segment.js';
 import { createTrackOutbox } from '../subgraphs/analytics/track-outbox.js';
-import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, signedFor, startRedis, testKit } from './helpers.js';
+import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, signedFor, startRedis, testKit, until } from './helpers.js';
 import { eventMessageId } from '../subgraphs/analytics/events.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -50,13 +50,6 @@ const event = (over: Partial<TrackedEvent> = {}): TrackedEvent => ({
 });
 const ingestedIds = (prefix: string) =>
   sandbox.providers.segment.ingested.map((e) => String(e.properties.$insert_id)).filter((id) => id.startsWith(prefix));
-async function until(condition: () => boolean, timeoutMs = 15_000) {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 const items = (events: TrackedEvent[]) => events.map((e) => ({ id: e.id, payload: e }));
 function outbox(dir: string) {
   const config = AnalyticsConfig.parse({ ...sandbox.env(), OUTBOX_DIR: dir });
@@ -86,10 +79,9 @@ describe('the outbox', () => {
     await box.append(items(events.slice(30)));
     // Until a delivery attempt has failed (however slow this machine is): the outage is real.
     let during: Record<string, number> = {};
-    for (let i = 0; i < 300 && !(during['patchbay_outbox_failed_attempts_total{outbox="track"}']! > 0); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      during = await scrape(box.registry);
-    }
+    await until(async () => ((during = await scrape(box.registry))['patchbay_outbox_failed_attempts_total{outbox="track"}'] ?? 0) > 0, {
+      what: 'a failed delivery attempt',
+    });
     expect(box.size).toBe(60);
     expect(ingestedIds('outage-')).toHaveLength(0);
     expect(during['patchbay_outbox_pending{outbox="track"}']).toBe(60);
@@ -154,7 +146,7 @@ describe('dead letters through GraphQL (admin)', () => {
       await call('mutation($e: [TrackEventInput!]!) { track(events: $e) { accepted } }', { e: events }, 'usr_00002', []);
       const listed = async () =>
         ((await call('{ trackDeadLetters { id userId reason } }')).data?.trackDeadLetters ?? []) as Array<{ id: string }>;
-      for (let i = 0; i < 100 && (await listed()).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      await until(async () => (await listed()).length === 2);
       expect((await listed()).map((d) => d.id).sort()).toEqual(['gql-dead-1', 'gql-dead-2']);
       expect((await call('{ trackDeadLetters { id } }', undefined, 'usr_00002', [])).errors?.[0]?.extensions.code).toBe('FORBIDDEN');
 

@@ -1,4 +1,4 @@
-import { describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { UpstreamError } from '../kit/errors.js';
 import { LOCAL } from '../kit/local-defaults.js';
 import { createSource, type SourceOptions } from '../kit/source/index.js';
@@ -129,6 +129,30 @@ describe('email sends are never repeated once the provider may have accepted the
 });
 
 describe('circuit breaker', () => {
+  // The breaker times its open state by Date.now(): the date alone is faked and moved on;
+  // timers, sockets and the sandbox run as they are.
+  const advanceDate = (ms: number) => jest.setSystemTime(Date.now() + ms);
+  beforeEach(() => {
+    jest.useFakeTimers({
+      now: Date.now(),
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
   test('opens after consecutive failures, fails fast without calling, recovers through half-open', async () => {
     const { source, getUser } = accounts({ retry: undefined, breaker: { consecutiveFailures: 3, halfOpenAfterMs: 300 } });
     sandbox.faults('accounts', [{ operation: 'getUser', status: 503 }]);
@@ -140,7 +164,9 @@ describe('circuit breaker', () => {
     expect(attempts()).toBe(3);
 
     sandbox.clearFaults();
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    advanceDate(299);
+    expect((await failure(getUser())).code).toBe('CIRCUIT_OPEN');
+    advanceDate(1);
     expect((await getUser()).status).toBe(200);
     expect(source.breakerState()).toBe('closed');
     expect(attempts()).toBe(4);
@@ -150,7 +176,7 @@ describe('circuit breaker', () => {
     const { source, getUser } = accounts({ retry: undefined, breaker: { consecutiveFailures: 1, halfOpenAfterMs: 100 } });
     sandbox.faults('accounts', [{ operation: 'getUser', status: 503 }]);
     await failure(getUser());
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    advanceDate(100);
     expect((await failure(getUser())).code).toBe('UPSTREAM_UNAVAILABLE');
     expect(source.breakerState()).toBe('open');
     expect(attempts()).toBe(2);

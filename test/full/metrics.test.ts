@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument } from '../../clients/web/__generated__/operations.js';
 import { startStack, type Stack } from '../../scripts/stack.js';
-import { HAS_REDIS, freePort, graphql, startRedis, type TestRedis } from '../helpers.js';
+import { HAS_REDIS, freePort, graphql, startRedis, until, type TestRedis } from '../helpers.js';
 import { REPO } from '../../scripts/programs.js';
 
 let stack: Stack;
@@ -149,6 +149,23 @@ const dashboard = JSON.parse(readFileSync(join(REPO, 'deploy/grafana/patchbay.js
 const alertRules = readFileSync(join(REPO, 'deploy/prometheus/alerts.yml'), 'utf8');
 /** A panel's query as Grafana sends it: every client and service, a 15 s rate window. */
 const asSent = (expr: string) => expr.replaceAll('$__rate_interval', '15s').replaceAll('$client', '.*').replaceAll('$service', '.*');
+/** Panels of what happens in any traffic; the others (refusals, outbox, webhooks, breakers opening) may be empty here. */
+const MAIN_PANELS = [
+  'Requests by client and outcome',
+  'Latency p50 / p99',
+  'Requests by operation',
+  'Errors by code',
+  'Subgraph calls by outcome',
+  'Subgraph call p99',
+  'Operations by outcome',
+  'Attempts by source and outcome',
+  'Attempt p99',
+  'Circuit breakers',
+  'CPU',
+  'Resident memory',
+];
+/** What the error alert watches, from the recording rules. */
+const SERVER_ERROR_RATIO = 'patchbay:gateway_server_errors:rate5m{client="web"} / patchbay:gateway_requests:rate5m{client="web"}';
 const metricsUrls = () => [...Object.values(stack.gateways), ...Object.values(stack.subgraphs)].map((service) => service.metricsUrl!);
 
 describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
@@ -168,6 +185,12 @@ describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
     let prometheus: ChildProcess | undefined;
     let api: string;
     let dir: string;
+    const rules = async () =>
+      (
+        (await (await fetch(`${api}/api/v1/rules`)).json()) as {
+          data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };
+        }
+      ).data.groups.flatMap((group) => group.rules);
     const query = async (expr: string) =>
       (await (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as {
         status: string;
@@ -200,19 +223,29 @@ describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
           stdio: 'ignore',
         },
       );
-      for (let i = 0; i < 100; i++) {
-        if ((await fetch(`${api}/-/ready`).catch(() => undefined))?.status === 200) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      // Four seconds of traffic, some of it failing at a provider, scraped every second.
+      await until(async () => (await fetch(`${api}/-/ready`).catch(() => undefined))?.status === 200, { what: 'Prometheus to be ready' });
+      // Traffic, some of it failing at a provider, until Prometheus (scraping every second) shows it on the main panels.
       stack.sandbox.faults('s3', [{ status: 503, rate: 0.25 }]);
       const users = stack.sandbox.seed.users.slice(0, 10);
-      for (let round = 0; round < 20; round++) {
-        await Promise.all(users.map((user) => graphql(web, DashboardDocument, { userId: user.id })));
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      const mainQueries = dashboard.panels
+        .filter((panel) => MAIN_PANELS.includes(panel.title))
+        .flatMap((panel) => panel.targets ?? [])
+        .map((target) => asSent(target.expr));
+      await until(
+        async () => {
+          await Promise.all(users.map((user) => graphql(web, DashboardDocument, { userId: user.id })));
+          const answers = await Promise.all(mainQueries.map(query));
+          return answers.every((answer) => (answer.data?.result.length ?? 0) > 0);
+        },
+        { timeoutMs: 45_000, everyMs: 100, what: 'the main panels to show the traffic' },
+      );
       stack.sandbox.clearFaults();
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      // And until every rule has been evaluated on it.
+      await until(
+        async () =>
+          (await rules()).every((rule) => rule.health !== 'unknown') && ((await query(SERVER_ERROR_RATIO)).data?.result.length ?? 0) > 0,
+        { what: 'the alert rules to be evaluated on the traffic' },
+      );
     }, 60_000);
     afterAll(() => {
       prometheus?.kill('SIGKILL');
@@ -232,34 +265,16 @@ describe('deploy/: the Grafana dashboard and the Prometheus alerts', () => {
           if (answer.data!.result.length === 0) empty.push(panel.title);
         }
       }
-      // Panels of what did not happen here (refusals, outbox, webhooks, breakers opening) may be empty; these may not.
-      for (const title of [
-        'Requests by client and outcome',
-        'Latency p50 / p99',
-        'Requests by operation',
-        'Errors by code',
-        'Subgraph calls by outcome',
-        'Subgraph call p99',
-        'Operations by outcome',
-        'Attempts by source and outcome',
-        'Attempt p99',
-        'Circuit breakers',
-        'CPU',
-        'Resident memory',
-      ]) {
+      for (const title of MAIN_PANELS) {
         expect({ title, empty: empty.includes(title) }).toEqual({ title, empty: false });
       }
     });
 
     test('the alert rules load and evaluate without error', async () => {
-      const rules = (await (await fetch(`${api}/api/v1/rules`)).json()) as {
-        data: { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };
-      };
-      const all = rules.data.groups.flatMap((group) => group.rules);
+      const all = await rules();
       expect(all.length).toBe([...alertRules.matchAll(/^ {6}- (alert|record): /gm)].length);
       expect(all.filter((rule) => rule.health !== 'ok').map((rule) => [rule.name, rule.health, rule.lastError])).toEqual([]);
-      const ratio = await query('patchbay:gateway_server_errors:rate5m{client="web"} / patchbay:gateway_requests:rate5m{client="web"}');
-      expect(ratio.data!.result.length).toBe(1);
+      expect((await query(SERVER_ERROR_RATIO)).data!.result).toHaveLength(1);
     });
   });
 });
