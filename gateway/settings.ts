@@ -7,6 +7,7 @@ import { AuthConfig } from './auth.js';
 import { clientSupergraphFile, type ClientConfig } from './clients/index.js';
 import type { QueryLimits } from './clients/types.js';
 import { DEFAULT_PERSISTED_QUERY_LIMITS, type PersistedQueryLimits } from './persisted-query-store.js';
+import { envName } from '../kit/env-name.js';
 
 /** What every gateway process reads, whatever its client. */
 export const GatewayConfig = ServerConfig.extend(AuthConfig.shape)
@@ -102,7 +103,7 @@ export interface GatewaySettings {
 const SUBGRAPH_URL = /^([A-Z0-9_]+)_SUBGRAPH_URL$/;
 
 /** `<NAME>_SUBGRAPH_URL` of a subgraph name as the supergraph spells it (`user-profiles` → USER_PROFILES). */
-export const subgraphUrlVariable = (subgraph: string) => `${subgraph.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_SUBGRAPH_URL`;
+export const subgraphUrlVariable = (subgraph: string) => envName(subgraph, 'SUBGRAPH_URL');
 
 /** Every `<NAME>_SUBGRAPH_URL` set, validated, by its variable's name. */
 function subgraphUrlOverrides(environment: NodeJS.ProcessEnv): Record<string, string> {
@@ -114,7 +115,7 @@ function subgraphUrlOverrides(environment: NodeJS.ProcessEnv): Record<string, st
 type ClientSetting = keyof z.infer<ReturnType<typeof clientSchema>>;
 
 /** `WEB_MAX_COST`: the variable of one client's own setting (with '', the prefix they share). */
-export const clientVariable = (client: { name: string }, setting: ClientSetting | '') => `${client.name.toUpperCase()}_${setting}`;
+export const clientVariable = (client: { name: string }, setting: ClientSetting | '') => `${envName(client.name)}_${setting}`;
 
 /** Reads and validates the settings of one client's gateway, reporting every bad value at once. */
 export function loadGatewaySettings(client: ClientConfig, environment: NodeJS.ProcessEnv): GatewaySettings {

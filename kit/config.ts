@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { COMMITTED_SECRETS } from './local-defaults.js';
+import { COMMITTED_SECRETS } from './committed-secrets.js';
 
 /** Thrown when the environment does not satisfy a program's configuration schema. */
 export class ConfigError extends Error {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
 import type { Logger } from './logger.js';
 import type { RedisConnection } from './redis.js';
 import { graphqlCodeOf, messageOf } from './thrown.js';
@@ -14,6 +15,13 @@ export type IdempotencyRecord<T> =
   | { state: 'pending'; fingerprint: string; owner: string }
   | { state: 'done'; fingerprint: string; result: T }
   | { state: 'unknown'; fingerprint: string; code: string };
+
+/** A record as read back from Redis: its envelope checked; its result is what the request that settled it stored. */
+const StoredRecord = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('pending'), fingerprint: z.string(), owner: z.string() }),
+  z.object({ state: z.literal('done'), fingerprint: z.string(), result: z.unknown() }),
+  z.object({ state: z.literal('unknown'), fingerprint: z.string(), code: z.string() }),
+]);
 
 /**
  * Where idempotency keys live: in this process by default, in Redis when several replicas
@@ -72,7 +80,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
   async get<T>(key: string) {
     const value = await this.redis.run((r) => r.get(this.prefix + key));
-    return value ? (JSON.parse(value) as IdempotencyRecord<T>) : undefined;
+    return value ? (StoredRecord.parse(JSON.parse(value)) as IdempotencyRecord<T>) : undefined;
   }
   async settle<T>(key: string, record: IdempotencyRecord<T>, ttlMs: number) {
     await this.redis.run((r) => r.set(this.prefix + key, JSON.stringify(record), 'PX', ttlMs));

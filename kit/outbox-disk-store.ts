@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DeadLetter, OutboxItem, OutboxStore } from './outbox.js';
+import type { z } from 'zod';
+import { storedRecords, type OutboxItem, type OutboxStore, type DeadLetter } from './outbox.js';
 
 /**
  * The outbox in a directory: pending.jsonl (every item, appended and fsynced), delivered.jsonl
@@ -10,8 +11,10 @@ export class DiskOutboxStore<T> implements OutboxStore<T> {
   private readonly pendingFile: string;
   private readonly deliveredFile: string;
   private readonly deadFile: string;
+  private readonly records: ReturnType<typeof storedRecords<T>>;
 
-  constructor(dir: string) {
+  constructor(dir: string, payload: z.ZodType<T>) {
+    this.records = storedRecords(payload);
     mkdirSync(dir, { recursive: true });
     this.pendingFile = join(dir, 'pending.jsonl');
     this.deliveredFile = join(dir, 'delivered.jsonl');
@@ -20,9 +23,9 @@ export class DiskOutboxStore<T> implements OutboxStore<T> {
 
   async load() {
     const done = new Set(readLines(this.deliveredFile));
-    for (const dead of parseLines<DeadLetter<T>>(this.deadFile)) done.add(dead.id);
+    for (const dead of parseLines(this.deadFile, this.records.deadLetter)) done.add(dead.id);
     const rest = new Map<string, OutboxItem<T>>();
-    for (const item of parseLines<OutboxItem<T>>(this.pendingFile)) if (!done.has(item.id)) rest.set(item.id, item);
+    for (const item of parseLines(this.pendingFile, this.records.item)) if (!done.has(item.id)) rest.set(item.id, item);
     // Compact: keep only what is still to deliver.
     const tmp = `${this.pendingFile}.tmp`;
     writeFileSync(tmp, [...rest.values()].map((item) => `${JSON.stringify(item)}\n`).join(''));
@@ -46,7 +49,7 @@ export class DiskOutboxStore<T> implements OutboxStore<T> {
     );
   }
   async deadLetters() {
-    return parseLines<DeadLetter<T>>(this.deadFile);
+    return parseLines(this.deadFile, this.records.deadLetter);
   }
   async deadLetterCount() {
     return readLines(this.deadFile).length;
@@ -57,7 +60,7 @@ export class DiskOutboxStore<T> implements OutboxStore<T> {
       letters.map(({ id, payload }) => JSON.stringify({ id, payload })),
     );
     const unparked = new Set(letters.map((letter) => letter.id));
-    const rest = parseLines<DeadLetter<T>>(this.deadFile).filter((letter) => !unparked.has(letter.id));
+    const rest = parseLines(this.deadFile, this.records.deadLetter).filter((letter) => !unparked.has(letter.id));
     const tmp = `${this.deadFile}.tmp`;
     writeFileSync(tmp, rest.map((letter) => `${JSON.stringify(letter)}\n`).join(''));
     renameSync(tmp, this.deadFile);
@@ -85,14 +88,16 @@ function readLines(file: string): string[] {
 
 /**
  * The records of a file. A line cut short by a crash mid-write was never acknowledged (the
- * write had not returned), so it is dropped.
+ * write had not returned), so it is dropped; a whole line that is not a record is an error.
  */
-function parseLines<R>(file: string): R[] {
+function parseLines<R>(file: string, record: z.ZodType<R>): R[] {
   return readLines(file).flatMap((line) => {
+    let value: unknown;
     try {
-      return [JSON.parse(line) as R];
+      value = JSON.parse(line);
     } catch {
       return [];
     }
+    return [record.parse(value)];
   });
 }

@@ -1,4 +1,5 @@
-import type { DeadLetter, OutboxItem, OutboxStore } from './outbox.js';
+import type { z } from 'zod';
+import { storedRecords, type DeadLetter, type OutboxItem, type OutboxStore } from './outbox.js';
 import type { RedisConnection } from './redis.js';
 
 /**
@@ -9,18 +10,21 @@ import type { RedisConnection } from './redis.js';
 export class RedisOutboxStore<T> implements OutboxStore<T> {
   private readonly pendingKey: string;
   private readonly deadKey: string;
+  private readonly records: ReturnType<typeof storedRecords<T>>;
 
   constructor(
     private readonly redis: RedisConnection,
     name: string,
+    payload: z.ZodType<T>,
   ) {
+    this.records = storedRecords(payload);
     this.pendingKey = `patchbay:outbox:${name}:pending`;
     this.deadKey = `patchbay:outbox:${name}:dead`;
   }
 
   async load() {
     const stored = await this.redis.run((r) => r.hgetall(this.pendingKey));
-    return Object.values(stored).map((value) => JSON.parse(value) as OutboxItem<T>);
+    return Object.values(stored).map((value) => this.records.item.parse(JSON.parse(value)));
   }
   async add(items: ReadonlyArray<OutboxItem<T>>) {
     await this.redis.run((r) => r.hset(this.pendingKey, Object.fromEntries(items.map((item) => [item.id, JSON.stringify(item)]))));
@@ -39,7 +43,7 @@ export class RedisOutboxStore<T> implements OutboxStore<T> {
   }
   async deadLetters() {
     const stored = await this.redis.run((r) => r.hgetall(this.deadKey));
-    return Object.values(stored).map((value) => JSON.parse(value) as DeadLetter<T>);
+    return Object.values(stored).map((value) => this.records.deadLetter.parse(JSON.parse(value)));
   }
   async deadLetterCount() {
     return this.redis.run((r) => r.hlen(this.deadKey));

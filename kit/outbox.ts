@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 import type { Logger } from './logger.js';
 import { outboxMetrics, type OutboxMetrics } from './outbox-metrics.js';
 import { messageOf } from './thrown.js';
@@ -13,6 +14,12 @@ export interface DeadLetter<T> extends OutboxItem<T> {
   reason: string;
   at: string;
 }
+
+/** How a store reads back what it wrote: every record parsed, its payload by the outbox's own schema. */
+export const storedRecords = <T>(payload: z.ZodType<T>) => {
+  const item = z.object({ id: z.string().min(1), payload });
+  return { item, deadLetter: item.extend({ reason: z.string(), at: z.string() }) };
+};
 
 /** What the deliverer is told by a delivery attempt. */
 export type DeliveryOutcome = 'delivered' | 'retry-later' | 'rejected';

@@ -24,6 +24,7 @@ import { OPERATION_HEADER, createOperationMetrics, createRegistry } from './metr
 import { createServiceApp, listen, type RunningService } from './service.js';
 import { createSourceKit, SourceKitConfig, type SourceKit } from './source/kit.js';
 import { SpanKind, context, extractContext, trace, tracer } from './tracing.js';
+import { envName } from './env-name.js';
 
 export type { SourceKit } from './source/kit.js';
 
@@ -48,11 +49,11 @@ export interface SubgraphDefinition<Config extends z.ZodObject, Sources, Loaders
   config: Config;
   resolvers: object;
   /** The subgraph's upstream clients and stores, built with the kit so that it runs their lifecycle. */
-  createSources(config: z.infer<Config>, kit: SourceKit): Sources;
+  createSources: (config: z.infer<Config>, kit: SourceKit) => Sources;
   /** Extra HTTP routes of the subgraph's process (provider webhooks), beside /graphql. */
-  routes?(app: Express, context: { config: z.infer<Config>; sources: Sources; logger: Logger; registry: Registry }): void;
+  routes?: (app: Express, context: { config: z.infer<Config>; sources: Sources; logger: Logger; registry: Registry }) => void;
   /** Called once per GraphQL request: loaders never share a cache between requests. */
-  createLoaders(sources: Sources): Loaders;
+  createLoaders: (sources: Sources) => Loaders;
 }
 
 export function defineSubgraph<Config extends z.ZodObject, Sources, Loaders>(
@@ -116,7 +117,7 @@ export async function startSubgraph(
   environment: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningService> {
   // Every variable validated before any is used, so a bad deployment learns every wrong value at once.
-  const prefix = `${definition.name.toUpperCase()}_`;
+  const prefix = `${envName(definition.name)}_`;
   const [processConfig, ports, own] = loadAll(
     () => loadConfig(SubgraphServerConfig, environment),
     () => loadConfig(portsOf(definition), environment, prefix),

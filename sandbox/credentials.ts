@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { LOCAL } from '../kit/local-defaults.js';
 import { AccountsConfig } from '../subgraphs/accounts/config.js';
 import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
 import { EmailConfig } from '../subgraphs/email/config.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
+import { providerEntry } from '../subgraphs/registry.js';
 
 /**
  * What the sandbox's providers accept and sign with: the very variables the subgraphs read
@@ -27,6 +27,6 @@ export const SandboxCredentials = AccountsConfig.pick({ ACCOUNTS_API_TOKEN: true
   .extend(AnalyticsConfig.pick({ SEGMENT_WRITE_KEY: true, MIXPANEL_SERVICE_ACCOUNT: true, MIXPANEL_PROJECT_ID: true }).shape)
   .extend({
     /** The private key (base64 PKCS#8, P-256) the sandbox SendGrid signs webhooks with; sandbox only. */
-    SANDBOX_SENDGRID_WEBHOOK_PRIVATE_KEY: z.string().min(1).default(LOCAL.webhooks.sendgridPrivateKey),
+    SANDBOX_SENDGRID_WEBHOOK_PRIVATE_KEY: z.string().min(1).default(providerEntry('sendgrid').credentials.webhookPrivateKey),
   });
 export type SandboxCredentials = z.infer<typeof SandboxCredentials>;

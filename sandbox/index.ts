@@ -17,9 +17,10 @@ import type { FaultRule } from './faults.js';
 import { SandboxCredentials } from './credentials.js';
 import { SANDBOX_PROVIDERS } from './providers.js';
 import { generateSeed } from './seed.js';
+import { envName } from '../kit/env-name.js';
 
 /** `SANDBOX_EMAIL_WEBHOOKS_URL`: the subgraph a provider posts its delivery webhooks to. */
-export const webhooksUrlVariable = (subgraph: string) => `SANDBOX_${subgraph.toUpperCase()}_WEBHOOKS_URL`;
+export const webhooksUrlVariable = (subgraph: string) => envName('SANDBOX', subgraph, 'WEBHOOKS_URL');
 
 export const SandboxConfig = ServerConfig.extend({
   // Fake providers with committed credentials: never part of a deployment.

@@ -9,8 +9,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { CLIENTS } from '../gateway/clients/index.js';
 import { runCommand, usageError } from '../kit/cli.js';
-import { LOCAL } from '../kit/local-defaults.js';
 import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 import { namesOf, templates, type Names } from './new-subgraph/templates.js';
 
@@ -38,7 +38,7 @@ await runCommand('new:subgraph', async () => {
 
   const port = Math.max(...SUBGRAPH_NAMES.map((s) => REGISTRY[s].port)) + 1;
   const sandboxPort = Math.max(...PROVIDERS.map((p) => p.sandboxPort)) + 1;
-  if ([port, sandboxPort].some((p) => (Object.values(LOCAL.ports) as number[]).includes(p)))
+  if ([port, sandboxPort].some((p) => CLIENTS.some((client) => client.defaultPort === p)))
     throw new Error('no free port next to the others');
 
   for (const [file, text] of Object.entries(files)) {
@@ -48,7 +48,7 @@ await runCommand('new:subgraph', async () => {
   insert(
     'subgraphs/registry.ts',
     '} as const satisfies Record<string, SubgraphEntry>;',
-    `  ${name}: {\n    port: ${port},\n    providers: { ${name}: { sandboxPort: ${sandboxPort}, source: '${name}.api' } },\n  },\n`,
+    `  ${name}: {\n    port: ${port},\n    providers: { ${name}: { sandboxPort: ${sandboxPort}, source: '${name}.api', credentials: { apiKey: 'sandbox-${name}-key' } } },\n  },\n`,
   );
   insert(
     'sandbox/providers.ts',

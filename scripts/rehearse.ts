@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
-import { CLIENTS } from '../gateway/clients/index.js';
+import { CLIENTS, clientByName } from '../gateway/clients/index.js';
 import { parseCommandLine, runCommand, usageError } from '../kit/cli.js';
-import { LOCAL, localUrl } from '../kit/local-defaults.js';
+import { localUrl } from '../kit/local-defaults.js';
 import { SANDBOX_PROVIDERS } from '../sandbox/providers.js';
-import { PROVIDERS, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
+import { providerEntry, PROVIDERS, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 import { REPO, bareEnv, runToEnd, startProgram, type RunningProgram } from './programs.js';
 import { freshSecrets } from './secrets.js';
 
@@ -27,10 +27,10 @@ const REHEARSAL = {
   JWT_AUDIENCE: 'patchbay',
   WEB_CORS_ORIGINS: 'http://localhost:3000',
   EMAIL_FROM_ADDRESS: 'rehearsal@patchbay.example',
-  MAILGUN_DOMAIN: LOCAL.mailgun.domain,
-  S3_REGION: LOCAL.s3.region,
-  S3_BUCKET: LOCAL.s3.bucket,
-  MIXPANEL_PROJECT_ID: LOCAL.mixpanel.projectId,
+  MAILGUN_DOMAIN: providerEntry('mailgun').account.domain,
+  S3_REGION: providerEntry('s3').account.region,
+  S3_BUCKET: providerEntry('s3').account.bucket,
+  MIXPANEL_PROJECT_ID: providerEntry('mixpanel').account.projectId,
   LOG_LEVEL: 'warn',
 };
 
@@ -68,7 +68,7 @@ await runCommand('rehearse', async () => {
         ...CLIENTS.map((client) => `  gateway ${client.name.padEnd(7)} ${localUrl(client.defaultPort)}/graphql`),
         `a token for usr_00001 (signed with this deployment's JWT_SECRET, issuer ${deployment.JWT_ISSUER}):`,
         `  TOKEN=${token}`,
-        `  curl -s ${localUrl(LOCAL.ports.web)}/graphql -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d '{"query":"{ me { name storageUsedBytes } }"}'`,
+        `  curl -s ${localUrl(clientByName('web')!.defaultPort)}/graphql -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d '{"query":"{ me { name storageUsedBytes } }"}'`,
         'Ctrl-C stops everything.',
       ].join('\n'),
     );

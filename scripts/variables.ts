@@ -13,6 +13,7 @@ import { SandboxCredentials } from '../sandbox/credentials.js';
 import { SandboxConfig, webhooksUrlVariable } from '../sandbox/index.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { PROVIDERS, SUBGRAPH_NAMES, sandboxPortVariable } from '../subgraphs/registry.js';
+import { envName } from '../kit/env-name.js';
 
 export interface Setting {
   name: string;
@@ -48,7 +49,7 @@ export function settings(): Setting[] {
   for (const definition of SUBGRAPHS) {
     const program = `subgraph-${definition.name}`;
     add(program, SubgraphServerConfig);
-    add(program, portsOf(definition), `${definition.name.toUpperCase()}_`);
+    add(program, portsOf(definition), `${envName(definition.name)}_`);
     add(program, definition.config);
   }
   add('sandbox', SandboxConfig);

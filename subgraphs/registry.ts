@@ -1,3 +1,4 @@
+import { envName } from '../kit/env-name.js';
 import { localUrl } from '../kit/local-defaults.js';
 
 /**
@@ -6,6 +7,10 @@ import { localUrl } from '../kit/local-defaults.js';
  * folder (subgraphs/<name>/, whose index.ts exports `subgraph`), its sandbox providers
  * (sandbox/<provider>.ts, each exporting `sandboxProvider`) and one entry here. Data only:
  * production code reads it without loading the sandbox.
+ *
+ * A provider's entry is the one place of its source's name and of the sandbox's port and
+ * committed account: its config defaults to them locally, the sandbox accepts them, and
+ * kit/committed-secrets.ts refuses its credentials in production.
  */
 export interface SubgraphEntry {
   /** Where it listens locally: `<NAME>_PORT` (its metrics on port + 1000). */
@@ -21,32 +26,72 @@ export interface ProviderEntry {
   sandboxPort: number;
   /** The source (kit `source({ name })`) that calls it, as budgets and metrics name it. */
   source: string;
+  /** The sandbox account's secrets: the local defaults of its credential variables, refused in production. */
+  credentials: Record<string, string>;
+  /** The sandbox account's names that are not secret (a domain, a bucket), the local defaults of their variables. */
+  account?: Record<string, string>;
 }
 
 export const REGISTRY = {
   accounts: {
     port: 4011,
-    providers: { accounts: { sandboxPort: 4021, source: 'accounts.api' } },
+    providers: { accounts: { sandboxPort: 4021, source: 'accounts.api', credentials: { token: 'sandbox-accounts-token' } } },
   },
   email: {
     port: 4012,
     providers: {
-      sendgrid: { sandboxPort: 4022, source: 'email.sendgrid' },
-      postmark: { sandboxPort: 4025, source: 'email.postmark' },
-      mailgun: { sandboxPort: 4027, source: 'email.mailgun' },
+      sendgrid: {
+        sandboxPort: 4022,
+        source: 'email.sendgrid',
+        credentials: {
+          apiKey: 'SG.sandbox-key',
+          webhookPublicKey:
+            'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENdZfxBf5aa8PT6b4sEGHvouF1BLUnHrFXL4UYJXZ/3bsw1rkERxXDPxQdGbM1cIogLJBinMq14wcfMZoDuUPdA==',
+          /** The half the sandbox signs its webhooks with. */
+          webhookPrivateKey:
+            'MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg5MVqxHmZU2wiHHKKuO0qVuZDzWQHGwxUEqQ7U0sx8eehRANCAAQ11l/EF/lprw9PpviwQYe+i4XUEtScesVcvhRgldn/duzDWuQRHFcM/FB0ZszVwiiAskGKcyrXjBx8xmgO5Q90',
+        },
+      },
+      postmark: {
+        sandboxPort: 4025,
+        source: 'email.postmark',
+        credentials: {
+          serverToken: 'sandbox-postmark-token',
+          webhookUser: 'patchbay-webhooks',
+          webhookPassword: 'sandbox-postmark-webhook-password',
+        },
+      },
+      mailgun: {
+        sandboxPort: 4027,
+        source: 'email.mailgun',
+        credentials: { apiKey: 'sandbox-mailgun-api-key', webhookSigningKey: 'sandbox-mailgun-webhook-signing-key' },
+        account: { domain: 'mg.patchbay.example' },
+      },
     },
     mappers: { User: 'UserReference' },
   },
   storage: {
     port: 4013,
-    providers: { s3: { sandboxPort: 4023, source: 'storage.s3' } },
+    providers: {
+      s3: {
+        sandboxPort: 4023,
+        source: 'storage.s3',
+        credentials: { accessKeyId: 'AKIASANDBOXEXAMPLE01', secretAccessKey: 'sandbox/secret/access/key/EXAMPLEKEY00' },
+        account: { bucket: 'patchbay-files', region: 'us-east-1' },
+      },
+    },
     mappers: { File: 'FileRecord' },
   },
   analytics: {
     port: 4014,
     providers: {
-      segment: { sandboxPort: 4024, source: 'analytics.segment' },
-      mixpanel: { sandboxPort: 4026, source: 'analytics.mixpanel' },
+      segment: { sandboxPort: 4024, source: 'analytics.segment', credentials: { writeKey: 'sandbox-write-key' } },
+      mixpanel: {
+        sandboxPort: 4026,
+        source: 'analytics.mixpanel',
+        credentials: { serviceAccount: 'patchbay.sandbox:sandbox-secret' },
+        account: { projectId: '1000001' },
+      },
     },
   },
 } as const satisfies Record<string, SubgraphEntry>;
@@ -66,12 +111,16 @@ export const PROVIDERS: ReadonlyArray<{ name: ProviderName; subgraph: SubgraphNa
   })),
 );
 
-const envName = (name: string) => name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 /** `ACCOUNTS_PORT`: a subgraph's port variable. */
-export const subgraphPortVariable = (subgraph: string) => `${envName(subgraph)}_PORT`;
+export const subgraphPortVariable = (subgraph: string) => envName(subgraph, 'PORT');
 /** `SANDBOX_SENDGRID_PORT`: where the sandbox serves a provider. */
-export const sandboxPortVariable = (provider: string) => `SANDBOX_${envName(provider)}_PORT`;
+export const sandboxPortVariable = (provider: string) => envName('SANDBOX', provider, 'PORT');
 
-export const providerEntry = (provider: ProviderName) => PROVIDERS.find((p) => p.name === provider)!;
+type EntryOf<P extends ProviderName> = P extends ProviderName
+  ? Extract<(typeof REGISTRY)[SubgraphName]['providers'], Record<P, unknown>>[P]
+  : never;
+/** A provider's entry, typed with its own credential and account names. */
+export const providerEntry = <P extends ProviderName>(name: P) =>
+  PROVIDERS.find((p) => p.name === name) as (typeof PROVIDERS)[number] & EntryOf<P>;
 /** A provider's sandbox on its local port: the default upstream URL of local development. */
 export const sandboxUrl = (provider: ProviderName) => localUrl(providerEntry(provider).sandboxPort);

@@ -15,6 +15,7 @@ import { LOCAL } from '../kit/local-defaults.js';
 import type { RunningService } from '../kit/service.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { ADMIN_USER, as, asGateway, expectNoLeaks, graphql } from './helpers.js';
+import { envName } from '../kit/env-name.js';
 
 let stack: Stack;
 let gateway: string;
@@ -101,7 +102,7 @@ describe('client tokens', () => {
 /** A web gateway that trusts an identity provider's keys at `jwksUrl`; its GraphQL URL. */
 async function idpGateway(jwksUrl: string) {
   const subgraphUrls = Object.fromEntries(
-    Object.entries(stack.subgraphs).map(([n, s]) => [`${n.toUpperCase()}_SUBGRAPH_URL`, `${s.url}/graphql`]),
+    Object.entries(stack.subgraphs).map(([n, s]) => [envName(n, 'SUBGRAPH_URL'), `${s.url}/graphql`]),
   );
   const idp = await startGateway(web, {
     ...subgraphUrls,

@@ -13,7 +13,6 @@ import { Ajv, type AnySchema } from 'ajv';
 import addFormats from 'ajv-formats';
 import { XMLParser } from 'fast-xml-parser';
 import { parse as parseYaml } from 'yaml';
-import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { formFields } from '../sandbox/provider.js';
 import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
@@ -24,6 +23,7 @@ import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
 import { createS3Api } from '../subgraphs/storage/s3.js';
 import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
+import { providerEntry } from '../subgraphs/registry.js';
 
 const SPECS = new URL('../../shared/specs/', import.meta.url);
 const HAVE_SPECS = existsSync(SPECS);
@@ -240,8 +240,8 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
     const spec = parseYaml(readFileSync(new URL('mailgun-openapi.yaml', SPECS), 'utf8')) as OpenApi;
     expect(openApiProblems(spec, 'mailgun', ajv2020(), exchanges)).toEqual([]);
     expect(exchanges.map((e) => `${e.method} ${e.path} ${e.status}`)).toEqual([
-      `POST /v3/${LOCAL.mailgun.domain}/messages 200`,
-      `POST /v3/${LOCAL.mailgun.domain}/messages 200`,
+      `POST /v3/${providerEntry('mailgun').account.domain}/messages 200`,
+      `POST /v3/${providerEntry('mailgun').account.domain}/messages 200`,
     ]);
     expect(exchanges[1]!.form).toMatchObject({ 'o:tag': ['receipts', 'eu'], 'v:patchbay_send_id': ['contract-2'] });
   });

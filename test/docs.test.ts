@@ -11,6 +11,7 @@ import { CLIENTS } from '../gateway/clients/index.js';
 import { REPO } from '../scripts/programs.js';
 import { settings } from '../scripts/variables.js';
 import { PROVIDERS, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
+import { envName } from '../kit/env-name.js';
 
 const read = (file: string) => readFileSync(join(REPO, file), 'utf8');
 const README = read('README.md');
@@ -19,9 +20,9 @@ const ALL = settings();
 
 /** The placeholders the configuration table writes a family of variables with. */
 const PLACEHOLDERS: Record<string, string[]> = {
-  '<CLIENT>': CLIENTS.map((client) => client.name.toUpperCase()),
-  '<SUBGRAPH>': SUBGRAPH_NAMES.map((name) => name.toUpperCase()),
-  '<PROVIDER>': PROVIDERS.map((provider) => provider.name.toUpperCase()),
+  '<CLIENT>': CLIENTS.map((client) => envName(client.name)),
+  '<SUBGRAPH>': SUBGRAPH_NAMES.map((name) => envName(name)),
+  '<PROVIDER>': PROVIDERS.map((provider) => envName(provider.name)),
 };
 const expand = (name: string): string[] => {
   const placeholder = Object.keys(PLACEHOLDERS).find((key) => name.includes(key));

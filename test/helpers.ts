@@ -13,6 +13,7 @@ import { createRegistry } from '../kit/metrics.js';
 import { createSourceKit } from '../kit/source/kit.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { PROVIDERS, sandboxPortVariable } from '../subgraphs/registry.js';
+import { COMMITTED_SECRETS } from '../kit/committed-secrets.js';
 
 /** Authorization for a local-development token of `userId` with `scopes`. */
 export async function as(userId: string, ...scopes: string[]): Promise<Record<string, string>> {
@@ -68,19 +69,11 @@ export const FREE_SANDBOX_PORTS: Record<string, string> = {
   LOG_LEVEL: 'silent',
 };
 
-/** Fails when a value carries anything that must never reach a client. */
+/** Fails when a value carries anything that must never reach a client: a committed credential or a stack. */
 export function expectNoLeaks(value: unknown): void {
   const text = JSON.stringify(value);
-  for (const secret of [
-    'sandbox-accounts-token',
-    'SG.sandbox-key',
-    'sandbox/secret',
-    'sandbox-write-key',
-    'sandbox-secret',
-    'stacktrace',
-    '    at ',
-  ]) {
-    if (text.includes(secret)) throw new Error(`response leaks ${JSON.stringify(secret)}: ${text.slice(0, 500)}`);
+  for (const leak of [...COMMITTED_SECRETS, 'stacktrace', '    at ']) {
+    if (text.includes(leak)) throw new Error(`response leaks ${JSON.stringify(leak)}: ${text.slice(0, 500)}`);
   }
 }
 

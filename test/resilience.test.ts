@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { UpstreamError } from '../kit/errors.js';
-import { LOCAL } from '../kit/local-defaults.js';
 import { createSource, type SourceOptions } from '../kit/source/index.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { EmailConfig } from '../subgraphs/email/config.js';
 import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
 import { testKit, useSandbox } from './helpers.js';
+import { providerEntry } from '../subgraphs/registry.js';
 
 let sandbox: Sandbox;
 useSandbox((started) => (sandbox = started));
@@ -16,7 +16,7 @@ function accounts(policy: Partial<SourceOptions> = {}) {
   const source = createSource({
     name: 'test.accounts',
     baseUrl: sandbox.url('accounts'),
-    headers: { authorization: `Bearer ${LOCAL.accounts.token}` },
+    headers: { authorization: `Bearer ${providerEntry('accounts').credentials.token}` },
     timeoutMs: 500,
     deadlineMs: 3000,
     retry: { attempts: 3, on: [429, 502, 503, 504], baseDelayMs: 10, maxDelayMs: 20, maxRetryAfterMs: 1500 },

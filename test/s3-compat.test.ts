@@ -19,27 +19,30 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 // @ts-expect-error s3rver ships no types
 import S3rver from 's3rver';
-import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { verifyS3Request } from '../sandbox/sigv4.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
 import { createS3Api } from '../subgraphs/storage/s3.js';
 import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
+import { providerEntry } from '../subgraphs/registry.js';
 
-const credentials = { accessKeyId: LOCAL.s3.accessKeyId, secretAccessKey: LOCAL.s3.secretAccessKey };
+const credentials = {
+  accessKeyId: providerEntry('s3').credentials.accessKeyId,
+  secretAccessKey: providerEntry('s3').credentials.secretAccessKey,
+};
 const kit = testKit;
 
 describe('the storage sandbox, driven by the AWS SDK', () => {
   let sandbox: Sandbox;
   let s3: S3Client;
-  const Bucket = LOCAL.s3.bucket;
+  const Bucket = providerEntry('s3').account.bucket;
   beforeAll(async () => {
     sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '20' });
     // Checksums only where S3 requires them: the SDK's default streams CRC32 trailers
     // (aws-chunked), which the sandbox does not speak.
     s3 = new S3Client({
       endpoint: sandbox.url('s3'),
-      region: LOCAL.s3.region,
+      region: providerEntry('s3').account.region,
       forcePathStyle: true,
       credentials,
       requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -74,7 +77,7 @@ describe('the storage sandbox, driven by the AWS SDK', () => {
 
     const wrongKey = new S3Client({
       endpoint: sandbox.url('s3'),
-      region: LOCAL.s3.region,
+      region: providerEntry('s3').account.region,
       forcePathStyle: true,
       credentials: { ...credentials, secretAccessKey: 'wrong' },
     });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import aws4 from 'aws4';
-import { LOCAL } from '../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { generateSeed } from '../sandbox/seed.js';
 import { sha256Hex, verifyS3Request } from '../sandbox/sigv4.js';
 import { FREE_SANDBOX_PORTS } from './helpers.js';
+import { providerEntry } from '../subgraphs/registry.js';
 
 let sandbox: Sandbox;
 beforeAll(async () => {
@@ -59,17 +59,28 @@ describe('SigV4 verification against AWS published examples', () => {
 });
 
 describe('storage sandbox speaks S3', () => {
-  const creds = { accessKeyId: LOCAL.s3.accessKeyId, secretAccessKey: LOCAL.s3.secretAccessKey };
+  const creds = {
+    accessKeyId: providerEntry('s3').credentials.accessKeyId,
+    secretAccessKey: providerEntry('s3').credentials.secretAccessKey,
+  };
   type SignOptions = { body?: string; headers?: Record<string, string>; secret?: string; keyId?: string };
   const signed = (method: string, path: string, options: SignOptions = {}) => {
     const url = new URL(sandbox.url('s3'));
     const request = aws4.sign(
-      { host: url.host, path, method, service: 's3', region: LOCAL.s3.region, headers: { ...options.headers }, body: options.body },
+      {
+        host: url.host,
+        path,
+        method,
+        service: 's3',
+        region: providerEntry('s3').account.region,
+        headers: { ...options.headers },
+        body: options.body,
+      },
       { accessKeyId: options.keyId ?? creds.accessKeyId, secretAccessKey: options.secret ?? creds.secretAccessKey },
     );
     return fetch(`${url.origin}${request.path}`, { method, headers: request.headers as Record<string, string>, body: options.body });
   };
-  const bucket = `/${LOCAL.s3.bucket}`;
+  const bucket = `/${providerEntry('s3').account.bucket}`;
 
   test('an unsigned request is refused with S3 error XML', async () => {
     const response = await fetch(`${sandbox.url('s3')}${bucket}?list-type=2`);
@@ -151,7 +162,14 @@ describe('storage sandbox speaks S3', () => {
   test('a body that does not match x-amz-content-sha256 is refused', async () => {
     const url = new URL(sandbox.url('s3'));
     const request = aws4.sign(
-      { host: url.host, path: `${bucket}/users/test/x.txt`, method: 'PUT', service: 's3', region: LOCAL.s3.region, body: 'original' },
+      {
+        host: url.host,
+        path: `${bucket}/users/test/x.txt`,
+        method: 'PUT',
+        service: 's3',
+        region: providerEntry('s3').account.region,
+        body: 'original',
+      },
       creds,
     );
     const response = await fetch(`${url.origin}${request.path}`, {
@@ -165,7 +183,7 @@ describe('storage sandbox speaks S3', () => {
 });
 
 describe('email sandbox speaks SendGrid v3', () => {
-  const send = (body: unknown, key: string = LOCAL.sendgrid.apiKey) =>
+  const send = (body: unknown, key: string = providerEntry('sendgrid').credentials.apiKey) =>
     fetch(`${sandbox.url('sendgrid')}/v3/mail/send`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -206,12 +224,12 @@ describe('email sandbox speaks SendGrid v3', () => {
     const address = sandbox.seed.messages[0]!.to_email;
     const query = encodeURIComponent(`to_email="${address}"`);
     const response = await fetch(`${sandbox.url('sendgrid')}/v3/messages?query=${query}&limit=1000`, {
-      headers: { authorization: `Bearer ${LOCAL.sendgrid.apiKey}` },
+      headers: { authorization: `Bearer ${providerEntry('sendgrid').credentials.apiKey}` },
     });
     const body = (await response.json()) as { messages: Array<{ to_email: string }> };
     expect(body.messages.length).toBe(sandbox.seed.messages.filter((m) => m.to_email === address).length);
     const bad = await fetch(`${sandbox.url('sendgrid')}/v3/messages?query=DROP%20TABLE`, {
-      headers: { authorization: `Bearer ${LOCAL.sendgrid.apiKey}` },
+      headers: { authorization: `Bearer ${providerEntry('sendgrid').credentials.apiKey}` },
     });
     expect(bad.status).toBe(400);
   });
@@ -222,7 +240,7 @@ describe('accounts and analytics sandboxes', () => {
     expect((await fetch(`${sandbox.url('accounts')}/v1/users/usr_00001`)).status).toBe(401);
     const ids = Array.from({ length: 101 }, (_, i) => `usr_${i}`).join(',');
     const response = await fetch(`${sandbox.url('accounts')}/v1/users?ids=${ids}`, {
-      headers: { authorization: `Bearer ${LOCAL.accounts.token}` },
+      headers: { authorization: `Bearer ${providerEntry('accounts').credentials.token}` },
     });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: { code: 'too_many_ids', message: 'At most 100 ids per request.' } });
@@ -236,8 +254,8 @@ describe('accounts and analytics sandboxes', () => {
         body: JSON.stringify({ batch: [{ type: 'track', event: 'Dedup', userId: 'usr_00001', messageId: 'm-1' }] }),
       });
     expect((await post('wrong')).status).toBe(401);
-    expect((await post(LOCAL.segment.writeKey)).status).toBe(200);
-    expect((await post(LOCAL.segment.writeKey)).status).toBe(200);
+    expect((await post(providerEntry('segment').credentials.writeKey)).status).toBe(200);
+    expect((await post(providerEntry('segment').credentials.writeKey)).status).toBe(200);
     expect(sandbox.providers.segment.ingested.filter((e) => e.event === 'Dedup')).toHaveLength(1);
   });
 });

@@ -21,6 +21,7 @@ import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
 import { createS3Api } from '../subgraphs/storage/s3.js';
 import { testKit, useSandbox } from './helpers.js';
+import { providerEntry } from '../subgraphs/registry.js';
 
 let sandbox: Sandbox;
 useSandbox((started) => (sandbox = started));
@@ -70,7 +71,7 @@ const SEND: Row['expect'] = {
 
 const ROWS: Row[] = [
   {
-    source: 'accounts.api',
+    source: providerEntry('accounts').source,
     provider: 'accounts',
     operation: 'getUsersByIds',
     connect(kit) {
@@ -105,7 +106,7 @@ const ROWS: Row[] = [
     expect: SEND,
   },
   {
-    source: 'email.postmark',
+    source: providerEntry('postmark').source,
     provider: 'postmark',
     operation: 'email',
     connect(kit) {
@@ -140,7 +141,7 @@ const ROWS: Row[] = [
   },
   {
     // Every event carries a messageId Segment deduplicates on: the POST is safe to repeat.
-    source: 'analytics.segment',
+    source: providerEntry('segment').source,
     provider: 'segment',
     operation: 'segmentBatch',
     connect(kit) {
@@ -153,7 +154,7 @@ const ROWS: Row[] = [
   },
   {
     // Two attempts; a 429 is not waited for (Mixpanel names no wait, and asks for long ones).
-    source: 'analytics.mixpanel',
+    source: providerEntry('mixpanel').source,
     provider: 'mixpanel',
     operation: 'mixpanelStream',
     connect(kit) {
@@ -293,7 +294,7 @@ describe('client-side rate limits', () => {
       () => undefined,
       (e: unknown) => e as UpstreamError,
     );
-    expect(error?.extensions).toMatchObject({ code: 'RATE_LIMITED', source: 'analytics.mixpanel', retryable: true });
+    expect(error?.extensions).toMatchObject({ code: 'RATE_LIMITED', source: providerEntry('mixpanel').source, retryable: true });
     // One token comes back every 30 minutes at 2 an hour.
     expect(error!.retryAfterMs).toBeGreaterThan(25 * 60_000);
     expect(sandbox.calls().mixpanel.mixpanelStream).toBe(2);

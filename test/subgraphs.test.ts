@@ -9,6 +9,7 @@ import { subgraph as analytics } from '../subgraphs/analytics/index.js';
 import { subgraph as email } from '../subgraphs/email/index.js';
 import { subgraph as storage } from '../subgraphs/storage/index.js';
 import { ADMIN_USER, FREE_SANDBOX_PORTS, asGateway, expectNoLeaks, graphql } from './helpers.js';
+import { envName } from '../kit/env-name.js';
 
 let sandbox: Sandbox;
 const running: Record<string, RunningService> = {};
@@ -28,7 +29,7 @@ beforeAll(async () => {
     running[definition.name] = await startSubgraph(definition, {
       ...sandbox.env(),
       LOG_LEVEL: 'silent',
-      [`${definition.name.toUpperCase()}_PORT`]: '0',
+      [envName(definition.name, 'PORT')]: '0',
     });
   }
 });

@@ -7,7 +7,6 @@
 import { createHmac, createPrivateKey, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated__/operations.js';
-import { LOCAL } from '../kit/local-defaults.js';
 import { appliedEvents, createIdempotencyStore } from '../kit/idempotency.js';
 import { createLogger } from '../kit/logger.js';
 import { connectRedis } from '../kit/redis.js';
@@ -17,6 +16,7 @@ import { startStack, type Stack } from '../scripts/stack.js';
 import { subgraph as email } from '../subgraphs/email/index.js';
 import { createMessageStatuses, type MessageStatuses } from '../subgraphs/email/statuses.js';
 import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis } from './helpers.js';
+import { providerEntry } from '../subgraphs/registry.js';
 
 let stack: Stack;
 let hooks: string;
@@ -46,7 +46,11 @@ describe('SendGrid Event Webhook signature', () => {
   });
 });
 
-const signSendgrid = (body: string, timestamp = Math.floor(Date.now() / 1000), privateKey: string = LOCAL.webhooks.sendgridPrivateKey) => ({
+const signSendgrid = (
+  body: string,
+  timestamp = Math.floor(Date.now() / 1000),
+  privateKey: string = providerEntry('sendgrid').credentials.webhookPrivateKey,
+) => ({
   'x-twilio-email-event-webhook-timestamp': String(timestamp),
   'x-twilio-email-event-webhook-signature': createSign('sha256')
     .update(String(timestamp) + body)
@@ -148,7 +152,11 @@ describe('the email subgraph receives delivery webhooks', () => {
   });
 
   test('Mailgun: HMAC over timestamp + token, each token once, recent only', async () => {
-    const mailgun = (token: string, timestamp = Math.floor(Date.now() / 1000), key: string = LOCAL.webhooks.mailgunSigningKey) =>
+    const mailgun = (
+      token: string,
+      timestamp = Math.floor(Date.now() / 1000),
+      key: string = providerEntry('mailgun').credentials.webhookSigningKey,
+    ) =>
       JSON.stringify({
         signature: {
           timestamp: String(timestamp),
@@ -185,7 +193,7 @@ describe('the email subgraph receives delivery webhooks', () => {
           body,
         });
       const basic = (credentials: string, scheme = 'Basic') => `${scheme} ${Buffer.from(credentials).toString('base64')}`;
-      const user = LOCAL.webhooks.postmarkUser;
+      const user = providerEntry('postmark').credentials.webhookUser;
       const body = JSON.stringify({
         RecordType: 'Delivery',
         MessageID: `pm-${randomBytes(4).toString('hex')}`,

@@ -1,10 +1,9 @@
-import { LOCAL } from '../../kit/local-defaults.js';
 import type { ClientConfig } from './types.js';
 
 /** The mobile apps: native clients with fixed operations; no browser origins, no introspection. */
 export const mobile: ClientConfig = {
   name: 'mobile',
-  defaultPort: LOCAL.ports.mobile,
+  defaultPort: 4001,
   // Only what the apps use: fields and types tagged "mobile" in the subgraph SDLs.
   contract: { include: ['mobile'] },
   // `npm run persisted` writes it from clients/mobile/*.graphql.

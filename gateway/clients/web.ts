@@ -1,4 +1,3 @@
-import { LOCAL } from '../../kit/local-defaults.js';
 import type { ClientConfig } from './types.js';
 
 /**
@@ -7,7 +6,7 @@ import type { ClientConfig } from './types.js';
  */
 export const web: ClientConfig = {
   name: 'web',
-  defaultPort: LOCAL.ports.web,
+  defaultPort: 4000,
   fieldSuggestions: true,
   introspection: true,
   ide: true,

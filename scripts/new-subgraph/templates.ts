@@ -1,3 +1,5 @@
+import { envName } from '../../kit/env-name.js';
+
 /** What `npm run new:subgraph` writes: every new file of a subgraph, from its names. */
 export interface Names {
   /** billing */
@@ -9,7 +11,7 @@ export interface Names {
 }
 
 export function namesOf(name: string): Names {
-  return { name, Name: name[0]!.toUpperCase() + name.slice(1), NAME: name.toUpperCase() };
+  return { name, Name: name[0]!.toUpperCase() + name.slice(1), NAME: envName(name) };
 }
 
 /** Every new file, by repository path. */
@@ -33,21 +35,19 @@ type User @key(fields: "id") {
 `,
     [`subgraphs/${name}/config.ts`]: `import { z } from 'zod';
 import { env } from '../../kit/config.js';
-import { sandboxUrl } from '../registry.js';
+import { providerEntry, sandboxUrl } from '../registry.js';
 
-/** The sandbox provider's key: local development only (production refuses it). */
-export const SANDBOX_${NAME}_KEY = 'sandbox-${name}-key';
-
-/** Where the ${name} provider is and the key to call it with. */
+/** Where the ${name} provider is and the key to call it with (locally, the sandbox's: production refuses it). */
 export const ${Name}Config = z.object({
   ${NAME}_API_URL: env.upstreamUrl(sandboxUrl('${name}')),
-  ${NAME}_API_KEY: env.secret(SANDBOX_${NAME}_KEY),
+  ${NAME}_API_KEY: env.secret(providerEntry('${name}').credentials.apiKey),
 });
 export type ${Name}Config = z.infer<typeof ${Name}Config>;
 `,
     [`subgraphs/${name}/${name}-api.ts`]: `import { z } from 'zod';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { SourceKit } from '../../kit/subgraph.js';
+import { providerEntry } from '../registry.js';
 import type { ${Name}Config } from './config.js';
 
 /** The provider answers at most this many users in one call. */
@@ -66,7 +66,7 @@ export interface ${Name}Item {
 /** Client of the ${name} provider (JSON REST, bearer key). */
 export function create${Name}Api(config: ${Name}Config, kit: SourceKit) {
   const source = kit.source({
-    name: '${name}.api',
+    name: providerEntry('${name}').source,
     baseUrl: config.${NAME}_API_URL,
     headers: { authorization: \`Bearer \${config.${NAME}_API_KEY}\`, accept: 'application/json' },
     timeoutMs: 2000,
@@ -90,11 +90,8 @@ export type ${Name}Api = ReturnType<typeof create${Name}Api>;
 `,
     [`subgraphs/${name}/loaders.ts`]: `import { createLoader } from '../../kit/loader.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import { MAX_USERS_PER_CALL, type ${Name}Api, type ${Name}Item } from './${name}-api.js';
-
-export interface Sources {
-  ${name}: ${Name}Api;
-}
+import { MAX_USERS_PER_CALL, type ${Name}Item } from './${name}-api.js';
+import type { Sources } from './sources.js';
 
 export function createLoaders({ ${name} }: Sources) {
   return {
@@ -119,12 +116,20 @@ export const resolvers: Resolvers = {
   },
 };
 `,
+    [`subgraphs/${name}/sources.ts`]: `import type { SourceKit } from '../../kit/subgraph.js';
+import type { ${Name}Config } from './config.js';
+import { create${Name}Api } from './${name}-api.js';
+
+/** What the resolvers and loaders reach upstream through. */
+export const createSources = (config: ${Name}Config, kit: SourceKit) => ({ ${name}: create${Name}Api(config, kit) });
+export type Sources = ReturnType<typeof createSources>;
+`,
     [`subgraphs/${name}/index.ts`]: `import { defineSubgraph } from '../../kit/subgraph.js';
 import { REGISTRY } from '../registry.js';
 import { ${Name}Config } from './config.js';
-import { create${Name}Api } from './${name}-api.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
+import { createSources } from './sources.js';
 
 /** ${Name}: the ${name} provider's items of each user. */
 export const subgraph = defineSubgraph({
@@ -133,12 +138,12 @@ export const subgraph = defineSubgraph({
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: ${Name}Config,
   resolvers,
-  createSources: (config, kit) => ({ ${name}: create${Name}Api(config, kit) }),
+  createSources,
   createLoaders,
 });
 `,
     [`sandbox/${name}.ts`]: `import { createHash } from 'node:crypto';
-import { SANDBOX_${NAME}_KEY } from '../subgraphs/${name}/config.js';
+import { providerEntry } from '../subgraphs/registry.js';
 import { createProviderApp, defineSandboxProvider, jsonError, type ProviderApp } from './provider.js';
 import type { SeedUser } from './seed.js';
 
@@ -174,7 +179,7 @@ export function create${Name}Sandbox({ users, apiKey }: { users: SeedUser[]; api
 
 export const sandboxProvider = defineSandboxProvider({
   name: '${name}',
-  create: (seed) => create${Name}Sandbox({ users: seed.users, apiKey: SANDBOX_${NAME}_KEY }),
+  create: (seed) => create${Name}Sandbox({ users: seed.users, apiKey: providerEntry('${name}').credentials.apiKey }),
   env: (url) => ({ ${NAME}_API_URL: url }),
 });
 `,
@@ -199,6 +204,7 @@ import { ${Name}ItemsDocument } from '../clients/web/__generated__/operations.js
 import { itemsFor } from '../sandbox/${name}.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { as, graphql } from './helpers.js';
+import { envName } from '../../kit/env-name.js';
 
 let stack: Stack;
 let web: string;

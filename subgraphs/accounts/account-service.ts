@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import type { AccountsConfig } from './config.js';
+import { providerEntry } from '../registry.js';
 
 /** The account service answers at most this many ids in one `?ids=` call. */
 export const MAX_IDS_PER_CALL = 100;
@@ -21,7 +22,7 @@ const toUser = (r: z.infer<typeof UserRecord>): AccountUser => ({ id: r.id, emai
 /** Client of our own account service (JSON REST, bearer token). */
 export function createAccountsApi(config: AccountsConfig, kit: SourceKit) {
   const source = kit.source({
-    name: 'accounts.api',
+    name: providerEntry('accounts').source,
     baseUrl: config.ACCOUNTS_API_URL,
     headers: { authorization: `Bearer ${config.ACCOUNTS_API_TOKEN}`, accept: 'application/json' },
     timeoutMs: 1000,

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
-import { LOCAL } from '../../kit/local-defaults.js';
-import { sandboxUrl } from '../registry.js';
+import { providerEntry, sandboxUrl } from '../registry.js';
 
 /** Where the account service is and how to authenticate to it. */
 export const AccountsConfig = z.object({
   ACCOUNTS_API_URL: env.upstreamUrl(sandboxUrl('accounts')),
-  ACCOUNTS_API_TOKEN: env.secret(LOCAL.accounts.token),
+  ACCOUNTS_API_TOKEN: env.secret(providerEntry('accounts').credentials.token),
 });
 export type AccountsConfig = z.infer<typeof AccountsConfig>;

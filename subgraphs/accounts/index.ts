@@ -1,8 +1,8 @@
 import { defineSubgraph } from '../../kit/subgraph.js';
 import { REGISTRY } from '../registry.js';
 import { createLoaders } from './loaders.js';
+import { createSources } from './sources.js';
 import { resolvers } from './resolvers.js';
-import { createAccountsApi } from './account-service.js';
 import { AccountsConfig } from './config.js';
 
 /** Users: our own account service. Owns the User entity's identity fields. */
@@ -12,6 +12,6 @@ export const subgraph = defineSubgraph({
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: AccountsConfig,
   resolvers,
-  createSources: (config, kit) => ({ accounts: createAccountsApi(config, kit) }),
+  createSources,
   createLoaders,
 });

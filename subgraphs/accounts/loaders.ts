@@ -1,10 +1,7 @@
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import { MAX_IDS_PER_CALL, type AccountUser, type AccountsApi } from './account-service.js';
+import { MAX_IDS_PER_CALL, type AccountUser } from './account-service.js';
 import { createLoader } from '../../kit/loader.js';
-
-export interface Sources {
-  accounts: AccountsApi;
-}
+import type { Sources } from './sources.js';
 
 export function createLoaders({ accounts }: Sources) {
   return {

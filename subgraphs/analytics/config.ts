@@ -1,20 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
-import { LOCAL } from '../../kit/local-defaults.js';
-import { sandboxUrl } from '../registry.js';
+import { providerEntry, sandboxUrl } from '../registry.js';
 
 /** The analytics subgraph's settings: Segment for ingest, Mixpanel for queries, the outbox between. */
 export const AnalyticsConfig = z.object({
   SEGMENT_API_URL: env.upstreamUrl(sandboxUrl('segment'), 'https://api.segment.io'),
-  SEGMENT_WRITE_KEY: env.secret(LOCAL.segment.writeKey),
+  SEGMENT_WRITE_KEY: env.secret(providerEntry('segment').credentials.writeKey),
   MIXPANEL_API_URL: env.upstreamUrl(`${sandboxUrl('mixpanel')}/api/query`, 'https://mixpanel.com/api/query'),
   /** Mixpanel service account, `username:secret`. */
-  MIXPANEL_SERVICE_ACCOUNT: env.secret(LOCAL.mixpanel.serviceAccount, {
+  MIXPANEL_SERVICE_ACCOUNT: env.secret(providerEntry('mixpanel').credentials.serviceAccount, {
     format: [/^[^:]+:.+$/, 'must be username:secret'],
     generate: () => `patchbay.${randomBytes(4).toString('hex')}:${randomBytes(24).toString('base64url')}`,
   }),
-  MIXPANEL_PROJECT_ID: env.local(z.string().regex(/^\d+$/, 'must be a numeric project id').default(LOCAL.mixpanel.projectId)),
+  MIXPANEL_PROJECT_ID: env.local(
+    z.string().regex(/^\d+$/, 'must be a numeric project id').default(providerEntry('mixpanel').account.projectId),
+  ),
   /** Mixpanel's documented Query API limit per project; 0 turns the client-side limit off. */
   MIXPANEL_QUERIES_PER_HOUR: z.coerce.number().int().min(0).default(60),
   /**

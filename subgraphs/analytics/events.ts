@@ -1,20 +1,22 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 
 /** An event a client tracks, as it waits in the outbox and goes to Segment. */
-export interface TrackedEvent {
+export const TrackedEvent = z.object({
   /** The id the client gave (or one made for it): what `track` answers. */
-  id: string;
+  id: z.string(),
   /**
    * The id the outbox and Segment dedupe by: the client's id scoped to the user, so no user
    * can drop or replace another's event by reusing its id. (Absent in events queued before
    * ids were scoped; their own id served then.)
    */
-  messageId?: string;
-  userId: string;
-  name: string;
-  occurredAt: string;
-  properties: Record<string, string>;
-}
+  messageId: z.string().optional(),
+  userId: z.string(),
+  name: z.string(),
+  occurredAt: z.string(),
+  properties: z.record(z.string(), z.string()),
+});
+export type TrackedEvent = z.infer<typeof TrackedEvent>;
 
 /** An event of a user as Mixpanel answers it. */
 export interface UserEvent {

@@ -1,17 +1,9 @@
 import { groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
 import type { UserEvent } from './events.js';
-import { STREAM_IDS_PER_CALL, type MixpanelApi } from './mixpanel.js';
-import type { SegmentApi } from './segment.js';
-import type { TrackOutbox } from './track-outbox.js';
+import { STREAM_IDS_PER_CALL } from './mixpanel.js';
 import { createLoader } from '../../kit/loader.js';
-
-export interface Sources {
-  segment: SegmentApi;
-  mixpanel: MixpanelApi;
-  /** Tracked events on their way to Segment. */
-  outbox: TrackOutbox;
-}
+import type { Sources } from './sources.js';
 
 /** How far back "recent" reaches. */
 export const RECENT_DAYS = 30;

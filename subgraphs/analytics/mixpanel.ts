@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { SourceKit } from '../../kit/subgraph.js';
 import type { AnalyticsConfig } from './config.js';
 import type { Unit, UserEvent } from './events.js';
+import { providerEntry } from '../registry.js';
 
 /** distinct_ids per stream query; Mixpanel documents no cap, we keep URLs short. */
 export const STREAM_IDS_PER_CALL = 100;
@@ -32,7 +33,7 @@ const HIDDEN_PROPERTIES = new Set(['time', '$distinct_id', 'distinct_id', '$inse
  */
 export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
   const source = kit.source({
-    name: 'analytics.mixpanel',
+    name: providerEntry('mixpanel').source,
     baseUrl: config.MIXPANEL_API_URL,
     headers: { authorization: basic(config.MIXPANEL_SERVICE_ACCOUNT), accept: 'application/json' },
     timeoutMs: 3000,

@@ -3,6 +3,7 @@ import type { SourceKit } from '../../kit/subgraph.js';
 import { retryAfterHeaderMs, type UpstreamResponse } from '../../kit/source/response.js';
 import type { AnalyticsConfig } from './config.js';
 import type { TrackedEvent } from './events.js';
+import { providerEntry } from '../registry.js';
 
 /** Segment takes up to 2500 events and 500 KB per batch call, and 32 KB per event. */
 export const SEGMENT_BATCH_EVENTS = 2500;
@@ -35,7 +36,7 @@ export const segmentEventBytes = (event: TrackedEvent) => Buffer.byteLength(JSON
 /** Segment HTTP Tracking API (ingest). Every event carries a messageId: retries are safe. */
 export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
   const source = kit.source({
-    name: 'analytics.segment',
+    name: providerEntry('segment').source,
     baseUrl: config.SEGMENT_API_URL,
     headers: { authorization: basic(`${config.SEGMENT_WRITE_KEY}:`) },
     timeoutMs: 2000,

@@ -4,7 +4,7 @@ import { RedisOutboxStore } from '../../kit/outbox-redis-store.js';
 import { Outbox } from '../../kit/outbox.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import type { AnalyticsConfig } from './config.js';
-import type { TrackedEvent } from './events.js';
+import { TrackedEvent } from './events.js';
 import { SEGMENT_BATCH_EVENTS, type SegmentApi } from './segment.js';
 
 /**
@@ -16,7 +16,7 @@ export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, 
   const outbox = new Outbox<TrackedEvent>({
     name: 'track',
     registry: kit.registry,
-    store: redis ? new RedisOutboxStore(redis, 'track') : new DiskOutboxStore(config.OUTBOX_DIR),
+    store: redis ? new RedisOutboxStore(redis, 'track', TrackedEvent) : new DiskOutboxStore(config.OUTBOX_DIR, TrackedEvent),
     batchSize: SEGMENT_BATCH_EVENTS,
     logger: kit.logger,
     // Shared by the replicas: what one that died left is taken over by the others.

@@ -1,23 +1,10 @@
 import { chunk, fanOut, groupBy } from '../../kit/batch.js';
-import type { IdempotencyStore } from '../../kit/idempotency.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
 import type { EmailMessageRecord } from './messages.js';
-import type { MailSender, WebhookReceiver } from './mail-provider.js';
-import { ACTIVITY_LIMIT, type SendgridApi } from './sendgrid.js';
-import type { MessageStatuses } from './statuses.js';
+import { ACTIVITY_LIMIT } from './sendgrid.js';
 import { createLoader } from '../../kit/loader.js';
 import { asError } from '../../kit/thrown.js';
-
-export interface Sources {
-  /** SendGrid's client: the Email Activity and bounce reads (and its sends, when it is listed). */
-  sendgrid: SendgridApi;
-  /** The mail providers of EMAIL_PROVIDERS, in order. */
-  providers: ReadonlyArray<{ name: string; sender: MailSender; webhook: WebhookReceiver }>;
-  /** Idempotency keys of sends and webhook tokens seen, shared by replicas when REDIS_URL is set. */
-  keys: IdempotencyStore;
-  /** Delivery events heard by webhook. */
-  statuses: MessageStatuses;
-}
+import type { Sources } from './sources.js';
 
 /** A User as the gateway sends it here: its key and the @requires'd email. */
 export interface UserReference {

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
-import { LOCAL } from '../../kit/local-defaults.js';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { UpstreamResponse } from '../../kit/source/response.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import { hmacSha256Hex, isFresh, safeEqual } from '../../kit/webhooks.js';
-import { sandboxUrl } from '../registry.js';
+import { providerEntry, sandboxUrl } from '../registry.js';
 import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import type { OutgoingEmail } from './messages.js';
 import type { MessageStatus } from './statuses.js';
@@ -15,17 +14,17 @@ import type { MessageStatus } from './statuses.js';
 export const MailgunConfig = z.object({
   /** Mailgun's API (EU: https://api.eu.mailgun.net). */
   MAILGUN_API_URL: env.upstreamUrl(sandboxUrl('mailgun'), 'https://api.mailgun.net'),
-  MAILGUN_API_KEY: env.secret(LOCAL.mailgun.apiKey, { requiredIf: usedIn('mailgun') }),
+  MAILGUN_API_KEY: env.secret(providerEntry('mailgun').credentials.apiKey, { requiredIf: usedIn('mailgun') }),
   /** The sending domain set up at Mailgun. */
   MAILGUN_DOMAIN: env.local(
     z
       .string()
       .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'must be a domain name')
-      .default(LOCAL.mailgun.domain),
+      .default(providerEntry('mailgun').account.domain),
     { requiredIf: usedIn('mailgun') },
   ),
   /** Mailgun's HTTP webhook signing key. */
-  MAILGUN_WEBHOOK_SIGNING_KEY: env.secret(LOCAL.webhooks.mailgunSigningKey, { requiredIf: usedIn('mailgun') }),
+  MAILGUN_WEBHOOK_SIGNING_KEY: env.secret(providerEntry('mailgun').credentials.webhookSigningKey, { requiredIf: usedIn('mailgun') }),
 });
 
 const MailgunQueued = z.object({ id: z.string().min(1), message: z.string() });
@@ -39,7 +38,7 @@ export function mailgunRetryAfterMs(response: UpstreamResponse): number | undefi
 /** Mailgun's messages API: `POST /v3/{domain}/messages`, the message as multipart form fields, with basic auth (`api`, the key). */
 export function createMailgunApi(config: z.infer<typeof MailgunConfig> & SenderSettings, kit: SourceKit) {
   const source = kit.source({
-    name: 'email.mailgun',
+    name: providerEntry('mailgun').source,
     baseUrl: config.MAILGUN_API_URL,
     headers: { authorization: `Basic ${Buffer.from(`api:${config.MAILGUN_API_KEY}`).toString('base64')}`, accept: 'application/json' },
     timeoutMs: 2000,

@@ -1,20 +1,19 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
-import { LOCAL } from '../../kit/local-defaults.js';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import { basicCredentials, safeEqual } from '../../kit/webhooks.js';
-import { sandboxUrl } from '../registry.js';
+import { providerEntry, sandboxUrl } from '../registry.js';
 import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import type { OutgoingEmail } from './messages.js';
 import type { MessageStatus } from './statuses.js';
 
 export const PostmarkConfig = z.object({
   POSTMARK_API_URL: env.upstreamUrl(sandboxUrl('postmark'), 'https://api.postmarkapp.com'),
-  POSTMARK_SERVER_TOKEN: env.secret(LOCAL.postmark.serverToken, { requiredIf: usedIn('postmark') }),
+  POSTMARK_SERVER_TOKEN: env.secret(providerEntry('postmark').credentials.serverToken, { requiredIf: usedIn('postmark') }),
   /** The basic-auth credentials put in the Postmark webhook URL. */
-  POSTMARK_WEBHOOK_USER: env.secret(LOCAL.webhooks.postmarkUser, { requiredIf: usedIn('postmark') }),
-  POSTMARK_WEBHOOK_PASSWORD: env.secret(LOCAL.webhooks.postmarkPassword, { requiredIf: usedIn('postmark') }),
+  POSTMARK_WEBHOOK_USER: env.secret(providerEntry('postmark').credentials.webhookUser, { requiredIf: usedIn('postmark') }),
+  POSTMARK_WEBHOOK_PASSWORD: env.secret(providerEntry('postmark').credentials.webhookPassword, { requiredIf: usedIn('postmark') }),
 });
 
 const PostmarkSent = z.object({ MessageID: z.string().min(1), ErrorCode: z.literal(0) });
@@ -22,7 +21,7 @@ const PostmarkSent = z.object({ MessageID: z.string().min(1), ErrorCode: z.liter
 /** Postmark server API: `POST /email` with the server token. */
 export function createPostmarkApi(config: z.infer<typeof PostmarkConfig> & SenderSettings, kit: SourceKit) {
   const source = kit.source({
-    name: 'email.postmark',
+    name: providerEntry('postmark').source,
     baseUrl: config.POSTMARK_API_URL,
     headers: { 'x-postmark-server-token': config.POSTMARK_SERVER_TOKEN, accept: 'application/json' },
     timeoutMs: 2000,

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
-import { LOCAL } from '../../kit/local-defaults.js';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import { ecdsaP256Verifier, isFresh } from '../../kit/webhooks.js';
-import { sandboxUrl } from '../registry.js';
+import { providerEntry, sandboxUrl } from '../registry.js';
 import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import type { SourceKit } from '../../kit/subgraph.js';
@@ -63,9 +62,9 @@ const isEcdsaP256PublicKey = (key: string) => {
 /** SendGrid's settings. Its API key is always needed: message lists are read from its Email Activity. */
 export const SendgridConfig = z.object({
   SENDGRID_API_URL: env.upstreamUrl(sandboxUrl('sendgrid'), 'https://api.sendgrid.com'),
-  SENDGRID_API_KEY: env.secret(LOCAL.sendgrid.apiKey),
+  SENDGRID_API_KEY: env.secret(providerEntry('sendgrid').credentials.apiKey),
   /** SendGrid Event Webhook verification key (base64 SPKI, from SendGrid's webhook settings). */
-  SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(LOCAL.webhooks.sendgridPublicKey, {
+  SENDGRID_WEBHOOK_PUBLIC_KEY: env.secret(providerEntry('sendgrid').credentials.webhookPublicKey, {
     check: [isEcdsaP256PublicKey, 'must be the base64 public key (SPKI) SendGrid shows for the signed Event Webhook'],
     requiredIf: usedIn('sendgrid'),
     // A key pair: the sandbox signs with the private half when production is rehearsed against it.
@@ -83,7 +82,7 @@ type SendgridConfig = z.infer<typeof SendgridConfig> & SenderSettings;
 /** SendGrid v3 client: mail send, Email Activity, bounce suppressions. */
 export function createSendgridApi(config: SendgridConfig, kit: SourceKit) {
   const source = kit.source({
-    name: 'email.sendgrid',
+    name: providerEntry('sendgrid').source,
     baseUrl: config.SENDGRID_API_URL,
     headers: { authorization: `Bearer ${config.SENDGRID_API_KEY}`, accept: 'application/json' },
     timeoutMs: 2000,

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { RedisConnection } from '../../kit/redis.js';
+import { z } from 'zod';
 
 export type MessageStatus = 'PROCESSED' | 'DELIVERED' | 'NOT_DELIVERED' | 'BOUNCED' | 'OPENED';
 /** How far along a message is: a late "delivered" never undoes an "opened" or a bounce. */
@@ -25,10 +26,8 @@ export interface MessageStatuses {
 }
 
 /** A message a provider took. */
-export interface SentMessage {
-  messageId: string;
-  provider: string;
-}
+const SentMessage = z.object({ messageId: z.string(), provider: z.string() });
+export type SentMessage = z.infer<typeof SentMessage>;
 
 const isMessageStatus = (value: string | undefined): value is MessageStatus => value !== undefined && Object.hasOwn(PROGRESS, value);
 
@@ -78,7 +77,7 @@ export function createMessageStatuses(redis?: RedisConnection): MessageStatuses 
     },
     async sendOf(sendId) {
       const stored = await redis.run((r) => r.get(sendKey(sendId)));
-      return stored ? (JSON.parse(stored) as SentMessage) : undefined;
+      return stored ? SentMessage.parse(JSON.parse(stored)) : undefined;
     },
   };
 }

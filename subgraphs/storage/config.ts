@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { env } from '../../kit/config.js';
-import { LOCAL } from '../../kit/local-defaults.js';
-import { sandboxUrl } from '../registry.js';
+import { providerEntry, sandboxUrl } from '../registry.js';
 import { FilePolicyConfig } from './policy.js';
 
 /** Where the bucket is, how to sign for it, and what may be stored (policy.ts). */
@@ -11,17 +10,17 @@ export const StorageConfig = z
     S3_ENDPOINT: env.upstreamUrl(sandboxUrl('s3')),
     /** Where clients reach storage for presigned URLs, when it differs from S3_ENDPOINT. */
     S3_PUBLIC_ENDPOINT: env.url().optional(),
-    S3_REGION: env.local(z.string().min(1).default(LOCAL.s3.region)),
+    S3_REGION: env.local(z.string().min(1).default(providerEntry('s3').account.region)),
     S3_BUCKET: env.local(
       z
         .string()
         .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name')
-        .default(LOCAL.s3.bucket),
+        .default(providerEntry('s3').account.bucket),
     ),
-    S3_ACCESS_KEY_ID: env.secret(LOCAL.s3.accessKeyId, {
+    S3_ACCESS_KEY_ID: env.secret(providerEntry('s3').credentials.accessKeyId, {
       generate: () => `AKIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`,
     }),
-    S3_SECRET_ACCESS_KEY: env.secret(LOCAL.s3.secretAccessKey),
+    S3_SECRET_ACCESS_KEY: env.secret(providerEntry('s3').credentials.secretAccessKey),
     /**
      * Path-style (`endpoint/bucket/key`: the sandbox, MinIO) or virtual-host style
      * (`bucket.endpoint/key`: AWS S3, which requires it for buckets made since 2020, R2).

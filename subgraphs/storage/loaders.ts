@@ -1,13 +1,8 @@
 import { fanOut, groupBy } from '../../kit/batch.js';
 import type { SubgraphContext } from '../../kit/subgraph.js';
-import type { FilePolicy } from './policy.js';
-import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type S3Api, type StoredObject } from './s3.js';
+import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type StoredObject } from './s3.js';
 import { createLoader } from '../../kit/loader.js';
-
-export interface Sources {
-  s3: S3Api;
-  files: FilePolicy;
-}
+import type { Sources } from './sources.js';
 
 /** A file as resolvers see it: the listed object plus its name within the user's folder. */
 export interface FileRecord extends StoredObject {

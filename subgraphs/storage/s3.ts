@@ -6,6 +6,7 @@ import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import type { SourceKit } from '../../kit/subgraph.js';
 import type { StorageConfig } from './config.js';
+import { providerEntry } from '../registry.js';
 
 export interface StoredObject {
   key: string;
@@ -64,7 +65,7 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
   const bucketPath = config.S3_FORCE_PATH_STYLE ? `/${encodeURIComponent(config.S3_BUCKET)}` : '';
 
   const source = kit.source({
-    name: 'storage.s3',
+    name: providerEntry('s3').source,
     baseUrl: endpoint.href,
     timeoutMs: 2000,
     deadlineMs: 5000,

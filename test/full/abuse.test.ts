@@ -18,9 +18,11 @@ import { mobile as mobileClient } from '../../gateway/clients/mobile.js';
 import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSignature } from '../../kit/caller.js';
 import { LOCAL } from '../../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { SUBGRAPH_NAMES } from '../../subgraphs/registry.js';
+import { providerEntry, SUBGRAPH_NAMES } from '../../subgraphs/registry.js';
 import { FREE_SANDBOX_PORTS } from '../helpers.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
+import { envName } from '../../kit/env-name.js';
+import { COMMITTED_SECRETS } from '../../kit/committed-secrets.js';
 
 /** This deployment's own secrets: none of them is a committed development value. */
 const SECRETS = {
@@ -54,7 +56,7 @@ beforeAll(async () => {
         tsxProgram('scripts/run-subgraph.ts', name),
         bareEnv({
           ...sandbox.env(),
-          [`${name.toUpperCase()}_PORT`]: '0',
+          [envName(name, 'PORT')]: '0',
           INTERNAL_TOKEN_SECRET: SECRETS.INTERNAL_TOKEN_SECRET,
           LOG_LEVEL: 'info',
         }),
@@ -63,9 +65,7 @@ beforeAll(async () => {
   );
   SUBGRAPH_NAMES.forEach((name, i) => (subgraphs[name] = started[i]!));
   sandbox.deliverWebhooksTo('email', subgraphs.email!.url);
-  const subgraphUrls = Object.fromEntries(
-    SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${subgraphs[name]!.url}/graphql`]),
-  );
+  const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [envName(name, 'SUBGRAPH_URL'), `${subgraphs[name]!.url}/graphql`]));
   [web, mobile] = await Promise.all([
     startProgram(
       tsxProgram('gateway/index.ts', 'web'),
@@ -109,14 +109,7 @@ function leaks(text: string): string[] {
     ['error class', /\b(?:SyntaxError|TypeError|RangeError|ReferenceError|PayloadTooLargeError|MaxRetriesPerRequestError|AbortError)\b/],
   ];
   for (const [what, pattern] of patterns) if (pattern.test(text)) found.push(what);
-  const secrets = [
-    ...Object.values(SECRETS).slice(0, 2),
-    LOCAL.accounts.token,
-    LOCAL.sendgrid.apiKey,
-    LOCAL.s3.secretAccessKey,
-    LOCAL.postmark.serverToken,
-    LOCAL.webhooks.postmarkPassword,
-  ];
+  const secrets = [...Object.values(SECRETS).slice(0, 2), ...COMMITTED_SECRETS];
   for (const secret of secrets) if (text.includes(secret)) found.push(`secret ${secret.slice(0, 6)}...`);
   for (const program of Object.values(subgraphs))
     if (text.includes(new URL(program.url).host)) found.push(`internal address ${new URL(program.url).host}`);
@@ -495,7 +488,13 @@ describe('webhooks: forged, stale, replayed and oversized deliveries', () => {
     'x-twilio-email-event-webhook-timestamp': String(timestamp),
     'x-twilio-email-event-webhook-signature': createSign('sha256')
       .update(String(timestamp) + body)
-      .sign(createPrivateKey({ key: Buffer.from(LOCAL.webhooks.sendgridPrivateKey, 'base64'), format: 'der', type: 'pkcs8' }))
+      .sign(
+        createPrivateKey({
+          key: Buffer.from(providerEntry('sendgrid').credentials.webhookPrivateKey, 'base64'),
+          format: 'der',
+          type: 'pkcs8',
+        }),
+      )
       .toString('base64'),
   });
   const deliver = (path: string, body: string, headers: Record<string, string> = {}) =>
@@ -531,7 +530,7 @@ describe('webhooks: forged, stale, replayed and oversized deliveries', () => {
         deliver(
           'postmark',
           '{"RecordType":"Delivery","MessageID":"m"}',
-          basic(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}:x`),
+          basic(`${providerEntry('postmark').credentials.webhookUser}:${providerEntry('postmark').credentials.webhookPassword}:x`),
         ),
       401,
       'UNAUTHENTICATED',
@@ -561,7 +560,7 @@ describe('webhooks: forged, stale, replayed and oversized deliveries', () => {
       'a compressed delivery',
       () =>
         deliver('postmark', '{}', {
-          ...basic(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}`),
+          ...basic(`${providerEntry('postmark').credentials.webhookUser}:${providerEntry('postmark').credentials.webhookPassword}`),
           'content-encoding': 'gzip',
         }),
       415,
@@ -574,7 +573,7 @@ describe('webhooks: forged, stale, replayed and oversized deliveries', () => {
   const mailgunSignature = (token = randomBytes(25).toString('hex'), timestamp = String(Math.floor(Date.now() / 1000))) => ({
     timestamp,
     token,
-    signature: createHmac('sha256', LOCAL.webhooks.mailgunSigningKey)
+    signature: createHmac('sha256', providerEntry('mailgun').credentials.webhookSigningKey)
       .update(timestamp + token)
       .digest('hex'),
   });
@@ -852,7 +851,7 @@ describe('logs hold no request bodies, variables, headers or webhook payloads', 
     }
     // Webhooks: forged, malformed and genuine deliveries carrying the marker.
     const hook = (provider: string) => `${subgraphs.email!.url}/webhooks/${provider}`;
-    const postmarkAuth = `Basic ${Buffer.from(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}`).toString('base64')}`;
+    const postmarkAuth = `Basic ${Buffer.from(`${providerEntry('postmark').credentials.webhookUser}:${providerEntry('postmark').credentials.webhookPassword}`).toString('base64')}`;
     const deliveries: Array<[string, string, Record<string, string>]> = [
       ['sendgrid', padded, {}],
       ['mailgun', JSON.stringify({ signature: { timestamp: '1', token: MARKER, signature: '0'.repeat(64) }, 'event-data': MARKER }), {}],
@@ -1094,7 +1093,7 @@ describe('fuzz (fast-check): no request makes a process answer 5xx, crash or lea
     );
     function basic() {
       return {
-        authorization: `Basic ${Buffer.from(`${LOCAL.webhooks.postmarkUser}:${LOCAL.webhooks.postmarkPassword}`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${providerEntry('postmark').credentials.webhookUser}:${providerEntry('postmark').credentials.webhookPassword}`).toString('base64')}`,
       };
     }
   }, 120_000);

@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { AuthConfig, mintToken } from '../../gateway/auth.js';
-import { COMMITTED_SECRETS, LOCAL } from '../../kit/local-defaults.js';
+import { COMMITTED_SECRETS } from '../../kit/committed-secrets.js';
+
 import { listen, type RunningService } from '../../kit/service.js';
 import { createAccountsSandbox } from '../../sandbox/accounts.js';
 import { generateSeed } from '../../sandbox/seed.js';
-import { CLIENTS } from '../../gateway/clients/index.js';
+import { CLIENTS, clientByName } from '../../gateway/clients/index.js';
 import { EmailConfig } from '../../subgraphs/email/config.js';
 import { MAIL_PROVIDERS } from '../../subgraphs/email/providers.js';
 import { WEBHOOK_BODY_LIMIT_BYTES } from '../../subgraphs/email/webhooks.js';
@@ -465,8 +466,7 @@ describe('docker-compose.yml', () => {
   const defaultPort: Record<string, number> = {
     sandbox: REGISTRY.accounts.providers.accounts.sandboxPort,
     ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, REGISTRY[name].port])),
-    'gateway-web': LOCAL.ports.web,
-    'gateway-mobile': LOCAL.ports.mobile,
+    ...Object.fromEntries(CLIENTS.map((client) => [`gateway-${client.name}`, client.defaultPort])),
   };
 
   test('runs every program of the image, each health-checked on its own port, beside Redis, each started once what it needs is healthy', () => {
@@ -531,7 +531,7 @@ describe('docker-compose.yml', () => {
       expect([...healthy].sort()).toEqual(ours.map(([name]) => name).sort());
       // The development configuration: a token signed with the local secret is accepted.
       const token = await mintToken(AuthConfig.parse({}), 'usr_00001', []);
-      const response = await fetch(`http://127.0.0.1:${LOCAL.ports.web}/graphql`, {
+      const response = await fetch(`http://127.0.0.1:${clientByName('web')!.defaultPort}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query: '{ me { id files(first: 1) { nodes { name } } recentEvents(last: 1) { name } } }' }),

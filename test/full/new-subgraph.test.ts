@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { REPO, bareEnv, runToEnd } from '../../scripts/programs.js';
+import { envName } from '../../kit/env-name.js';
 
 const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client']).status === 0;
 let copy: string;
@@ -97,8 +98,8 @@ describe('npm run new:subgraph', () => {
       const rendered = spawnSync('kubectl', ['kustomize', join(copy, 'deploy/kubernetes/overlays/production')], { encoding: 'utf8' });
       expect(rendered.status).toBe(0);
       expect(rendered.stdout).toContain(`name: subgraph-${NAME}`);
-      expect(rendered.stdout).toMatch(new RegExp(`${NAME.toUpperCase()}_SUBGRAPH_URL: http://subgraph-${NAME}:\\d+/graphql`));
-      expect(rendered.stdout).toContain(`${NAME.toUpperCase()}_API_URL: https://${NAME}.example.com`);
+      expect(rendered.stdout).toMatch(new RegExp(`${envName(NAME, 'SUBGRAPH_URL')}: http://subgraph-${NAME}:\\d+/graphql`));
+      expect(rendered.stdout).toContain(`${envName(NAME, 'API_URL')}: https://${NAME}.example.com`);
     }
   }, 900_000);
 });

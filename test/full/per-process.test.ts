@@ -11,14 +11,19 @@ import { print } from 'graphql';
 import { HomeDocument, TrackDocument } from '../../clients/mobile/__generated__/operations.js';
 import { SendEmailDocument } from '../../clients/web/__generated__/operations.js';
 import { METRICS_PORT_OFFSET } from '../../kit/config.js';
-import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { localUrl } from '../../kit/local-defaults.js';
+import { clientByName } from '../../gateway/clients/index.js';
 import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES, providerEntry, type ProviderName } from '../../subgraphs/registry.js';
 import { persistedId } from '../helpers.js';
 import { bareEnv, runToEnd, startProgram, type RunningProgram } from '../../scripts/programs.js';
 
 const env = bareEnv({ LOG_LEVEL: 'info' });
 const npm = (...args: string[]) => ['npm', 'run', '-s', ...args];
-const ports = { ...LOCAL.ports, ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, REGISTRY[name].port])) };
+const ports = {
+  web: clientByName('web')!.defaultPort,
+  mobile: clientByName('mobile')!.defaultPort,
+  ...Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, REGISTRY[name].port])),
+};
 const sandboxPort = (provider: ProviderName) => providerEntry(provider).sandboxPort;
 const SERVICE_PORTS = Object.values(ports);
 // Each service's metrics listen on its port + METRICS_PORT_OFFSET.

@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
 import { LOCAL } from '../../kit/local-defaults.js';
 import { bareEnv, runToEnd, tsxProgram } from '../../scripts/programs.js';
+import { providerEntry } from '../../subgraphs/registry.js';
 
 const PRODUCTION = { NODE_ENV: 'production', LOG_LEVEL: 'silent' };
 /** A SendGrid webhook key of this deployment's own: a P-256 public key, not the committed one. */
@@ -144,7 +145,7 @@ describe('with NODE_ENV=production and committed development values', () => {
         ...PRODUCTION,
         INTERNAL_TOKEN_SECRET: LOCAL.auth.internalTokenSecret,
         ACCOUNTS_API_URL: 'https://accounts.internal',
-        ACCOUNTS_API_TOKEN: LOCAL.accounts.token,
+        ACCOUNTS_API_TOKEN: providerEntry('accounts').credentials.token,
       }),
     );
     expect(status).toBe(2);

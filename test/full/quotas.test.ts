@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, freePort, graphql, startRedis, type TestRedis } from '../helpers.js';
+import { envName } from '../../kit/env-name.js';
 
 if (!HAS_REDIS) console.warn('redis-server not found: the quota tests are skipped (.ci/run installs it)');
 const describeWithRedis = HAS_REDIS ? describe : describe.skip;
@@ -50,8 +51,8 @@ function startReplicas(service: 'analytics' | 'email', count: number, env: Recor
         bareEnv({
           ...sandbox.env(),
           LOG_LEVEL: 'info',
-          [`${service.toUpperCase()}_PORT`]: '0',
-          [`${service.toUpperCase()}_METRICS_PORT`]: '0',
+          [envName(service, 'PORT')]: '0',
+          [envName(service, 'METRICS_PORT')]: '0',
           OUTBOX_DIR: join(outboxes, `${service}-${i}-${randomBytes(3).toString('hex')}`),
           ...env,
         }),

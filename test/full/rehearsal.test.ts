@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterAll, expect, test } from '@jest/globals';
 import { AuthConfig, mintToken } from '../../gateway/auth.js';
-import { LOCAL, localUrl } from '../../kit/local-defaults.js';
+import { localUrl } from '../../kit/local-defaults.js';
+import { clientByName } from '../../gateway/clients/index.js';
 import { bareEnv, runToEnd, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'patchbay-rehearsal-'));
@@ -31,11 +32,11 @@ test('npm run secrets, then npm run rehearse: the compiled production stack answ
 
   // What `npm run rehearse` runs, as its own process (so its own exit code is seen).
   rehearsal = await startProgram(tsxProgram('scripts/rehearse.ts', '--env-file', envFile), bareEnv(), {
-    readyUrl: `${localUrl(LOCAL.ports.mobile)}/readyz`,
+    readyUrl: `${localUrl(clientByName('mobile')!.defaultPort)}/readyz`,
     timeoutMs: 240_000,
   });
   const ask = (authorization: string) =>
-    fetch(`${localUrl(LOCAL.ports.web)}/graphql`, {
+    fetch(`${localUrl(clientByName('web')!.defaultPort)}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization },
       body: JSON.stringify({

@@ -18,12 +18,12 @@ import { join } from 'node:path';
 import { createHash, createPrivateKey, createSign, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { SendEmailDocument } from '../../clients/web/__generated__/operations.js';
-import { LOCAL } from '../../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/registry.js';
+import { providerEntry, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraphs/registry.js';
 import { FREE_SANDBOX_PORTS, HAS_REDIS, as, asGateway, freePort, graphql, persistedId, startRedis, type TestRedis } from '../helpers.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { eventMessageId } from '../../subgraphs/analytics/events.js';
+import { envName } from '../../kit/env-name.js';
 
 const HAS_HAPROXY = spawnSync('haproxy', ['-v']).status === 0;
 if (!HAS_HAPROXY) console.warn('haproxy not found: the replica test is skipped (.ci/run installs it)');
@@ -117,8 +117,8 @@ const documentedPartialErrors = new Set([
           bareEnv({
             ...sandbox.env(),
             ...shared,
-            [`${name.toUpperCase()}_PORT`]: String(port),
-            [`${name.toUpperCase()}_METRICS_PORT`]: '0',
+            [envName(name, 'PORT')]: String(port),
+            [envName(name, 'METRICS_PORT')]: '0',
             OUTBOX_RESCAN_MS: '2000',
           }),
           port,
@@ -127,7 +127,7 @@ const documentedPartialErrors = new Set([
     );
     replicas.push(...(await Promise.all(subgraphs)));
     sandbox.deliverWebhooksTo('email', front.email);
-    const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${front[name]}/graphql`]));
+    const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [envName(name, 'SUBGRAPH_URL'), `${front[name]}/graphql`]));
     const gateways = CLIENT_NAMES.flatMap((client) =>
       backends[client].servers.map((port) =>
         startReplica(
@@ -136,8 +136,8 @@ const documentedPartialErrors = new Set([
           bareEnv({
             ...subgraphUrls,
             ...shared,
-            [`${client.toUpperCase()}_GATEWAY_PORT`]: String(port),
-            [`${client.toUpperCase()}_METRICS_PORT`]: '0',
+            [envName(client, 'GATEWAY_PORT')]: String(port),
+            [envName(client, 'METRICS_PORT')]: '0',
           }),
           port,
         ),
@@ -352,7 +352,13 @@ const documentedPartialErrors = new Set([
     const timestamp = String(Math.floor(Date.now() / 1000));
     const signature = createSign('sha256')
       .update(timestamp + batch)
-      .sign(createPrivateKey({ key: Buffer.from(LOCAL.webhooks.sendgridPrivateKey, 'base64'), format: 'der', type: 'pkcs8' }))
+      .sign(
+        createPrivateKey({
+          key: Buffer.from(providerEntry('sendgrid').credentials.webhookPrivateKey, 'base64'),
+          format: 'der',
+          type: 'pkcs8',
+        }),
+      )
       .toString('base64');
     const deliver = (base: string) =>
       fetch(`${base}/webhooks/sendgrid`, {

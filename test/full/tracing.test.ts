@@ -11,6 +11,7 @@ import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { FREE_SANDBOX_PORTS, as } from '../helpers.js';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
+import { envName } from '../../kit/env-name.js';
 
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 let sandbox: Sandbox;
@@ -32,12 +33,12 @@ beforeAll(async () => {
     Object.entries(protocolOf).map(([name, protocol]) =>
       startProgram(
         tsxProgram('scripts/run-subgraph.ts', name),
-        bareEnv({ ...sandbox.env(), ...otel(protocol), [`${name.toUpperCase()}_PORT`]: '0', [`${name.toUpperCase()}_METRICS_PORT`]: '0' }),
+        bareEnv({ ...sandbox.env(), ...otel(protocol), [envName(name, 'PORT')]: '0', [envName(name, 'METRICS_PORT')]: '0' }),
       ),
     ),
   );
   programs.push(...subgraphs);
-  const urls = Object.keys(protocolOf).map((name, i) => [`${name.toUpperCase()}_SUBGRAPH_URL`, `${subgraphs[i]!.url}/graphql`]);
+  const urls = Object.keys(protocolOf).map((name, i) => [envName(name, 'SUBGRAPH_URL'), `${subgraphs[i]!.url}/graphql`]);
   gateway = await startProgram(
     tsxProgram('gateway/index.ts', 'web'),
     bareEnv({ ...Object.fromEntries(urls), ...otel('http/protobuf'), WEB_GATEWAY_PORT: '0', WEB_METRICS_PORT: '0' }),
