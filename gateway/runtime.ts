@@ -95,7 +95,7 @@ export function createGateway(
     cors: corsFor(settings.corsOrigins),
     csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight'] },
     deferStream: client.defer,
-    propagateHeaders: subgraphHeaders({ client: client.name, forwardHeaders: client.forwardHeaders, signCaller }),
+    propagateHeaders: subgraphHeaders({ client: client.name, forwardHeaders: settings.forwardHeaders, signCaller }),
     plugins: () => [
       metrics.plugin,
       ...(settings.corsOrigins.length ? [useVaryOnOrigin()] : []),

@@ -76,8 +76,9 @@ export const REGISTRY = {
       s3: {
         sandboxPort: 4023,
         source: 'storage.s3',
-        credentials: { accessKeyId: 'AKIASANDBOXEXAMPLE01', secretAccessKey: 'sandbox/secret/access/key/EXAMPLEKEY00' },
-        account: { bucket: 'patchbay-files', region: 'us-east-1' },
+        credentials: { secretAccessKey: 'sandbox/secret/access/key/EXAMPLEKEY00' },
+        // An access key id is public (every presigned URL carries it); its secret is not.
+        account: { bucket: 'patchbay-files', region: 'us-east-1', accessKeyId: 'AKIASANDBOXEXAMPLE01' },
       },
     },
     mappers: { File: 'FileRecord' },

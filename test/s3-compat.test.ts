@@ -27,7 +27,7 @@ import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
 import { providerEntry } from '../subgraphs/registry.js';
 
 const credentials = {
-  accessKeyId: providerEntry('s3').credentials.accessKeyId,
+  accessKeyId: providerEntry('s3').account.accessKeyId,
   secretAccessKey: providerEntry('s3').credentials.secretAccessKey,
 };
 const kit = testKit;

@@ -60,7 +60,7 @@ describe('SigV4 verification against AWS published examples', () => {
 
 describe('storage sandbox speaks S3', () => {
   const creds = {
-    accessKeyId: providerEntry('s3').credentials.accessKeyId,
+    accessKeyId: providerEntry('s3').account.accessKeyId,
     secretAccessKey: providerEntry('s3').credentials.secretAccessKey,
   };
   type SignOptions = { body?: string; headers?: Record<string, string>; secret?: string; keyId?: string };

@@ -17,7 +17,7 @@ export const StorageConfig = z
         .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name')
         .default(providerEntry('s3').account.bucket),
     ),
-    S3_ACCESS_KEY_ID: env.secret(providerEntry('s3').credentials.accessKeyId, {
+    S3_ACCESS_KEY_ID: env.secret(providerEntry('s3').account.accessKeyId, {
       generate: () => `AKIA${randomBytes(10).toString('hex').toUpperCase().slice(0, 16)}`,
     }),
     S3_SECRET_ACCESS_KEY: env.secret(providerEntry('s3').credentials.secretAccessKey),
