@@ -19,6 +19,7 @@ import { HomeDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { mobile } from '../gateway/clients/mobile.js';
+import { persistedManifestFile } from '../gateway/clients/index.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
 import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/cli.js';
 import type { FaultRule } from '../sandbox/faults.js';
@@ -79,7 +80,7 @@ const nextPageCursor = () => {
 
 /** What a request sends: the query text, or (mobile) the persisted operation's id alone. */
 const text = (query: string) => ({ query });
-const byId = (name: string) => ({ extensions: persistedQueryExtension(mobile.safelist!, name) });
+const byId = (name: string) => ({ extensions: persistedQueryExtension(persistedManifestFile(mobile), name) });
 
 const operations = {
   Dashboard: { gateway: 'web', request: text(print(DashboardDocument)), variables: () => ({ userId: nextUser() }) },

@@ -5,7 +5,7 @@ import { createLogger } from '../kit/logger.js';
 import { createRegistry } from '../kit/metrics.js';
 import { connectRedis } from '../kit/redis.js';
 import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
-import { CLIENTS, clientByName, type ClientConfig } from './clients/index.js';
+import { CLIENTS, clientByName, persistedManifestFile, type ClientConfig } from './clients/index.js';
 import { errorResponse } from './responses.js';
 import { readManifest } from './manifest.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -50,7 +50,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
       ? connectRedis(settings.process.REDIS_URL, { commandTimeoutMs: settings.process.REDIS_COMMAND_TIMEOUT_MS, logger, registry })
       : undefined;
   const persistedQueries = redis ? redisPersistedQueryStore(redis, client.name, logger, settings.persistedQueries) : undefined;
-  const manifest = settings.safelist && client.safelist ? readManifest(client.safelist) : undefined;
+  const manifest = settings.safelist ? readManifest(persistedManifestFile(client)) : undefined;
   const metrics = createGatewayMetrics(registry, client.name, manifest?.names);
   const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist: manifest?.bodies, persistedQueries });
   // The engine's server adapter disposes itself on SIGTERM; this process drains first and

@@ -67,9 +67,7 @@ const developmentOnly = (on: (client: ClientConfig) => boolean) => (client: Clie
  */
 export const CLIENT_SETTINGS = {
   port: setting('GATEWAY_PORT', 'where its clients reach it', (client) => env.port(client.defaultPort)),
-  safelist: setting('SAFELIST', 'only the operations of its persisted query manifest run', (client) =>
-    env.bool(client.safelist !== undefined),
-  ),
+  safelist: setting('SAFELIST', 'only the operations of its persisted query manifest run', (client) => env.bool(client.safelist)),
   introspection: setting(
     'INTROSPECTION',
     'the schema can be introspected; off in production unless set',
@@ -212,7 +210,7 @@ export function loadGatewaySettings(client: ClientConfig, environment: NodeJS.Pr
   return {
     ...settings,
     // A manifest to hold the client to: only a client that has one can be safelisted.
-    safelist: settings.safelist && client.safelist !== undefined,
+    safelist: settings.safelist && client.safelist,
     process: processConfig,
     client,
     metricsPort: metricsPortOf(settings.port, own.METRICS_PORT, clientVariable(client, 'METRICS_PORT')),

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { z } from 'zod';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
-import { clientByName } from '../gateway/clients/index.js';
+import { clientByName, persistedManifestFile } from '../gateway/clients/index.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
 import type { SeedData } from '../sandbox/seed.js';
 import { PROVIDERS } from '../subgraphs/registry.js';
@@ -123,8 +123,10 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
     const variables = exampleVariables(operation, stack.sandbox.seed);
     stack.sandbox.resetCalls();
     // A safelisted client sends the operation's id, as its apps do.
-    const safelist = clientByName(operation.client)?.safelist;
-    const request = safelist ? { extensions: persistedQueryExtension(safelist, operation.name) } : { query: operation.document };
+    const client = clientByName(operation.client)!;
+    const request = client.safelist
+      ? { extensions: persistedQueryExtension(persistedManifestFile(client), operation.name) }
+      : { query: operation.document };
     const response = await fetch(url, {
       method: 'POST',
       headers: {

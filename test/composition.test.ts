@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
-import { generatePersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
+import { persistedManifest } from '../scripts/persisted.js';
 import { buildSchema, parse, validate } from 'graphql';
-import { CLIENTS, clientSupergraphFile } from '../gateway/clients/index.js';
+import { CLIENTS, clientSupergraphFile, persistedManifestFile } from '../gateway/clients/index.js';
 import { SUPERGRAPH_FILE, apiSchemaFile, composeAll, readCommitted } from '../scripts/compose.js';
 
 describe('composition', () => {
@@ -32,22 +31,21 @@ describe('composition', () => {
   );
 });
 
-describe('mobile persisted query manifest', () => {
-  const committedFile = new URL('../clients/mobile/persisted-query-manifest.json', import.meta.url);
-  const committed = JSON.parse(readFileSync(committedFile, 'utf8')) as { operations: Array<{ name: string; body: string }> };
+describe.each(CLIENTS.filter((client) => client.safelist).map((client) => [client.name, client] as const))(
+  '%s persisted query manifest',
+  (name, client) => {
+    const committed = JSON.parse(readFileSync(persistedManifestFile(client), 'utf8')) as {
+      operations: Array<{ name: string; body: string }>;
+    };
 
-  test('is what clients/mobile/*.graphql generate (run `npm run persisted` if not)', async () => {
-    const config = JSON.parse(readFileSync(new URL('../persisted-query-manifest.config.json', import.meta.url), 'utf8'));
-    const generated = await generatePersistedQueryManifest(
-      { documents: config.documents },
-      fileURLToPath(new URL('../persisted-query-manifest.config.json', import.meta.url)),
-    );
-    expect(committed).toEqual(generated);
-  });
+    test(`is what clients/${name}/*.graphql generate (run \`npm run persisted\` if not)`, async () => {
+      expect(committed).toEqual(JSON.parse(await persistedManifest(client, new URL('../', import.meta.url))));
+    });
 
-  test('every operation in it is valid against the mobile API schema', () => {
-    const schema = buildSchema(readFileSync(apiSchemaFile('mobile'), 'utf8'));
-    const invalid = committed.operations.flatMap((op) => validate(schema, parse(op.body)).map((e) => `${op.name}: ${e.message}`));
-    expect(invalid).toEqual([]);
-  });
-});
+    test(`every operation in it is valid against the ${name} API schema`, () => {
+      const schema = buildSchema(readFileSync(apiSchemaFile(name), 'utf8'));
+      const invalid = committed.operations.flatMap((op) => validate(schema, parse(op.body)).map((e) => `${op.name}: ${e.message}`));
+      expect(invalid).toEqual([]);
+    });
+  },
+);

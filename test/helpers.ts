@@ -5,6 +5,7 @@ import { getOperationAST, print, type DocumentNode } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { mobile as mobileClient } from '../gateway/clients/mobile.js';
+import { persistedManifestFile } from '../gateway/clients/index.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
 import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSignature } from '../kit/caller.js';
 import { LOCAL } from '../kit/local-defaults.js';
@@ -78,7 +79,7 @@ export function expectNoLeaks(value: unknown): void {
 }
 
 /** The committed mobile manifest's id of an operation, as the mobile apps ship it. */
-export const persistedId = (name: string) => persistedQueryExtension(mobileClient.safelist!, name).persistedQuery.sha256Hash;
+export const persistedId = (name: string) => persistedQueryExtension(persistedManifestFile(mobileClient), name).persistedQuery.sha256Hash;
 
 /** A persisted operation by id only (no query text), the way the mobile apps call. */
 export async function persisted<T, V extends Record<string, unknown>>(
@@ -95,7 +96,11 @@ export async function persisted<T, V extends Record<string, unknown>>(
       accept: 'application/graphql-response+json, application/json',
       ...(headers ?? (await as(ADMIN_USER, 'admin'))),
     },
-    body: JSON.stringify({ operationName, variables, extensions: persistedQueryExtension(mobileClient.safelist!, operationName) }),
+    body: JSON.stringify({
+      operationName,
+      variables,
+      extensions: persistedQueryExtension(persistedManifestFile(mobileClient), operationName),
+    }),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
 }

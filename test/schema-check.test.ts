@@ -29,7 +29,7 @@ const BASE = fileURLToPath(new URL('schema/', REPO_ROOT));
 function copyRepository(): URL {
   const dir = mkdtempSync(join(tmpdir(), 'patchbay-schema-check-'));
   copies.push(dir);
-  for (const path of ['subgraphs', 'schema', 'clients', 'persisted-query-manifest.config.json']) {
+  for (const path of ['subgraphs', 'schema', 'clients']) {
     cpSync(fileURLToPath(new URL(path, REPO_ROOT)), join(dir, path), {
       recursive: true,
       filter: (src) => !src.endsWith('.ts') || src.includes('__generated__'),

@@ -9,6 +9,10 @@ export function clientByName(name: string): ClientConfig | undefined {
   return CLIENTS.find((c) => c.name === name);
 }
 
+/** A safelisted client's persisted query manifest (`npm run persisted` writes it from clients/<name>/*.graphql). */
+export const persistedManifestFile = (client: ClientConfig) =>
+  new URL(`../../clients/${client.name}/persisted-query-manifest.json`, import.meta.url);
+
 /** Generated, committed schema files (`npm run compose`). */
 export const SCHEMA_DIR = new URL('../../schema/', import.meta.url);
 /** The whole graph: every subgraph, no contract. */

@@ -32,10 +32,11 @@ export interface ClientConfig {
   /** The part of the graph this client sees, by `@tag`; the whole graph when absent. */
   contract?: Contract;
   /**
-   * The persisted query manifest of a client that may run only its own operations
-   * (safelist); absent for clients that send ad-hoc queries, which may use APQ instead.
+   * Whether it may run only its own operations (safelist): those of clients/<name>/*.graphql,
+   * by their ids in its persisted query manifest (`npm run persisted`). Clients that send
+   * ad-hoc queries may use APQ instead.
    */
-  safelist?: URL;
+  safelist: boolean;
   /** Whether the schema can be introspected (off for clients that ship fixed queries). */
   introspection: boolean;
   /** Whether validation errors suggest field names ("Did you mean ...?"), which reveal the schema. */

@@ -7,6 +7,7 @@ import type { ClientConfig } from './types.js';
 export const web: ClientConfig = {
   name: 'web',
   defaultPort: 4000,
+  safelist: false,
   fieldSuggestions: true,
   introspection: true,
   ide: true,

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from '@graphql-codegen/cli';
 import codegen from '../../codegen.js';
-import { generatePersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
+import { persistedManifest } from '../persisted.js';
 import { CLIENTS, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../../gateway/clients/index.js';
 import { DEPLOYED_SUPERGRAPHS_DIR, type CompositionSuccess } from '../compose.js';
 import { readIfExists, repoPath } from './paths.js';
@@ -49,13 +48,12 @@ export async function generatedArtifacts(
     });
   }
 
-  const configFile = new URL('persisted-query-manifest.config.json', root);
-  const manifestConfig = JSON.parse(readFileSync(configFile, 'utf8')) as { documents: string[]; output: string };
-  const manifest = await generatePersistedQueryManifest(
-    { documents: manifestConfig.documents.map((d) => fileURLToPath(new URL(d, root))) },
-    fileURLToPath(configFile),
-  );
-  artifacts.set(manifestConfig.output, { content: `${JSON.stringify(manifest, null, 2)}\n`, command: 'npm run persisted' });
+  for (const client of CLIENTS.filter((candidate) => candidate.safelist)) {
+    artifacts.set(`clients/${client.name}/persisted-query-manifest.json`, {
+      content: await persistedManifest(client, root),
+      command: 'npm run persisted',
+    });
+  }
   return { artifacts, failures };
 }
 

@@ -15,6 +15,7 @@ import { SignJWT } from 'jose';
 import { AuthConfig, mintToken } from '../../gateway/auth.js';
 import { persistedQueryExtension } from '../../gateway/manifest.js';
 import { mobile as mobileClient } from '../../gateway/clients/mobile.js';
+import { persistedManifestFile } from '../../gateway/clients/index.js';
 import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSignature } from '../../kit/caller.js';
 import { LOCAL } from '../../kit/local-defaults.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
@@ -835,7 +836,11 @@ describe('logs hold no request bodies, variables, headers or webhook payloads', 
     });
     await post(web, { query: '{ me { id } }' }, { authorization: `Bearer ${MARKER}.${MARKER}.${MARKER}` });
     // The mobile gateway: a persisted operation's variables, and a raw query.
-    await post(mobile, { variables: { userId: MARKER }, extensions: persistedQueryExtension(mobileClient.safelist!, 'Home') }, headers);
+    await post(
+      mobile,
+      { variables: { userId: MARKER }, extensions: persistedQueryExtension(persistedManifestFile(mobileClient), 'Home') },
+      headers,
+    );
     await post(mobile, { query: `{ ${MARKER} }` });
     // A subgraph, called as the gateway calls it: variables and a body that is not JSON.
     const caller = await (signCaller({ userId: 'usr_00001', scopes: [], client: 'web' }, 'accounts') as Promise<string>);
@@ -1056,7 +1061,7 @@ describe('fuzz (fast-check): no request makes a process answer 5xx, crash or lea
   }, 120_000);
 
   test('mobile gateway (persisted operations; development mode)', async () => {
-    const home = persistedQueryExtension(mobileClient.safelist!, 'Home');
+    const home = persistedQueryExtension(persistedManifestFile(mobileClient), 'Home');
     const persistedBody = fc
       .record({ variables, operationName: fc.constantFrom('"Home"', '"Track"', '"X"') })
       .map(
