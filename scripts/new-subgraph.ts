@@ -2,8 +2,9 @@
  * `npm run new:subgraph -- <name>`: a working subgraph over a new sandbox REST provider, in
  * the shape of every other: subgraphs/<name>/ (SDL extending User, config, provider client
  * with its policy, loader, resolvers, definition), sandbox/<name>.ts (the provider, speaking
- * JSON with a bearer key), its registry entry and sandbox registration, a web client
- * operation with its upstream-call budget, and a test through the web gateway. Then run
+ * JSON with a bearer key), its registry entry and sandbox registration, an operation of the
+ * first client that sends its own queries (web) with its upstream-call budget, and a test
+ * through that client's gateway. Then run
  * `npm run generate` and `npm test`.
  */
 import { execFileSync } from 'node:child_process';
@@ -30,9 +31,11 @@ await runCommand('new:subgraph', async () => {
   if (!name || rest.length) usageError(usage);
   if (!/^[a-z][a-z0-9]{1,30}$/.test(name))
     usageError(`"${name}" is not a name: lower case letters and digits, starting with a letter\n${usage}`);
-  const taken = [...SUBGRAPH_NAMES, ...PROVIDERS.map((p) => p.name), 'sandbox', 'gateway', 'web', 'mobile'];
+  const taken = [...SUBGRAPH_NAMES, ...PROVIDERS.map((p) => p.name), 'sandbox', 'gateway', ...CLIENTS.map((client) => client.name)];
   if (taken.includes(name)) usageError(`"${name}" is taken (subgraphs, providers and programs: ${taken.join(', ')})`);
-  const names = namesOf(name);
+  const client = CLIENTS.find((candidate) => !candidate.safelist);
+  if (!client) throw new Error('no client sends its own queries: the new field would have no operation to test it with');
+  const names = namesOf(name, client.name);
   const files = templates(names);
   for (const file of Object.keys(files)) if (existsSync(new URL(file, root))) usageError(`${file} exists already`);
 
@@ -90,7 +93,7 @@ await runCommand('new:subgraph', async () => {
       `subgraph ${name} on port ${port}, its sandbox provider on ${sandboxPort}:`,
       ...written.map((file) => `  ${file}`),
       'next: npm run generate   (composes it into the supergraph and types its resolvers and operation)',
-      `      npm test             (test/${name}.test.ts runs ${names.Name}Items through the web gateway)`,
+      `      npm test             (test/${name}.test.ts runs ${names.Name}Items through the ${client.name} gateway)`,
       '',
     ].join('\n'),
   );
@@ -125,7 +128,7 @@ function deployment({ name, NAME }: Names, port: number, sandboxPort: number): v
 
   insert(
     'docker-compose.yml',
-    '  gateway-web:',
+    '  # --- the gateways, one per client',
     `  ${name}:
     <<: *patchbay
     command: ['dist/scripts/run-subgraph.js', '${name}']

@@ -8,7 +8,6 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { CLIENTS } from '../gateway/clients/index.js';
-import { currentEnvExample, currentReadme } from '../scripts/docs.js';
 import { REPO } from '../scripts/programs.js';
 import { settings } from '../scripts/variables.js';
 import { PROVIDERS, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
@@ -67,12 +66,6 @@ describe('environment variables', () => {
     expect([...set].sort()).toEqual(['NODE_ENV', ...required].sort());
     expect([...commented].sort()).toEqual(optional.sort());
   });
-});
-
-test("the README's client settings and .env.example's clients are the tables of gateway/settings.ts (npm run docs writes them)", () => {
-  expect(README).toBe(currentReadme(README));
-  const example = read('.env.example');
-  expect(example).toBe(currentEnvExample(example));
 });
 
 describe('what the docs name exists', () => {

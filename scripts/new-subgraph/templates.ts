@@ -8,14 +8,16 @@ export interface Names {
   Name: string;
   /** BILLING */
   NAME: string;
+  /** The client whose operation and test it writes: the first that sends its own queries (web). */
+  client: string;
 }
 
-export function namesOf(name: string): Names {
-  return { name, Name: name[0]!.toUpperCase() + name.slice(1), NAME: envName(name) };
+export function namesOf(name: string, client: string): Names {
+  return { name, Name: name[0]!.toUpperCase() + name.slice(1), NAME: envName(name), client };
 }
 
 /** Every new file, by repository path. */
-export function templates({ name, Name, NAME }: Names): Record<string, string> {
+export function templates({ name, Name, NAME, client }: Names): Record<string, string> {
   return {
     [`subgraphs/${name}/schema.graphql`]: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@listSize"])
 
@@ -183,7 +185,7 @@ export const sandboxProvider = defineSandboxProvider({
   env: (url) => ({ ${NAME}_API_URL: url }),
 });
 `,
-    [`clients/web/${Name}Items.graphql`]: `# A user's ${name} items, with their name: accounts, then one ${name} call.
+    [`clients/${client}/${Name}Items.graphql`]: `# A user's ${name} items, with their name: accounts, then one ${name} call.
 # budget: accounts.api=1 ${name}.api=1
 # variables: {"userId": "$busyUser"}
 query ${Name}Items($userId: ID!) {
@@ -198,26 +200,25 @@ query ${Name}Items($userId: ID!) {
   }
 }
 `,
-    [`test/${name}.test.ts`]: `/** The ${name} subgraph, through the web gateway on a stack with the sandbox. */
+    [`test/${name}.test.ts`]: `/** The ${name} subgraph, through the ${client} gateway on a stack with the sandbox. */
 import { afterAll, beforeAll, beforeEach, expect, test } from '@jest/globals';
-import { ${Name}ItemsDocument } from '../clients/web/__generated__/operations.js';
+import { ${Name}ItemsDocument } from '../clients/${client}/__generated__/operations.js';
 import { itemsFor } from '../sandbox/${name}.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { as, graphql } from './helpers.js';
-import { envName } from '../../kit/env-name.js';
 
 let stack: Stack;
-let web: string;
+let gateway: string;
 beforeAll(async () => {
   stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
-  web = \`\${stack.gateways.web!.url}/graphql\`;
+  gateway = \`\${stack.gateways['${client}']!.url}/graphql\`;
 });
 afterAll(() => stack?.close());
 beforeEach(() => stack.sandbox.resetCalls());
 
 test("a user's items come from the provider, joined to the user, in one call to it", async () => {
   const user = stack.sandbox.seed.users.find((u) => itemsFor(u.id).length > 0)!;
-  const { body } = await graphql(web, ${Name}ItemsDocument, { userId: user.id }, await as(user.id));
+  const { body } = await graphql(gateway, ${Name}ItemsDocument, { userId: user.id }, await as(user.id));
   expect(body.errors).toBeUndefined();
   expect(body.data!.user).toEqual({
     id: user.id,
@@ -229,7 +230,7 @@ test("a user's items come from the provider, joined to the user, in one call to 
 
 test("another user's items are refused", async () => {
   const [owner, other] = stack.sandbox.seed.users;
-  const { body } = await graphql(web, ${Name}ItemsDocument, { userId: owner!.id }, await as(other!.id));
+  const { body } = await graphql(gateway, ${Name}ItemsDocument, { userId: owner!.id }, await as(other!.id));
   expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   expect(stack.sandbox.calls().${name}).toEqual({});
 });

@@ -1,0 +1,154 @@
+/**
+ * `npm run derive` (part of `npm run generate`): writes every file, or part of one, that the
+ * client list (gateway/clients/) and its settings tables (gateway/settings.ts) determine: the
+ * README's table of client settings, each client's block of `.env.example`, each gateway's
+ * Kubernetes manifest and the kustomization's lists of them, and the gateways of
+ * docker-compose.yml. test/derived.test.ts fails when a committed copy is not what this writes,
+ * so adding a client is its file and its operations.
+ */
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CLIENTS, clientSupergraphFile } from '../gateway/clients/index.js';
+import { ALL_CLIENT_SETTINGS, clientSchema, clientVariable } from '../gateway/settings.js';
+import { METRICS_PORT_OFFSET, productionRules } from '../kit/config.js';
+import { runCommand } from '../kit/cli.js';
+import { isMainModule } from '../kit/service.js';
+import { gatewayManifest } from './derive/gateway-manifest.js';
+import { REPO } from './programs.js';
+
+const README_MARKERS = [
+  '<!-- client settings: written by npm run derive from gateway/settings.ts; edit there -->',
+  '<!-- end of client settings -->',
+];
+const ENV_MARKERS = [
+  '# --- Gateways, each client its own (written by npm run derive from gateway/settings.ts) -------------',
+  "# --- end of the clients' settings",
+];
+
+const shown = (value: unknown) => (Array.isArray(value) ? value.join(',') || 'none' : String(value));
+
+/** A setting's local default for each client, once when they all share it. */
+function defaults(row: (typeof ALL_CLIENT_SETTINGS)[number]): string {
+  const each = CLIENTS.map((client) => ({ client: client.name, value: shown(row.read(client, false).parse(undefined)) }));
+  if (each.every(({ value }) => value === each[0]!.value)) return `\`${each[0]!.value}\``;
+  return each.map(({ client, value }) => `${client} \`${value}\``).join(', ');
+}
+
+export function clientSettingsTable(): string {
+  return [
+    "| variable | what it sets in each client's gateway | default |",
+    '| --- | --- | --- |',
+    ...ALL_CLIENT_SETTINGS.map((row) => `| \`<CLIENT>_${row.variable}\` | ${row.about} | ${defaults(row)} |`),
+  ].join('\n');
+}
+
+/** The variables of where a client's gateway finds its supergraph and serves its metrics (README: Configuration). */
+const WHERE_FROM: Record<string, string> = {
+  METRICS_PORT: "/metrics, off the clients' port (default: the port + 1000)",
+  SUPERGRAPH_PATH: "the supergraph file, watched (default: the client's composed one)",
+  SUPERGRAPH_URL: 'or one served over HTTP, polled',
+  SUPERGRAPH_POLL_MS: 'how often it is polled',
+};
+
+/** What production reads of each client, its production default shown; those it requires uncommented. */
+export function clientEnvironmentBlocks(): string {
+  return CLIENTS.map((client) => {
+    const schema = clientSchema(client, true);
+    const about = new Map([...ALL_CLIENT_SETTINGS.map((row) => [row.variable, row.about] as const), ...Object.entries(WHERE_FROM)]);
+    const lines = productionRules(schema).map(({ name, rule }) => {
+      const variable = clientVariable(client, name as Parameters<typeof clientVariable>[1]);
+      if (rule !== 'optional') return `# ${about.get(name) ?? name}\n${variable}=`;
+      const fallback = schema.shape[name as keyof typeof schema.shape].safeParse(undefined);
+      const value = fallback.success && fallback.data !== undefined ? shown(fallback.data) : '';
+      return `# ${`${variable}=${value === 'none' ? '' : value}`.padEnd(36)} ${about.get(name) ?? ''}`.trimEnd();
+    });
+    return [`# ${client.name} gateway`, ...lines].join('\n');
+  }).join('\n\n');
+}
+
+/** A file with its generated part between `markers` as the code has it now. */
+function withGenerated(text: string, [begin, end]: string[], generated: string): string {
+  const from = text.indexOf(begin!);
+  const to = text.indexOf(end!);
+  if (from < 0 || to < from) throw new Error(`lost its markers: ${begin} ... ${end}`);
+  return `${text.slice(0, from + begin!.length)}\n${generated}\n${text.slice(to)}`;
+}
+
+/** Replaces the lines of `text` that `line` matches, together, with `lines` (where the first of them was). */
+function withLines(text: string, line: RegExp, lines: string[], file: string): string {
+  const all = text.split('\n');
+  const first = all.findIndex((candidate) => line.test(candidate));
+  if (first < 0) throw new Error(`${file} has changed shape: no line like ${line}`);
+  const rest = all.filter((candidate) => !line.test(candidate));
+  rest.splice(first, 0, ...lines);
+  return rest.join('\n');
+}
+
+const KUSTOMIZATION = 'deploy/kubernetes/base/kustomization.yaml';
+const gatewayManifestFile = (name: string) => `deploy/kubernetes/base/gateway-${name}.yaml`;
+
+/** The gateways of docker-compose.yml, one service each, on the anchors the file defines above them. */
+function composeGateways(): string {
+  return CLIENTS.map(
+    (client) => `  gateway-${client.name}:
+    <<: *patchbay
+    command: ['dist/gateway/index.js', '${client.name}']
+    environment: *gateway-environment
+    ports: ['${client.defaultPort}:${client.defaultPort}', '${client.defaultPort + METRICS_PORT_OFFSET}:${client.defaultPort + METRICS_PORT_OFFSET}']
+    healthcheck:
+      test: ['CMD', 'node', 'dist/scripts/healthcheck.js', '${client.defaultPort}']
+    depends_on: *subgraphs
+`,
+  ).join('\n');
+}
+const COMPOSE_MARKERS = [
+  '  # --- the gateways, one per client: written by npm run derive from gateway/clients/',
+  '  # --- end of the gateways',
+];
+
+/** Each derived file: what it should hold, given what it holds now (a whole file: its current text is ignored). */
+export const DERIVED: ReadonlyArray<{ file: string; derive: (current: string | undefined) => string }> = [
+  { file: 'README.md', derive: (readme) => withGenerated(readme!, README_MARKERS, clientSettingsTable()) },
+  { file: '.env.example', derive: (example) => withGenerated(example!, ENV_MARKERS, clientEnvironmentBlocks()) },
+  ...CLIENTS.map((client) => ({ file: gatewayManifestFile(client.name), derive: () => gatewayManifest(client) })),
+  {
+    file: KUSTOMIZATION,
+    derive: (kustomization) => {
+      const manifests = withLines(
+        kustomization!,
+        /^ {2}- gateway-[a-z0-9]+\.yaml$/,
+        CLIENTS.map((client) => `  - ${basename(gatewayManifestFile(client.name))}`),
+        KUSTOMIZATION,
+      );
+      const supergraphs = [...new Set(CLIENTS.map((client) => basename(fileURLToPath(clientSupergraphFile(client)))))];
+      return withLines(
+        manifests,
+        /^ {6}- supergraphs\/.+\.graphql$/,
+        supergraphs.map((file) => `      - supergraphs/${file}`),
+        KUSTOMIZATION,
+      );
+    },
+  },
+  { file: 'docker-compose.yml', derive: (compose) => withGenerated(compose!, COMPOSE_MARKERS, composeGateways()) },
+];
+
+/** Gateway manifests of clients that are no longer in the list. */
+export function staleGatewayManifests(): string[] {
+  const dir = new URL('../deploy/kubernetes/base/', import.meta.url);
+  const current = new Set(CLIENTS.map((client) => basename(gatewayManifestFile(client.name))));
+  return readdirSync(dir)
+    .filter((file) => /^gateway-[a-z0-9]+\.yaml$/.test(file) && !current.has(file))
+    .map((file) => `deploy/kubernetes/base/${file}`);
+}
+
+if (isMainModule(import.meta.url)) {
+  await runCommand('derive', async () => {
+    for (const { file, derive } of DERIVED) {
+      const path = join(REPO, file);
+      writeFileSync(path, derive(existsSync(path) ? readFileSync(path, 'utf8') : undefined));
+    }
+    for (const file of staleGatewayManifests()) rmSync(join(REPO, file));
+  });
+}

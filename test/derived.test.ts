@@ -1,0 +1,20 @@
+/**
+ * What the client list determines is what `npm run derive` writes from it: the README's
+ * table of client settings, `.env.example`'s client blocks, each gateway's Kubernetes
+ * manifest and the kustomization's lists, docker-compose.yml's gateways.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from '@jest/globals';
+import { DERIVED, staleGatewayManifests } from '../scripts/derive.js';
+import { REPO } from '../scripts/programs.js';
+
+test.each(DERIVED.map(({ file, derive }) => [file, derive] as const))('%s is what npm run derive writes', (file, derive) => {
+  const path = join(REPO, file);
+  const committed = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  expect(committed).toBe(derive(committed));
+});
+
+test('no gateway manifest is left of a client that is gone', () => {
+  expect(staleGatewayManifests()).toEqual([]);
+});
