@@ -5,15 +5,15 @@
  * Kubernetes manifests render with the new subgraph.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { REPO, bareEnv, runToEnd } from '../../scripts/programs.js';
+import { REPO } from '../../scripts/programs.js';
+import { copyRepository, type RepositoryCopy } from './repository-copy.js';
 import { envName } from '../../kit/env-name.js';
 
 const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client']).status === 0;
-let copy: string;
+let copy: RepositoryCopy;
 /**
  * A name no one would give a subgraph of their own: the README's example, `billing`, may well
  * be in the repository already when someone follows it and then runs the tests.
@@ -21,27 +21,12 @@ let copy: string;
 const NAME = 'scaffoldprobe';
 /** The operation the scaffold writes for it (clients/web/<Name>Items.graphql). */
 const OPERATION = `${NAME[0]!.toUpperCase()}${NAME.slice(1)}Items`;
-const env = bareEnv({ LOG_LEVEL: 'silent' });
-const npm = (args: string[], timeoutMs = 180_000) => runToEnd(['npm', 'run', '-s', ...args], env, { cwd: copy, timeoutMs });
+const npm = (args: string[], timeoutMs?: number) => copy.npm(args, timeoutMs);
 
 beforeAll(() => {
-  copy = mkdtempSync(join(tmpdir(), 'patchbay-new-subgraph-'));
-  // The repository's files (git's view when it is a checkout), without installs and builds.
-  const git = spawnSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' });
-  if (git.status === 0) {
-    for (const file of git.stdout.split('\n').filter((f) => f && !f.startsWith('dist/'))) {
-      mkdirSync(join(copy, dirname(file)), { recursive: true });
-      cpSync(join(REPO, file), join(copy, file), { force: true });
-    }
-  } else {
-    const skipped = new Set(['node_modules', 'dist', '.git', 'coverage', '.outbox']);
-    cpSync(REPO, copy, { recursive: true, filter: (src) => !skipped.has(src.slice(REPO.length).split('/')[0] ?? '') });
-  }
-  symlinkSync(join(REPO, 'node_modules'), join(copy, 'node_modules'));
+  copy = copyRepository('patchbay-new-subgraph-');
 });
-afterAll(() => {
-  if (copy) rmSync(copy, { recursive: true, force: true });
-});
+afterAll(() => copy?.remove());
 
 describe('npm run new:subgraph', () => {
   test('refuses a bad or taken name, saying why', async () => {
@@ -62,29 +47,22 @@ describe('npm run new:subgraph', () => {
     expect(scaffold.stderr).toBe('');
     expect(scaffold.status).toBe(0);
     const written = scaffold.stdout.split('\n').filter((line) => /^ {2}\S+$/.test(line));
-    const lines = written.reduce((sum, line) => sum + readFileSync(join(copy, line.trim()), 'utf8').split('\n').length, 0);
+    const lines = written.reduce((sum, line) => sum + readFileSync(join(copy.dir, line.trim()), 'utf8').split('\n').length, 0);
     console.log(`new:subgraph ${NAME} wrote ${written.length} files (${lines} lines in all, every one of them generated)`);
 
     const generate = await npm(['generate']);
     expect(generate.status).toBe(0);
-    expect(readFileSync(join(copy, 'schema/supergraph.graphql'), 'utf8')).toContain(`${NAME}Items`);
+    expect(readFileSync(join(copy.dir, 'schema/supergraph.graphql'), 'utf8')).toContain(`${NAME}Items`);
 
     const lint = await npm(['lint']);
     expect(lint.stdout + lint.stderr).toBe('');
     expect(lint.status).toBe(0);
-    const types = await runToEnd([process.execPath, join(REPO, 'node_modules/typescript/bin/tsc'), '--noEmit'], env, {
-      cwd: copy,
-      timeoutMs: 180_000,
-    });
+    const types = await copy.tsc();
     expect(types.stdout).toBe('');
     expect(types.status).toBe(0);
 
     // The scaffolded test runs BillingItems through the web gateway; the budgets now include it.
-    const jest = await runToEnd(
-      [process.execPath, join(REPO, 'node_modules/jest/bin/jest.js'), '--verbose', `test/${NAME}.test.ts`, 'test/budgets.test.ts'],
-      { ...env, NODE_OPTIONS: '--experimental-vm-modules' },
-      { cwd: copy, timeoutMs: 300_000 },
-    );
+    const jest = await copy.jest([`test/${NAME}.test.ts`, 'test/budgets.test.ts']);
     expect(jest.stderr).toMatch(/Tests:\s+\d+ passed, \d+ total/);
     expect(jest.stderr).toContain(`${OPERATION} costs exactly its budget`);
     expect(jest.status).toBe(0);
@@ -95,7 +73,7 @@ describe('npm run new:subgraph', () => {
     expect(check.status).toBe(0);
 
     if (HAS_KUBECTL) {
-      const rendered = spawnSync('kubectl', ['kustomize', join(copy, 'deploy/kubernetes/overlays/production')], { encoding: 'utf8' });
+      const rendered = spawnSync('kubectl', ['kustomize', join(copy.dir, 'deploy/kubernetes/overlays/production')], { encoding: 'utf8' });
       expect(rendered.status).toBe(0);
       expect(rendered.stdout).toContain(`name: subgraph-${NAME}`);
       expect(rendered.stdout).toMatch(new RegExp(`${envName(NAME, 'SUBGRAPH_URL')}: http://subgraph-${NAME}:\\d+/graphql`));
