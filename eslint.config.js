@@ -1,6 +1,8 @@
 // ESLint (typescript-eslint), run by `npm test`. Formatting is Prettier's (.prettierrc.json).
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
@@ -21,6 +23,16 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       eqeqeq: ['error', 'smart'],
     },
+  },
+  // No import cycles: a module's dependencies load before it, whatever imports it first.
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   // Tests read providers' untyped API specs and JSON answers.
   { files: ['test/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },

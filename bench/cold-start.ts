@@ -9,7 +9,7 @@
  * the two ways so that a machine getting busier does not favour one of them.
  */
 import { readFileSync } from 'node:fs';
-import { parseCommandLine, runCommand, wholeNumber } from '../kit/cli.js';
+import { parseCommandLine, runCommand, wholeNumber } from '../kit/process/cli.js';
 import { bareEnv, groupMembers, runToEnd, startProgram } from '../scripts/programs.js';
 
 const usage = 'Usage: npm run bench:cold-start -- [--runs 5]';

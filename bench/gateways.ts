@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
-import { parseCommandLine, runCommand, wholeNumber } from '../kit/cli.js';
+import { parseCommandLine, runCommand, wholeNumber } from '../kit/process/cli.js';
 import { SHOP_BENCH } from '../test/fixtures/shop-graph.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
 import { PRODUCTION, cpuSeconds, prepare, wrk, wrkScript } from './harness.js';

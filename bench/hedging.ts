@@ -6,10 +6,10 @@
  *
  *   npm run bench:hedging -- [--calls 2000] [--concurrency 8] [--latency 20] [--slow-ms 1000] [--slow-share 5]
  */
-import { createLogger } from '../kit/logger.js';
-import { createRegistry } from '../kit/metrics.js';
-import { parseCommandLine, runCommand, wholeNumber } from '../kit/cli.js';
-import { createSourceKit, type SourceKit } from '../kit/source/kit.js';
+import { createLogger } from '../kit/process/logger.js';
+import { createRegistry } from '../kit/process/metrics.js';
+import { parseCommandLine, runCommand, wholeNumber } from '../kit/process/cli.js';
+import { createSubgraphResources, type SubgraphResources } from '../kit/source/resources.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
 import { createS3Api } from '../subgraphs/storage/s3.js';
@@ -38,10 +38,12 @@ const slowShare = wholeNumber('slow-share', values['slow-share'], 0, 100) / 100;
 const WARMUP = 100;
 
 async function run(sandbox: Sandbox, hedged: boolean) {
-  const kit = createSourceKit(createLogger('bench', 'silent'), createRegistry('bench'));
+  const resources = createSubgraphResources(createLogger('bench', 'silent'), createRegistry('bench'));
   // The storage source as declared, or with its hedge left out.
-  const sources: SourceKit = hedged ? kit : { ...kit, source: (options) => kit.source({ ...options, hedge: undefined }) };
-  const api = createS3Api(StorageConfig.parse({ ...sandbox.env(), LOG_LEVEL: 'silent' }), sources);
+  const given: SubgraphResources = hedged
+    ? resources
+    : { ...resources, source: (options) => resources.source({ ...options, hedge: undefined }) };
+  const api = createS3Api(StorageConfig.parse({ ...sandbox.env(), LOG_LEVEL: 'silent' }), given);
   const list = (n: number) => api.listObjects({ prefix: `bench/${hedged ? 'on' : 'off'}/${n}/`, maxKeys: 10 });
   sandbox.faults('s3', [
     ...(slowShare > 0 ? [{ operation: 'ListObjectsV2', latencyMs: slowMs, rate: slowShare }] : []),
@@ -62,7 +64,7 @@ async function run(sandbox: Sandbox, hedged: boolean) {
     }),
   );
   const received = sandbox.calls().s3.ListObjectsV2 ?? 0;
-  await kit.close();
+  await resources.close();
   times.sort((a, b) => a - b);
   return { times, received };
 }

@@ -21,7 +21,7 @@ import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { mobile } from '../gateway/clients/mobile.js';
 import { persistedManifestFile } from '../gateway/clients/index.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
-import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/cli.js';
+import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/process/cli.js';
 import type { FaultRule } from '../sandbox/faults.js';
 import { PROVIDERS } from '../subgraphs/registry.js';
 import { startStack, type Stack } from '../scripts/stack.js';

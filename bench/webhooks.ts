@@ -9,7 +9,7 @@
  *   npm run bench:webhooks -- [--requests 200]
  */
 import { createHmac } from 'node:crypto';
-import { parseCommandLine, runCommand, wholeNumber } from '../kit/cli.js';
+import { parseCommandLine, runCommand, wholeNumber } from '../kit/process/cli.js';
 import { bareEnv, runToEnd, startProgram } from '../scripts/programs.js';
 import { cpuSeconds } from './harness.js';
 

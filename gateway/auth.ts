@@ -2,9 +2,9 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import { SignJWT, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { env } from '../kit/config.js';
-import { LOCAL } from '../kit/local-defaults.js';
-import type { Logger } from '../kit/logger.js';
+import { env } from '../kit/process/config.js';
+import { LOCAL } from '../kit/process/local-defaults.js';
+import type { Logger } from '../kit/process/logger.js';
 import { KeysUnavailableError, createKeySet } from './jwks.js';
 
 /** How client tokens are verified: an HS256 secret, or the keys an identity provider publishes. */

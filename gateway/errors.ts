@@ -1,6 +1,10 @@
 import { GraphQLError } from 'graphql';
-import type { Logger } from '../kit/logger.js';
-import { nameOf, propertyOf, stringPropertyOf } from '../kit/thrown.js';
+import type { Logger } from '../kit/process/logger.js';
+import { nameOf, propertyOf, stringPropertyOf } from '../kit/process/caught.js';
+
+/** An error that answers the whole request with its code and status (400 unless said): a limit, a refusal, a parse failure. */
+export const requestError = (message: string, code: string, extensions: Record<string, unknown> = {}, status = 400) =>
+  new GraphQLError(message, { extensions: { code, http: { status }, ...extensions } });
 
 /** Codes the engine gives a subgraph call that failed in transport, and what clients see instead. */
 const UNREACHABLE = new Set(['SUBREQUEST_HTTP_ERROR', 'DOWNSTREAM_SERVICE_ERROR']);

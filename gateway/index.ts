@@ -1,10 +1,10 @@
 import type http from 'node:http';
-import { readBody, type ReceivedBody } from '../kit/body.js';
-import { usageError } from '../kit/cli.js';
-import { createLogger } from '../kit/logger.js';
-import { createRegistry } from '../kit/metrics.js';
-import { connectRedis } from '../kit/redis.js';
-import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
+import { readBody, type ReceivedBody } from '../kit/process/request-body.js';
+import { usageError } from '../kit/process/cli.js';
+import { createLogger } from '../kit/process/logger.js';
+import { createRegistry } from '../kit/process/metrics.js';
+import { connectRedis } from '../kit/state/redis.js';
+import { createServiceApp, isMainModule, listen, runProcess, type RunningService } from '../kit/process/service.js';
 import { CLIENTS, clientByName, persistedManifestFile, type ClientConfig } from './clients/index.js';
 import { errorResponse } from './responses.js';
 import { readManifest } from './manifest.js';
@@ -54,7 +54,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const metrics = createGatewayMetrics(registry, client.name, manifest?.names);
   const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist: manifest?.bodies, persistedQueries });
   // The engine's server adapter disposes itself on SIGTERM; this process drains first and
-  // disposes it when it closes (kit/service.ts), so those listeners go.
+  // disposes it when it closes (kit/process/service.ts), so those listeners go.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     for (const listener of process.listeners(signal)) if (listener.name === 'terminateHandler') process.off(signal, listener);
   }

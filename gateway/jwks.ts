@@ -1,8 +1,8 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import type { Logger } from '../kit/logger.js';
+import type { Logger } from '../kit/process/logger.js';
 import { createSource, type Source } from '../kit/source/index.js';
-import { messageOf } from '../kit/thrown.js';
+import { messageOf } from '../kit/process/caught.js';
 
 /** The keys could not be had: the token may be fine, the client may ask again. */
 export class KeysUnavailableError extends Error {

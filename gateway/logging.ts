@@ -1,6 +1,6 @@
 import { Logger as EngineLogger, type LogLevel } from '@graphql-hive/logger';
-import type { Logger } from '../kit/logger.js';
-import { nameOf, propertyOf } from '../kit/thrown.js';
+import type { Logger } from '../kit/process/logger.js';
+import { nameOf, propertyOf } from '../kit/process/caught.js';
 
 /** What the engine attaches to its logs that must not reach a log line: headers (tokens) and bodies (user data). */
 const DROPPED = new Set(['headers', 'request', 'body', 'variables', 'authorization', 'cookie', 'x-patchbay-caller']);

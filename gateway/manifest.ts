@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { propertyOf, stringPropertyOf } from '../kit/thrown.js';
+import { propertyOf, stringPropertyOf } from '../kit/process/caught.js';
 
 /** Apollo's persisted query manifest (`@apollo/generate-persisted-query-manifest`). */
 const Manifest = z.object({

@@ -1,7 +1,7 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { getOperationAST } from 'graphql';
 import type { Registry } from 'prom-client';
-import { OPERATION_HEADER, OperationLabels, metricsIn } from '../kit/metrics.js';
+import { OPERATION_HEADER, OperationLabels, metricsIn } from '../kit/process/metrics.js';
 import { transportFailureOf } from './errors.js';
 
 /** The limit a refusal names, from its message (ours and graphql-armor's). */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { Logger } from '../kit/logger.js';
-import type { RedisConnection } from '../kit/redis.js';
-import { messageOf } from '../kit/thrown.js';
+import type { Logger } from '../kit/process/logger.js';
+import type { RedisConnection } from '../kit/state/redis.js';
+import { messageOf } from '../kit/process/caught.js';
 
 /**
  * What APQ registrations may cost, in bytes: what a client sends is kept, so every bound is

@@ -2,9 +2,9 @@ import { handleFederationSupergraph, type UnifiedGraphHandler } from '@graphql-m
 import { unifiedGraphHandler as rustQueryPlanner } from '@graphql-hive/router-runtime';
 import { createDefaultExecutor } from '@graphql-mesh/transport-common';
 import { GraphQLSchema, Kind, type DocumentNode } from 'graphql';
-import { ConfigError } from '../kit/config.js';
+import { ConfigError } from '../kit/process/config.js';
 import { INCREMENTAL_DELIVERY_DIRECTIVES, usesIncrementalDelivery } from './directives.js';
-import { messageOf } from '../kit/thrown.js';
+import { messageOf } from '../kit/process/caught.js';
 
 /** Whether an operation only introspects (every root field is __schema, __type or __typename). */
 function isIntrospectionOnly(document: DocumentNode): boolean {

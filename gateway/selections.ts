@@ -1,6 +1,6 @@
 import { Kind, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
 
-/** How much a document may ask for before it is validated (gateway/plugins/limits.ts). */
+/** How much a document may ask for before it is validated (gateway/plugins/parser-limits.ts). */
 export interface SelectionLimits {
   /** Selections (fields, fragment spreads, inline fragments) in the document, fragments expanded. */
   selections: number;

@@ -1,13 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError, ServerConfig, env, isProduction, loadAll, loadConfig, metricsPortOf } from '../kit/config.js';
-import { InternalTokenConfig } from '../kit/caller.js';
-import { RedisConfig } from '../kit/redis.js';
+import { ConfigError, ServerConfig, env, isProduction, loadAll, loadConfig, metricsPortOf } from '../kit/process/config.js';
+import { InternalTokenConfig } from '../kit/caller/token.js';
+import { RedisConfig } from '../kit/state/redis.js';
 import { AuthConfig } from './auth.js';
 import { clientSupergraphFile, type ClientConfig } from './clients/index.js';
 import type { QueryLimits } from './clients/types.js';
 import { DEFAULT_PERSISTED_QUERY_LIMITS, type PersistedQueryLimits } from './persisted-query-store.js';
-import { envName } from '../kit/env-name.js';
+import { envName } from '../kit/process/env-name.js';
 
 /** What every gateway process reads, whatever its client. */
 export const GatewayConfig = ServerConfig.extend(AuthConfig.shape)

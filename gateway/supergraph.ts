@@ -4,11 +4,11 @@ import { basename, dirname } from 'node:path';
 import { getStitchedSchemaFromSupergraphSdl } from '@graphql-tools/federation';
 import { Kind, parse, type DocumentNode } from 'graphql';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { ConfigError } from '../kit/config.js';
-import type { Logger } from '../kit/logger.js';
-import { createSourceMetrics } from '../kit/metrics.js';
+import { ConfigError } from '../kit/process/config.js';
+import type { Logger } from '../kit/process/logger.js';
+import { createSourceMetrics } from '../kit/process/metrics.js';
 import { createSource } from '../kit/source/index.js';
-import { messageOf, stringPropertyOf } from '../kit/thrown.js';
+import { messageOf, stringPropertyOf } from '../kit/process/caught.js';
 
 /** Where a gateway's supergraph comes from: a file (a ConfigMap, a volume) or a URL. */
 export type SupergraphLocation = { path: string } | { url: string; pollMs: number };

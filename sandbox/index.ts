@@ -1,9 +1,9 @@
 import type { ErrorRequestHandler } from 'express';
 import { z } from 'zod';
-import { ServerConfig, env, loadAll, loadConfig, loadEach } from '../kit/config.js';
-import { localUrl } from '../kit/local-defaults.js';
-import { createLogger } from '../kit/logger.js';
-import { isMainModule, listen, runProcess, type RunningService } from '../kit/service.js';
+import { ServerConfig, env, loadAll, loadConfig, loadEach } from '../kit/process/config.js';
+import { localUrl } from '../kit/process/local-defaults.js';
+import { createLogger } from '../kit/process/logger.js';
+import { isMainModule, listen, runProcess, type RunningService } from '../kit/process/service.js';
 import {
   PROVIDERS,
   REGISTRY,
@@ -17,7 +17,7 @@ import type { FaultRule } from './faults.js';
 import { SandboxCredentials } from './credentials.js';
 import { SANDBOX_PROVIDERS } from './providers.js';
 import { generateSeed } from './seed.js';
-import { envName } from '../kit/env-name.js';
+import { envName } from '../kit/process/env-name.js';
 
 /** `SANDBOX_EMAIL_WEBHOOKS_URL`: the subgraph a provider posts its delivery webhooks to. */
 export const webhooksUrlVariable = (subgraph: string) => envName('SANDBOX', subgraph, 'WEBHOOKS_URL');

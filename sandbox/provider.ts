@@ -1,5 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { createServiceApp } from '../kit/service.js';
+import { createServiceApp } from '../kit/process/service.js';
 import { FaultInjector, validateRules, type ErrorBody, type ThrottleHeaders } from './faults.js';
 import type { SandboxCredentials } from './credentials.js';
 import type { SeedData } from './seed.js';

@@ -6,7 +6,7 @@ import { clientByName, persistedManifestFile } from '../gateway/clients/index.js
 import { persistedQueryExtension } from '../gateway/manifest.js';
 import type { SeedData } from '../sandbox/seed.js';
 import { PROVIDERS } from '../subgraphs/registry.js';
-import type { RunningService } from '../kit/service.js';
+import type { RunningService } from '../kit/process/service.js';
 import { startStack } from './stack.js';
 
 /**

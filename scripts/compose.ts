@@ -6,8 +6,8 @@ import { GraphQLSchema, parse, printSchema, type GraphQLError } from 'graphql';
 import { CLIENTS, SCHEMA_DIR, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../gateway/clients/index.js';
 import { applyContract, type SubgraphSdl } from '../gateway/contract.js';
 import { INCREMENTAL_DELIVERY_DIRECTIVES } from '../gateway/directives.js';
-import { localUrl } from '../kit/local-defaults.js';
-import { isMainModule } from '../kit/service.js';
+import { localUrl } from '../kit/process/local-defaults.js';
+import { isMainModule } from '../kit/process/service.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 
 export { SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile };

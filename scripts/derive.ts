@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { CLIENTS, clientSupergraphFile } from '../gateway/clients/index.js';
 import { ALL_CLIENT_SETTINGS, clientSchema, clientVariable } from '../gateway/settings.js';
-import { METRICS_PORT_OFFSET, productionRules } from '../kit/config.js';
-import { runCommand } from '../kit/cli.js';
-import { isMainModule } from '../kit/service.js';
+import { METRICS_PORT_OFFSET, productionRules } from '../kit/process/config.js';
+import { runCommand } from '../kit/process/cli.js';
+import { isMainModule } from '../kit/process/service.js';
 import { gatewayManifest } from './derive/gateway-manifest.js';
 import { REPO } from './programs.js';
 

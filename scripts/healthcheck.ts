@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { clientByName } from '../gateway/clients/index.js';
 import { clientVariable } from '../gateway/settings.js';
-import { messageOf } from '../kit/thrown.js';
+import { messageOf } from '../kit/process/caught.js';
 import { PROVIDERS, REGISTRY, sandboxPortVariable, subgraphPortVariable, type SubgraphName } from '../subgraphs/registry.js';
 
 /**

@@ -11,8 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CLIENTS } from '../gateway/clients/index.js';
-import { parseCommandLine, runCommand, usageError } from '../kit/cli.js';
-import { METRICS_PORT_OFFSET } from '../kit/config.js';
+import { parseCommandLine, runCommand, usageError } from '../kit/process/cli.js';
+import { METRICS_PORT_OFFSET } from '../kit/process/config.js';
 import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 
 const usage = 'Usage: npm run new:client -- <name> [--safelist]   (lower case letters and digits, e.g. partner)';

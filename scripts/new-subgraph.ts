@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CLIENTS } from '../gateway/clients/index.js';
-import { runCommand, usageError } from '../kit/cli.js';
+import { runCommand, usageError } from '../kit/process/cli.js';
 import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 import { namesOf, templates, type Names } from './new-subgraph/templates.js';
 

@@ -6,8 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { generatePersistedQueryManifest } from '@apollo/generate-persisted-query-manifest';
 import { CLIENTS, persistedManifestFile, type ClientConfig } from '../gateway/clients/index.js';
-import { runCommand } from '../kit/cli.js';
-import { isMainModule } from '../kit/service.js';
+import { runCommand } from '../kit/process/cli.js';
+import { isMainModule } from '../kit/process/service.js';
 
 /** A safelisted client's manifest as its operations make it now, in the file's own text. */
 export async function persistedManifest(client: ClientConfig, root: URL): Promise<string> {

@@ -1,6 +1,6 @@
-import { usageError } from '../kit/cli.js';
-import { runProcess } from '../kit/service.js';
-import { startSubgraph } from '../kit/subgraph.js';
+import { usageError } from '../kit/process/cli.js';
+import { runProcess } from '../kit/process/service.js';
+import { startSubgraph } from '../kit/subgraph/server.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 
 /** `npm run subgraph -- <name>`: one subgraph as its own process. */

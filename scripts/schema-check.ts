@@ -7,8 +7,8 @@
  * the SDL follow the team's rules. Exits 1 when any step fails, 2 on bad usage.
  */
 import { parse } from 'graphql';
-import { parseCommandLine, runCommand, usageError } from '../kit/cli.js';
-import { isMainModule } from '../kit/service.js';
+import { parseCommandLine, runCommand, usageError } from '../kit/process/cli.js';
+import { isMainModule } from '../kit/process/service.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { readOperations } from './budgets.js';
 import { REPO_ROOT, type CompositionSuccess, type composeAll } from './compose.js';
@@ -28,7 +28,7 @@ import {
   type Step,
   type StepReport,
 } from './schema-check/report.js';
-import { asError, messageOf } from '../kit/thrown.js';
+import { asError, messageOf } from '../kit/process/caught.js';
 
 export { generatedArtifacts } from './schema-check/freshness.js';
 export type { CheckReport } from './schema-check/report.js';

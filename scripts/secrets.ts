@@ -6,8 +6,8 @@
  * production against it (`npm run rehearse`).
  */
 import { randomBytes } from 'node:crypto';
-import { runCommand } from '../kit/cli.js';
-import { isMainModule } from '../kit/service.js';
+import { runCommand } from '../kit/process/cli.js';
+import { isMainModule } from '../kit/process/service.js';
 import { settings } from './variables.js';
 
 /** Every secret of production with a fresh value, and any variable that goes with one (the other half of a key pair). */

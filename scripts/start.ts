@@ -1,7 +1,7 @@
-import { ConfigError } from '../kit/config.js';
+import { ConfigError } from '../kit/process/config.js';
 import { PROVIDERS } from '../subgraphs/registry.js';
 import { startStack } from './stack.js';
-import { messageOf } from '../kit/thrown.js';
+import { messageOf } from '../kit/process/caught.js';
 
 /** `npm start`: the whole stack on its local defaults, until Ctrl-C. */
 let stack;

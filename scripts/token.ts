@@ -1,12 +1,12 @@
 /**
  * `npm run token -- <userId> [scope ...] [--ttl seconds]`: a development token the local
  * gateways accept, signed with JWT_SECRET (the local default unless set) for JWT_ISSUER and
- * JWT_AUDIENCE, with scopes of kit/caller.ts's SCOPES.
+ * JWT_AUDIENCE, with scopes of kit/caller/token.ts's SCOPES.
  */
 import { AuthConfig, mintToken } from '../gateway/auth.js';
-import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/cli.js';
-import { SCOPES, isScope } from '../kit/caller.js';
-import { ProcessConfig, loadConfig } from '../kit/config.js';
+import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/process/cli.js';
+import { SCOPES, isScope } from '../kit/caller/scopes.js';
+import { ProcessConfig, loadConfig } from '../kit/process/config.js';
 
 const usage = 'Usage: npm run token -- <userId> [scope ...] [--ttl seconds]   e.g. npm run token -- usr_00001 admin';
 await runCommand('token', async () => {

@@ -1,19 +1,19 @@
 /**
  * Every environment variable a patchbay program reads, with the programs that read it and
- * what production asks of it (kit/config.ts's rules), from the configuration schemas
+ * what production asks of it (kit/process/config.ts's rules), from the configuration schemas
  * themselves: `npm run secrets`, `.env.example` and the README's configuration table are
  * checked against this list, so none of them can drift from the code.
  */
 import { z } from 'zod';
 import { CLIENTS } from '../gateway/clients/index.js';
 import { GatewayConfig, clientSchema, clientVariable, subgraphUrlVariable } from '../gateway/settings.js';
-import { productionRules, type ProductionRule } from '../kit/config.js';
-import { SubgraphServerConfig, portsOf } from '../kit/subgraph.js';
+import { productionRules, type ProductionRule } from '../kit/process/config.js';
+import { SubgraphServerConfig, portsOf } from '../kit/subgraph/server.js';
 import { SandboxCredentials } from '../sandbox/credentials.js';
 import { SandboxConfig, webhooksUrlVariable } from '../sandbox/index.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { PROVIDERS, SUBGRAPH_NAMES, sandboxPortVariable } from '../subgraphs/registry.js';
-import { envName } from '../kit/env-name.js';
+import { envName } from '../kit/process/env-name.js';
 
 export interface Setting {
   name: string;

@@ -1,4 +1,4 @@
-import type { AnySubgraphDefinition } from '../kit/subgraph.js';
+import type { AnySubgraphDefinition } from '../kit/subgraph/definition.js';
 import { SUBGRAPH_NAMES } from './registry.js';
 
 export type { SubgraphName } from './registry.js';

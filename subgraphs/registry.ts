@@ -1,5 +1,5 @@
-import { envName } from '../kit/env-name.js';
-import { localUrl } from '../kit/local-defaults.js';
+import { envName } from '../kit/process/env-name.js';
+import { localUrl } from '../kit/process/local-defaults.js';
 
 /**
  * Every subgraph and the providers it wraps, declared once. Ports, the sandbox, the stack,
@@ -10,7 +10,7 @@ import { localUrl } from '../kit/local-defaults.js';
  *
  * A provider's entry is the one place of its source's name and of the sandbox's port and
  * committed account: its config defaults to them locally, the sandbox accepts them, and
- * kit/committed-secrets.ts refuses its credentials in production.
+ * kit/process/committed-secrets.ts refuses its credentials in production.
  */
 export interface SubgraphEntry {
   /** Where it listens locally: `<NAME>_PORT` (its metrics on port + 1000). */
@@ -24,7 +24,7 @@ export interface SubgraphEntry {
 export interface ProviderEntry {
   /** Where the sandbox serves it: `SANDBOX_<PROVIDER>_PORT`. */
   sandboxPort: number;
-  /** The source (kit `source({ name })`) that calls it, as budgets and metrics name it. */
+  /** The source (resources `source({ name })`) that calls it, as budgets and metrics name it. */
   source: string;
   /** The sandbox account's secrets: the local defaults of its credential variables, refused in production. */
   credentials: Record<string, string>;

@@ -17,7 +17,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { web } from '../gateway/clients/web.js';
 import { startGateway } from '../gateway/index.js';
-import type { RunningService } from '../kit/service.js';
+import type { RunningService } from '../kit/process/service.js';
 import { SHOP_QUERIES, startShop, type RunningShop } from './fixtures/shop-graph.js';
 import { as } from './helpers.js';
 

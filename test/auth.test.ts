@@ -10,12 +10,12 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { DashboardDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { startGateway } from '../gateway/index.js';
 import { web } from '../gateway/clients/web.js';
-import { CALLER_HEADER, createCallerSigner, createCallerVerifier } from '../kit/caller.js';
-import { LOCAL } from '../kit/local-defaults.js';
-import type { RunningService } from '../kit/service.js';
+import { CALLER_HEADER, createCallerSigner, createCallerVerifier } from '../kit/caller/token.js';
+import { LOCAL } from '../kit/process/local-defaults.js';
+import type { RunningService } from '../kit/process/service.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { ADMIN_USER, as, asGateway, expectNoLeaks, graphql } from './helpers.js';
-import { envName } from '../kit/env-name.js';
+import { envName } from '../kit/process/env-name.js';
 
 let stack: Stack;
 let gateway: string;

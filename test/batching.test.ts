@@ -15,26 +15,26 @@ import { EmailConfig } from '../subgraphs/email/config.js';
 import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
 import { createS3Api } from '../subgraphs/storage/s3.js';
-import { testKit, useSandbox } from './helpers.js';
+import { testResources, useSandbox } from './helpers.js';
 
 let sandbox: Sandbox;
 useSandbox((started) => (sandbox = started));
 
-function newKit() {
-  const kit = testKit();
-  const { metrics } = kit;
+function newResources() {
+  const resources = testResources();
+  const { metrics } = resources;
   /** The value of a counter series, 0 when it was never incremented. */
   const count = async (counter: keyof typeof metrics, labels: Record<string, string>) => {
     const values = (await (metrics[counter] as { get(): Promise<{ values: Array<{ labels: object; value: number }> }> }).get()).values;
     return values.find((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, string>)[k] === l))?.value ?? 0;
   };
-  return { kit, count };
+  return { resources, count };
 }
 
 describe("batches follow the providers' limits", () => {
   test('150 users by id are two `?ids=` calls (100 each at most); unknown ids are null, not errors', async () => {
-    const { kit } = newKit();
-    const loaders = accountsLoaders({ accounts: createAccountsApi(AccountsConfig.parse(sandbox.env()), kit) });
+    const { resources } = newResources();
+    const loaders = accountsLoaders({ accounts: createAccountsApi(AccountsConfig.parse(sandbox.env()), resources) });
     const ids = [...sandbox.seed.users.map((u) => u.id), ...Array.from({ length: 100 }, (_, i) => `usr_unknown_${i}`)];
     const users = await loaders.user.loadMany(ids);
     expect(sandbox.calls().accounts.getUsersByIds).toBe(2);
@@ -43,8 +43,8 @@ describe("batches follow the providers' limits", () => {
   });
 
   test('Segment batches are split at 500 KB, and every event arrives once', async () => {
-    const { kit } = newKit();
-    const segment = createSegmentApi(AnalyticsConfig.parse(sandbox.env()), kit);
+    const { resources } = newResources();
+    const segment = createSegmentApi(AnalyticsConfig.parse(sandbox.env()), resources);
     const big = 'x'.repeat(20 * 1024);
     const events = Array.from({ length: 40 }, (_, i) => ({
       id: `split-${i}`,
@@ -63,8 +63,8 @@ describe("batches follow the providers' limits", () => {
 
 describe('in-flight deduplication', () => {
   test('identical reads in flight at once make one upstream call; distinct ones do not share', async () => {
-    const { kit, count } = newKit();
-    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), kit);
+    const { resources, count } = newResources();
+    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), resources);
     sandbox.faults('accounts', [{ latencyMs: 100 }]);
     const same = await Promise.all(Array.from({ length: 10 }, () => accounts.getUsers(['usr_00001', 'usr_00002'])));
     expect(same.every((users) => users.map((u) => u.id).join() === 'usr_00001,usr_00002')).toBe(true);
@@ -77,8 +77,8 @@ describe('in-flight deduplication', () => {
   });
 
   test('a failure in flight reaches every caller that joined it, and is not kept', async () => {
-    const { kit } = newKit();
-    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), kit);
+    const { resources } = newResources();
+    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), resources);
     sandbox.faults('accounts', [{ latencyMs: 50, status: 400 }]);
     const results = await Promise.allSettled([accounts.getUsers(['usr_00005']), accounts.getUsers(['usr_00005'])]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
@@ -89,8 +89,8 @@ describe('in-flight deduplication', () => {
   });
 
   test('sends are never shared', async () => {
-    const { kit } = newKit();
-    const sendgrid = createSendgridApi(EmailConfig.parse(sandbox.env()), kit);
+    const { resources } = newResources();
+    const sendgrid = createSendgridApi(EmailConfig.parse(sandbox.env()), resources);
     const mail = { to: 'twice@example.com', subject: 'Hi', text: 'Hello', sendId: 'dedup-1' };
     await Promise.all([sendgrid.send(mail), sendgrid.send(mail)]);
     expect(sandbox.calls().sendgrid.mailSend).toBe(2);
@@ -99,8 +99,8 @@ describe('in-flight deduplication', () => {
 
 describe('HTTP caching', () => {
   test('a response with max-age is reused without a call while fresh', async () => {
-    const { kit, count } = newKit();
-    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), kit);
+    const { resources, count } = newResources();
+    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), resources);
     const first = await accounts.getUsers(['usr_00010']);
     const again = await accounts.getUsers(['usr_00010']);
     expect(again).toEqual(first);
@@ -109,8 +109,8 @@ describe('HTTP caching', () => {
   });
 
   test('a no-cache response is revalidated with its ETag: a 304 reuses the body', async () => {
-    const { kit, count } = newKit();
-    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), kit);
+    const { resources, count } = newResources();
+    const accounts = createAccountsApi(AccountsConfig.parse(sandbox.env()), resources);
     const first = await accounts.listUsers(5);
     const again = await accounts.listUsers(5);
     expect(again).toEqual(first);
@@ -119,8 +119,8 @@ describe('HTTP caching', () => {
   });
 
   test('a response that states no freshness is not kept, unless the source gives the call a TTL', async () => {
-    const { kit } = newKit();
-    const sendgrid = createSendgridApi(EmailConfig.parse(sandbox.env()), kit);
+    const { resources } = newResources();
+    const sendgrid = createSendgridApi(EmailConfig.parse(sandbox.env()), resources);
     await sendgrid.messagesTo(['a@example.com'], 10);
     await sendgrid.messagesTo(['a@example.com'], 10);
     expect(sandbox.calls().sendgrid.activityQuery).toBe(2);
@@ -133,16 +133,16 @@ describe('HTTP caching', () => {
   });
 
   test('Mixpanel query answers are reused for a minute: the same query twice is one call', async () => {
-    const { kit } = newKit();
-    const mixpanel = createMixpanelApi(AnalyticsConfig.parse(sandbox.env()), kit);
+    const { resources } = newResources();
+    const mixpanel = createMixpanelApi(AnalyticsConfig.parse(sandbox.env()), resources);
     const first = await mixpanel.eventsOf(['usr_00001'], '2026-01-01', '2026-12-31');
     expect(await mixpanel.eventsOf(['usr_00001'], '2026-01-01', '2026-12-31')).toEqual(first);
     expect(sandbox.calls().mixpanel.mixpanelStream).toBe(1);
   });
 
   test('S3 object metadata is fetched once per object version', async () => {
-    const { kit, count } = newKit();
-    const s3 = createS3Api(StorageConfig.parse(sandbox.env()), kit);
+    const { resources, count } = newResources();
+    const s3 = createS3Api(StorageConfig.parse(sandbox.env()), resources);
     const [object] = (await s3.listObjects({ prefix: 'users/usr_00001/', maxKeys: 1 })).objects;
     const metadata = await s3.objectMetadata(object!);
     expect(await s3.objectMetadata(object!)).toEqual(metadata);

@@ -22,7 +22,7 @@ import { createMailgunApi } from '../subgraphs/email/mailgun.js';
 import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
 import { createS3Api } from '../subgraphs/storage/s3.js';
-import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
+import { FREE_SANDBOX_PORTS, testResources } from './helpers.js';
 import { providerEntry } from '../subgraphs/registry.js';
 
 const SPECS = new URL('../../shared/specs/', import.meta.url);
@@ -197,7 +197,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
 (HAVE_SPECS ? describe : describe.skip)("requests our sources build, against the providers' specs", () => {
   let sandbox: Sandbox;
   const servers: http.Server[] = [];
-  const kit = testKit;
+  const resources = testResources;
   beforeAll(async () => {
     sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '30' });
   });
@@ -213,7 +213,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
 
   test('SendGrid (OpenAPI 3.1): mail send, Email Activity, bounces', async () => {
     const { url, exchanges } = await record('sendgrid');
-    const sendgrid = createSendgridApi(EmailConfig.parse({ ...sandbox.env(), SENDGRID_API_URL: url }), kit());
+    const sendgrid = createSendgridApi(EmailConfig.parse({ ...sandbox.env(), SENDGRID_API_URL: url }), resources());
     const user = sandbox.seed.users[0]!;
     await sendgrid.send({ to: user.email, subject: 'Contract', text: 'Plain', sendId: 'contract-1' });
     await sendgrid.send({ to: user.email, subject: 'Contract', html: '<p>Rich</p>', categories: ['receipts'], sendId: 'contract-2' });
@@ -233,7 +233,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
 
   test('Mailgun (OpenAPI 3.1): a send as multipart form fields, and its answer', async () => {
     const { url, exchanges } = await record('mailgun');
-    const mailgun = createMailgunApi(EmailConfig.parse({ ...sandbox.env(), MAILGUN_API_URL: url }), kit());
+    const mailgun = createMailgunApi(EmailConfig.parse({ ...sandbox.env(), MAILGUN_API_URL: url }), resources());
     const user = sandbox.seed.users[0]!;
     await mailgun.send({ to: user.email, subject: 'Contract', text: 'Plain', sendId: 'contract-1' });
     await mailgun.send({ to: user.email, subject: 'Contract', html: '<p>Rich</p>', categories: ['receipts', 'eu'], sendId: 'contract-2' });
@@ -248,7 +248,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
 
   test('Mixpanel Query API (OpenAPI 3.0): stream query and segmentation', async () => {
     const { url, exchanges } = await record('mixpanel');
-    const mixpanel = createMixpanelApi(AnalyticsConfig.parse({ ...sandbox.env(), MIXPANEL_API_URL: `${url}/api/query` }), kit());
+    const mixpanel = createMixpanelApi(AnalyticsConfig.parse({ ...sandbox.env(), MIXPANEL_API_URL: `${url}/api/query` }), resources());
     await mixpanel.eventsOf(['usr_00001', 'usr_00002'], '2026-11-01', '2026-11-26');
     await mixpanel.counts('Search', '2026-11-01', '2026-11-26', 'day');
     await mixpanel.counts('Search', '2026-11-25', '2026-11-26', 'hour');
@@ -259,7 +259,7 @@ const readJson = (file: string) => JSON.parse(readFileSync(new URL(file, SPECS),
 
   test('S3 (Smithy model): ListObjectsV2 and HeadObject bindings, and the listing XML', async () => {
     const { url, exchanges } = await record('s3');
-    const s3 = createS3Api(StorageConfig.parse({ ...sandbox.env(), S3_ENDPOINT: url }), kit());
+    const s3 = createS3Api(StorageConfig.parse({ ...sandbox.env(), S3_ENDPOINT: url }), resources());
     const page = await s3.listObjects({ prefix: 'users/usr_00001/', maxKeys: 2 });
     await s3.listObjects({ prefix: 'users/usr_00001/', maxKeys: 2, continuationToken: page.nextContinuationToken });
     await s3.listObjects({ prefix: 'users/usr_00001/', maxKeys: 1000, startAfter: page.objects[0]!.key });

@@ -11,7 +11,7 @@ import { CLIENTS } from '../gateway/clients/index.js';
 import { REPO } from '../scripts/programs.js';
 import { settings } from '../scripts/variables.js';
 import { PROVIDERS, SUBGRAPH_NAMES } from '../subgraphs/registry.js';
-import { envName } from '../kit/env-name.js';
+import { envName } from '../kit/process/env-name.js';
 
 const read = (file: string) => readFileSync(join(REPO, file), 'utf8');
 const README = read('README.md');

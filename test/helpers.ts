@@ -7,14 +7,15 @@ import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { mobile as mobileClient } from '../gateway/clients/mobile.js';
 import { persistedManifestFile } from '../gateway/clients/index.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
-import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSignature } from '../kit/caller.js';
-import { LOCAL } from '../kit/local-defaults.js';
-import { createLogger } from '../kit/logger.js';
-import { createRegistry } from '../kit/metrics.js';
-import { createSourceKit } from '../kit/source/kit.js';
+import { CALLER_HEADER, createCallerSigner } from '../kit/caller/token.js';
+import { SIGNATURE_HEADER, createRequestSignature } from '../kit/caller/body-signature.js';
+import { LOCAL } from '../kit/process/local-defaults.js';
+import { createLogger } from '../kit/process/logger.js';
+import { createRegistry } from '../kit/process/metrics.js';
+import { createSubgraphResources } from '../kit/source/resources.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { PROVIDERS, sandboxPortVariable } from '../subgraphs/registry.js';
-import { COMMITTED_SECRETS } from '../kit/committed-secrets.js';
+import { COMMITTED_SECRETS } from '../kit/process/committed-secrets.js';
 
 /** Authorization for a local-development token of `userId` with `scopes`. */
 export async function as(userId: string, ...scopes: string[]): Promise<Record<string, string>> {
@@ -162,9 +163,9 @@ export async function startRedis(options: { port?: number; dir?: string } = {}):
   return { url: `redis://127.0.0.1:${port}`, port, process: child };
 }
 
-/** A source kit for sources built in tests (silent logger, its own metrics), with its registry. */
-export function testKit() {
-  return createSourceKit(createLogger('test', 'silent'), createRegistry('test'));
+/** A resources for sources built in tests (silent logger, its own metrics), with its registry. */
+export function testResources() {
+  return createSubgraphResources(createLogger('test', 'silent'), createRegistry('test'));
 }
 
 /**

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { web } from '../gateway/clients/web.js';
 import { startGateway } from '../gateway/index.js';
-import type { RunningService } from '../kit/service.js';
+import type { RunningService } from '../kit/process/service.js';
 import { startShop, type RunningShop, type ShopSubgraph } from './fixtures/shop-graph.js';
 import { as, until } from './helpers.js';
 

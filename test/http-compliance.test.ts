@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { auditServer } from 'graphql-http';
 import { mobile } from '../gateway/clients/mobile.js';
 import { startGateway } from '../gateway/index.js';
-import type { RunningService } from '../kit/service.js';
+import type { RunningService } from '../kit/process/service.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { ADMIN_USER, as } from './helpers.js';
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { web } from '../gateway/clients/web.js';
 import { startGateway } from '../gateway/index.js';
-import type { RunningService } from '../kit/service.js';
+import type { RunningService } from '../kit/process/service.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { ADMIN_USER, as, graphql } from './helpers.js';
 

@@ -11,15 +11,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Registry } from 'prom-client';
-import type { Outbox } from '../kit/outbox.js';
-import { startSubgraph } from '../kit/subgraph.js';
+import type { Outbox } from '../kit/state/outbox.js';
+import { startSubgraph } from '../kit/subgraph/server.js';
 import { subgraph as analytics } from '../subgraphs/analytics/index.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
 import type { TrackedEvent } from '../subgraphs/analytics/events.js';
 import { createSegmentApi } from '../subgraphs/analytics/segment.js';
 import { createTrackOutbox } from '../subgraphs/analytics/track-outbox.js';
-import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, signedFor, startRedis, testKit, until } from './helpers.js';
+import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, signedFor, startRedis, testResources, until } from './helpers.js';
 import { eventMessageId } from '../subgraphs/analytics/events.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -53,8 +53,10 @@ const ingestedIds = (prefix: string) =>
 const items = (events: TrackedEvent[]) => events.map((e) => ({ id: e.id, payload: e }));
 function outbox(dir: string) {
   const config = AnalyticsConfig.parse({ ...sandbox.env(), OUTBOX_DIR: dir });
-  const kit = testKit();
-  return Object.assign(createTrackOutbox(config, createSegmentApi(config, kit), kit) as Outbox<TrackedEvent>, { registry: kit.registry });
+  const resources = testResources();
+  return Object.assign(createTrackOutbox(config, createSegmentApi(config, resources), resources) as Outbox<TrackedEvent>, {
+    registry: resources.registry,
+  });
 }
 /** What the outbox reports at a scrape, as `name{labels}` -> value. */
 async function scrape(registry: Registry) {

@@ -4,13 +4,13 @@ import { createSource, type SourceOptions } from '../kit/source/index.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { EmailConfig } from '../subgraphs/email/config.js';
 import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
-import { testKit, useSandbox } from './helpers.js';
+import { testResources, useSandbox } from './helpers.js';
 import { providerEntry } from '../subgraphs/registry.js';
 
 let sandbox: Sandbox;
 useSandbox((started) => (sandbox = started));
 
-const silentKit = testKit;
+const silentKit = testResources;
 /** A source on the accounts sandbox with a test policy; `getUser` is an idempotent GET. */
 function accounts(policy: Partial<SourceOptions> = {}) {
   const source = createSource({
@@ -121,10 +121,10 @@ describe('email sends are never repeated once the provider may have accepted the
   });
 
   test('a refused connection (nothing sent) is retried', async () => {
-    const kit = silentKit();
-    const api = createSendgridApi(EmailConfig.parse({ SENDGRID_API_URL: 'http://127.0.0.1:9' }), kit);
+    const resources = silentKit();
+    const api = createSendgridApi(EmailConfig.parse({ SENDGRID_API_URL: 'http://127.0.0.1:9' }), resources);
     expect((await failure(api.send(mail))).code).toBe('UPSTREAM_UNAVAILABLE');
-    expect((await kit.metrics.retries.get()).values[0]?.value).toBe(2);
+    expect((await resources.metrics.retries.get()).values[0]?.value).toBe(2);
   });
 });
 
@@ -226,10 +226,10 @@ describe('bulkhead and rate limit', () => {
   });
 
   test('the client-side rate limit makes calls wait their turn', async () => {
-    const kit = silentKit();
-    const { getUser } = accounts({ rateLimit: { perSecond: 20, burst: 1 }, ...kit });
+    const resources = silentKit();
+    const { getUser } = accounts({ rateLimit: { perSecond: 20, burst: 1 }, ...resources });
     await Promise.all([getUser(1), getUser(2), getUser(3)]);
     expect(attempts()).toBe(3);
-    expect((await kit.metrics.rateLimitWaits.get()).values[0]?.value).toBe(2);
+    expect((await resources.metrics.rateLimitWaits.get()).values[0]?.value).toBe(2);
   });
 });

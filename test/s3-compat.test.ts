@@ -23,14 +23,14 @@ import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { verifyS3Request } from '../sandbox/sigv4.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
 import { createS3Api } from '../subgraphs/storage/s3.js';
-import { FREE_SANDBOX_PORTS, testKit } from './helpers.js';
+import { FREE_SANDBOX_PORTS, testResources } from './helpers.js';
 import { providerEntry } from '../subgraphs/registry.js';
 
 const credentials = {
   accessKeyId: providerEntry('s3').account.accessKeyId,
   secretAccessKey: providerEntry('s3').credentials.secretAccessKey,
 };
-const kit = testKit;
+const resources = testResources;
 
 describe('the storage sandbox, driven by the AWS SDK', () => {
   let sandbox: Sandbox;
@@ -118,7 +118,7 @@ describe('the storage source against s3rver', () => {
   test('lists with pages and start-after, heads for content types, presigns downloads', async () => {
     const api = createS3Api(
       StorageConfig.parse({ S3_ENDPOINT: endpoint, S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER' }),
-      kit(),
+      resources(),
     );
     // (s3rver 3.7.1 cannot make continuation tokens under OpenSSL 3: its truncated listings
     // answer 500 on Node 20+, so pages are asked for with start-after, as our cursors do.)
@@ -144,7 +144,7 @@ describe('virtual-host style addressing (S3_FORCE_PATH_STYLE=false)', () => {
         S3_ACCESS_KEY_ID: credentials.accessKeyId,
         S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       }),
-      kit(),
+      resources(),
     );
     const url = new URL(api.presignGet('users/usr_00001/report 1.pdf').url);
     expect(url.host).toBe('patchbay-files.s3.eu-west-1.amazonaws.com');

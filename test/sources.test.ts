@@ -7,7 +7,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { UpstreamError } from '../kit/errors.js';
 import type { Source } from '../kit/source/index.js';
-import type { SourceKit } from '../kit/subgraph.js';
+import type { SubgraphResources } from '../kit/subgraph/definition.js';
 import type { FaultRule } from '../sandbox/faults.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { createAccountsApi } from '../subgraphs/accounts/account-service.js';
@@ -20,7 +20,7 @@ import { createPostmarkApi } from '../subgraphs/email/postmark.js';
 import { createSendgridApi } from '../subgraphs/email/sendgrid.js';
 import { StorageConfig } from '../subgraphs/storage/config.js';
 import { createS3Api } from '../subgraphs/storage/s3.js';
-import { testKit, useSandbox } from './helpers.js';
+import { testResources, useSandbox } from './helpers.js';
 import { providerEntry } from '../subgraphs/registry.js';
 
 let sandbox: Sandbox;
@@ -35,8 +35,8 @@ interface Row {
   provider: Provider;
   /** The provider operation one call makes, as the sandbox counts it. */
   operation: string;
-  /** Builds the real source on a fresh kit; `call(n)` makes one call, a distinct one for each n. */
-  connect(kit: SourceKit): { source: Source; call(n?: number): Promise<unknown> };
+  /** Builds the real source on a fresh resources; `call(n)` makes one call, a distinct one for each n. */
+  connect(resources: SubgraphResources): { source: Source; call(n?: number): Promise<unknown> };
   /** How this provider throttles, once. */
   throttle: FaultRule;
   expect: {
@@ -74,8 +74,8 @@ const ROWS: Row[] = [
     source: providerEntry('accounts').source,
     provider: 'accounts',
     operation: 'getUsersByIds',
-    connect(kit) {
-      const api = createAccountsApi(AccountsConfig.parse(env()), kit);
+    connect(resources) {
+      const api = createAccountsApi(AccountsConfig.parse(env()), resources);
       return { source: api.source, call: (n = 1) => api.getUsers([`usr_${String(n).padStart(5, '0')}`]) };
     },
     throttle: retryAfter1s,
@@ -85,8 +85,8 @@ const ROWS: Row[] = [
     source: 'email.sendgrid (activity)',
     provider: 'sendgrid',
     operation: 'activityQuery',
-    connect(kit) {
-      const api = createSendgridApi(EmailConfig.parse(env()), kit);
+    connect(resources) {
+      const api = createSendgridApi(EmailConfig.parse(env()), resources);
       return { source: api.source, call: (n = 0) => api.messagesTo([`matrix${n}@example.com`], 10) };
     },
     throttle: retryAfter1s,
@@ -98,8 +98,8 @@ const ROWS: Row[] = [
     source: 'email.sendgrid (send)',
     provider: 'sendgrid',
     operation: 'mailSend',
-    connect(kit) {
-      const api = createSendgridApi(EmailConfig.parse(env()), kit);
+    connect(resources) {
+      const api = createSendgridApi(EmailConfig.parse(env()), resources);
       return { source: api.source, call: () => api.send(mail) };
     },
     throttle: retryAfter1s,
@@ -109,8 +109,8 @@ const ROWS: Row[] = [
     source: providerEntry('postmark').source,
     provider: 'postmark',
     operation: 'email',
-    connect(kit) {
-      const api = createPostmarkApi(EmailConfig.parse(env()), kit);
+    connect(resources) {
+      const api = createPostmarkApi(EmailConfig.parse(env()), resources);
       return { source: api.source, call: () => api.send(mail) };
     },
     throttle: retryAfter1s,
@@ -120,8 +120,8 @@ const ROWS: Row[] = [
     source: 'storage.s3 (list)',
     provider: 's3',
     operation: 'ListObjectsV2',
-    connect(kit) {
-      const api = createS3Api(StorageConfig.parse(env()), kit);
+    connect(resources) {
+      const api = createS3Api(StorageConfig.parse(env()), resources);
       return { source: api.source, call: (n = 1) => api.listObjects({ prefix: `users/usr_${String(n).padStart(5, '0')}/`, maxKeys: 10 }) };
     },
     // S3 throttles with 503 SlowDown, no header.
@@ -132,8 +132,8 @@ const ROWS: Row[] = [
     source: 'storage.s3 (head)',
     provider: 's3',
     operation: 'HeadObject',
-    connect(kit) {
-      const api = createS3Api(StorageConfig.parse(env()), kit);
+    connect(resources) {
+      const api = createS3Api(StorageConfig.parse(env()), resources);
       return { source: api.source, call: (n = 0) => api.headObject(`users/usr_00001/none-${n}.txt`) };
     },
     throttle: { status: 503, times: 1 },
@@ -144,8 +144,8 @@ const ROWS: Row[] = [
     source: providerEntry('segment').source,
     provider: 'segment',
     operation: 'segmentBatch',
-    connect(kit) {
-      const api = createSegmentApi(AnalyticsConfig.parse(env()), kit);
+    connect(resources) {
+      const api = createSegmentApi(AnalyticsConfig.parse(env()), resources);
       const event = { id: 'matrix-event-1', userId: 'usr_00001', name: 'Matrix', occurredAt: new Date().toISOString(), properties: {} };
       return { source: api.source, call: () => api.batch([event]) };
     },
@@ -157,8 +157,8 @@ const ROWS: Row[] = [
     source: providerEntry('mixpanel').source,
     provider: 'mixpanel',
     operation: 'mixpanelStream',
-    connect(kit) {
-      const api = createMixpanelApi(AnalyticsConfig.parse(env()), kit);
+    connect(resources) {
+      const api = createMixpanelApi(AnalyticsConfig.parse(env()), resources);
       return { source: api.source, call: (n = 1) => api.eventsOf([`usr_${String(n).padStart(5, '0')}`], '2026-01-01', '2026-01-31') };
     },
     throttle: retryAfter1s,
@@ -172,9 +172,9 @@ const ROWS: Row[] = [
   },
 ];
 
-function newKit() {
-  const kit = testKit();
-  return { registry: kit.registry, kit };
+function newResources() {
+  const resources = testResources();
+  return { registry: resources.registry, resources };
 }
 const attempts = (row: Row) => sandbox.calls()[row.provider][row.operation] ?? 0;
 /** Applies the rules to the row's operation only, keeping rules other rows set on the provider. */
@@ -193,7 +193,7 @@ async function outcome(row: Row, call: () => Promise<unknown>): Promise<Outcome>
 }
 async function runOnce(row: Row, rule: FaultRule): Promise<Outcome> {
   inject(new Map(), row, rule);
-  return outcome(row, row.connect(newKit().kit).call);
+  return outcome(row, row.connect(newResources().resources).call);
 }
 
 describe.each(ROWS)('$source', (row) => {
@@ -219,7 +219,7 @@ describe('every source at once', () => {
   test('a provider that never answers costs a timeout per attempt, within the deadline', async () => {
     const rules = new Map<Provider, FaultRule[]>();
     for (const row of ROWS) inject(rules, row, { hang: true });
-    const results = await Promise.all(ROWS.map((row) => outcome(row, row.connect(newKit().kit).call)));
+    const results = await Promise.all(ROWS.map((row) => outcome(row, row.connect(newResources().resources).call)));
     for (const [i, row] of ROWS.entries()) {
       const [seen, code] = results[i]!;
       const [min, max] = row.expect.hangAttempts;
@@ -236,8 +236,8 @@ describe('every source at once', () => {
     for (const row of ROWS) inject(rules, row, { status: 503 });
     await Promise.all(
       ROWS.map(async (row) => {
-        const { registry, kit } = newKit();
-        const { source, call } = row.connect(kit);
+        const { registry, resources } = newResources();
+        const { source, call } = row.connect(resources);
         const declared = source.policy.breaker!;
         let opened = false;
         for (let i = 0; i < 40 && !opened; i++) opened = (await outcome(row, call))[1] === 'CIRCUIT_OPEN';
@@ -260,8 +260,8 @@ describe('every source at once', () => {
     // One source at a time: hundreds of calls from all of them at once would load this
     // process enough to time attempts out, and the test is about admission, not load.
     for (const row of ROWS) {
-      const { registry, kit } = newKit();
-      const { source, call } = row.connect(kit);
+      const { registry, resources } = newResources();
+      const { source, call } = row.connect(resources);
       const { maxConcurrent, maxQueued } = source.policy.bulkhead!;
       const extra = 3;
       // Distinct calls: identical reads in flight would share one upstream call.
@@ -285,7 +285,7 @@ describe('every source at once', () => {
 
 describe('client-side rate limits', () => {
   test('Mixpanel queries past the hourly allowance fail RATE_LIMITED without a call, saying when to come back', async () => {
-    const api = createMixpanelApi(AnalyticsConfig.parse({ ...env(), MIXPANEL_QUERIES_PER_HOUR: '2' }), newKit().kit);
+    const api = createMixpanelApi(AnalyticsConfig.parse({ ...env(), MIXPANEL_QUERIES_PER_HOUR: '2' }), newResources().resources);
     // Distinct queries: a repeated one would be answered from the cache.
     const query = (day: number) => api.eventsOf(['usr_00001'], '2026-01-01', `2026-01-0${day}`);
     await query(1);

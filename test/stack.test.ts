@@ -15,7 +15,7 @@ import { DashboardDocument, EventCountsDocument, SendEmailDocument, UserListDocu
 import { apiSchemaFile } from '../gateway/clients/index.js';
 import { mobile as mobileClient } from '../gateway/clients/mobile.js';
 import { startGateway } from '../gateway/index.js';
-import type { RunningService } from '../kit/service.js';
+import type { RunningService } from '../kit/process/service.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { expectNoLeaks, graphql, persisted } from './helpers.js';
 import { eventMessageId } from '../subgraphs/analytics/events.js';

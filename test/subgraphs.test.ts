@@ -1,15 +1,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { RunningService } from '../kit/service.js';
-import { startSubgraph } from '../kit/subgraph.js';
+import type { RunningService } from '../kit/process/service.js';
+import { startSubgraph } from '../kit/subgraph/server.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { subgraph as accounts } from '../subgraphs/accounts/index.js';
 import { subgraph as analytics } from '../subgraphs/analytics/index.js';
 import { subgraph as email } from '../subgraphs/email/index.js';
 import { subgraph as storage } from '../subgraphs/storage/index.js';
 import { ADMIN_USER, FREE_SANDBOX_PORTS, asGateway, expectNoLeaks, graphql } from './helpers.js';
-import { envName } from '../kit/env-name.js';
+import { envName } from '../kit/process/env-name.js';
 
 let sandbox: Sandbox;
 const running: Record<string, RunningService> = {};

@@ -7,11 +7,11 @@
 import { createHmac, createPrivateKey, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated__/operations.js';
-import { appliedEvents, createIdempotencyStore } from '../kit/idempotency.js';
-import { createLogger } from '../kit/logger.js';
-import { connectRedis } from '../kit/redis.js';
-import { ecdsaP256Verifier } from '../kit/webhooks.js';
-import { startSubgraph } from '../kit/subgraph.js';
+import { appliedEvents, createIdempotencyStore } from '../kit/state/idempotency.js';
+import { createLogger } from '../kit/process/logger.js';
+import { connectRedis } from '../kit/state/redis.js';
+import { ecdsaP256Verifier } from '../subgraphs/email/webhook-signatures.js';
+import { startSubgraph } from '../kit/subgraph/server.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { subgraph as email } from '../subgraphs/email/index.js';
 import { createMessageStatuses, type MessageStatuses } from '../subgraphs/email/statuses.js';

@@ -1,7 +1,7 @@
 import type { RequestLimits } from '../plugins/request-limits.js';
 import type { Contract } from '../contract.js';
 
-/** What one client's operations may cost the graph (gateway/plugins/limits.ts, gateway/plugins/request-limits.ts). */
+/** What one client's operations may cost the graph (gateway/plugins/parser-limits.ts, shape-limits.ts, demand-control.ts and request-limits.ts). */
 export interface QueryLimits extends RequestLimits {
   /** Deepest field nesting; fragments add no depth. */
   depth: number;

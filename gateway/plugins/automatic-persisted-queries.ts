@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { GraphQLError } from 'graphql';
 import { persistedQueryHash } from '../manifest.js';
 import type { PersistedQueryStore, RegistrationOutcome } from '../persisted-query-store.js';
 import { verifiedIdentity, type ClientAuthContext } from './client-auth.js';
-
-const requestError = (message: string, code: string, status: number) =>
-  new GraphQLError(message, { extensions: { code, http: { status } } });
+import { requestError } from '../errors.js';
 
 /**
  * Automatic persisted queries (Apollo's protocol): a hash the gateway knows runs its query;
@@ -26,16 +23,12 @@ export function useAutomaticPersistedQueries(
       if (hash === undefined) return;
       if (!params.query) {
         const query = await store.get(hash);
-        if (query === undefined) throw requestError('PersistedQueryNotFound', 'PERSISTED_QUERY_NOT_FOUND', 404);
+        if (query === undefined) throw requestError('PersistedQueryNotFound', 'PERSISTED_QUERY_NOT_FOUND', {}, 404);
         setParams({ ...params, query });
         return;
       }
       if (createHash('sha256').update(params.query).digest('hex') !== hash) {
-        throw requestError(
-          'The query does not have the sha256Hash its persistedQuery extension names',
-          'PERSISTED_QUERY_HASH_MISMATCH',
-          400,
-        );
+        throw requestError('The query does not have the sha256Hash its persistedQuery extension names', 'PERSISTED_QUERY_HASH_MISMATCH');
       }
       toRegister.set(request, { hash, query: params.query });
     },

@@ -1,10 +1,8 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { GraphQLError } from 'graphql';
-import type { Logger } from '../../kit/logger.js';
-import { nameOf } from '../../kit/thrown.js';
+import type { Logger } from '../../kit/process/logger.js';
+import { nameOf } from '../../kit/process/caught.js';
 import type { RequestLimits } from './request-limits.js';
-
-const requestError = (message: string, code: string) => new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
+import { requestError } from '../errors.js';
 
 const isPostJson = (request: Request) =>
   request.method === 'POST' && /^application\/(?:graphql\+)?json\s*(?:;|$)/i.test(request.headers.get('content-type') ?? '');

@@ -1,6 +1,7 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { GraphQLError, getOperationAST } from 'graphql';
 import { errorResponse } from '../responses.js';
+import { requestError } from '../errors.js';
 
 /** Refusals the engine answers with a status alone, given words and a code. */
 const BODILESS_REFUSALS: Record<number, [string, string]> = {
@@ -9,8 +10,6 @@ const BODILESS_REFUSALS: Record<number, [string, string]> = {
   406: ['Not acceptable: accept application/graphql-response+json or application/json', 'NOT_ACCEPTABLE'],
   415: ['Unsupported media type: send application/json', 'UNSUPPORTED_MEDIA_TYPE'],
 };
-
-const requestError = (message: string, code: string) => new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
 
 /**
  * Request errors as GraphQL over HTTP wants them. A subscription (which this gateway does not

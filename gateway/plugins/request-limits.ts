@@ -1,5 +1,5 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { GraphQLError } from 'graphql';
+import { requestError } from '../errors.js';
 
 /** How much a request may carry before anything runs: its document's size, its variables (and extensions). */
 export interface RequestLimits {
@@ -67,5 +67,3 @@ export function useRequestLimits(limits: RequestLimits): GatewayPlugin {
     },
   };
 }
-
-const requestError = (message: string, code: string) => new GraphQLError(message, { extensions: { code, http: { status: 400 } } });

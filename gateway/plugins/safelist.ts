@@ -1,9 +1,8 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { GraphQLError } from 'graphql';
 import { persistedQueryHash } from '../manifest.js';
+import { requestError } from '../errors.js';
 
-const requestError = (message: string, code: string) => new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
 const ID_REQUIRED = 'This endpoint runs persisted operations only: send extensions.persistedQuery.sha256Hash';
 
 /**

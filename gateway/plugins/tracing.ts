@@ -1,6 +1,6 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { getOperationAST } from 'graphql';
-import { SpanKind, SpanStatusCode, extractContext, injectContext, isTracing, trace, tracer } from '../../kit/tracing.js';
+import { SpanKind, SpanStatusCode, extractContext, injectContext, isTracing, trace, tracer } from '../../kit/process/tracing.js';
 import type { Context, Span } from '@opentelemetry/api';
 
 interface RequestSpans {

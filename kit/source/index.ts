@@ -1,7 +1,7 @@
-import type { Logger } from '../logger.js';
-import type { SourceMetrics } from '../metrics.js';
-import { nameOf, propertyOf } from '../thrown.js';
-import { inSpan, trace } from '../tracing.js';
+import type { Logger } from '../process/logger.js';
+import type { SourceMetrics } from '../process/metrics.js';
+import { nameOf, propertyOf } from '../process/caught.js';
+import { inSpan, trace } from '../process/tracing.js';
 import { UpstreamError } from '../errors.js';
 import { runChain, type ChainPolicy } from './chain.js';
 import { TokenBucket, type Bucket } from './limiter.js';
@@ -53,7 +53,7 @@ export interface Source {
 
 const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 
-/** Everything a policy of the chain may take its part from: the declared policy, the observers, what the kit shares. */
+/** Everything a policy of the chain may take its part from: the declared policy, the observers, what the resources shares. */
 interface ChainParts {
   options: SourceOptions;
   deadlineMs: number;

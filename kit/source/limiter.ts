@@ -1,6 +1,6 @@
-import type { Logger } from '../logger.js';
-import type { RedisConnection } from '../redis.js';
-import { messageOf } from '../thrown.js';
+import type { Logger } from '../process/logger.js';
+import type { RedisConnection } from '../state/redis.js';
+import { messageOf } from '../process/caught.js';
 import type { Priority, RateLimitPolicy } from './types.js';
 
 /** Time as the limiters see it (epoch ms) and waits in it; tests give fake ones. */

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { Logger } from '../logger.js';
-import type { RedisConnection } from '../redis.js';
-import { messageOf } from '../thrown.js';
+import type { Logger } from '../process/logger.js';
+import type { RedisConnection } from '../state/redis.js';
+import { messageOf } from '../process/caught.js';
 
 /**
  * Waits the providers asked for (a 429 or 503 with Retry-After, or their own reset header),

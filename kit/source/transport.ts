@@ -2,10 +2,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { got, RequestError } from 'got';
 import { UpstreamError, UpstreamErrorCode } from '../errors.js';
-import { safeUrl, type Logger } from '../logger.js';
-import type { SourceMetrics } from '../metrics.js';
-import { messageOf } from '../thrown.js';
-import { SpanKind, SpanStatusCode, context, injectContext, tracer } from '../tracing.js';
+import { safeUrl, type Logger } from '../process/logger.js';
+import type { SourceMetrics } from '../process/metrics.js';
+import { messageOf } from '../process/caught.js';
+import { SpanKind, SpanStatusCode, context, injectContext, tracer } from '../process/tracing.js';
 import { buildResponse, codeForStatus, retryAfterHeaderMs, type UpstreamResponse } from './response.js';
 import type { OutgoingRequest, RequestOptions } from './types.js';
 

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clientSupergraphFile, type ClientConfig } from '../../gateway/clients/index.js';
 import { clientVariable } from '../../gateway/settings.js';
-import { METRICS_PORT_OFFSET } from '../../kit/config.js';
+import { METRICS_PORT_OFFSET } from '../../kit/process/config.js';
 
 /**
  * A client's gateway on Kubernetes: Deployment, Service, PodDisruptionBudget and autoscaler,

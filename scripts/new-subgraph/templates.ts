@@ -1,4 +1,4 @@
-import { envName } from '../../kit/env-name.js';
+import { envName } from '../../kit/process/env-name.js';
 
 /** What `npm run new:subgraph` writes: every new file of a subgraph, from its names. */
 export interface Names {
@@ -36,7 +36,7 @@ type User @key(fields: "id") {
 }
 `,
     [`subgraphs/${name}/config.ts`]: `import { z } from 'zod';
-import { env } from '../../kit/config.js';
+import { env } from '../../kit/process/config.js';
 import { providerEntry, sandboxUrl } from '../registry.js';
 
 /** Where the ${name} provider is and the key to call it with (locally, the sandbox's: production refuses it). */
@@ -48,7 +48,7 @@ export type ${Name}Config = z.infer<typeof ${Name}Config>;
 `,
     [`subgraphs/${name}/${name}-api.ts`]: `import { z } from 'zod';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
-import type { SourceKit } from '../../kit/subgraph.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import { providerEntry } from '../registry.js';
 import type { ${Name}Config } from './config.js';
 
@@ -66,8 +66,8 @@ export interface ${Name}Item {
 }
 
 /** Client of the ${name} provider (JSON REST, bearer key). */
-export function create${Name}Api(config: ${Name}Config, kit: SourceKit) {
-  const source = kit.source({
+export function create${Name}Api(config: ${Name}Config, resources: SubgraphResources) {
+  const source = resources.source({
     name: providerEntry('${name}').source,
     baseUrl: config.${NAME}_API_URL,
     headers: { authorization: \`Bearer \${config.${NAME}_API_KEY}\`, accept: 'application/json' },
@@ -90,12 +90,12 @@ export function create${Name}Api(config: ${Name}Config, kit: SourceKit) {
 }
 export type ${Name}Api = ReturnType<typeof create${Name}Api>;
 `,
-    [`subgraphs/${name}/loaders.ts`]: `import { createLoader } from '../../kit/loader.js';
-import type { SubgraphContext } from '../../kit/subgraph.js';
+    [`subgraphs/${name}/loaders.ts`]: `import { createLoader } from '../../kit/subgraph/loader.js';
+import type { SubgraphContext } from '../../kit/subgraph/definition.js';
 import { MAX_USERS_PER_CALL, type ${Name}Item } from './${name}-api.js';
-import type { Sources } from './sources.js';
+import type { Dependencies } from './dependencies.js';
 
-export function createLoaders({ ${name} }: Sources) {
+export function createLoaders({ ${name} }: Dependencies) {
   return {
     /** Items by user: the users of one request become one call per MAX_USERS_PER_CALL. */
     items: createLoader<string, ${Name}Item[]>((userIds) => ${name}.itemsOf(userIds), { maxBatchSize: MAX_USERS_PER_CALL, name: '${name}.items' }),
@@ -103,9 +103,9 @@ export function createLoaders({ ${name} }: Sources) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
-export type Context = SubgraphContext<Sources, Loaders>;
+export type Context = SubgraphContext<Dependencies, Loaders>;
 `,
-    [`subgraphs/${name}/resolvers.ts`]: `import { requireSelf } from '../../kit/caller.js';
+    [`subgraphs/${name}/resolvers.ts`]: `import { requireSelf } from '../../kit/caller/scopes.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
 export const resolvers: Resolvers = {
@@ -118,20 +118,20 @@ export const resolvers: Resolvers = {
   },
 };
 `,
-    [`subgraphs/${name}/sources.ts`]: `import type { SourceKit } from '../../kit/subgraph.js';
+    [`subgraphs/${name}/dependencies.ts`]: `import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { ${Name}Config } from './config.js';
 import { create${Name}Api } from './${name}-api.js';
 
 /** What the resolvers and loaders reach upstream through. */
-export const createSources = (config: ${Name}Config, kit: SourceKit) => ({ ${name}: create${Name}Api(config, kit) });
-export type Sources = ReturnType<typeof createSources>;
+export const createDependencies = (config: ${Name}Config, resources: SubgraphResources) => ({ ${name}: create${Name}Api(config, resources) });
+export type Dependencies = ReturnType<typeof createDependencies>;
 `,
-    [`subgraphs/${name}/index.ts`]: `import { defineSubgraph } from '../../kit/subgraph.js';
+    [`subgraphs/${name}/index.ts`]: `import { defineSubgraph } from '../../kit/subgraph/definition.js';
 import { REGISTRY } from '../registry.js';
 import { ${Name}Config } from './config.js';
 import { createLoaders } from './loaders.js';
 import { resolvers } from './resolvers.js';
-import { createSources } from './sources.js';
+import { createDependencies } from './dependencies.js';
 
 /** ${Name}: the ${name} provider's items of each user. */
 export const subgraph = defineSubgraph({
@@ -140,7 +140,7 @@ export const subgraph = defineSubgraph({
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: ${Name}Config,
   resolvers,
-  createSources,
+  createDependencies,
   createLoaders,
 });
 `,

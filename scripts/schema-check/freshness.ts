@@ -7,7 +7,7 @@ import { CLIENTS, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '.
 import { DEPLOYED_SUPERGRAPHS_DIR, type CompositionSuccess } from '../compose.js';
 import { readIfExists, repoPath } from './paths.js';
 import type { Finding } from './report.js';
-import { messageOf } from '../../kit/thrown.js';
+import { messageOf } from '../../kit/process/caught.js';
 
 /**
  * Everything `npm run generate` writes, as the sources in `root` generate it now: repository

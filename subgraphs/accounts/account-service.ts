@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
-import type { SourceKit } from '../../kit/subgraph.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { AccountsConfig } from './config.js';
 import { providerEntry } from '../registry.js';
 
@@ -20,8 +20,8 @@ export interface AccountUser {
 const toUser = (r: z.infer<typeof UserRecord>): AccountUser => ({ id: r.id, email: r.email, name: r.name, createdAt: r.created_at });
 
 /** Client of our own account service (JSON REST, bearer token). */
-export function createAccountsApi(config: AccountsConfig, kit: SourceKit) {
-  const source = kit.source({
+export function createAccountsApi(config: AccountsConfig, resources: SubgraphResources) {
+  const source = resources.source({
     name: providerEntry('accounts').source,
     baseUrl: config.ACCOUNTS_API_URL,
     headers: { authorization: `Bearer ${config.ACCOUNTS_API_TOKEN}`, accept: 'application/json' },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from '../../kit/config.js';
+import { env } from '../../kit/process/config.js';
 import { providerEntry, sandboxUrl } from '../registry.js';
 
 /** Where the account service is and how to authenticate to it. */

@@ -1,9 +1,9 @@
-import type { SubgraphContext } from '../../kit/subgraph.js';
+import type { SubgraphContext } from '../../kit/subgraph/definition.js';
 import { MAX_IDS_PER_CALL, type AccountUser } from './account-service.js';
-import { createLoader } from '../../kit/loader.js';
-import type { Sources } from './sources.js';
+import { createLoader } from '../../kit/subgraph/loader.js';
+import type { Dependencies } from './dependencies.js';
 
-export function createLoaders({ accounts }: Sources) {
+export function createLoaders({ accounts }: Dependencies) {
   return {
     /** Users by id: every lookup of one request becomes one `?ids=` call per 100 ids. */
     user: createLoader<string, AccountUser | null>(
@@ -17,4 +17,4 @@ export function createLoaders({ accounts }: Sources) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
-export type Context = SubgraphContext<Sources, Loaders>;
+export type Context = SubgraphContext<Dependencies, Loaders>;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { env } from '../../kit/config.js';
+import { env } from '../../kit/process/config.js';
 import { providerEntry, sandboxUrl } from '../registry.js';
 
 /** The analytics subgraph's settings: Segment for ingest, Mixpanel for queries, the outbox between. */

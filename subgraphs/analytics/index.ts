@@ -1,7 +1,7 @@
-import { defineSubgraph } from '../../kit/subgraph.js';
+import { defineSubgraph } from '../../kit/subgraph/definition.js';
 import { REGISTRY } from '../registry.js';
 import { createLoaders } from './loaders.js';
-import { createSources } from './sources.js';
+import { createDependencies } from './dependencies.js';
 import { resolvers } from './resolvers.js';
 import { AnalyticsConfig } from './config.js';
 
@@ -12,6 +12,6 @@ export const subgraph = defineSubgraph({
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: AnalyticsConfig,
   resolvers,
-  createSources,
+  createDependencies,
   createLoaders,
 });

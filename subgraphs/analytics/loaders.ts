@@ -1,16 +1,16 @@
-import { groupBy } from '../../kit/batch.js';
-import type { SubgraphContext } from '../../kit/subgraph.js';
+import { groupBy } from '../../kit/subgraph/batch.js';
+import type { SubgraphContext } from '../../kit/subgraph/definition.js';
 import type { UserEvent } from './events.js';
 import { STREAM_IDS_PER_CALL } from './mixpanel.js';
-import { createLoader } from '../../kit/loader.js';
-import type { Sources } from './sources.js';
+import { createLoader } from '../../kit/subgraph/loader.js';
+import type { Dependencies } from './dependencies.js';
 
 /** How far back "recent" reaches. */
 export const RECENT_DAYS = 30;
 
 const isoDate = (d: Date) => d.toISOString().slice(0, 10);
 
-export function createLoaders({ mixpanel }: Sources) {
+export function createLoaders({ mixpanel }: Dependencies) {
   return {
     /** Each user's events of the last RECENT_DAYS, newest first: one stream query per 100 users. */
     recentEvents: createLoader<string, UserEvent[]>(
@@ -27,4 +27,4 @@ export function createLoaders({ mixpanel }: Sources) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
-export type Context = SubgraphContext<Sources, Loaders>;
+export type Context = SubgraphContext<Dependencies, Loaders>;

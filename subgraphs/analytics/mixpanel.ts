@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SourceKit } from '../../kit/subgraph.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { AnalyticsConfig } from './config.js';
 import type { Unit, UserEvent } from './events.js';
 import { providerEntry } from '../registry.js';
@@ -31,8 +31,8 @@ const HIDDEN_PROPERTIES = new Set(['time', '$distinct_id', 'distinct_id', '$inse
  * RATE_LIMITED at once, without a call).
  * 429 is not retried: Mixpanel sends no Retry-After and asks for waits beyond our deadline.
  */
-export function createMixpanelApi(config: AnalyticsConfig, kit: SourceKit) {
-  const source = kit.source({
+export function createMixpanelApi(config: AnalyticsConfig, resources: SubgraphResources) {
+  const source = resources.source({
     name: providerEntry('mixpanel').source,
     baseUrl: config.MIXPANEL_API_URL,
     headers: { authorization: basic(config.MIXPANEL_SERVICE_ACCOUNT), accept: 'application/json' },

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { pageSize } from '../../kit/args.js';
-import { SCOPES, requireScope, requireSelf } from '../../kit/caller.js';
+import { pageSize } from '../../kit/subgraph/page-size.js';
+import { SCOPES, requireScope, requireSelf } from '../../kit/caller/scopes.js';
 import { badUserInput } from '../../kit/errors.js';
-import { DateScalar, DateTimeScalar } from '../../kit/scalars.js';
+import { DateScalar, DateTimeScalar } from '../../kit/subgraph/scalars.js';
 import type { Resolvers, TimeInterval } from './__generated__/resolvers-types.js';
 import { eventMessageId, type Unit } from './events.js';
 import { SEGMENT_EVENT_BYTES, segmentEventBytes } from './segment.js';
@@ -32,9 +32,9 @@ export const resolvers: Resolvers = {
     },
   },
   Query: {
-    trackDeadLetters: async (_parent, { first }, { caller, sources }) => {
+    trackDeadLetters: async (_parent, { first }, { caller, dependencies }) => {
       requireScope(caller, SCOPES.admin);
-      return (await sources.outbox.deadLetters()).slice(0, pageSize(first, 'first', 1000, 100)).map((d) => ({
+      return (await dependencies.outbox.deadLetters()).slice(0, pageSize(first, 'first', 1000, 100)).map((d) => ({
         id: d.payload.id,
         userId: d.payload.userId,
         name: d.payload.name,
@@ -43,7 +43,7 @@ export const resolvers: Resolvers = {
         parkedAt: d.at,
       }));
     },
-    eventCounts: async (_parent, { event, from, to, interval }, { caller, sources }) => {
+    eventCounts: async (_parent, { event, from, to, interval }, { caller, dependencies }) => {
       requireScope(caller, SCOPES.readAnalytics);
       const unit = interval ?? 'DAY';
       if (event.length < 1 || event.length > 255) throw badUserInput('event must be 1 to 255 characters', 'event');
@@ -52,7 +52,7 @@ export const resolvers: Resolvers = {
       if (spanDays + 1 > MAX_SPAN_DAYS[unit]) {
         throw badUserInput(`${unit} counts span at most ${MAX_SPAN_DAYS[unit]} days; this asks for ${spanDays + 1}`, 'to');
       }
-      const counts = await sources.mixpanel.counts(event, from, to, UNIT[unit]);
+      const counts = await dependencies.mixpanel.counts(event, from, to, UNIT[unit]);
       return {
         event,
         interval: unit,
@@ -62,11 +62,11 @@ export const resolvers: Resolvers = {
     },
   },
   Mutation: {
-    replayTrackDeadLetters: (_parent, _args, { caller, sources }) => {
+    replayTrackDeadLetters: (_parent, _args, { caller, dependencies }) => {
       requireScope(caller, SCOPES.admin);
-      return sources.outbox.replayDeadLetters();
+      return dependencies.outbox.replayDeadLetters();
     },
-    track: async (_parent, { events }, { caller, sources }) => {
+    track: async (_parent, { events }, { caller, dependencies }) => {
       for (const event of events) requireSelf(caller, event.userId);
       if (events.length < 1 || events.length > MAX_TRACK_EVENTS) {
         throw badUserInput(`track takes 1 to ${MAX_TRACK_EVENTS} events, got ${events.length}`, 'events');
@@ -91,7 +91,7 @@ export const resolvers: Resolvers = {
         }
       });
       // Acknowledged once on disk; the outbox delivers to Segment, through outages too.
-      await sources.outbox.append(tracked.map((event) => ({ id: event.messageId, payload: event })));
+      await dependencies.outbox.append(tracked.map((event) => ({ id: event.messageId, payload: event })));
       return { accepted: tracked.length, eventIds: tracked.map((e) => e.id) };
     },
   },

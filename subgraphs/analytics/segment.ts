@@ -1,5 +1,5 @@
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
-import type { SourceKit } from '../../kit/subgraph.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import { retryAfterHeaderMs, type UpstreamResponse } from '../../kit/source/response.js';
 import type { AnalyticsConfig } from './config.js';
 import type { TrackedEvent } from './events.js';
@@ -34,8 +34,8 @@ const BATCH_BODY_BYTES = SEGMENT_BATCH_BYTES - 64;
 export const segmentEventBytes = (event: TrackedEvent) => Buffer.byteLength(JSON.stringify(toSegmentTrack(event)));
 
 /** Segment HTTP Tracking API (ingest). Every event carries a messageId: retries are safe. */
-export function createSegmentApi(config: AnalyticsConfig, kit: SourceKit) {
-  const source = kit.source({
+export function createSegmentApi(config: AnalyticsConfig, resources: SubgraphResources) {
+  const source = resources.source({
     name: providerEntry('segment').source,
     baseUrl: config.SEGMENT_API_URL,
     headers: { authorization: basic(`${config.SEGMENT_WRITE_KEY}:`) },

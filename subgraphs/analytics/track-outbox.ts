@@ -1,8 +1,8 @@
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
-import { DiskOutboxStore } from '../../kit/outbox-disk-store.js';
-import { RedisOutboxStore } from '../../kit/outbox-redis-store.js';
-import { Outbox } from '../../kit/outbox.js';
-import type { SourceKit } from '../../kit/subgraph.js';
+import { DiskOutboxStore } from '../../kit/state/outbox-disk-store.js';
+import { RedisOutboxStore } from '../../kit/state/outbox-redis-store.js';
+import { Outbox } from '../../kit/state/outbox.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { AnalyticsConfig } from './config.js';
 import { TrackedEvent } from './events.js';
 import { SEGMENT_BATCH_EVENTS, type SegmentApi } from './segment.js';
@@ -11,14 +11,14 @@ import { SEGMENT_BATCH_EVENTS, type SegmentApi } from './segment.js';
  * Tracked events go through a durable outbox to Segment: `track` answers once they are on
  * disk; delivery follows in batches, with Segment's messageId making every resend harmless.
  */
-export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, kit: SourceKit) {
-  const redis = kit.redis();
+export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, resources: SubgraphResources) {
+  const redis = resources.redis();
   const outbox = new Outbox<TrackedEvent>({
     name: 'track',
-    registry: kit.registry,
+    registry: resources.registry,
     store: redis ? new RedisOutboxStore(redis, 'track', TrackedEvent) : new DiskOutboxStore(config.OUTBOX_DIR, TrackedEvent),
     batchSize: SEGMENT_BATCH_EVENTS,
-    logger: kit.logger,
+    logger: resources.logger,
     // Shared by the replicas: what one that died left is taken over by the others.
     ...(redis ? { rescanMs: config.OUTBOX_RESCAN_MS } : {}),
     async deliver(items) {
@@ -32,7 +32,7 @@ export function createTrackOutbox(config: AnalyticsConfig, segment: SegmentApi, 
     },
   });
   // Before Segment's source and Redis close: what is queued gets its last chance to go out.
-  kit.onClose(() => outbox.close());
+  resources.onClose(() => outbox.close());
   return outbox;
 }
 export type TrackOutbox = ReturnType<typeof createTrackOutbox>;

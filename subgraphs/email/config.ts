@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env } from '../../kit/config.js';
+import { env } from '../../kit/process/config.js';
 import { DEFAULT_MAIL_PROVIDERS, listedProviders } from './mail-provider.js';
 import { MAIL_PROVIDER_NAMES, MailProviderSettings } from './providers.js';
 

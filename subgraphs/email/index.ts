@@ -1,8 +1,8 @@
-import { defineSubgraph } from '../../kit/subgraph.js';
+import { defineSubgraph } from '../../kit/subgraph/definition.js';
 import { REGISTRY } from '../registry.js';
 import { EmailConfig } from './config.js';
 import { createLoaders } from './loaders.js';
-import { createSources } from './sources.js';
+import { createDependencies } from './dependencies.js';
 import { resolvers } from './resolvers.js';
 import { receiveWebhooks } from './webhooks.js';
 
@@ -16,7 +16,8 @@ export const subgraph = defineSubgraph({
   schemaFile: new URL('./schema.graphql', import.meta.url),
   config: EmailConfig,
   resolvers,
-  createSources,
-  routes: (app, { sources, logger, registry }) => receiveWebhooks(app, { receivers: sources.providers, sources, logger, registry }),
+  createDependencies,
+  routes: (app, { dependencies, logger, registry }) =>
+    receiveWebhooks(app, { receivers: dependencies.providers, dependencies, logger, registry }),
   createLoaders,
 });

@@ -1,10 +1,10 @@
-import { chunk, fanOut, groupBy } from '../../kit/batch.js';
-import type { SubgraphContext } from '../../kit/subgraph.js';
+import { chunk, fanOut, groupBy } from '../../kit/subgraph/batch.js';
+import type { SubgraphContext } from '../../kit/subgraph/definition.js';
 import type { EmailMessageRecord } from './messages.js';
 import { ACTIVITY_LIMIT } from './sendgrid.js';
-import { createLoader } from '../../kit/loader.js';
-import { asError } from '../../kit/thrown.js';
-import type { Sources } from './sources.js';
+import { createLoader } from '../../kit/subgraph/loader.js';
+import { asError } from '../../kit/process/caught.js';
+import type { Dependencies } from './dependencies.js';
 
 /** A User as the gateway sends it here: its key and the @requires'd email. */
 export interface UserReference {
@@ -20,7 +20,7 @@ interface MessagesKey {
 /** Upstream calls that run at once for one request's per-address lookups. */
 const FAN_OUT = 8;
 
-export function createLoaders({ sendgrid }: Sources) {
+export function createLoaders({ sendgrid }: Dependencies) {
   /**
    * Messages of many addresses in as few Email Activity queries as the 1000-message cap
    * allows. A query that comes back full may have cut some addresses short: those are
@@ -78,4 +78,4 @@ export function createLoaders({ sendgrid }: Sources) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
-export type Context = SubgraphContext<Sources, Loaders>;
+export type Context = SubgraphContext<Dependencies, Loaders>;

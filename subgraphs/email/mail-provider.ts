@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import type { SourceKit } from '../../kit/subgraph.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { OutgoingEmail } from './messages.js';
 import type { MessageStatus } from './statuses.js';
 
@@ -15,7 +15,7 @@ export interface MailProvider<Config extends z.ZodObject = z.ZodObject> {
   name: string;
   /** Its environment variables: API URL, credentials, webhook keys (required in production when it is listed: usedIn). */
   config: Config;
-  sender(config: z.infer<Config> & SenderSettings, kit: SourceKit): MailSender;
+  sender(config: z.infer<Config> & SenderSettings, resources: SubgraphResources): MailSender;
   /** Its delivery webhooks; signed timestamps older than `toleranceSeconds` are refused. */
   webhook(config: z.infer<Config>, toleranceSeconds: number): WebhookReceiver;
 }

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { env } from '../../kit/config.js';
+import { env } from '../../kit/process/config.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { UpstreamResponse } from '../../kit/source/response.js';
-import type { SourceKit } from '../../kit/subgraph.js';
-import { hmacSha256Hex, isFresh, safeEqual } from '../../kit/webhooks.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
+import { hmacSha256Hex, isFresh, safeEqual } from './webhook-signatures.js';
 import { providerEntry, sandboxUrl } from '../registry.js';
 import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import type { OutgoingEmail } from './messages.js';
@@ -36,8 +36,8 @@ export function mailgunRetryAfterMs(response: UpstreamResponse): number | undefi
 }
 
 /** Mailgun's messages API: `POST /v3/{domain}/messages`, the message as multipart form fields, with basic auth (`api`, the key). */
-export function createMailgunApi(config: z.infer<typeof MailgunConfig> & SenderSettings, kit: SourceKit) {
-  const source = kit.source({
+export function createMailgunApi(config: z.infer<typeof MailgunConfig> & SenderSettings, resources: SubgraphResources) {
+  const source = resources.source({
     name: providerEntry('mailgun').source,
     baseUrl: config.MAILGUN_API_URL,
     headers: { authorization: `Basic ${Buffer.from(`api:${config.MAILGUN_API_KEY}`).toString('base64')}`, accept: 'application/json' },
@@ -161,6 +161,6 @@ function mailgunWebhook(config: z.infer<typeof MailgunConfig>, toleranceSeconds:
 export const mailgun = defineMailProvider({
   name: 'mailgun',
   config: MailgunConfig,
-  sender: (config, kit) => createMailgunApi(config, kit),
+  sender: (config, resources) => createMailgunApi(config, resources),
   webhook: mailgunWebhook,
 });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { env } from '../../kit/config.js';
+import { env } from '../../kit/process/config.js';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
-import type { SourceKit } from '../../kit/subgraph.js';
-import { basicCredentials, safeEqual } from '../../kit/webhooks.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
+import { basicCredentials, safeEqual } from './webhook-signatures.js';
 import { providerEntry, sandboxUrl } from '../registry.js';
 import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import type { OutgoingEmail } from './messages.js';
@@ -19,8 +19,8 @@ export const PostmarkConfig = z.object({
 const PostmarkSent = z.object({ MessageID: z.string().min(1), ErrorCode: z.literal(0) });
 
 /** Postmark server API: `POST /email` with the server token. */
-export function createPostmarkApi(config: z.infer<typeof PostmarkConfig> & SenderSettings, kit: SourceKit) {
-  const source = kit.source({
+export function createPostmarkApi(config: z.infer<typeof PostmarkConfig> & SenderSettings, resources: SubgraphResources) {
+  const source = resources.source({
     name: providerEntry('postmark').source,
     baseUrl: config.POSTMARK_API_URL,
     headers: { 'x-postmark-server-token': config.POSTMARK_SERVER_TOKEN, accept: 'application/json' },
@@ -104,6 +104,6 @@ function postmarkWebhook(config: z.infer<typeof PostmarkConfig>): WebhookReceive
 export const postmark = defineMailProvider({
   name: 'postmark',
   config: PostmarkConfig,
-  sender: (config, kit) => createPostmarkApi(config, kit),
+  sender: (config, resources) => createPostmarkApi(config, resources),
   webhook: postmarkWebhook,
 });

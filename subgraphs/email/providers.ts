@@ -1,5 +1,5 @@
 import { provablyNotSent } from '../../kit/source/outcome.js';
-import type { SourceKit } from '../../kit/subgraph.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { EmailConfig } from './config.js';
 import { mailgun } from './mailgun.js';
 import type { MailSender, WebhookReceiver } from './mail-provider.js';
@@ -19,11 +19,11 @@ export const MAIL_PROVIDER_NAMES: readonly string[] = MAIL_PROVIDERS.map((provid
 /** The providers of EMAIL_PROVIDERS, in its order: their senders and their webhook receivers. */
 export function createMailProviders(
   config: EmailConfig,
-  kit: SourceKit,
+  resources: SubgraphResources,
 ): Array<{ name: string; sender: MailSender; webhook: WebhookReceiver }> {
   return config.EMAIL_PROVIDERS.map((name) => {
     const provider = MAIL_PROVIDERS.find((candidate) => candidate.name === name)!; // EMAIL_PROVIDERS names only these
-    return { name, sender: provider.sender(config, kit), webhook: provider.webhook(config, config.WEBHOOK_TOLERANCE_SECONDS) };
+    return { name, sender: provider.sender(config, resources), webhook: provider.webhook(config, config.WEBHOOK_TOLERANCE_SECONDS) };
   });
 }
 

@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { pageSize } from '../../kit/args.js';
-import { SCOPES, requireScope, requireSelf } from '../../kit/caller.js';
+import { pageSize } from '../../kit/subgraph/page-size.js';
+import { SCOPES, requireScope, requireSelf } from '../../kit/caller/scopes.js';
 import { badUserInput } from '../../kit/errors.js';
-import { runOnce, type RunOnceOptions } from '../../kit/idempotency.js';
-import { DateTimeScalar } from '../../kit/scalars.js';
+import { runOnce, type RunOnceOptions } from '../../kit/state/idempotency.js';
+import { DateTimeScalar } from '../../kit/subgraph/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { provablyNotSent } from '../../kit/source/outcome.js';
 import { sendThrough } from './providers.js';
@@ -48,10 +48,10 @@ function requiredEmail(parent: { email?: string | null }): string {
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   User: {
-    emailMessages: async (parent, { first }, { caller, loaders, sources }) => {
+    emailMessages: async (parent, { first }, { caller, loaders, dependencies }) => {
       requireSelf(caller, parent.id);
       const messages = await loaders.messages.load({ address: requiredEmail(parent), first: pageSize(first, 'first', 100, 10) });
-      const statuses = await sources.statuses.of(messages);
+      const statuses = await dependencies.statuses.of(messages);
       return messages.map((m, i) => ({ ...m, status: statuses[i]! }));
     },
     emailDeliverability: async (parent, _args, { caller, loaders }) => {
@@ -60,20 +60,21 @@ export const resolvers: Resolvers = {
     },
   },
   Query: {
-    emailSend: async (_parent, { idempotencyKey: key }, { caller, sources }) => {
+    emailSend: async (_parent, { idempotencyKey: key }, { caller, dependencies }) => {
       requireScope(caller, SCOPES.sendEmail);
       if (!IDEMPOTENCY_KEY.test(key)) throw badUserInput('idempotencyKey must be 1 to 255 printable characters', 'idempotencyKey');
-      const record = await sources.keys.get<SentEmail>(sendKey(caller.userId, key));
+      const record = await dependencies.keys.get<SentEmail>(sendKey(caller.userId, key));
       if (!record) return null;
       const sendId = keyedSendId(caller.userId, key);
-      const sent = record.state === 'done' ? record.result : record.state === 'unknown' ? await sources.statuses.sendOf(sendId) : undefined;
+      const sent =
+        record.state === 'done' ? record.result : record.state === 'unknown' ? await dependencies.statuses.sendOf(sendId) : undefined;
       if (!sent) return { idempotencyKey: key, sendId, state: record.state === 'pending' ? 'PENDING' : 'OUTCOME_UNKNOWN' };
-      const [status] = await sources.statuses.of([{ id: sent.messageId, status: 'PROCESSED' }]);
+      const [status] = await dependencies.statuses.of([{ id: sent.messageId, status: 'PROCESSED' }]);
       return { idempotencyKey: key, sendId, state: 'ACCEPTED', messageId: sent.messageId, provider: sent.provider, status };
     },
   },
   Mutation: {
-    sendEmail: async (_parent, { input }, { caller, sources, logger, idempotencyKey: headerKey }) => {
+    sendEmail: async (_parent, { input }, { caller, dependencies, logger, idempotencyKey: headerKey }) => {
       requireScope(caller, SCOPES.sendEmail);
       const to = input.to.trim();
       if (!EMAIL.test(to) || to.length > 254) throw badUserInput('input.to must be a single email address', 'input.to');
@@ -86,7 +87,7 @@ export const resolvers: Resolvers = {
       }
       const content = { to, subject, text: input.text ?? undefined, html: input.html ?? undefined, categories };
       const send = async (sendId: string): Promise<SentEmail> => {
-        const { messageId, provider } = await sendThrough(sources.providers, { ...content, sendId });
+        const { messageId, provider } = await sendThrough(dependencies.providers, { ...content, sendId });
         logger.info({ sendId, messageId, provider }, 'email accepted');
         return { messageId, sendId, provider };
       };
@@ -95,7 +96,7 @@ export const resolvers: Resolvers = {
       if (!IDEMPOTENCY_KEY.test(key))
         throw badUserInput('input.idempotencyKey must be 1 to 255 printable characters', 'input.idempotencyKey');
       const fingerprint = createHash('sha256').update(JSON.stringify(content)).digest('hex');
-      return runOnce(sources.keys, sendKey(caller.userId, key), fingerprint, () => send(keyedSendId(caller.userId, key)), {
+      return runOnce(dependencies.keys, sendKey(caller.userId, key), fingerprint, () => send(keyedSendId(caller.userId, key)), {
         ...SEND_ONCE,
         logger,
       });

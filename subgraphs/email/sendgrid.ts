@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { env } from '../../kit/config.js';
+import { env } from '../../kit/process/config.js';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
-import { ecdsaP256Verifier, isFresh } from '../../kit/webhooks.js';
+import { ecdsaP256Verifier, isFresh } from './webhook-signatures.js';
 import { providerEntry, sandboxUrl } from '../registry.js';
 import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
-import type { SourceKit } from '../../kit/subgraph.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { UpstreamResponse } from '../../kit/source/response.js';
 import type { EmailMessageRecord, OutgoingEmail } from './messages.js';
 import type { MessageStatus } from './statuses.js';
@@ -80,8 +80,8 @@ export const SendgridConfig = z.object({
 type SendgridConfig = z.infer<typeof SendgridConfig> & SenderSettings;
 
 /** SendGrid v3 client: mail send, Email Activity, bounce suppressions. */
-export function createSendgridApi(config: SendgridConfig, kit: SourceKit) {
-  const source = kit.source({
+export function createSendgridApi(config: SendgridConfig, resources: SubgraphResources) {
+  const source = resources.source({
     name: providerEntry('sendgrid').source,
     baseUrl: config.SENDGRID_API_URL,
     headers: { authorization: `Bearer ${config.SENDGRID_API_KEY}`, accept: 'application/json' },
@@ -215,11 +215,11 @@ function sendgridWebhook(config: z.infer<typeof SendgridConfig>, toleranceSecond
   };
 }
 
-/** One SendGrid client per subgraph (its kit): the sender and the Email Activity reads share its breaker and cache. */
-const clients = new WeakMap<SourceKit, SendgridApi>();
-export function sendgridApi(config: SendgridConfig, kit: SourceKit): SendgridApi {
-  let client = clients.get(kit);
-  if (!client) clients.set(kit, (client = createSendgridApi(config, kit)));
+/** One SendGrid client per subgraph (its resources): the sender and the Email Activity reads share its breaker and cache. */
+const clients = new WeakMap<SubgraphResources, SendgridApi>();
+export function sendgridApi(config: SendgridConfig, resources: SubgraphResources): SendgridApi {
+  let client = clients.get(resources);
+  if (!client) clients.set(resources, (client = createSendgridApi(config, resources)));
   return client;
 }
 

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { RedisConnection } from '../../kit/redis.js';
+import type { RedisConnection } from '../../kit/state/redis.js';
 import { z } from 'zod';
 
 export type MessageStatus = 'PROCESSED' | 'DELIVERED' | 'NOT_DELIVERED' | 'BOUNCED' | 'OPENED';

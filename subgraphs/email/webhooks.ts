@@ -1,12 +1,12 @@
 import type { Express, Request, Response } from 'express';
 import type { Registry } from 'prom-client';
-import { discardBody, readBody, type ReceivedBody } from '../../kit/body.js';
+import { discardBody, readBody, type ReceivedBody } from '../../kit/process/request-body.js';
 import { StoreUnavailableError } from '../../kit/errors.js';
-import { appliedEvents, type IdempotencyStore } from '../../kit/idempotency.js';
-import type { Logger } from '../../kit/logger.js';
-import { metricsIn } from '../../kit/metrics.js';
-import { errorJson } from '../../kit/service.js';
-import { messageOf } from '../../kit/thrown.js';
+import { appliedEvents, type IdempotencyStore } from '../../kit/state/idempotency.js';
+import type { Logger } from '../../kit/process/logger.js';
+import { metricsIn } from '../../kit/process/metrics.js';
+import { errorJson } from '../../kit/process/service.js';
+import { messageOf } from '../../kit/process/caught.js';
 import type { DeliveryEvent, Refusal, WebhookReceiver } from './mail-provider.js';
 import type { MessageStatuses } from './statuses.js';
 
@@ -40,12 +40,12 @@ export function receiveWebhooks(
   app: Express,
   {
     receivers,
-    sources,
+    dependencies,
     logger,
     registry,
   }: {
     receivers: ReadonlyArray<{ name: string; webhook: WebhookReceiver }>;
-    sources: { statuses: MessageStatuses; keys: IdempotencyStore };
+    dependencies: { statuses: MessageStatuses; keys: IdempotencyStore };
     logger: Logger;
     registry: Registry;
   },
@@ -56,10 +56,10 @@ export function receiveWebhooks(
     ['provider', 'outcome'],
   );
   // In the idempotency store, which replicas share through Redis: a retry to another replica is known there too.
-  const applied = appliedEvents(sources.keys, APPLIED_RETENTION_MS);
+  const applied = appliedEvents(dependencies.keys, APPLIED_RETENTION_MS);
   const context = {
     async spendOnce(token: string, body: string, ttlMs: number) {
-      const use = await sources.keys.claim(token, body, 'webhook', ttlMs);
+      const use = await dependencies.keys.claim(token, body, 'webhook', ttlMs);
       return use === 'claimed' || use.fingerprint === body;
     },
   };
@@ -103,8 +103,8 @@ export function receiveWebhooks(
       fresh = events.filter((e) => unseen.delete(e.id));
       await Promise.all(
         fresh.flatMap((e) => [
-          ...(e.messageId && e.status ? [sources.statuses.record(e.messageId, e.status)] : []),
-          ...(e.messageId && e.sendId ? [sources.statuses.linkSend(e.sendId, { messageId: e.messageId, provider })] : []),
+          ...(e.messageId && e.status ? [dependencies.statuses.record(e.messageId, e.status)] : []),
+          ...(e.messageId && e.sendId ? [dependencies.statuses.linkSend(e.sendId, { messageId: e.messageId, provider })] : []),
         ]),
       );
       await applied.remember(fresh.map((e) => e.id));

@@ -1,8 +1,8 @@
-import { fanOut, groupBy } from '../../kit/batch.js';
-import type { SubgraphContext } from '../../kit/subgraph.js';
+import { fanOut, groupBy } from '../../kit/subgraph/batch.js';
+import type { SubgraphContext } from '../../kit/subgraph/definition.js';
 import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type StoredObject } from './s3.js';
-import { createLoader } from '../../kit/loader.js';
-import type { Sources } from './sources.js';
+import { createLoader } from '../../kit/subgraph/loader.js';
+import type { Dependencies } from './dependencies.js';
 
 /** A file as resolvers see it: the listed object plus its name within the user's folder. */
 export interface FileRecord extends StoredObject {
@@ -27,7 +27,7 @@ function firstOf(page: ObjectPage, maxKeys: number): ObjectPage {
   return { objects: page.objects.slice(0, maxKeys), isTruncated: true };
 }
 
-export function createLoaders({ s3 }: Sources) {
+export function createLoaders({ s3 }: Dependencies) {
   /**
    * Pages of user listings. Keys that start at the same place in the same user's folder
    * (a files page and the storage total of one user) share one call, made for the largest
@@ -79,4 +79,4 @@ export function createLoaders({ s3 }: Sources) {
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;
-export type Context = SubgraphContext<Sources, Loaders>;
+export type Context = SubgraphContext<Dependencies, Loaders>;

@@ -1,7 +1,7 @@
-import { pageSize } from '../../kit/args.js';
-import { requireSelf } from '../../kit/caller.js';
+import { pageSize } from '../../kit/subgraph/page-size.js';
+import { requireSelf } from '../../kit/caller/scopes.js';
 import { badUserInput } from '../../kit/errors.js';
-import { DateTimeScalar } from '../../kit/scalars.js';
+import { DateTimeScalar } from '../../kit/subgraph/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { userPrefix } from './loaders.js';
 
@@ -56,18 +56,19 @@ export const resolvers: Resolvers = {
   },
   File: {
     contentType: async (file, _args, { loaders }) => (await loaders.metadata.load(file))?.contentType ?? null,
-    downloadUrl: ({ key, name }, _args, { sources }) => sources.s3.presignGet(key, sources.files.downloadOverrides(name)).url,
+    downloadUrl: ({ key, name }, _args, { dependencies }) =>
+      dependencies.s3.presignGet(key, dependencies.files.downloadOverrides(name)).url,
   },
   Mutation: {
-    createUploadUrl: (_parent, { input }, { caller, sources }) => {
+    createUploadUrl: (_parent, { input }, { caller, dependencies }) => {
       requireSelf(caller, input.userId);
       const nameRefusal = fileNameRefusal(input.fileName);
       if (nameRefusal) throw badUserInput(nameRefusal, 'input.fileName');
       const contentType = input.contentType.toLowerCase();
-      const refusal = sources.files.uploadRefusal(input.size, contentType);
+      const refusal = dependencies.files.uploadRefusal(input.size, contentType);
       if (refusal) throw badUserInput(refusal.message, `input.${refusal.field}`);
       const key = `${userPrefix(input.userId)}${input.fileName}`;
-      const { url, expiresAt } = sources.s3.presignPut(key, contentType, input.size);
+      const { url, expiresAt } = dependencies.s3.presignPut(key, contentType, input.size);
       const headers = [
         { name: 'Content-Type', value: contentType },
         { name: 'Content-Length', value: String(input.size) },

@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
-import type { SourceKit } from '../../kit/subgraph.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { StorageConfig } from './config.js';
 import { providerEntry } from '../registry.js';
 
@@ -52,7 +52,7 @@ function parseXml(text: string): unknown {
 const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/');
 
 /** S3-compatible object storage client: SigV4-signed by the aws4 package, path-style. */
-export function createS3Api(config: StorageConfig, kit: SourceKit) {
+export function createS3Api(config: StorageConfig, resources: SubgraphResources) {
   const credentials = { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY };
   // Virtual-host style names the bucket in the host; path-style in the first path segment.
   const inHost = (endpoint: string) => {
@@ -64,7 +64,7 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
   const publicEndpoint = inHost(config.S3_PUBLIC_ENDPOINT || config.S3_ENDPOINT);
   const bucketPath = config.S3_FORCE_PATH_STYLE ? `/${encodeURIComponent(config.S3_BUCKET)}` : '';
 
-  const source = kit.source({
+  const source = resources.source({
     name: providerEntry('s3').source,
     baseUrl: endpoint.href,
     timeoutMs: 2000,
@@ -165,10 +165,10 @@ export function createS3Api(config: StorageConfig, kit: SourceKit) {
       const version = `${object.key}\u0000${object.etag}\u0000${object.lastModified}`;
       const known = metadataByVersion.get(version);
       if (known) {
-        kit.metrics.cacheLookups.inc({ source: source.name, result: 'hit' });
+        resources.metrics.cacheLookups.inc({ source: source.name, result: 'hit' });
         return known;
       }
-      kit.metrics.cacheLookups.inc({ source: source.name, result: 'miss' });
+      resources.metrics.cacheLookups.inc({ source: source.name, result: 'miss' });
       const metadata = await headObject(object.key);
       if (metadata) metadataByVersion.set(version, metadata);
       return metadata;

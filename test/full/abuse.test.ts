@@ -16,14 +16,15 @@ import { AuthConfig, mintToken } from '../../gateway/auth.js';
 import { persistedQueryExtension } from '../../gateway/manifest.js';
 import { mobile as mobileClient } from '../../gateway/clients/mobile.js';
 import { persistedManifestFile } from '../../gateway/clients/index.js';
-import { CALLER_HEADER, SIGNATURE_HEADER, createCallerSigner, createRequestSignature } from '../../kit/caller.js';
-import { LOCAL } from '../../kit/local-defaults.js';
+import { CALLER_HEADER, createCallerSigner } from '../../kit/caller/token.js';
+import { SIGNATURE_HEADER, createRequestSignature } from '../../kit/caller/body-signature.js';
+import { LOCAL } from '../../kit/process/local-defaults.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { providerEntry, SUBGRAPH_NAMES } from '../../subgraphs/registry.js';
 import { FREE_SANDBOX_PORTS } from '../helpers.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
-import { envName } from '../../kit/env-name.js';
-import { COMMITTED_SECRETS } from '../../kit/committed-secrets.js';
+import { envName } from '../../kit/process/env-name.js';
+import { COMMITTED_SECRETS } from '../../kit/process/committed-secrets.js';
 
 /** This deployment's own secrets: none of them is a committed development value. */
 const SECRETS = {

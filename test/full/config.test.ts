@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
-import { ConfigError, env, loadConfig } from '../../kit/config.js';
+import { ConfigError, env, loadConfig } from '../../kit/process/config.js';
 import { freePort } from '../helpers.js';
 import { bareEnv, runToEnd, startProgram, tsxProgram } from '../../scripts/programs.js';
 

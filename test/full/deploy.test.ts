@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { AuthConfig, mintToken } from '../../gateway/auth.js';
-import { COMMITTED_SECRETS } from '../../kit/committed-secrets.js';
+import { COMMITTED_SECRETS } from '../../kit/process/committed-secrets.js';
 
-import { listen, type RunningService } from '../../kit/service.js';
+import { listen, type RunningService } from '../../kit/process/service.js';
 import { createAccountsSandbox } from '../../sandbox/accounts.js';
 import { generateSeed } from '../../sandbox/seed.js';
 import { CLIENTS, clientByName } from '../../gateway/clients/index.js';

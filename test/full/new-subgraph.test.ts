@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { REPO } from '../../scripts/programs.js';
 import { copyRepository, type RepositoryCopy } from './repository-copy.js';
-import { envName } from '../../kit/env-name.js';
+import { envName } from '../../kit/process/env-name.js';
 
 const HAS_KUBECTL = spawnSync('kubectl', ['version', '--client']).status === 0;
 let copy: RepositoryCopy;

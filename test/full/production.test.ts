@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, test } from '@jest/globals';
-import { LOCAL } from '../../kit/local-defaults.js';
+import { LOCAL } from '../../kit/process/local-defaults.js';
 import { bareEnv, runToEnd, tsxProgram } from '../../scripts/programs.js';
 import { providerEntry } from '../../subgraphs/registry.js';
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { FREE_SANDBOX_PORTS, HAS_REDIS, asGateway, freePort, graphql, startRedis, type TestRedis } from '../helpers.js';
-import { envName } from '../../kit/env-name.js';
+import { envName } from '../../kit/process/env-name.js';
 
 if (!HAS_REDIS) console.warn('redis-server not found: the quota tests are skipped (.ci/run installs it)');
 const describeWithRedis = HAS_REDIS ? describe : describe.skip;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterAll, expect, test } from '@jest/globals';
 import { AuthConfig, mintToken } from '../../gateway/auth.js';
-import { localUrl } from '../../kit/local-defaults.js';
+import { localUrl } from '../../kit/process/local-defaults.js';
 import { clientByName } from '../../gateway/clients/index.js';
 import { bareEnv, runToEnd, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 

@@ -23,7 +23,7 @@ import { providerEntry, SUBGRAPH_NAMES, type SubgraphName } from '../../subgraph
 import { FREE_SANDBOX_PORTS, HAS_REDIS, as, asGateway, freePort, graphql, persistedId, startRedis, type TestRedis } from '../helpers.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { eventMessageId } from '../../subgraphs/analytics/events.js';
-import { envName } from '../../kit/env-name.js';
+import { envName } from '../../kit/process/env-name.js';
 
 const HAS_HAPROXY = spawnSync('haproxy', ['-v']).status === 0;
 if (!HAS_HAPROXY) console.warn('haproxy not found: the replica test is skipped (.ci/run installs it)');

@@ -11,7 +11,7 @@ import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { FREE_SANDBOX_PORTS, as } from '../helpers.js';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
-import { envName } from '../../kit/env-name.js';
+import { envName } from '../../kit/process/env-name.js';
 
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 let sandbox: Sandbox;

@@ -1,4 +1,4 @@
-import { PROVIDERS } from '../subgraphs/registry.js';
+import { PROVIDERS } from '../../subgraphs/registry.js';
 import { LOCAL } from './local-defaults.js';
 
 /**

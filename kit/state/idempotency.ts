@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import type { Logger } from './logger.js';
+import type { Logger } from '../process/logger.js';
 import type { RedisConnection } from './redis.js';
-import { graphqlCodeOf, messageOf } from './thrown.js';
+import { graphqlCodeOf, messageOf } from '../process/caught.js';
 
 /**
  * What happened to the first request with an idempotency key. `pending` while it runs;

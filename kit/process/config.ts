@@ -199,7 +199,7 @@ export const ProcessConfig = z.object({
 });
 export type ProcessConfig = z.infer<typeof ProcessConfig>;
 
-/** OpenTelemetry's standard variables, validated like every other setting (kit/tracing.ts). */
+/** OpenTelemetry's standard variables, validated like every other setting (kit/process/tracing.ts). */
 export const TracingConfig = z.object({
   /** Where spans go (OTLP over HTTP); unset, nothing is exported and the SDK is not loaded. */
   OTEL_EXPORTER_OTLP_ENDPOINT: env.url().optional(),

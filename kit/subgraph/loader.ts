@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { inSpan } from './tracing.js';
+import { inSpan } from '../process/tracing.js';
 
 /**
  * A DataLoader whose every batch is a span (`dataloader.batch <name>`, with its size), so a

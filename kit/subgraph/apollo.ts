@@ -6,9 +6,9 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { UpstreamError } from './errors.js';
-import type { Logger } from './logger.js';
-import { stringPropertyOf } from './thrown.js';
+import { UpstreamError } from '../errors.js';
+import type { Logger } from '../process/logger.js';
+import { stringPropertyOf } from '../process/caught.js';
 
 /**
  * Errors a client may see: GraphQL's own (validation, bad input) and typed upstream

@@ -1,74 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import express, { type Express } from 'express';
+import express from 'express';
 import type { Registry } from 'prom-client';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import {
-  CALLER_HEADER,
-  InternalTokenConfig,
-  SIGNATURE_HEADER,
-  createCallerVerifier,
-  createRequestSignature,
-  type Caller,
-} from './caller.js';
-import { ServerConfig, env, loadAll, loadConfig, metricsPortOf } from './config.js';
-import { errorFormatter, noPhoneHomePlugins } from './graphql.js';
-import { createLogger, type Logger } from './logger.js';
-import { OPERATION_HEADER, createOperationMetrics, createRegistry } from './metrics.js';
-import { createServiceApp, listen, type RunningService } from './service.js';
-import { createSourceKit, SourceKitConfig, type SourceKit } from './source/kit.js';
-import { SpanKind, context, extractContext, trace, tracer } from './tracing.js';
-import { envName } from './env-name.js';
-
-export type { SourceKit } from './source/kit.js';
-
-/** Per-request context of every subgraph resolver. */
-export interface SubgraphContext<Sources, Loaders> {
-  requestId: string;
-  /** Who is calling, as the gateway vouches; every request has one. */
-  caller: Caller;
-  /** The client's Idempotency-Key header, passed on by the gateway, if any. */
-  idempotencyKey?: string;
-  logger: Logger;
-  sources: Sources;
-  loaders: Loaders;
-}
-
-export interface SubgraphDefinition<Config extends z.ZodObject, Sources, Loaders> {
-  /** Lower-case name; also the prefix of its environment variables (`ACCOUNTS_PORT`). */
-  name: string;
-  defaultPort: number;
-  schemaFile: URL;
-  /** Environment variables of this subgraph (upstream URLs, credentials). */
-  config: Config;
-  resolvers: object;
-  /** The subgraph's upstream clients and stores, built with the kit so that it runs their lifecycle. */
-  createSources: (config: z.infer<Config>, kit: SourceKit) => Sources;
-  /** Extra HTTP routes of the subgraph's process (provider webhooks), beside /graphql. */
-  routes?: (app: Express, context: { config: z.infer<Config>; sources: Sources; logger: Logger; registry: Registry }) => void;
-  /** Called once per GraphQL request: loaders never share a cache between requests. */
-  createLoaders: (sources: Sources) => Loaders;
-}
-
-export function defineSubgraph<Config extends z.ZodObject, Sources, Loaders>(
-  definition: SubgraphDefinition<Config, Sources, Loaders>,
-): SubgraphDefinition<Config, Sources, Loaders> {
-  return definition;
-}
-
-export function readSchema(file: URL): string {
-  return readFileSync(file, 'utf8');
-}
-
-/** Any subgraph, whatever its config, sources and loaders (for code that runs them all). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each subgraph has its own config, sources and loaders types
-export type AnySubgraphDefinition = SubgraphDefinition<any, any, any>;
+import { readSchema, type AnySubgraphDefinition, type SubgraphContext } from './definition.js';
+import { CALLER_HEADER, InternalTokenConfig, createCallerVerifier, type Caller } from '../caller/token.js';
+import { SIGNATURE_HEADER, createRequestSignature } from '../caller/body-signature.js';
+import { ServerConfig, env, loadAll, loadConfig, metricsPortOf } from '../process/config.js';
+import { errorFormatter, noPhoneHomePlugins } from './apollo.js';
+import { createLogger } from '../process/logger.js';
+import { OPERATION_HEADER, createOperationMetrics, createRegistry } from '../process/metrics.js';
+import { createServiceApp, listen, type RunningService } from '../process/service.js';
+import { createSubgraphResources, SubgraphResourcesConfig } from '../source/resources.js';
+import { SpanKind, context, extractContext, trace, tracer } from '../process/tracing.js';
+import { envName } from '../process/env-name.js';
 
 /**
  * Each operation counted and timed by name and outcome, and the request's span named after it
@@ -105,7 +55,7 @@ function observeOperations(registry: Registry): ApolloServerPlugin {
 }
 
 /** What every subgraph process reads besides its own settings. */
-export const SubgraphServerConfig = ServerConfig.extend(InternalTokenConfig.shape).extend(SourceKitConfig.shape);
+export const SubgraphServerConfig = ServerConfig.extend(InternalTokenConfig.shape).extend(SubgraphResourcesConfig.shape);
 
 /** A subgraph's ports, read under its prefix (`ACCOUNTS_PORT`, `ACCOUNTS_METRICS_PORT`). */
 export const portsOf = (definition: AnySubgraphDefinition) =>
@@ -129,8 +79,8 @@ export async function startSubgraph(
 
   const logger = createLogger(`subgraph-${definition.name}`, config.LOG_LEVEL);
   const registry = createRegistry(`subgraph-${definition.name}`);
-  const kit = createSourceKit(logger, registry, processConfig);
-  const sources = definition.createSources(config, kit);
+  const resources = createSubgraphResources(logger, registry, processConfig);
+  const dependencies = definition.createDependencies(config, resources);
 
   const subgraphSchema = buildSubgraphSchema({
     typeDefs: parse(readSchema(definition.schemaFile)),
@@ -144,7 +94,7 @@ export async function startSubgraph(
   });
   await server.start();
 
-  const app = createServiceApp({ details: () => kit.health() });
+  const app = createServiceApp({ details: () => resources.health() });
   const verifyCaller = createCallerVerifier(config.INTERNAL_TOKEN_SECRET, definition.name);
   const signature = createRequestSignature(config.INTERNAL_TOKEN_SECRET);
   // What the checks before Apollo learned of each request: the caller the gateway vouched
@@ -152,7 +102,7 @@ export async function startSubgraph(
   const vouched = new WeakMap<IncomingMessage, { caller: Caller; signed: boolean }>();
   const refuse = (res: express.Response, status: number, message: string, code: string) =>
     res.status(status).json({ errors: [{ message, extensions: { code } }] });
-  definition.routes?.(app, { config, sources, logger, registry });
+  definition.routes?.(app, { config, dependencies, logger, registry });
   app.use(
     '/graphql',
     // The request's span, continuing the gateway's trace (`traceparent`); active for everything
@@ -218,8 +168,8 @@ export async function startSubgraph(
           caller,
           idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
           logger: logger.child({ requestId, userId: caller.userId, ...(typeof traceparent === 'string' ? { traceparent } : {}) }),
-          sources,
-          loaders: definition.createLoaders(sources),
+          dependencies,
+          loaders: definition.createLoaders(dependencies),
         };
       },
     }),
@@ -230,7 +180,7 @@ export async function startSubgraph(
     metrics: { registry, port: metricsPort },
     onClose: async () => {
       await server.stop();
-      await kit.close();
+      await resources.close();
     },
   });
 }

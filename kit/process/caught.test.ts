@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { GraphQLError } from 'graphql';
-import { asError, graphqlCodeOf, messageOf, nameOf, propertyOf } from './thrown.js';
+import { asError, graphqlCodeOf, messageOf, nameOf, propertyOf } from './caught.js';
 
 describe('reading what was thrown', () => {
   test.each([

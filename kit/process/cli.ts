@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, ProcessConfig, loadConfig } from './config.js';
-import { messageOf } from './thrown.js';
+import { messageOf } from './caught.js';
 
 /**
  * Command-line programs (bench, token, schema check, running one service) say what is wrong

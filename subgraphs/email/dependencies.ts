@@ -1,23 +1,23 @@
-import { createIdempotencyStore } from '../../kit/idempotency.js';
-import type { SourceKit } from '../../kit/subgraph.js';
+import { createIdempotencyStore } from '../../kit/state/idempotency.js';
+import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { EmailConfig } from './config.js';
 import { createMailProviders } from './providers.js';
 import { sendgridApi } from './sendgrid.js';
 import { createMessageStatuses } from './statuses.js';
 
 /** What the resolvers, loaders and webhook routes reach upstream and shared state through. */
-export function createSources(config: EmailConfig, kit: SourceKit) {
+export function createDependencies(config: EmailConfig, resources: SubgraphResources) {
   // What replicas share (idempotency keys, webhook tokens, statuses, quotas, pauses) is in Redis when configured.
-  const redis = kit.redis();
+  const redis = resources.redis();
   return {
     /** SendGrid's client: the Email Activity and bounce reads (message lists come from it, whichever providers send). */
-    sendgrid: sendgridApi(config, kit),
+    sendgrid: sendgridApi(config, resources),
     /** The mail providers of EMAIL_PROVIDERS, in order. */
-    providers: createMailProviders(config, kit),
+    providers: createMailProviders(config, resources),
     /** Idempotency keys of sends and webhook tokens seen, shared by replicas when REDIS_URL is set. */
     keys: createIdempotencyStore(redis),
     /** Delivery events heard by webhook. */
     statuses: createMessageStatuses(redis),
   };
 }
-export type Sources = ReturnType<typeof createSources>;
+export type Dependencies = ReturnType<typeof createDependencies>;

@@ -1,9 +1,9 @@
 import { Redis, ReplyError } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
-import { env } from './config.js';
-import { StoreUnavailableError } from './errors.js';
-import type { Logger } from './logger.js';
+import { env } from '../process/config.js';
+import { StoreUnavailableError } from '../errors.js';
+import type { Logger } from '../process/logger.js';
 
 /** Where replicas keep what they must agree on; every process that shares state reads these. */
 export const RedisConfig = z.object({

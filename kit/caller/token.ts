@@ -1,10 +1,9 @@
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { GraphQLError } from 'graphql';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { env } from './config.js';
-import { LOCAL } from './local-defaults.js';
+import { env } from '../process/config.js';
+import { LOCAL } from '../process/local-defaults.js';
 
 /** The key gateways and subgraphs share to vouch for callers; every one of them reads it. */
 export const InternalTokenConfig = z.object({
@@ -16,7 +15,7 @@ export const InternalTokenConfig = z.object({
  * subgraph as a short-lived token for that subgraph alone, signed with a key only the
  * gateways and subgraphs hold (INTERNAL_TOKEN_SECRET): a request that reaches a subgraph any
  * other way cannot claim to be anyone, and a token taken from one subgraph's traffic opens
- * no other. Each request also carries a signature of its token and body (SIGNATURE_HEADER),
+ * no other. Each request also carries a signature of its token and body (body-signature.ts),
  * so a token seen in traffic cannot carry a request of someone else's making (such as entity
  * representations naming another user's email).
  */
@@ -41,32 +40,6 @@ const ISSUED_TOKEN_BYTES = 8 * 2 ** 20;
 const SIGNED_TOKEN_OVERHEAD = 256;
 
 const keyOf = (secret: string): KeyObject => createSecretKey(Buffer.from(secret));
-
-export const SIGNATURE_HEADER = 'x-patchbay-signature';
-const SIGNATURE_VERSION = 'v1=';
-
-/**
- * Signs (or checks) a subgraph request: HMAC-SHA256 over its caller token and its exact body,
- * with a key of its own derived from the internal secret. Synchronous and cheap (a hash of the
- * body), as it runs on every subgraph call.
- */
-export function createRequestSignature(secret: string): {
-  sign(callerToken: string, body: string | Buffer): string;
-  matches(signature: string | undefined, callerToken: string, body: Buffer): boolean;
-} {
-  const key = createHmac('sha256', secret).update('patchbay subgraph request signature').digest();
-  const digest = (callerToken: string, body: string | Buffer) =>
-    createHmac('sha256', key).update(callerToken).update('\n').update(body).digest();
-  return {
-    sign: (callerToken, body) => SIGNATURE_VERSION + digest(callerToken, body).toString('base64url'),
-    matches(signature, callerToken, body) {
-      if (!signature?.startsWith(SIGNATURE_VERSION)) return false;
-      const given = Buffer.from(signature.slice(SIGNATURE_VERSION.length), 'base64url');
-      const expected = digest(callerToken, body);
-      return given.length === expected.length && timingSafeEqual(given, expected);
-    },
-  };
-}
 
 /**
  * Signs caller tokens, one per (caller, subgraph), and hands out the same token again for
@@ -123,29 +96,4 @@ export function createCallerVerifier(secret: string, subgraph: string): (token: 
       return undefined;
     }
   };
-}
-
-/**
- * Every scope a token may carry, declared once: the subgraphs check them, `npm run token`
- * refuses others. `admin` sees and does everything (support staff, back office).
- */
-export const SCOPES = { admin: 'admin', sendEmail: 'email:send', readAnalytics: 'analytics:read' } as const;
-export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
-const ALL_SCOPES: ReadonlySet<string> = new Set(Object.values(SCOPES));
-export const isScope = (value: string): value is Scope => ALL_SCOPES.has(value);
-const ADMIN = SCOPES.admin;
-
-const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
-
-export const hasScope = (caller: Caller, scope: Scope) => caller.scopes.includes(scope) || caller.scopes.includes(ADMIN);
-
-/** A user's own data is theirs; anyone else's needs the admin scope. */
-export function requireSelf(caller: Caller, userId: string): void {
-  if (caller.userId !== userId && !caller.scopes.includes(ADMIN)) {
-    throw forbidden("Only the user themselves (or the admin scope) may see or change this user's data");
-  }
-}
-
-export function requireScope(caller: Caller, scope: Scope): void {
-  if (!hasScope(caller, scope)) throw forbidden(`This needs the ${scope} scope`);
 }

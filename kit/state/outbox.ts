@@ -1,8 +1,8 @@
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import type { Logger } from './logger.js';
+import type { Logger } from '../process/logger.js';
 import { outboxMetrics, type OutboxMetrics } from './outbox-metrics.js';
-import { messageOf } from './thrown.js';
+import { messageOf } from '../process/caught.js';
 
 /** An event waiting for delivery, under the id the provider deduplicates on. */
 export interface OutboxItem<T> {

@@ -1,29 +1,29 @@
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import type { Logger } from '../logger.js';
-import { createSourceMetrics, type SourceMetrics } from '../metrics.js';
-import { connectRedis, RedisConfig, type RedisConnection } from '../redis.js';
-import { messageOf } from '../thrown.js';
+import type { Logger } from '../process/logger.js';
+import { createSourceMetrics, type SourceMetrics } from '../process/metrics.js';
+import { connectRedis, RedisConfig, type RedisConnection } from '../state/redis.js';
+import { messageOf } from '../process/caught.js';
 import { createSource, type Source, type SourceOptions } from './index.js';
 import { SharedBucket } from './limiter.js';
 import { createPauseBoard } from './pauses.js';
 
-/** What the source kit of a process reads: its Redis, and how many replicas share a quota. */
-export const SourceKitConfig = RedisConfig.extend({
+/** What the resources of a process reads: its Redis, and how many replicas share a quota. */
+export const SubgraphResourcesConfig = RedisConfig.extend({
   /**
    * How many replicas share a provider quota declared `shared`: while Redis cannot be reached,
    * each keeps this share of it (never the whole quota each, never none).
    */
   SHARED_QUOTA_REPLICAS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(1000).default(2),
 });
-export type SourceKitConfig = z.infer<typeof SourceKitConfig>;
+export type SubgraphResourcesConfig = z.infer<typeof SubgraphResourcesConfig>;
 
 /**
  * What a subgraph builds its sources with. Everything made through it belongs to the
  * subgraph's lifecycle: its state is on /readyz, and it is closed when the subgraph stops
  * (what was registered with onClose first, then the sources, then Redis).
  */
-export interface SourceKit {
+export interface SubgraphResources {
   logger: Logger;
   metrics: SourceMetrics;
   /** The subgraph's metrics registry, for what reports beside its sources (an outbox). */
@@ -40,13 +40,13 @@ export interface SourceKit {
   onClose(close: () => Promise<void> | void): void;
 }
 
-export interface OwnedSourceKit extends SourceKit {
+export interface OwnedSubgraphResources extends SubgraphResources {
   /** Breaker states and Redis state, for /readyz. */
   health(): { breakers: Record<string, string>; redis?: string };
   close(): Promise<void>;
 }
 
-export function createSourceKit(logger: Logger, registry: Registry, config?: SourceKitConfig): OwnedSourceKit {
+export function createSubgraphResources(logger: Logger, registry: Registry, config?: SubgraphResourcesConfig): OwnedSubgraphResources {
   const metrics = createSourceMetrics(registry);
   const sources: Source[] = [];
   const closers: Array<() => Promise<void> | void> = [];

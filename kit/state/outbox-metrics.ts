@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { metricsIn } from './metrics.js';
+import { metricsIn } from '../process/metrics.js';
 
 export type OutboxMetrics = ReturnType<typeof outboxMetrics>;
 

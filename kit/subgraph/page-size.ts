@@ -1,4 +1,4 @@
-import { badUserInput } from './errors.js';
+import { badUserInput } from '../errors.js';
 
 /** A page size argument within 1..max, with the argument's name in the error. */
 export function pageSize(value: number | null | undefined, name: string, max: number, fallback: number): number {

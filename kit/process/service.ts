@@ -6,7 +6,7 @@ import { usageError } from './cli.js';
 import { ConfigError, ProcessConfig, ServerConfig, loadConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { startTracing } from './tracing.js';
-import { messageOf } from './thrown.js';
+import { messageOf } from './caught.js';
 
 export interface RunningService {
   name: string;

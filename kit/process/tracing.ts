@@ -10,10 +10,10 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import type { TracingConfig } from './config.js';
-import { graphqlCodeOf, nameOf } from './thrown.js';
+import { graphqlCodeOf, nameOf } from './caught.js';
 
 /*
- * OpenTelemetry, by its standard variables (TracingConfig, kit/config.ts). Every process
+ * OpenTelemetry, by its standard variables (TracingConfig, kit/process/config.ts). Every process
  * builds its spans with the API (a no-op until an SDK is registered); the SDK is loaded and
  * started only when an OTLP endpoint is set, so tracing costs nothing otherwise.
  */
