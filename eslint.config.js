@@ -32,7 +32,26 @@ export default tseslint.config(
       ...importX.flatConfigs.typescript.settings,
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
     },
-    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      // Layering runs one way (CONTRIBUTING "Habits"): kit/ below everything (it reads only
+      // the registry's data), subgraphs/ and gateway/ beside each other, the rest on top.
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            { target: './kit', from: './subgraphs', except: ['./registry.ts'] },
+            ...['./gateway', './sandbox', './scripts', './test', './bench'].map((from) => ({ target: './kit', from })),
+            ...['./sandbox', './scripts', './test', './bench'].flatMap((from) => [
+              { target: './subgraphs', from },
+              { target: './gateway', from },
+            ]),
+            { target: './subgraphs', from: './gateway' },
+            { target: './gateway', from: './subgraphs' },
+          ],
+        },
+      ],
+    },
   },
   // Tests read providers' untyped API specs and JSON answers.
   { files: ['test/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },

@@ -23,8 +23,10 @@ export interface QueryLimits extends RequestLimits {
 
 /**
  * Everything that differs between the clients one gateway program serves. The subgraphs a
- * gateway routes to are not here: they come from the supergraph it loads. Each value can
- * be overridden per deployment by environment (`<CLIENT>_MAX_COST=...`, gateway/settings.ts).
+ * gateway routes to are not here: they come from the supergraph it loads. Each setting is a
+ * default a deployment may override by environment (`<CLIENT>_MAX_COST=...`, the tables of
+ * gateway/settings.ts); the contract and `defer` shape the schema the client is served, which
+ * is composed and checked before deployment, so they are the file's alone.
  */
 export interface ClientConfig {
   name: string;
