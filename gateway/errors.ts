@@ -55,13 +55,6 @@ function withoutInternals(error: GraphQLError): GraphQLError {
 const isClientSafe = (error: GraphQLError): boolean =>
   !error.originalError || (isGraphQLError(error.originalError) && isClientSafe(error.originalError));
 
-/**
- * What a client may see of an error. A subgraph that cannot be reached or answers too late
- * fails the fields it owns with SUBGRAPH_UNAVAILABLE or SUBGRAPH_TIMEOUT naming it, never the
- * transport's message (which holds internal addresses); GraphQL errors made for clients pass
- * as they are; anything else is logged and answered INTERNAL_SERVER_ERROR, with no message,
- * stack or detail, whatever NODE_ENV is.
- */
 /** Whether an error is the engine's for a subgraph call that failed in transport: `unavailable`, `timeout`, or undefined. */
 export function transportFailureOf(error: unknown): 'unavailable' | 'timeout' | undefined {
   if (!isGraphQLError(error)) return undefined;
@@ -70,6 +63,13 @@ export function transportFailureOf(error: unknown): 'unavailable' | 'timeout' | 
   return TIMED_OUT.has(code) || wasAborted(error.originalError) ? 'timeout' : 'unavailable';
 }
 
+/**
+ * What a client may see of an error. A subgraph that cannot be reached or answers too late
+ * fails the fields it owns with SUBGRAPH_UNAVAILABLE or SUBGRAPH_TIMEOUT naming it, never the
+ * transport's message (which holds internal addresses); GraphQL errors made for clients pass
+ * as they are; anything else is logged and answered INTERNAL_SERVER_ERROR, with no message,
+ * stack or detail, whatever NODE_ENV is.
+ */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
     const graphqlError = isGraphQLError(error) ? error : undefined;

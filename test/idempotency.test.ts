@@ -83,7 +83,7 @@ describe('sendEmail with an idempotency key', () => {
       const input = mail({ idempotencyKey: 'concurrent-1' });
       const results = await Promise.all(Array.from({ length: 10 }, () => send(gateway, input)));
       expect(new Set(results.map((r) => JSON.stringify(r.body.data))).size).toBe(1);
-      expect(results[0]!.body.data!.sendEmail.messageId).toBeTruthy();
+      expect(results[0]!.body.data!.sendEmail.messageId).toBe(stack.sandbox.providers.sendgrid.sent.at(-1)!.messageId);
       expect(sendgridSends(input.to)).toBe(1);
     } finally {
       stack.sandbox.clearFaults();

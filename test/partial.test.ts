@@ -21,8 +21,20 @@ async function dashboardWithoutStorage() {
   expect(user.name).toBe(stack.sandbox.seed.users[0]!.name);
   expect(user.files).toBeNull();
   expect(user.storageUsedBytes).toBeNull();
-  expect(user.emailMessages!.length).toBeGreaterThan(0);
-  expect(user.recentEvents!.length).toBeGreaterThan(0);
+  const seed = stack.sandbox.seed;
+  expect(user.emailMessages!.map((m) => m.id)).toEqual(
+    seed.messages
+      .filter((m) => m.to_email === seed.users[0]!.email)
+      .slice(0, 5)
+      .map((m) => m.msg_id),
+  );
+  expect(user.recentEvents!.map((e) => e.name)).toEqual(
+    seed.events
+      .filter((e) => e.properties.distinct_id === 'usr_00001' && e.properties.time * 1000 >= Date.now() - 30 * 86_400_000)
+      .sort((a, b) => b.properties.time - a.properties.time)
+      .slice(0, 10)
+      .map((e) => e.event),
+  );
   return body;
 }
 

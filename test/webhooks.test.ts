@@ -15,7 +15,7 @@ import { startSubgraph } from '../kit/subgraph/server.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { subgraph as email } from '../subgraphs/email/index.js';
 import { createMessageStatuses, type MessageStatuses } from '../subgraphs/email/statuses.js';
-import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis } from './helpers.js';
+import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis, until } from './helpers.js';
 import { providerEntry } from '../subgraphs/registry.js';
 
 let stack: Stack;
@@ -73,13 +73,12 @@ describe('the email subgraph receives delivery webhooks', () => {
       input: { to: user.email, subject: 'Webhook check', text: 'Hi' },
     });
     const messageId = sent.body.data!.sendEmail.messageId;
-    let status: string | undefined;
-    for (let i = 0; i < 50 && status !== 'DELIVERED'; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    const status = async () => {
       const { body } = await graphql(`${stack.gateways.web!.url}/graphql`, DashboardDocument, { userId: user.id }, await as(user.id));
-      status = body.data!.user!.emailMessages!.find((m) => m.id === messageId)?.status;
-    }
-    expect(status).toBe('DELIVERED');
+      return body.data!.user!.emailMessages!.find((m) => m.id === messageId)?.status;
+    };
+    await until(async () => (await status()) === 'DELIVERED', { what: 'the webhook to be applied' });
+    expect(await status()).toBe('DELIVERED');
   });
 
   test('a message sent through Mailgun moves to DELIVERED on its signed webhook, named by the send id it carried', async () => {
@@ -96,18 +95,18 @@ describe('the email subgraph receives delivery webhooks', () => {
         headers,
       );
       expect(sent.body.data?.sendEmail.provider).toBe('mailgun');
-      let send: { state: string; provider: string | null; status: string | null } | undefined;
-      for (let i = 0; i < 50 && send?.status !== 'DELIVERED'; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        const { body } = await graphql<{ emailSend: typeof send }, { key: string }>(
+      type Send = { state: string; provider: string | null; status: string | null };
+      const send = async () => {
+        const { body } = await graphql<{ emailSend: Send | null }, { key: string }>(
           `${stack.gateways.web!.url}/graphql`,
           'query ($key: String!) { emailSend(idempotencyKey: $key) { state provider status } }',
           { key: idempotencyKey },
           headers,
         );
-        send = body.data?.emailSend ?? undefined;
-      }
-      expect(send).toEqual({ state: 'ACCEPTED', provider: 'mailgun', status: 'DELIVERED' });
+        return body.data?.emailSend;
+      };
+      await until(async () => (await send())?.status === 'DELIVERED', { what: 'the Mailgun webhook to be applied' });
+      expect(await send()).toEqual({ state: 'ACCEPTED', provider: 'mailgun', status: 'DELIVERED' });
     } finally {
       stack.sandbox.clearFaults();
     }
@@ -282,10 +281,7 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
       expect(await away.json()).toEqual({ errors: [{ message: expect.any(String), extensions: { code: 'STORE_UNAVAILABLE' } }] });
       redis.process.kill('SIGCONT');
       let again: Response | undefined;
-      for (let i = 0; i < 40 && again?.status !== 200; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        again = await deliver();
-      }
+      await until(async () => (again = await deliver()).status === 200, { timeoutMs: 10_000, what: 'Redis to answer again' });
       expect(await again!.json()).toEqual({ received: 2, applied: 2, duplicates: 0 });
     } finally {
       redis.process.kill('SIGCONT');

@@ -1,5 +1,5 @@
 import { Redis, ReplyError } from 'ioredis';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { env } from '../process/config.js';
 import { StoreUnavailableError } from '../errors.js';
@@ -50,8 +50,17 @@ export function connectRedis(url: string, options: { commandTimeoutMs: number; l
   let failing = false;
   let lastLoggedAt = 0;
   let suppressed = 0;
+  // Every error counted, though few are logged: the rate says how hard it is trying to reconnect.
+  const errors =
+    options.registry &&
+    new Counter({
+      name: 'patchbay_redis_connection_errors_total',
+      help: 'Errors of the Redis connection: each failed connect or reconnect attempt, and each broken connection',
+      registers: [options.registry],
+    });
   client.on('error', (error: Error & { code?: string }) => {
     failing = true;
+    errors?.inc();
     const now = Date.now();
     if (now - lastLoggedAt < ERROR_LOG_WINDOW_MS) {
       suppressed++;

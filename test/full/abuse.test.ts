@@ -21,7 +21,7 @@ import { SIGNATURE_HEADER, createRequestSignature } from '../../kit/caller/body-
 import { LOCAL } from '../../kit/process/local-defaults.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { providerEntry, SUBGRAPH_NAMES } from '../../subgraphs/registry.js';
-import { FREE_SANDBOX_PORTS } from '../helpers.js';
+import { FREE_SANDBOX_PORTS, until } from '../helpers.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { envName } from '../../kit/process/env-name.js';
 import { COMMITTED_SECRETS } from '../../kit/process/committed-secrets.js';
@@ -692,8 +692,7 @@ describe("tracked event ids are the caller's", () => {
     expect((await track(otherUser, 'usr_00002', `Theirs ${id}`)).json).toEqual({ data: { track: { accepted: 1, eventIds: [id] } } });
     // Both reach Segment, each under a message id of its user's (Segment keeps one event per message id).
     const delivered = () => sandbox.providers.segment.ingested.filter((event) => event.event.endsWith(id));
-    const deadline = Date.now() + 20_000;
-    while (delivered().length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => delivered().length >= 2, { timeoutMs: 20_000, what: 'both events at Segment' });
     expect(
       delivered()
         .map((event) => [event.properties.distinct_id, event.event])

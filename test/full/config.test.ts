@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
 import { ConfigError, env, loadConfig } from '../../kit/process/config.js';
-import { freePort } from '../helpers.js';
+import { freePort, until } from '../helpers.js';
 import { bareEnv, runToEnd, startProgram, tsxProgram } from '../../scripts/programs.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -120,7 +120,7 @@ describe('shutdown', () => {
     });
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
     child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await until(async () => (await fetch(`${url}/readyz`)).status === 503, { timeoutMs: 5000, what: '/readyz to say draining' });
     const draining = await fetch(`${url}/readyz`);
     expect(draining.status).toBe(503);
     expect(await draining.json()).toMatchObject({ status: 'draining' });

@@ -14,7 +14,8 @@ import { METRICS_PORT_OFFSET } from '../../kit/process/config.js';
 import { localUrl } from '../../kit/process/local-defaults.js';
 import { clientByName } from '../../gateway/clients/index.js';
 import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES, providerEntry, type ProviderName } from '../../subgraphs/registry.js';
-import { persistedId } from '../helpers.js';
+import { generateSeed } from '../../sandbox/seed.js';
+import { persistedId, until } from '../helpers.js';
 import { bareEnv, runToEnd, startProgram, type RunningProgram } from '../../scripts/programs.js';
 
 const env = bareEnv({ LOG_LEVEL: 'info' });
@@ -85,8 +86,17 @@ describe('every service as its own process, as the README starts them', () => {
     expect(me).toMatchObject({ id: 'usr_00001', email: expect.stringContaining('@'), storageUsedBytes: expect.any(Number) });
     expect(me.files.nodes).toHaveLength(2);
     expect(me.files.nodes[0].downloadUrl).toMatch(new RegExp(`^${localUrl(sandboxPort('s3'))}/`));
-    expect(me.emailMessages.length).toBeGreaterThan(0);
-    expect(me.recentEvents.length).toBeGreaterThan(0);
+    // The sandbox process's data: the same seed makes the same messages here.
+    const seed = generateSeed();
+    const email = seed.users.find((user) => user.id === 'usr_00001')!.email;
+    expect(me.email).toBe(email);
+    expect(me.emailMessages.map((m: { subject: string }) => m.subject)).toEqual(
+      seed.messages
+        .filter((m) => m.to_email === email)
+        .slice(0, 2)
+        .map((m) => m.subject),
+    );
+    expect(me.recentEvents).toHaveLength(2);
 
     const before = (await sandboxCalls(sandboxPort('sendgrid'))).mailSend ?? 0;
     const sent = await post(ports.web, {
@@ -119,6 +129,8 @@ describe('every service as its own process, as the README starts them', () => {
     });
 
     const id = `per-process-${Date.now()}`;
+    const batches = async () => (await sandboxCalls(sandboxPort('segment'))).segmentBatch ?? 0;
+    const batchesBefore = await batches();
     const tracked = await post(ports.mobile, {
       variables: { events: [{ id, userId: 'usr_00001', name: 'Opened App' }] },
       extensions: { persistedQuery: { version: 1, sha256Hash: persistedId('Track') } },
@@ -126,9 +138,9 @@ describe('every service as its own process, as the README starts them', () => {
     expect(tracked.body.errors).toBeUndefined();
     expect(tracked.body.data!.track).toMatchObject({ accepted: 1, eventIds: [id] });
     // The outbox delivers to Segment after acknowledging.
-    for (let i = 0; i < 100 && !(await sandboxCalls(sandboxPort('segment'))).segmentBatch; i++)
-      await new Promise((r) => setTimeout(r, 100));
-    expect((await sandboxCalls(sandboxPort('segment'))).segmentBatch).toBeGreaterThanOrEqual(1);
+    await until(async () => (await batches()) > batchesBefore, { timeoutMs: 10_000, what: 'the batch at Segment' });
+    // One event, one batch.
+    expect((await batches()) - batchesBefore).toBe(1);
     // The typed documents are what the manifest holds.
     expect(print(HomeDocument)).toContain('query Home');
     expect(print(TrackDocument)).toContain('mutation Track');

@@ -13,7 +13,7 @@ import { print } from 'graphql';
 import { TrackDocument } from '../../clients/mobile/__generated__/operations.js';
 import { SendEmailDocument } from '../../clients/web/__generated__/operations.js';
 import { startStack, type Stack } from '../../scripts/stack.js';
-import { HAS_REDIS, as, startRedis, type TestRedis } from '../helpers.js';
+import { HAS_REDIS, as, startRedis, until, type TestRedis } from '../helpers.js';
 import { bareEnv, startProgram, tsxProgram } from '../../scripts/programs.js';
 import { eventMessageId } from '../../subgraphs/analytics/events.js';
 
@@ -24,7 +24,8 @@ let redis: TestRedis;
 let stack: Stack;
 let dir: string;
 let headers: Record<string, string>;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A client's own pause: between its requests, and before it asks again. */
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   if (!HAS_REDIS) return;
@@ -55,7 +56,7 @@ async function withRetries(ask: () => Promise<Answer>): Promise<Answer> {
     const answer = await ask();
     for (const error of answer.errors ?? []) seen.push(error.extensions?.code ?? 'NO_CODE');
     if (!answer.errors?.some((e) => e.extensions?.retryable) || attempt === 80) return answer;
-    await sleep(250);
+    await pause(250);
   }
 }
 
@@ -87,13 +88,10 @@ const readiness = async (subgraph: string) => {
   const response = await fetch(`${stack.subgraphs[subgraph]!.url}/readyz`);
   return { status: response.status, redis: ((await response.json()) as { redis?: string }).redis };
 };
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(100);
-  }
-}
+const redisIs =
+  (state: string, ...subgraphs: string[]) =>
+  async () =>
+    (await Promise.all(subgraphs.map(readiness))).every((answer) => answer.redis === state);
 
 describeWithRedis('Redis paused, stopped and restarted mid-traffic', () => {
   test('every send happens once, every acknowledged event arrives, every failure is typed and retryable', async () => {
@@ -108,29 +106,37 @@ describeWithRedis('Redis paused, stopped and restarted mid-traffic', () => {
         const [sent, acked] = await Promise.all([sendOnce(`outage-${i}`, to), track(ids)]);
         sends.push({ to, answer: sent });
         tracked.push({ ids, answer: acked });
-        await sleep(50);
+        await pause(50);
       }
     };
     const clients = Promise.all([1, 2, 3, 4].map(client));
+    /** Until the clients have met `count` more answers (or errors) than now: traffic went on through a phase. */
+    const trafficThrough = (count: number, what: string) => {
+      const from = sends.length + seen.length;
+      return until(() => sends.length + seen.length >= from + count, { timeoutMs: 30_000, what });
+    };
 
-    await sleep(1000);
+    await trafficThrough(8, 'traffic before the outage');
     redis.process.kill('SIGSTOP');
-    await sleep(2000);
+    await until(redisIs('unavailable', 'email'), { timeoutMs: 30_000, what: 'the email subgraph to see Redis paused' });
+    await until(() => seen.includes('STORE_UNAVAILABLE'), { timeoutMs: 30_000, what: 'a client to meet the paused Redis' });
     expect(await readiness('email')).toEqual({ status: 200, redis: 'unavailable' });
     redis.process.kill('SIGCONT');
-    await sleep(1000);
+    await until(redisIs('ready', 'email', 'analytics'), { timeoutMs: 30_000, what: 'Redis to answer again' });
+    await trafficThrough(8, 'traffic after the pause');
 
     redis.process.kill('SIGTERM');
     await new Promise((resolve) => redis.process.once('exit', resolve));
-    await sleep(1500);
+    await until(redisIs('unavailable', 'email', 'analytics'), { timeoutMs: 30_000, what: 'both subgraphs to see Redis gone' });
     // Still in rotation: Redis is every replica's, taking them all out would fail every field.
     expect(await readiness('email')).toEqual({ status: 200, redis: 'unavailable' });
     expect(await readiness('analytics')).toEqual({ status: 200, redis: 'unavailable' });
+    await trafficThrough(4, 'traffic while Redis is stopped');
     redis = await startRedis({ port: redis.port, dir });
-    await sleep(1500);
+    await until(redisIs('ready', 'email', 'analytics'), { timeoutMs: 30_000, what: 'Redis to be back' });
+    await trafficThrough(8, 'traffic after the restart');
     traffic = false;
     await clients;
-    await until(async () => (await readiness('email')).redis === 'ready');
 
     // The outage was met, and answered as a retryable store failure, never as a crash or a hang.
     expect(seen).toContain('STORE_UNAVAILABLE');
@@ -141,7 +147,7 @@ describeWithRedis('Redis paused, stopped and restarted mid-traffic', () => {
     // Every acknowledged event reaches Segment.
     const acknowledged = tracked.filter((t) => !t.answer.errors).flatMap((t) => t.ids);
     expect(acknowledged).toHaveLength(tracked.length * 3);
-    await until(() => ingested('outage-').size >= acknowledged.length);
+    await until(() => ingested('outage-').size >= acknowledged.length, { timeoutMs: 30_000, what: 'every acknowledged event at Segment' });
     expect([...ingested('outage-')].sort()).toEqual([...acknowledged].sort());
   }, 90_000);
 });
@@ -150,10 +156,16 @@ describeWithRedis('an unreachable Redis at start', () => {
   test('the process serves, says so on /readyz, and logs connection errors as rate-limited JSON', async () => {
     const email = await startProgram(
       tsxProgram('scripts/run-subgraph.ts', 'email'),
-      bareEnv({ EMAIL_PORT: '0', LOG_LEVEL: 'info', REDIS_URL: 'redis://127.0.0.1:1' }),
+      bareEnv({ EMAIL_PORT: '0', EMAIL_METRICS_PORT: '0', LOG_LEVEL: 'info', REDIS_URL: 'redis://127.0.0.1:1' }),
     );
     try {
-      await sleep(3000);
+      const connectionErrors = async () =>
+        Number(
+          /^patchbay_redis_connection_errors_total(?:{[^}]*})? (\d+)/m.exec(
+            await (await fetch(`${email.metricsUrl}/metrics`)).text(),
+          )?.[1] ?? 0,
+        );
+      await until(async () => (await connectionErrors()) >= 4, { timeoutMs: 20_000, what: 'four failed connection attempts' });
       const response = await fetch(`${email.url}/readyz`);
       expect(response.status).toBe(200);
       expect(((await response.json()) as { redis: string }).redis).toBe('unavailable');

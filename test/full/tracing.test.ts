@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { FREE_SANDBOX_PORTS, as } from '../helpers.js';
+import { FREE_SANDBOX_PORTS, as, until } from '../helpers.js';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { envName } from '../../kit/process/env-name.js';
@@ -52,13 +52,11 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-async function spansOf(traceId: string, until: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
-  for (let i = 0; i < 100; i++) {
-    const spans = receiver.spans.filter((span) => span.traceId === traceId);
-    if (until(spans)) return spans;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return receiver.spans.filter((span) => span.traceId === traceId);
+/** The spans of a trace once `complete` says they have all arrived (or what arrived in 10 s, for the assertions to show). */
+async function spansOf(traceId: string, complete: (spans: ReceivedSpan[]) => boolean): Promise<ReceivedSpan[]> {
+  const spans = () => receiver.spans.filter((span) => span.traceId === traceId);
+  await until(() => complete(spans()), { timeoutMs: 10_000, what: `the spans of trace ${traceId}` }).catch(() => undefined);
+  return spans();
 }
 
 describe('one client request is one trace, across processes', () => {

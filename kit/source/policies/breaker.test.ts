@@ -42,6 +42,6 @@ describe('the breaker a policy declares', () => {
   test('needs a rule to open on', () => {
     expect(buildBreaker(undefined)).toBeUndefined();
     expect(() => buildBreaker({ halfOpenAfterMs: 1000 })).toThrow(/failureRate, consecutiveFailures or both/);
-    expect(buildBreaker(STANDARD_BREAKER)).toBeDefined();
+    expect(buildBreaker(STANDARD_BREAKER)?.state).toBe(CircuitState.Closed);
   });
 });
