@@ -32,6 +32,8 @@ await runCommand('new:client', async () => {
   if (taken.includes(name)) usageError(`"${name}" is taken (clients, subgraphs, providers and programs: ${taken.join(', ')})`);
 
   const Name = name[0]!.toUpperCase() + name.slice(1);
+  // The strictest client's limits (the smallest body): a new client starts with least it may do.
+  const model = [...CLIENTS].sort((a, b) => a.maxBodyBytes - b.maxBodyBytes)[0]!;
   const safelist = values.safelist === true;
   const used = [
     ...CLIENTS.map((client) => client.defaultPort),
@@ -58,23 +60,11 @@ export const ${name}: ClientConfig = {
   ide: false,
   defer: false,
   corsOrigins: [],
-  limits: {
-    depth: 6,
-    aliases: 5,
-    tokens: 500,
-    selections: 500,
-    fieldRepeats: 10,
-    cost: 1000,
-    costMode: 'enforce',
-    listSize: 10,
-    documentChars: 16_384,
-    variableDepth: 8,
-    variableValues: 2000,
-    variableChars: 16_384,
-  },
-  maxBodyBytes: 16 * 1024,
-  forwardHeaders: ['accept-language', 'idempotency-key'],
-  subgraphTimeoutMs: 6000,
+  // ${model.name}'s limits to start with: make them this client's own.
+  limits: ${JSON.stringify(model.limits)},
+  maxBodyBytes: ${model.maxBodyBytes},
+  forwardHeaders: ${JSON.stringify(model.forwardHeaders)},
+  subgraphTimeoutMs: ${model.subgraphTimeoutMs},
 };
 `,
     [`clients/${name}/${Name}Viewer.graphql`]: `# Who is calling: the ${name} client's first operation.
@@ -117,8 +107,8 @@ kind: Ingress
 metadata:
   name: gateway-${name}
   annotations:
-    # ${name.toUpperCase()}_MAX_BODY_BYTES (16 KB).
-    nginx.ingress.kubernetes.io/proxy-body-size: 16k
+    # ${name.toUpperCase()}_MAX_BODY_BYTES (${model.maxBodyBytes / 1024} KB).
+    nginx.ingress.kubernetes.io/proxy-body-size: ${Math.ceil(model.maxBodyBytes / 1024)}k
 spec:
   ingressClassName: nginx
   tls:
