@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import semver from 'semver';
 import { readBody, type ReceivedBody } from '../kit/process/request-body.js';
 import { usageError } from '../kit/process/cli.js';
 import { createLogger } from '../kit/process/logger.js';
@@ -14,6 +15,7 @@ import { redisPersistedQueryStore } from './persisted-query-store.js';
 import { GRAPHQL_PATH, createGateway } from './runtime.js';
 import { clientVariable, loadGatewaySettings } from './settings.js';
 import { openSupergraph } from './supergraph.js';
+import { appVersionOf, readReleasePolicy, readReleases, releasesDir } from './releases.js';
 
 /**
  * A body already read, as the engine's adapter takes it from `req.body`: an async iterable of
@@ -40,6 +42,11 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const settings = loadGatewaySettings(client, environment);
   const logger = createLogger(`gateway-${client.name}`, settings.process.LOG_LEVEL);
   const registry = createRegistry(`gateway-${client.name}`);
+  // Every supported release's operations beside the current ones: a phone that has not updated keeps working.
+  const releasesPath = settings.releasesPath ?? releasesDir(client.name);
+  const minimumAppVersion = settings.minimumAppVersion ?? readReleasePolicy(releasesPath).minimumVersion;
+  const releases = settings.safelist ? readReleases(releasesPath, minimumAppVersion) : undefined;
+  const manifest = settings.safelist ? readManifest(persistedManifestFile(client)) : undefined;
   const supergraphVariable = clientVariable(client, 'path' in settings.supergraph ? 'SUPERGRAPH_PATH' : 'SUPERGRAPH_URL');
   const supergraph = await openSupergraph(settings.supergraph, { variable: supergraphVariable, logger, registry });
   const { planner, why } = await choosePlanner(settings.process.QUERY_PLANNER);
@@ -50,9 +57,19 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
       ? connectRedis(settings.process.REDIS_URL, { commandTimeoutMs: settings.process.REDIS_COMMAND_TIMEOUT_MS, logger, registry })
       : undefined;
   const persistedQueries = redis ? redisPersistedQueryStore(redis, client.name, logger, settings.persistedQueries) : undefined;
-  const manifest = settings.safelist ? readManifest(persistedManifestFile(client)) : undefined;
-  const metrics = createGatewayMetrics(registry, client.name, manifest?.names);
-  const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist: manifest?.bodies, persistedQueries });
+  if (releases?.versions.length) logger.info({ releases: releases.versions, minimumAppVersion }, 'releases served');
+  const metrics = createGatewayMetrics(
+    registry,
+    client.name,
+    [...(manifest?.names ?? []), ...(releases?.names.values() ?? [])],
+    releases?.versions,
+  );
+  const safelist = manifest && {
+    bodies: new Map([...(releases?.bodies ?? []), ...manifest.bodies]),
+    releasesOf: releases?.releasesOf,
+    onMismatch: (appVersion: string) => metrics.releaseMismatch(appVersion),
+  };
+  const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist, persistedQueries });
   // The engine's server adapter disposes itself on SIGTERM; this process drains first and
   // disposes it when it closes (kit/process/service.ts), so those listeners go.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -65,6 +82,23 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const service = createServiceApp({ details: () => (redis ? { redis: redis.state() } : {}) });
   const handle: http.RequestListener = (req, res) => {
     if ((req.url ?? '').split('?')[0] !== GRAPHQL_PATH) return service(req, res);
+    const appVersion = appVersionOf(req.headers['x-app-version']?.toString());
+    if (minimumAppVersion && appVersion && semver.lt(appVersion, minimumAppVersion)) {
+      metrics.upgradeRequired();
+      // 200, as a GraphQL error: Apollo Kotlin and Apollo iOS hand it to the app in
+      // `response.errors`, where a 4xx would be a transport exception without its body.
+      return void sendResponse(
+        res,
+        errorResponse(
+          req.headers.accept,
+          200,
+          `This app version (${appVersion}) is no longer supported: update to ${minimumAppVersion} or later`,
+          'UPGRADE_REQUIRED',
+          {},
+          { minimumVersion: minimumAppVersion, appVersion },
+        ),
+      );
+    }
     if (req.method !== 'POST') return void gateway(req, res);
     void readBody(req, { limit: settings.maxBodyBytes, timeoutMs: BODY_TIMEOUT_MS }).then((body) => {
       if (body === 'aborted') return res.destroy();

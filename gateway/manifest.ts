@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { propertyOf, stringPropertyOf } from '../kit/process/caught.js';
 
 /** Apollo's persisted query manifest (`@apollo/generate-persisted-query-manifest`). */
-const Manifest = z.object({
+export const Manifest = z.object({
   format: z.literal('apollo-persisted-query-manifest'),
   version: z.literal(1),
   operations: z.array(

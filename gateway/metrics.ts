@@ -34,7 +34,12 @@ interface RequestRecord {
  * reason, and every subgraph call's latency and outcome. Operation names are bounded
  * (OperationLabels).
  */
-export function createGatewayMetrics(registry: Registry, client: string, persistedOperations: Iterable<string> = []) {
+export function createGatewayMetrics(
+  registry: Registry,
+  client: string,
+  persistedOperations: Iterable<string> = [],
+  releases: readonly string[] = [],
+) {
   const metric = metricsIn(registry);
   const requests = metric.counter(
     'patchbay_gateway_requests_total',
@@ -75,6 +80,17 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
     'APQ registrations by outcome (registered, known, caller_quota, total_quota: not kept, the query still ran; unavailable: Redis)',
     ['client', 'outcome'],
   );
+  const releaseMismatches = metric.counter(
+    'patchbay_gateway_release_mismatches_total',
+    "Operations run by an app of a known release that its release does not hold (served all the same), by the app's version",
+    ['client', 'app_version'],
+  );
+  const upgradesRequired = metric.counter(
+    'patchbay_gateway_upgrade_required_total',
+    'Requests of an app older than the minimum version, answered UPGRADE_REQUIRED',
+    ['client'],
+  );
+  const knownReleases = new Set(releases);
   const operations = new OperationLabels(persistedOperations);
   const records = new WeakMap<Request, RequestRecord>();
 
@@ -142,6 +158,13 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
     },
     authFailed(reason: string) {
       authFailures.inc({ client, reason });
+    },
+    /** Bounded: a version that is no release is `other`. */
+    releaseMismatch(appVersion: string) {
+      releaseMismatches.inc({ client, app_version: knownReleases.has(appVersion) ? appVersion : 'other' });
+    },
+    upgradeRequired() {
+      upgradesRequired.inc({ client });
     },
     persistedQueryRegistered(outcome: string) {
       persistedQueryRegistrations.inc({ client, outcome });

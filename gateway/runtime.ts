@@ -16,7 +16,7 @@ import { memoryPersistedQueryStore, type PersistedQueryStore } from './persisted
 import { useAutomaticPersistedQueries } from './plugins/automatic-persisted-queries.js';
 import { corsFor, useVaryOnOrigin } from './plugins/cors.js';
 import { useJsonBodies } from './plugins/json-bodies.js';
-import { useSafelist } from './plugins/safelist.js';
+import { useSafelist, type Safelist } from './plugins/safelist.js';
 import { useRequestLimits } from './plugins/request-limits.js';
 import { useRequestContext } from './plugins/request-context.js';
 import { useSignedSubgraphRequests } from './plugins/signed-subgraph-requests.js';
@@ -49,7 +49,7 @@ export function createGateway(
     planner: QueryPlanner;
     metrics: GatewayMetrics;
     /** The operations a safelisted client may run, by id; absent, ad-hoc queries and APQ. */
-    safelist?: ReadonlyMap<string, string>;
+    safelist?: Safelist;
     persistedQueries?: PersistedQueryStore;
   },
 ): GatewayRuntime<ClientAuthContext> {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import semver from 'semver';
 import { z } from 'zod';
 import { ConfigError, ServerConfig, env, isProduction, loadAll, loadConfig, metricsPortOf } from '../kit/process/config.js';
 import { InternalTokenConfig } from '../kit/caller/token.js';
@@ -37,6 +38,7 @@ const list = (item: z.ZodType<string, string>) =>
 const origins = list(
   z.string().regex(/^(?:https?:\/\/[^/\s]+|null)$/, 'must be a comma-separated list of origins like https://app.example.com'),
 );
+const appVersion = z.string().refine((value) => semver.valid(value) !== null, 'must be a version like 1.4.0');
 const headerNames = list(
   z
     .string()
@@ -96,6 +98,16 @@ export const CLIENT_SETTINGS = {
   maxBodyBytes: setting('MAX_BODY_BYTES', 'largest request body', (client) => count(client.maxBodyBytes, 10 * 2 ** 20)),
   subgraphTimeoutMs: setting('SUBGRAPH_TIMEOUT_MS', 'time one subgraph call may take before its fields fail', (client) =>
     count(client.subgraphTimeoutMs, 120_000),
+  ),
+  releasesPath: setting(
+    'RELEASES_PATH',
+    "the directory of its releases, each shipped app version's operations (`<version>.json`), served by id beside the current ones; none: `clients/<client>/releases/`",
+    () => z.string().min(1).optional(),
+  ),
+  minimumAppVersion: setting(
+    'MIN_APP_VERSION',
+    'an app older than this (`x-app-version`) is answered `UPGRADE_REQUIRED` before anything runs, overriding `releases.json` (an emergency); none: the committed minimum',
+    () => appVersion.optional(),
   ),
 };
 

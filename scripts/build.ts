@@ -16,6 +16,7 @@ const RUNTIME_FILES = [
   /^subgraphs\/[^/]+\/schema\.graphql$/,
   /^schema\/[^/]+\.graphql$/,
   /^clients\/[^/]+\/persisted-query-manifest\.json$/,
+  /^clients\/[^/]+\/releases\/[^/]+\.json$/,
 ];
 const candidates = ['subgraphs', 'schema', 'clients'].flatMap((dir) =>
   readdirSync(`${root}${dir}`, { recursive: true, encoding: 'utf8' }).map((file) => `${dir}/${file.replaceAll('\\', '/')}`),

@@ -27,7 +27,7 @@ const ENV_MARKERS = [
   "# --- end of the clients' settings",
 ];
 
-const shown = (value: unknown) => (Array.isArray(value) ? value.join(',') || 'none' : String(value));
+const shown = (value: unknown) => (value === undefined ? 'none' : Array.isArray(value) ? value.join(',') || 'none' : String(value));
 
 /** A setting's local default for each client, once when they all share it. */
 function defaults(row: (typeof ALL_CLIENT_SETTINGS)[number]): string {

@@ -79,8 +79,8 @@ describe('what the docs name exists', () => {
 
   test.each(DOCUMENTS)('%s: every file and folder of the repository it names', (file) => {
     const roots = readdirSync(REPO).filter((name) => !['node_modules', 'dist', '.git', '.outbox', '.env'].includes(name));
-    // What the scaffold examples write (billing, partner) and placeholders (NNNN) are not in the repository.
-    const example = /billing|BillingItems|partner|PartnerViewer|NNNN/;
+    // What the scaffold and release examples write (billing, partner, 1.4.0) and placeholders (NNNN) are not in the repository.
+    const example = /billing|BillingItems|partner|PartnerViewer|NNNN|releases\/1\.4\.0/;
     const paths = [
       ...read(file).matchAll(/[`(\s]((?:\.?[\w-]+\/)+[\w.-]*|[\w-]+\.(?:ts|md|json|ya?ml|js)|Dockerfile|\.env\.example)[`)\s,.:;]/g),
     ]

@@ -2,17 +2,29 @@ import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { persistedQueryHash } from '../manifest.js';
 import { requestError } from '../errors.js';
+import { appVersionOf } from '../releases.js';
 
 const ID_REQUIRED = 'This endpoint runs persisted operations only: send extensions.persistedQuery.sha256Hash';
 
 /**
- * Safelisting: only the operations of the client's manifest run, named by id (the APQ
- * extension Apollo's clients send). The manifest's text runs for an id, whatever text came
+ * Safelisting: only the operations of the client's manifest and of its supported releases run,
+ * named by id (the APQ extension Apollo's clients send). An app of a known release that runs an
+ * id of another release is served, and counted. The manifest's text runs for an id, whatever text came
  * along; a raw query or an id the manifest lacks is refused before parsing, and nothing is
  * registered at run time. Yoga's persisted-operations plugin does the work; the first plugin
  * drops text sent with an id, so that the id alone decides.
  */
-export function useSafelist(operations: ReadonlyMap<string, string>): GatewayPlugin[] {
+export interface Safelist {
+  /** Operation text by id: the current operations' and every supported release's. */
+  bodies: ReadonlyMap<string, string>;
+  /** The releases that hold each id (an id of the current operations alone is in none). */
+  releasesOf?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Called when an app of a known release runs an id its release does not hold (served all the same). */
+  onMismatch?: (appVersion: string) => void;
+}
+
+export function useSafelist({ bodies, releasesOf, onMismatch }: Safelist): GatewayPlugin[] {
+  const releases = new Set([...(releasesOf?.values() ?? [])].flatMap((versions) => [...versions]));
   return [
     {
       onParams({ params, setParams }) {
@@ -20,7 +32,12 @@ export function useSafelist(operations: ReadonlyMap<string, string>): GatewayPlu
       },
     },
     usePersistedOperations({
-      getPersistedOperation: (id) => operations.get(id) ?? null,
+      getPersistedOperation: (id, request) => {
+        const body = bodies.get(id);
+        const appVersion = appVersionOf(request.headers.get('x-app-version'));
+        if (body && appVersion && releases.has(appVersion) && !releasesOf?.get(id)?.has(appVersion)) onMismatch?.(appVersion);
+        return body ?? null;
+      },
       allowArbitraryOperations: false,
       customErrors: {
         persistedQueryOnly: () => requestError(ID_REQUIRED, 'PERSISTED_QUERY_ID_REQUIRED'),

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import semver from 'semver';
+import { z } from 'zod';
+import { Manifest } from './manifest.js';
+
+/**
+ * A client's releases: what each shipped app version runs, frozen when it shipped
+ * (`npm run release -- <client> <version>`: clients/<client>/releases/<version>.json, Apollo's
+ * manifest format), and the oldest version still served (releases.json). The gateway serves
+ * every supported release's operations by id, so a phone that has not updated keeps working
+ * after the current operations move on.
+ */
+export const ReleasePolicy = z.object({
+  /** Older app versions are answered UPGRADE_REQUIRED before anything runs. */
+  minimumVersion: z
+    .string()
+    .refine((value) => semver.valid(value) !== null, 'must be a version like 1.4.0')
+    .optional(),
+});
+export type ReleasePolicy = z.infer<typeof ReleasePolicy>;
+
+export const POLICY_FILE = 'releases.json';
+
+export interface Releases {
+  /** Supported versions, oldest first. */
+  versions: string[];
+  minimumVersion?: string;
+  /** Operation text by id, of every supported release. */
+  bodies: Map<string, string>;
+  /** The releases that hold each id. */
+  releasesOf: Map<string, Set<string>>;
+  /** Operation names by id, for labels. */
+  names: Map<string, string>;
+}
+
+/** Where a client's releases are committed. */
+export const releasesDir = (client: string) => fileURLToPath(new URL(`../clients/${client}/releases/`, import.meta.url));
+
+const versionOf = (file: string) => file.replace(/\.json$/, '');
+
+/** The committed release policy of a directory (none: every release is supported). */
+export function readReleasePolicy(dir: string): ReleasePolicy {
+  const file = join(dir, POLICY_FILE);
+  return existsSync(file) ? ReleasePolicy.parse(JSON.parse(readFileSync(file, 'utf8'))) : {};
+}
+
+/**
+ * Reads a directory of releases: every `<version>.json` at or above the minimum. An id whose
+ * text is not the text it hashes, or a file that is not a manifest, fails the load with the file
+ * named: one id is one text in every release.
+ */
+export function readReleases(dir: string, minimumVersion = readReleasePolicy(dir).minimumVersion): Releases {
+  const releases: Releases = { versions: [], minimumVersion, bodies: new Map(), releasesOf: new Map(), names: new Map() };
+  if (!existsSync(dir)) return releases;
+  const files = readdirSync(dir).filter((file) => file.endsWith('.json') && file !== POLICY_FILE);
+  for (const file of files) {
+    if (!semver.valid(versionOf(file))) throw new Error(`${join(dir, file)}: a release is named by its version (1.4.0.json)`);
+  }
+  const supported = files
+    .map(versionOf)
+    .filter((version) => !minimumVersion || semver.gte(version, minimumVersion))
+    .sort(semver.compare);
+  for (const version of supported) {
+    const file = join(dir, `${version}.json`);
+    const manifest = Manifest.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (!manifest.success) throw new Error(`${file}: not a persisted query manifest (${manifest.error.issues[0]?.message})`);
+    for (const operation of manifest.data.operations) {
+      if (createHash('sha256').update(operation.body).digest('hex') !== operation.id)
+        throw new Error(`${file}: ${operation.name}'s id is not the hash of its text`);
+      releases.bodies.set(operation.id, operation.body);
+      releases.names.set(operation.id, operation.name);
+      (releases.releasesOf.get(operation.id) ?? releases.releasesOf.set(operation.id, new Set()).get(operation.id)!).add(version);
+    }
+    releases.versions.push(version);
+  }
+  return releases;
+}
+
+/** An app's version from its header (`1.4.0`, `1.4.0 (1203)`, `v1.4`); undefined when it names none. */
+export const appVersionOf = (header: string | null | undefined): string | undefined =>
+  header ? (semver.coerce(header)?.version ?? undefined) : undefined;

@@ -1,0 +1,153 @@
+/**
+ * Releases: every supported app version's operations are served by id beside the current
+ * ones; an app of a known release that runs another release's id is served and counted; an
+ * app older than the minimum is told to upgrade before anything runs; a release that is not
+ * what it claims fails the gateway's start; `npm run release` freezes the current operations.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { persistedManifestFile } from '../gateway/clients/index.js';
+import { mobile } from '../gateway/clients/mobile.js';
+import { startGateway } from '../gateway/index.js';
+import { writeRelease } from '../scripts/release.js';
+import { runToEnd, tsxProgram, bareEnv } from '../scripts/programs.js';
+import { startStack, type Stack } from '../scripts/stack.js';
+import { as } from './helpers.js';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+/** What the 1.0 app asked for on its home screen, before Home grew. */
+const HOME_1_0 = 'query Home($userId: ID!) {\n  user(id: $userId) {\n    id\n    name\n  }\n}';
+const manifestOf = (operations: Array<{ name: string; body: string }>) =>
+  JSON.stringify({
+    format: 'apollo-persisted-query-manifest',
+    version: 1,
+    operations: operations.map(({ name, body }) => ({ id: sha256(body), name, type: 'query', body })),
+  });
+
+let dir: string;
+let stack: Stack;
+let headers: Record<string, string>;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'patchbay-releases-'));
+  writeFileSync(join(dir, '1.0.0.json'), manifestOf([{ name: 'Home', body: HOME_1_0 }]));
+  writeFileSync(join(dir, '1.1.0.json'), readFileSync(persistedManifestFile(mobile), 'utf8'));
+  writeFileSync(join(dir, 'releases.json'), JSON.stringify({ minimumVersion: '1.0.0' }));
+  stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent', MOBILE_RELEASES_PATH: dir } });
+  headers = { 'content-type': 'application/json', ...(await as('usr_00001')) };
+});
+afterAll(async () => {
+  await stack?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const post = async (url: string, id: string, appVersion?: string) => {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { ...headers, ...(appVersion ? { 'x-app-version': appVersion } : {}) },
+    body: JSON.stringify({ variables: { userId: 'usr_00001' }, extensions: { persistedQuery: { version: 1, sha256Hash: id } } }),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as { data?: unknown; errors?: Array<{ extensions?: Record<string, unknown> }> },
+  };
+};
+const mismatches = async (appVersion: string) => {
+  const text = await (await fetch(`${stack.gateways.mobile!.metricsUrl}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('patchbay_gateway_release_mismatches_total{') && l.includes(`app_version="${appVersion}"`));
+  return Number(line?.split(' ').at(-1) ?? 0);
+};
+
+describe('a safelisted gateway serves every supported release', () => {
+  test("the 1.0 app's Home runs by its own id after the operation moved on", async () => {
+    const name = stack.sandbox.seed.users[0]!.name;
+    expect(await post(stack.gateways.mobile!.url, sha256(HOME_1_0), '1.0.0')).toEqual({
+      status: 200,
+      body: { data: { user: { id: 'usr_00001', name } } },
+    });
+    expect(await mismatches('1.0.0')).toBe(0);
+  });
+
+  test("an app of a known release running another release's id is served, and counted", async () => {
+    expect((await post(stack.gateways.mobile!.url, sha256(HOME_1_0), '1.1.0')).status).toBe(200);
+    expect(await mismatches('1.1.0')).toBe(1);
+  });
+
+  test('an app older than the minimum is told to upgrade, with the minimum, before anything runs', async () => {
+    stack.sandbox.resetCalls();
+    expect(await post(stack.gateways.mobile!.url, sha256(HOME_1_0), '0.9.3 (812)')).toEqual({
+      status: 200,
+      body: {
+        errors: [
+          {
+            message: 'This app version (0.9.3) is no longer supported: update to 1.0.0 or later',
+            extensions: { code: 'UPGRADE_REQUIRED', minimumVersion: '1.0.0', appVersion: '0.9.3' },
+          },
+        ],
+      },
+    });
+    expect(Object.values(stack.sandbox.calls()).flatMap((calls) => Object.values(calls))).toEqual([]);
+  });
+
+  test('MOBILE_MIN_APP_VERSION raises the minimum for an emergency: older releases are neither accepted nor served', async () => {
+    const gateway = await startGateway(mobile, {
+      ...stack.subgraphUrls,
+      LOG_LEVEL: 'silent',
+      MOBILE_GATEWAY_PORT: '0',
+      MOBILE_METRICS_PORT: '0',
+      MOBILE_RELEASES_PATH: dir,
+      MOBILE_MIN_APP_VERSION: '1.1.0',
+    });
+    try {
+      expect((await post(gateway.url, sha256(HOME_1_0), '1.0.0')).body.errors?.[0]?.extensions).toEqual({
+        code: 'UPGRADE_REQUIRED',
+        minimumVersion: '1.1.0',
+        appVersion: '1.0.0',
+      });
+      expect((await post(gateway.url, sha256(HOME_1_0))).body.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  test('a release whose id is not the hash of its text fails the start, naming the file', async () => {
+    const forged = mkdtempSync(join(tmpdir(), 'patchbay-releases-forged-'));
+    try {
+      const text = manifestOf([{ name: 'Home', body: HOME_1_0 }]).replace(sha256(HOME_1_0), sha256('query Other { me { id } }'));
+      writeFileSync(join(forged, '1.0.0.json'), text);
+      await expect(startGateway(mobile, { LOG_LEVEL: 'silent', MOBILE_GATEWAY_PORT: '0', MOBILE_RELEASES_PATH: forged })).rejects.toThrow(
+        `${join(forged, '1.0.0.json')}: Home's id is not the hash of its text`,
+      );
+    } finally {
+      rmSync(forged, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('npm run release', () => {
+  test("freezes the client's current operations, once", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'patchbay-release-'));
+    try {
+      const file = await writeRelease(mobile, '2.0.0', new URL('../', import.meta.url), out);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(JSON.parse(readFileSync(persistedManifestFile(mobile), 'utf8')));
+      await expect(writeRelease(mobile, '2.0.0', new URL('../', import.meta.url), out)).rejects.toThrow(/is released already/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses a client or a version it does not know, saying why', async () => {
+    for (const [args, reason] of [
+      [['mobile'], /Usage: npm run release -- <client> <version>/],
+      [['tablet', '1.0.0'], /"tablet" is no client/],
+      [['mobile', '1.0'], /"1.0" is not a version like 1.4.0/],
+    ] as const) {
+      const run = await runToEnd(tsxProgram('scripts/release.ts', ...args), bareEnv());
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 2, stderr: expect.stringMatching(reason) });
+    }
+  });
+});
