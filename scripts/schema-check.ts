@@ -18,6 +18,7 @@ import { checkComposition } from './schema-check/composition.js';
 import { checkFreshness } from './schema-check/freshness.js';
 import { checkLint } from './schema-check/lint.js';
 import { checkOperations } from './schema-check/operations.js';
+import { releasedOperations } from './schema-check/releases.js';
 import {
   STEPS,
   printReport,
@@ -77,7 +78,10 @@ export async function runSchemaCheck(options: CheckOptions = {}): Promise<CheckR
   // cannot be read fails the steps that need it, not the whole check.
   let parsed: ParsedOperation[] | Error;
   try {
-    parsed = readOperations(root).map((op) => ({ client: op.client, name: op.name, document: parse(op.document) }));
+    parsed = [
+      ...readOperations(root).map((op) => ({ client: op.client, name: op.name, document: parse(op.document) })),
+      ...releasedOperations(root),
+    ];
   } catch (error) {
     parsed = asError(error);
   }

@@ -8,6 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { REPO_ROOT, composeAll, type CompositionSuccess } from '../scripts/compose.js';
 import { readOperations } from '../scripts/budgets.js';
@@ -179,6 +180,51 @@ describe('schema:check verdicts', () => {
     });
     expect(messages(report, 'operations')).toEqual(['mobile/Home: Cannot query field "storageUsedBytes" on type "User".']);
     expect(report.ok).toBe(false);
+  });
+
+  test('a field only an app release still uses, removed: fails naming the release, the operation and the field, with the ways out', async () => {
+    const engagement =
+      'query Engagement($userId: ID!) {\n  user(id: $userId) {\n    emailMessages(first: 3) {\n      id\n      clicks\n    }\n  }\n}';
+    const report = await check((root) => {
+      writeFileSync(
+        new URL('clients/mobile/releases/0.9.0.json', root),
+        JSON.stringify({
+          format: 'apollo-persisted-query-manifest',
+          version: 1,
+          operations: [{ id: createHash('sha256').update(engagement).digest('hex'), name: 'Engagement', type: 'query', body: engagement }],
+        }),
+      );
+      writeFileSync(new URL('clients/mobile/releases/releases.json', root), JSON.stringify({ minimumVersion: '0.9.0' }));
+      edit(root, 'subgraphs/email/schema.graphql', '  clicks: Int!\n', '');
+    });
+    expect(report.ok).toBe(false);
+    expect(messages(report, 'breaking')).toContainEqual(expect.stringContaining('(used by mobile/Engagement (release 0.9.0))'));
+    const invalid = step(report, 'operations').findings;
+    expect(invalid.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^mobile\/Engagement \(release 0\.9\.0\): Cannot query field "clicks" on type "EmailMessage"\./),
+    ]);
+    expect(invalid[0]!.fix).toMatch(
+      /deprecate it instead\), or retire 0\.9\.0: raise minimumVersion in clients\/mobile\/releases\/releases\.json/,
+    );
+  });
+
+  test('the same removal passes once that release is retired (below the minimum)', async () => {
+    const engagement =
+      'query Engagement($userId: ID!) {\n  user(id: $userId) {\n    emailMessages(first: 3) {\n      id\n      clicks\n    }\n  }\n}';
+    const report = await check((root) => {
+      writeFileSync(
+        new URL('clients/mobile/releases/0.9.0.json', root),
+        JSON.stringify({
+          format: 'apollo-persisted-query-manifest',
+          version: 1,
+          operations: [{ id: createHash('sha256').update(engagement).digest('hex'), name: 'Engagement', type: 'query', body: engagement }],
+        }),
+      );
+      // releases.json as committed: the minimum is 1.0.0, so 0.9.0 is retired.
+      edit(root, 'subgraphs/email/schema.graphql', '  clicks: Int!\n', '');
+    });
+    expect(step(report, 'operations').status).toBe('passed');
+    expect(messages(report, 'breaking').join('\n')).not.toContain('release 0.9.0');
   });
 
   test('a stale supergraph fails freshness with the command that regenerates it', async () => {

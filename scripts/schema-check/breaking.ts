@@ -24,7 +24,12 @@ export interface ParsedOperation {
   client: string;
   name: string;
   document: DocumentNode;
+  /** The app release it shipped in, for an operation that is no longer among the current ones. */
+  release?: string;
 }
+
+/** How findings name an operation: `mobile/Home`, or `mobile/Home (release 1.0.0)`. */
+export const operationLabel = (op: ParsedOperation) => `${op.client}/${op.name}${op.release ? ` (release ${op.release})` : ''}`;
 
 /** A committed acknowledgement lets a BREAKING change pass: it names the change and why. */
 const Acknowledgements = z.array(
@@ -125,7 +130,7 @@ export async function checkBreaking(
     const found: Change[] = await diff(baseSchema, buildSchema(composed.apiSchemas[client.name]!));
     const usage = operations()
       .filter((d) => d.client === client.name)
-      .map((d) => ({ name: `${d.client}/${d.name}`, used: coordinatesOf(baseSchema, d.document) }));
+      .map((d) => ({ name: operationLabel(d), used: coordinatesOf(baseSchema, d.document) }));
     for (const change of found) {
       const level =
         change.criticality.level === CriticalityLevel.Breaking
