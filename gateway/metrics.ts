@@ -3,6 +3,7 @@ import { getOperationAST } from 'graphql';
 import type { Registry } from 'prom-client';
 import { OPERATION_HEADER, OperationLabels, metricsIn } from '../kit/process/metrics.js';
 import { transportFailureOf } from './errors.js';
+import { appVersionOf } from './releases.js';
 
 /** The limit a refusal names, from its message (ours and graphql-armor's). */
 const LIMITS: Array<[RegExp, string]> = [
@@ -26,6 +27,8 @@ interface RequestRecord {
   operation: string;
   codes: string[];
   hasData: boolean;
+  /** The app version's label (bounded: a known release, `other` or `none`). */
+  appVersion: string;
 }
 
 /**
@@ -90,13 +93,28 @@ export function createGatewayMetrics(
     'Requests of an app older than the minimum version, answered UPGRADE_REQUIRED',
     ['client'],
   );
+  const appRequests = metric.counter(
+    'patchbay_gateway_app_version_requests_total',
+    'GraphQL requests by client, app version (x-app-version: a known release, else `other`; `none` without one) and operation: what each release still runs',
+    ['client', 'app_version', 'operation'],
+  );
   const knownReleases = new Set(releases);
+  const appVersionLabel = (header: string | null) => {
+    const version = appVersionOf(header);
+    return version === undefined ? 'none' : knownReleases.has(version) ? version : 'other';
+  };
   const operations = new OperationLabels(persistedOperations);
   const records = new WeakMap<Request, RequestRecord>();
 
   const plugin: GatewayPlugin = {
     onRequest({ request }) {
-      records.set(request, { startedAt: performance.now(), operation: 'unknown', codes: [], hasData: false });
+      records.set(request, {
+        startedAt: performance.now(),
+        operation: 'unknown',
+        codes: [],
+        hasData: false,
+        appVersion: appVersionLabel(request.headers.get('x-app-version')),
+      });
     },
     onParams({ request, params }) {
       // The name the client sent, until the document says (a document refused unparsed keeps it, or `unknown`).
@@ -145,6 +163,7 @@ export function createGatewayMetrics(
       const { operation } = record;
       const outcome = response.status >= 400 || !record.hasData ? 'error' : record.codes.length ? 'partial' : 'ok';
       requests.inc({ client, operation, outcome });
+      appRequests.inc({ client, app_version: record.appVersion, operation });
       duration.observe({ client, operation }, (performance.now() - record.startedAt) / 1000);
       for (const code of record.codes) errors.inc({ client, operation, code });
     },

@@ -13,6 +13,7 @@ import { persistedManifestFile } from '../gateway/clients/index.js';
 import { mobile } from '../gateway/clients/mobile.js';
 import { startGateway } from '../gateway/index.js';
 import { writeRelease } from '../scripts/release.js';
+import { releaseReport, requestsFromSnapshot } from '../scripts/releases.js';
 import { runToEnd, tsxProgram, bareEnv } from '../scripts/programs.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { as } from './helpers.js';
@@ -125,6 +126,35 @@ describe('a safelisted gateway serves every supported release', () => {
     } finally {
       rmSync(forged, { recursive: true, force: true });
     }
+  });
+});
+
+describe('usage per release', () => {
+  test('requests are counted by app version and operation; a release under the threshold, not the newest, is retirable', async () => {
+    const snapshot = await (await fetch(`${stack.gateways.mobile!.metricsUrl}/metrics`)).text();
+    expect(snapshot).toContain(
+      'patchbay_gateway_app_version_requests_total{client="mobile",app_version="1.0.0",operation="Home",service="gateway-mobile"} 1',
+    );
+    // The two Home requests above; the refused 0.9.3 one never reached GraphQL.
+    const requests = requestsFromSnapshot(snapshot, 'mobile');
+    expect(Object.fromEntries(requests)).toEqual({ '1.0.0': 1, '1.1.0': 1 });
+    expect(releaseReport(dir, requests, 60)).toEqual([
+      { version: '1.0.0', supported: true, requests: 1, share: 50, retirable: true },
+      { version: '1.1.0', supported: true, requests: 1, share: 50, retirable: false },
+    ]);
+    expect(releaseReport(dir, requests, 1).map((release) => release.retirable)).toEqual([false, false]);
+  });
+
+  test('npm run releases prints each committed release with its traffic from a snapshot', async () => {
+    const file = join(dir, 'metrics.txt');
+    writeFileSync(file, 'patchbay_gateway_app_version_requests_total{client="mobile",app_version="1.0.0",operation="Home"} 30\n');
+    const run = await runToEnd(tsxProgram('scripts/releases.ts', 'mobile', '--snapshot', file), bareEnv());
+    expect(run.stderr).toBe('');
+    expect(run.stdout.split('\n')).toEqual([
+      'mobile releases (requests in the snapshot):',
+      '1.0.0      supported         30 100.00 %  ',
+      '',
+    ]);
   });
 });
 
