@@ -2,6 +2,7 @@ import type http from 'node:http';
 import semver from 'semver';
 import { readBody, type ReceivedBody } from '../kit/process/request-body.js';
 import { usageError } from '../kit/process/cli.js';
+import { messageOf } from '../kit/process/caught.js';
 import { createLogger } from '../kit/process/logger.js';
 import { createRegistry } from '../kit/process/metrics.js';
 import { connectRedis } from '../kit/state/redis.js';
@@ -15,7 +16,7 @@ import { redisPersistedQueryStore } from './persisted-query-store.js';
 import { GRAPHQL_PATH, createGateway } from './runtime.js';
 import { clientVariable, loadGatewaySettings } from './settings.js';
 import { openSupergraph } from './supergraph.js';
-import { appVersionOf, readReleasePolicy, readReleases, releasesDir } from './releases.js';
+import { appVersionOf, invalidReleaseOperations, readReleasePolicy, readReleases, releasesDir } from './releases.js';
 
 /**
  * A body already read, as the engine's adapter takes it from `req.body`: an async iterable of
@@ -75,11 +76,29 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     for (const listener of process.listeners(signal)) if (listener.name === 'terminateHandler') process.off(signal, listener);
   }
-  supergraph.watch(() => void gateway.invalidateUnifiedGraph());
+  // What the served releases ask for is checked against every schema served, so a release a
+  // schema change broke is known at once (log, metric, /readyz detail), not from its users.
+  let invalidReleases: ReturnType<typeof invalidReleaseOperations> = [];
+  const checkReleases = async () => {
+    if (!releases?.bodies.size) return;
+    invalidReleases = invalidReleaseOperations(releases, await gateway.getSchema());
+    metrics.invalidReleaseOperations(invalidReleases.length);
+    for (const invalid of invalidReleases) logger.error(invalid, 'a served release operation does not validate against the schema');
+  };
+  supergraph.watch(() => {
+    void gateway.invalidateUnifiedGraph();
+    void checkReleases().catch((error: unknown) => logger.warn({ err: messageOf(error) }, 'releases not checked'));
+  });
   // The first request should not pay for building the query planner's schema.
   await gateway.getSchema();
+  await checkReleases();
 
-  const service = createServiceApp({ details: () => (redis ? { redis: redis.state() } : {}) });
+  const service = createServiceApp({
+    details: () => ({
+      ...(redis ? { redis: redis.state() } : {}),
+      ...(releases?.versions.length ? { releases: { served: releases.versions, invalidOperations: invalidReleases.length } } : {}),
+    }),
+  });
   const handle: http.RequestListener = (req, res) => {
     if ((req.url ?? '').split('?')[0] !== GRAPHQL_PATH) return service(req, res);
     const appVersion = appVersionOf(req.headers['x-app-version']?.toString());

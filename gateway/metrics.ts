@@ -98,6 +98,11 @@ export function createGatewayMetrics(
     'GraphQL requests by client, app version (x-app-version: a known release, else `other`; `none` without one) and operation: what each release still runs',
     ['client', 'app_version', 'operation'],
   );
+  const invalidOperations = metric.gauge(
+    'patchbay_gateway_release_operations_invalid',
+    'Operations of served releases that do not validate against the schema served now: an app of that release fails on them',
+    ['client'],
+  );
   const knownReleases = new Set(releases);
   const appVersionLabel = (header: string | null) => {
     const version = appVersionOf(header);
@@ -184,6 +189,9 @@ export function createGatewayMetrics(
     },
     upgradeRequired() {
       upgradesRequired.inc({ client });
+    },
+    invalidReleaseOperations(count: number) {
+      invalidOperations.set({ client }, count);
     },
     persistedQueryRegistered(outcome: string) {
       persistedQueryRegistrations.inc({ client, outcome });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse, validate, type GraphQLSchema } from 'graphql';
 import semver from 'semver';
 import { z } from 'zod';
 import { Manifest } from './manifest.js';
@@ -77,6 +78,22 @@ export function readReleases(dir: string, minimumVersion = readReleasePolicy(dir
     releases.versions.push(version);
   }
   return releases;
+}
+
+/**
+ * The operations of the releases that no longer validate against the schema now served: what an
+ * app in users' hands would fail on, known at load instead of by its user.
+ */
+export function invalidReleaseOperations(
+  releases: Releases,
+  schema: GraphQLSchema,
+): Array<{ releases: string[]; operation: string; error: string }> {
+  return [...releases.bodies].flatMap(([id, body]) => {
+    const errors = validate(schema, parse(body));
+    return errors.length
+      ? [{ releases: [...releases.releasesOf.get(id)!], operation: releases.names.get(id)!, error: errors[0]!.message }]
+      : [];
+  });
 }
 
 /** An app's version from its header (`1.4.0`, `1.4.0 (1203)`, `v1.4`); undefined when it names none. */

@@ -21,6 +21,8 @@ import { as } from './helpers.js';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 /** What the 1.0 app asked for on its home screen, before Home grew. */
 const HOME_1_0 = 'query Home($userId: ID!) {\n  user(id: $userId) {\n    id\n    name\n  }\n}';
+/** A 1.0 operation on a field the mobile contract no longer shows. */
+const PROFILE_1_0 = 'query Profile {\n  me {\n    id\n    createdAt\n  }\n}';
 const manifestOf = (operations: Array<{ name: string; body: string }>) =>
   JSON.stringify({
     format: 'apollo-persisted-query-manifest',
@@ -33,7 +35,13 @@ let stack: Stack;
 let headers: Record<string, string>;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'patchbay-releases-'));
-  writeFileSync(join(dir, '1.0.0.json'), manifestOf([{ name: 'Home', body: HOME_1_0 }]));
+  writeFileSync(
+    join(dir, '1.0.0.json'),
+    manifestOf([
+      { name: 'Home', body: HOME_1_0 },
+      { name: 'Profile', body: PROFILE_1_0 },
+    ]),
+  );
   writeFileSync(join(dir, '1.1.0.json'), readFileSync(persistedManifestFile(mobile), 'utf8'));
   writeFileSync(join(dir, 'releases.json'), JSON.stringify({ minimumVersion: '1.0.0' }));
   stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent', MOBILE_RELEASES_PATH: dir } });
@@ -71,6 +79,13 @@ describe('a safelisted gateway serves every supported release', () => {
       body: { data: { user: { id: 'usr_00001', name } } },
     });
     expect(await mismatches('1.0.0')).toBe(0);
+  });
+
+  test('a served release operation the schema no longer allows is known at start: /readyz and a gauge say so', async () => {
+    const ready = (await (await fetch(`${stack.gateways.mobile!.url}/readyz`)).json()) as Record<string, unknown>;
+    expect(ready.releases).toEqual({ served: ['1.0.0', '1.1.0'], invalidOperations: 1 });
+    const metrics = await (await fetch(`${stack.gateways.mobile!.metricsUrl}/metrics`)).text();
+    expect(metrics).toContain('patchbay_gateway_release_operations_invalid{client="mobile",service="gateway-mobile"} 1');
   });
 
   test("an app of a known release running another release's id is served, and counted", async () => {
