@@ -20,6 +20,8 @@ export const ReleasePolicy = z.object({
     .string()
     .refine((value) => semver.valid(value) !== null, 'must be a version like 1.4.0')
     .optional(),
+  /** Releases retired while they still had traffic, with why (`npm run release:retire -- --force`). */
+  forced: z.array(z.object({ version: z.string(), reason: z.string(), share: z.number() })).optional(),
 });
 export type ReleasePolicy = z.infer<typeof ReleasePolicy>;
 

@@ -58,6 +58,21 @@ async function requestsFromPrometheus(url: string, client: string, window: strin
   }
 }
 
+/** The requests by app version the command line asks for: `--snapshot <file>` or `--prometheus <url>` over `--window`; checks `--retirable-below`. */
+export async function requestsOf(
+  values: { prometheus?: string; snapshot?: string; window: string; 'retirable-below': string },
+  client: string,
+  usage: string,
+): Promise<Map<string, number>> {
+  if (!values.prometheus === !values.snapshot) usageError(`give --prometheus <url> or --snapshot <file>, one of them\n${usage}`);
+  if (!/^\d+[smhdw]$/.test(values.window)) usageError(`--window: a Prometheus duration like 7d\n${usage}`);
+  const below = Number(values['retirable-below']);
+  if (!(below >= 0 && below <= 100)) usageError(`--retirable-below: a percentage, 0 to 100\n${usage}`);
+  return values.snapshot
+    ? requestsFromSnapshot(readFileSync(values.snapshot, 'utf8'), client)
+    : await requestsFromPrometheus(values.prometheus!, client, values.window);
+}
+
 export interface ReleaseReport {
   version: string;
   supported: boolean;
@@ -111,13 +126,8 @@ if (isMainModule(import.meta.url)) {
     if (!name || rest.length) usageError(usage);
     const client = clientByName(name);
     if (!client) usageError(`"${name}" is no client\n${usage}`);
-    if (!values.prometheus === !values.snapshot) usageError(`give --prometheus <url> or --snapshot <file>, one of them\n${usage}`);
-    if (!/^\d+[smhdw]$/.test(values.window)) usageError(`--window: a Prometheus duration like 7d\n${usage}`);
+    const requests = await requestsOf(values, client.name, usage);
     const below = Number(values['retirable-below']);
-    if (!(below >= 0 && below <= 100)) usageError(`--retirable-below: a percentage, 0 to 100\n${usage}`);
-    const requests = values.snapshot
-      ? requestsFromSnapshot(readFileSync(values.snapshot, 'utf8'), client.name)
-      : await requestsFromPrometheus(values.prometheus!, client.name, values.window);
     const report = releaseReport(releasesDir(client.name), requests, below);
     const lines = report.map(
       (r) =>

@@ -13,6 +13,7 @@ import { persistedManifestFile } from '../gateway/clients/index.js';
 import { mobile } from '../gateway/clients/mobile.js';
 import { startGateway } from '../gateway/index.js';
 import { writeRelease } from '../scripts/release.js';
+import { retire } from '../scripts/release-retire.js';
 import { releaseReport, requestsFromSnapshot } from '../scripts/releases.js';
 import { runToEnd, tsxProgram, bareEnv } from '../scripts/programs.js';
 import { startStack, type Stack } from '../scripts/stack.js';
@@ -170,6 +171,43 @@ describe('usage per release', () => {
       '1.0.0      supported         30 100.00 %  ',
       '',
     ]);
+  });
+});
+
+describe('npm run release:retire', () => {
+  test('refuses a release that still has traffic, the newest, or one it does not know; raises the minimum past one that has none', () => {
+    const releases = mkdtempSync(join(tmpdir(), 'patchbay-retire-'));
+    try {
+      for (const version of ['1.0.0', '1.1.0', '1.2.0']) writeFileSync(join(releases, `${version}.json`), manifestOf([]));
+      const busy = new Map([
+        ['1.0.0', 30],
+        ['1.1.0', 10],
+        ['1.2.0', 960],
+      ]);
+      expect(() => retire(releases, '1.0.0', busy, { retirableBelow: 1 })).toThrow(
+        '1.0.0 still carries 3.00 % of the requests (retirable below 1 %): wait, or --force --reason "..."',
+      );
+      expect(() => retire(releases, '1.2.0', busy, { retirableBelow: 5 })).toThrow('1.2.0 is the newest release');
+      expect(() => retire(releases, '0.9.0', busy, { retirableBelow: 5 })).toThrow('0.9.0 is no release here (1.0.0, 1.1.0, 1.2.0)');
+      // Under 5 %: 1.0.0 goes, and the minimum is the next release.
+      expect(retire(releases, '1.0.0', busy, { retirableBelow: 5 })).toEqual({ minimumVersion: '1.1.0' });
+      expect(JSON.parse(readFileSync(join(releases, 'releases.json'), 'utf8'))).toEqual({ minimumVersion: '1.1.0' });
+      expect(() => retire(releases, '1.0.0', busy, { retirableBelow: 5 })).toThrow('1.0.0 is retired already');
+      // Forced, with its reason committed beside the minimum.
+      const reason = 'security fix: 1.1 leaks tokens in logs';
+      expect(retire(releases, '1.1.0', busy, { retirableBelow: 0.5, force: { reason } })).toEqual({ minimumVersion: '1.2.0' });
+      expect(JSON.parse(readFileSync(join(releases, 'releases.json'), 'utf8'))).toEqual({
+        minimumVersion: '1.2.0',
+        forced: [{ version: '1.1.0', reason, share: 1 }],
+      });
+    } finally {
+      rmSync(releases, { recursive: true, force: true });
+    }
+  });
+
+  test('the command refuses --force without a reason, saying why', async () => {
+    const run = await runToEnd(tsxProgram('scripts/release-retire.ts', 'mobile', '1.0.0', '--snapshot', '/dev/null', '--force'), bareEnv());
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 2, stderr: expect.stringMatching(/--force needs --reason/) });
   });
 });
 
