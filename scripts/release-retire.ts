@@ -13,7 +13,7 @@ import { CLIENTS, clientByName } from '../gateway/clients/index.js';
 import { POLICY_FILE, readReleasePolicy, releasesDir, type ReleasePolicy } from '../gateway/releases.js';
 import { parseCommandLine, runCommand, usageError } from '../kit/process/cli.js';
 import { isMainModule } from '../kit/process/service.js';
-import { releaseReport, requestsOf } from './releases.js';
+import { TRAFFIC_OPTIONS, releaseReport, requestsOf } from './releases.js';
 
 const usage = `Usage: npm run release:retire -- <client> <version> (--prometheus <url> | --snapshot <file>) [--window 7d] [--retirable-below 1] [--force --reason "..."]   (client: ${CLIENTS.map((c) => c.name).join(', ')})`;
 
@@ -50,10 +50,7 @@ if (isMainModule(import.meta.url)) {
       {
         allowPositionals: true,
         options: {
-          prometheus: { type: 'string' },
-          snapshot: { type: 'string' },
-          window: { type: 'string', default: '7d' },
-          'retirable-below': { type: 'string', default: '1' },
+          ...TRAFFIC_OPTIONS,
           force: { type: 'boolean', default: false },
           reason: { type: 'string' },
         },

@@ -58,6 +58,14 @@ async function requestsFromPrometheus(url: string, client: string, window: strin
   }
 }
 
+/** The command-line options that say where release traffic comes from, and what share makes a release retirable. */
+export const TRAFFIC_OPTIONS = {
+  prometheus: { type: 'string' },
+  snapshot: { type: 'string' },
+  window: { type: 'string', default: '7d' },
+  'retirable-below': { type: 'string', default: '1' },
+} as const;
+
 /** The requests by app version the command line asks for: `--snapshot <file>` or `--prometheus <url>` over `--window`; checks `--retirable-below`. */
 export async function requestsOf(
   values: { prometheus?: string; snapshot?: string; window: string; 'retirable-below': string },
@@ -113,12 +121,7 @@ if (isMainModule(import.meta.url)) {
     const { values, positionals } = parseCommandLine(
       {
         allowPositionals: true,
-        options: {
-          prometheus: { type: 'string' },
-          snapshot: { type: 'string' },
-          window: { type: 'string', default: '7d' },
-          'retirable-below': { type: 'string', default: '1' },
-        },
+        options: TRAFFIC_OPTIONS,
       },
       usage,
     );

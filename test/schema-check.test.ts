@@ -68,6 +68,17 @@ async function check(change: (root: URL) => void, options: { regenerate?: boolea
 const step = (report: CheckReport, name: string) => report.steps.find((s) => s.step === name)!;
 const messages = (report: CheckReport, name: string) => step(report, name).findings.map((f) => f.message);
 
+/** Mobile release 0.9.0 in a copy: one operation, on EmailMessage.clicks, that no current operation uses. */
+function releaseEngagement(root: URL) {
+  const engagement =
+    'query Engagement($userId: ID!) {\n  user(id: $userId) {\n    emailMessages(first: 3) {\n      id\n      clicks\n    }\n  }\n}';
+  const operation = { id: createHash('sha256').update(engagement).digest('hex'), name: 'Engagement', type: 'query', body: engagement };
+  writeFileSync(
+    new URL('clients/mobile/releases/0.9.0.json', root),
+    JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [operation] }),
+  );
+}
+
 describe('schema:check verdicts', () => {
   test('the repository as it is passes', async () => {
     const report = await runSchemaCheck({ base: BASE, skip: ['budgets'] });
@@ -183,17 +194,8 @@ describe('schema:check verdicts', () => {
   });
 
   test('a field only an app release still uses, removed: fails naming the release, the operation and the field, with the ways out', async () => {
-    const engagement =
-      'query Engagement($userId: ID!) {\n  user(id: $userId) {\n    emailMessages(first: 3) {\n      id\n      clicks\n    }\n  }\n}';
     const report = await check((root) => {
-      writeFileSync(
-        new URL('clients/mobile/releases/0.9.0.json', root),
-        JSON.stringify({
-          format: 'apollo-persisted-query-manifest',
-          version: 1,
-          operations: [{ id: createHash('sha256').update(engagement).digest('hex'), name: 'Engagement', type: 'query', body: engagement }],
-        }),
-      );
+      releaseEngagement(root);
       writeFileSync(new URL('clients/mobile/releases/releases.json', root), JSON.stringify({ minimumVersion: '0.9.0' }));
       edit(root, 'subgraphs/email/schema.graphql', '  clicks: Int!\n', '');
     });
@@ -209,17 +211,8 @@ describe('schema:check verdicts', () => {
   });
 
   test('the same removal passes once that release is retired (below the minimum)', async () => {
-    const engagement =
-      'query Engagement($userId: ID!) {\n  user(id: $userId) {\n    emailMessages(first: 3) {\n      id\n      clicks\n    }\n  }\n}';
     const report = await check((root) => {
-      writeFileSync(
-        new URL('clients/mobile/releases/0.9.0.json', root),
-        JSON.stringify({
-          format: 'apollo-persisted-query-manifest',
-          version: 1,
-          operations: [{ id: createHash('sha256').update(engagement).digest('hex'), name: 'Engagement', type: 'query', body: engagement }],
-        }),
-      );
+      releaseEngagement(root);
       // releases.json as committed: the minimum is 1.0.0, so 0.9.0 is retired.
       edit(root, 'subgraphs/email/schema.graphql', '  clicks: Int!\n', '');
     });
