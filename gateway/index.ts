@@ -45,7 +45,8 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const registry = createRegistry(`gateway-${client.name}`);
   // Every supported release's operations beside the current ones: a phone that has not updated keeps working.
   const releasesPath = settings.releasesPath ?? releasesDir(client.name);
-  const minimumAppVersion = settings.minimumAppVersion ?? readReleasePolicy(releasesPath).minimumVersion;
+  const releasePolicy = readReleasePolicy(releasesPath);
+  const minimumAppVersion = settings.minimumAppVersion ?? releasePolicy.minimumVersion;
   const releases = settings.safelist ? readReleases(releasesPath, minimumAppVersion) : undefined;
   const manifest = settings.safelist ? readManifest(persistedManifestFile(client)) : undefined;
   const supergraphVariable = clientVariable(client, 'path' in settings.supergraph ? 'SUPERGRAPH_PATH' : 'SUPERGRAPH_URL');
@@ -69,6 +70,9 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
     bodies: new Map([...(releases?.bodies ?? []), ...manifest.bodies]),
     releasesOf: releases?.releasesOf,
     onMismatch: (appVersion: string) => metrics.releaseMismatch(appVersion),
+    names: new Map([...(releases?.names ?? []), ...manifest.ids]),
+    operationMinimums: releasePolicy.operations,
+    onUpgradeRequired: () => metrics.upgradeRequired(),
   };
   const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist, persistedQueries });
   // The engine's server adapter disposes itself on SIGTERM; this process drains first and

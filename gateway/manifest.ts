@@ -19,9 +19,13 @@ export const Manifest = z.object({
 const parseManifest = (file: URL) => Manifest.parse(JSON.parse(readFileSync(file, 'utf8')));
 
 /** Operation bodies by id (what a safelisted gateway runs), and their names. */
-export function readManifest(file: URL): { bodies: Map<string, string>; names: string[] } {
+export function readManifest(file: URL): { bodies: Map<string, string>; names: string[]; ids: Map<string, string> } {
   const { operations } = parseManifest(file);
-  return { bodies: new Map(operations.map((op) => [op.id, op.body])), names: operations.map((op) => op.name) };
+  return {
+    bodies: new Map(operations.map((op) => [op.id, op.body])),
+    names: operations.map((op) => op.name),
+    ids: new Map(operations.map((op) => [op.id, op.name])),
+  };
 }
 
 /** The request extension that names a manifest's operation by id, as the apps send it. */

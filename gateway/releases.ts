@@ -14,12 +14,21 @@ import { Manifest } from './manifest.js';
  * every supported release's operations by id, so a phone that has not updated keeps working
  * after the current operations move on.
  */
+const semverString = z.string().refine((value) => semver.valid(value) !== null, 'must be a version like 1.4.0');
+
 export const ReleasePolicy = z.object({
   /** Older app versions are answered UPGRADE_REQUIRED before anything runs. */
   minimumVersion: z
     .string()
     .refine((value) => semver.valid(value) !== null, 'must be a version like 1.4.0')
     .optional(),
+  /**
+   * Operations an older app runs in a way the schema no longer takes, by name: apps before
+   * `minimumVersion` get UPGRADE_REQUIRED for that operation alone (with the reason), and keep
+   * the rest. For a change in what an operation sends (a now-required input field), which its
+   * unchanged text cannot show.
+   */
+  operations: z.record(z.string(), z.object({ minimumVersion: semverString, reason: z.string().min(10) })).optional(),
   /** Releases retired while they still had traffic, with why (`npm run release:retire -- --force`). */
   forced: z.array(z.object({ version: z.string(), reason: z.string(), share: z.number() })).optional(),
 });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { persistedManifestFile } from '../gateway/clients/index.js';
+import { persistedQueryExtension } from '../gateway/manifest.js';
 import { mobile } from '../gateway/clients/mobile.js';
 import { startGateway } from '../gateway/index.js';
 import { writeRelease } from '../scripts/release.js';
@@ -141,6 +142,67 @@ describe('a safelisted gateway serves every supported release', () => {
       );
     } finally {
       rmSync(forged, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an operation older apps run in a way the schema no longer takes (CreateUploadUrlInput.size)', () => {
+  test('apps before its minimum get UPGRADE_REQUIRED for that operation alone; the rest of the app works', async () => {
+    const old = mkdtempSync(join(tmpdir(), 'patchbay-releases-size-'));
+    // 0.9.0 sent CreateUploadUrl without input.size: the same text, other variables.
+    writeFileSync(join(old, '0.9.0.json'), readFileSync(persistedManifestFile(mobile), 'utf8'));
+    writeFileSync(
+      join(old, 'releases.json'),
+      JSON.stringify({
+        minimumVersion: '0.9.0',
+        operations: { CreateUploadUrl: { minimumVersion: '1.0.0', reason: 'uploads declare their size (CreateUploadUrlInput.size)' } },
+      }),
+    );
+    const gateway = await startGateway(mobile, {
+      ...stack.subgraphUrls,
+      LOG_LEVEL: 'silent',
+      MOBILE_GATEWAY_PORT: '0',
+      MOBILE_METRICS_PORT: '0',
+      MOBILE_RELEASES_PATH: old,
+    });
+    try {
+      const upload = async (appVersion: string | undefined, size?: number) => {
+        const response = await fetch(`${gateway.url}/graphql`, {
+          method: 'POST',
+          headers: { ...headers, ...(appVersion ? { 'x-app-version': appVersion } : {}) },
+          body: JSON.stringify({
+            variables: { input: { userId: 'usr_00001', fileName: 'photo.png', contentType: 'image/png', ...(size ? { size } : {}) } },
+            extensions: persistedQueryExtension(persistedManifestFile(mobile), 'CreateUploadUrl'),
+          }),
+        });
+        return {
+          status: response.status,
+          body: (await response.json()) as {
+            data?: { createUploadUrl: { method: string } };
+            errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+          },
+        };
+      };
+      expect(await upload('0.9.0')).toEqual({
+        status: 200,
+        body: {
+          errors: [
+            {
+              message: 'CreateUploadUrl needs app version 1.0.0 or later: uploads declare their size (CreateUploadUrlInput.size)',
+              extensions: { code: 'UPGRADE_REQUIRED', minimumVersion: '1.0.0', appVersion: '0.9.0', operation: 'CreateUploadUrl' },
+            },
+          ],
+        },
+      });
+      expect(
+        (await post(gateway.url, persistedQueryExtension(persistedManifestFile(mobile), 'Home').persistedQuery.sha256Hash, '0.9.0')).status,
+      ).toBe(200);
+      expect((await upload('1.0.0', 204_800)).body.data?.createUploadUrl.method).toBe('PUT');
+      // An app that names no version cannot be told apart: it meets the schema's own refusal.
+      expect((await upload(undefined)).body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    } finally {
+      await gateway.close();
+      rmSync(old, { recursive: true, force: true });
     }
   });
 });

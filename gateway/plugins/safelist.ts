@@ -2,6 +2,7 @@ import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { persistedQueryHash } from '../manifest.js';
 import { requestError } from '../errors.js';
+import semver from 'semver';
 import { appVersionOf } from '../releases.js';
 
 const ID_REQUIRED = 'This endpoint runs persisted operations only: send extensions.persistedQuery.sha256Hash';
@@ -21,9 +22,20 @@ export interface Safelist {
   releasesOf?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Called when an app of a known release runs an id its release does not hold (served all the same). */
   onMismatch?: (appVersion: string) => void;
+  /** Operation names by id, and the operations older apps may no longer run (releases.json `operations`). */
+  names?: ReadonlyMap<string, string>;
+  operationMinimums?: Readonly<Record<string, { minimumVersion: string; reason: string }>>;
+  onUpgradeRequired?: () => void;
 }
 
-export function useSafelist({ bodies, releasesOf, onMismatch }: Safelist): GatewayPlugin[] {
+export function useSafelist({
+  bodies,
+  releasesOf,
+  onMismatch,
+  names,
+  operationMinimums = {},
+  onUpgradeRequired,
+}: Safelist): GatewayPlugin[] {
   const releases = new Set([...(releasesOf?.values() ?? [])].flatMap((versions) => [...versions]));
   return [
     {
@@ -36,6 +48,17 @@ export function useSafelist({ bodies, releasesOf, onMismatch }: Safelist): Gatew
         const body = bodies.get(id);
         const appVersion = appVersionOf(request.headers.get('x-app-version'));
         if (body && appVersion && releases.has(appVersion) && !releasesOf?.get(id)?.has(appVersion)) onMismatch?.(appVersion);
+        const operation = names?.get(id);
+        const minimum = operation === undefined ? undefined : operationMinimums[operation];
+        if (body && appVersion && minimum && semver.lt(appVersion, minimum.minimumVersion)) {
+          onUpgradeRequired?.();
+          throw requestError(
+            `${operation} needs app version ${minimum.minimumVersion} or later: ${minimum.reason}`,
+            'UPGRADE_REQUIRED',
+            { minimumVersion: minimum.minimumVersion, appVersion, operation },
+            200,
+          );
+        }
         return body ?? null;
       },
       allowArbitraryOperations: false,
