@@ -16,7 +16,8 @@ import { redisPersistedQueryStore } from './persisted-query-store.js';
 import { GRAPHQL_PATH, createGateway } from './runtime.js';
 import { clientVariable, loadGatewaySettings } from './settings.js';
 import { openSupergraph } from './supergraph.js';
-import { appVersionOf, invalidReleaseOperations, readReleasePolicy, readReleases, releasesDir } from './releases.js';
+import { appVersionOf, invalidReleaseOperations, openReleases, releasesDir, type ServedReleases } from './releases.js';
+import { safelistOperations, type SafelistOperations } from './plugins/safelist.js';
 
 /**
  * A body already read, as the engine's adapter takes it from `req.body`: an async iterable of
@@ -44,10 +45,12 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const logger = createLogger(`gateway-${client.name}`, settings.process.LOG_LEVEL);
   const registry = createRegistry(`gateway-${client.name}`);
   // Every supported release's operations beside the current ones: a phone that has not updated keeps working.
-  const releasesPath = settings.releasesPath ?? releasesDir(client.name);
-  const releasePolicy = readReleasePolicy(releasesPath);
-  const minimumAppVersion = settings.minimumAppVersion ?? releasePolicy.minimumVersion;
-  const releases = settings.safelist ? readReleases(releasesPath, minimumAppVersion) : undefined;
+  const releases = openReleases(settings.releasesPath ?? releasesDir(client.name), {
+    minimumOverride: settings.minimumAppVersion,
+    variable: clientVariable(client, 'RELEASES_PATH'),
+    logger,
+    registry,
+  });
   const manifest = settings.safelist ? readManifest(persistedManifestFile(client)) : undefined;
   const supergraphVariable = clientVariable(client, 'path' in settings.supergraph ? 'SUPERGRAPH_PATH' : 'SUPERGRAPH_URL');
   const supergraph = await openSupergraph(settings.supergraph, { variable: supergraphVariable, logger, registry });
@@ -59,19 +62,20 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
       ? connectRedis(settings.process.REDIS_URL, { commandTimeoutMs: settings.process.REDIS_COMMAND_TIMEOUT_MS, logger, registry })
       : undefined;
   const persistedQueries = redis ? redisPersistedQueryStore(redis, client.name, logger, settings.persistedQueries) : undefined;
-  if (releases?.versions.length) logger.info({ releases: releases.versions, minimumAppVersion }, 'releases served');
-  const metrics = createGatewayMetrics(
-    registry,
-    client.name,
-    [...(manifest?.names ?? []), ...(releases?.names.values() ?? [])],
-    releases?.versions,
-  );
+  const metrics = createGatewayMetrics(registry, client.name, manifest?.names ?? []);
+  let served: ServedReleases;
+  let operations: SafelistOperations | undefined;
+  const serve = (next: ServedReleases) => {
+    served = next;
+    if (manifest) operations = safelistOperations(manifest, next);
+    metrics.knowReleases(next.releases.versions, next.releases.names.values());
+    if (next.releases.versions.length)
+      logger.info({ releases: next.releases.versions, minimumAppVersion: next.minimumVersion }, 'releases served');
+  };
+  serve(releases.current());
   const safelist = manifest && {
-    bodies: new Map([...(releases?.bodies ?? []), ...manifest.bodies]),
-    releasesOf: releases?.releasesOf,
+    operations: () => operations!,
     onMismatch: (appVersion: string) => metrics.releaseMismatch(appVersion),
-    names: new Map([...(releases?.names ?? []), ...manifest.ids]),
-    operationMinimums: releasePolicy.operations,
     onUpgradeRequired: () => metrics.upgradeRequired(),
   };
   const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist, persistedQueries });
@@ -84,14 +88,19 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   // schema change broke is known at once (log, metric, /readyz detail), not from its users.
   let invalidReleases: ReturnType<typeof invalidReleaseOperations> = [];
   const checkReleases = async () => {
-    if (!releases?.bodies.size) return;
-    invalidReleases = invalidReleaseOperations(releases, await gateway.getSchema());
+    invalidReleases = invalidReleaseOperations(served.releases, await gateway.getSchema());
     metrics.invalidReleaseOperations(invalidReleases.length);
     for (const invalid of invalidReleases) logger.error(invalid, 'a served release operation does not validate against the schema');
   };
+  const recheckReleases = () =>
+    void checkReleases().catch((error: unknown) => logger.warn({ err: messageOf(error) }, 'releases not checked'));
   supergraph.watch(() => {
     void gateway.invalidateUnifiedGraph();
-    void checkReleases().catch((error: unknown) => logger.warn({ err: messageOf(error) }, 'releases not checked'));
+    recheckReleases();
+  });
+  releases.watch((next) => {
+    serve(next);
+    recheckReleases();
   });
   // The first request should not pay for building the query planner's schema.
   await gateway.getSchema();
@@ -100,12 +109,21 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   const service = createServiceApp({
     details: () => ({
       ...(redis ? { redis: redis.state() } : {}),
-      ...(releases?.versions.length ? { releases: { served: releases.versions, invalidOperations: invalidReleases.length } } : {}),
+      ...(served.releases.versions.length
+        ? {
+            releases: {
+              served: served.releases.versions,
+              minimumAppVersion: served.minimumVersion,
+              invalidOperations: invalidReleases.length,
+            },
+          }
+        : {}),
     }),
   });
   const handle: http.RequestListener = (req, res) => {
     if ((req.url ?? '').split('?')[0] !== GRAPHQL_PATH) return service(req, res);
     const appVersion = appVersionOf(req.headers['x-app-version']?.toString());
+    const minimumAppVersion = served.minimumVersion;
     if (minimumAppVersion && appVersion && semver.lt(appVersion, minimumAppVersion)) {
       metrics.upgradeRequired();
       // 200, as a GraphQL error: Apollo Kotlin and Apollo iOS hand it to the app in
@@ -142,6 +160,7 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   };
   const close = async () => {
     supergraph.close();
+    releases.close();
     await gateway.dispose();
     await redis?.close();
   };

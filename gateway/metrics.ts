@@ -37,12 +37,7 @@ interface RequestRecord {
  * reason, and every subgraph call's latency and outcome. Operation names are bounded
  * (OperationLabels).
  */
-export function createGatewayMetrics(
-  registry: Registry,
-  client: string,
-  persistedOperations: Iterable<string> = [],
-  releases: readonly string[] = [],
-) {
+export function createGatewayMetrics(registry: Registry, client: string, persistedOperations: Iterable<string> = []) {
   const metric = metricsIn(registry);
   const requests = metric.counter(
     'patchbay_gateway_requests_total',
@@ -103,7 +98,7 @@ export function createGatewayMetrics(
     'Operations of served releases that do not validate against the schema served now: an app of that release fails on them',
     ['client'],
   );
-  const knownReleases = new Set(releases);
+  let knownReleases = new Set<string>();
   const appVersionLabel = (header: string | null) => {
     const version = appVersionOf(header);
     return version === undefined ? 'none' : knownReleases.has(version) ? version : 'other';
@@ -182,6 +177,11 @@ export function createGatewayMetrics(
     },
     authFailed(reason: string) {
       authFailures.inc({ client, reason });
+    },
+    /** The releases served now, and their operations' names: labels of their own. */
+    knowReleases(versions: readonly string[], operationNames: Iterable<string>) {
+      knownReleases = new Set(versions);
+      operations.know(operationNames);
     },
     /** Bounded: a version that is no release is `other`. */
     releaseMismatch(appVersion: string) {

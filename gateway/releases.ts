@@ -3,9 +3,14 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, validate, type GraphQLSchema } from 'graphql';
+import { Counter, type Registry } from 'prom-client';
 import semver from 'semver';
 import { z } from 'zod';
+import { messageOf } from '../kit/process/caught.js';
+import { ConfigError } from '../kit/process/config.js';
+import type { Logger } from '../kit/process/logger.js';
 import { Manifest } from './manifest.js';
+import { watchPath } from './watch.js';
 
 /**
  * A client's releases: what each shipped app version runs, frozen when it shipped
@@ -89,6 +94,89 @@ export function readReleases(dir: string, minimumVersion = readReleasePolicy(dir
     releases.versions.push(version);
   }
   return releases;
+}
+
+/** What a gateway serves of a client's releases, as last loaded. */
+export interface ServedReleases {
+  policy: ReleasePolicy;
+  /** The oldest app version served: the environment's override, else the policy's. */
+  minimumVersion?: string;
+  releases: Releases;
+}
+
+/** A directory's releases with its policy; throws, naming the file, when any of it is not valid. */
+export function loadReleases(dir: string, minimumOverride?: string): ServedReleases {
+  const policy = readReleasePolicy(dir);
+  const minimumVersion = minimumOverride ?? policy.minimumVersion;
+  return { policy, minimumVersion, releases: readReleases(dir, minimumVersion) };
+}
+
+/** What a directory of releases holds, as one digest: a change of any file changes it. */
+function digestOf(dir: string): string {
+  const hash = createHash('sha256');
+  if (!existsSync(dir)) return '';
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()) {
+    hash
+      .update(`${file}\0`)
+      .update(readFileSync(join(dir, file)))
+      .update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * A client's releases, kept current: loaded at start (a directory that does not load refuses
+ * the start, naming `variable`), then watched like the supergraph (a file added by a release, a
+ * minimum raised, a ConfigMap updated). A change that does not load is refused, logged and
+ * counted, and what was loaded keeps serving.
+ */
+export function openReleases(
+  dir: string,
+  options: { minimumOverride?: string; variable: string; logger: Logger; registry: Registry },
+): { current(): ServedReleases; watch(onChange: (served: ServedReleases) => void): void; close(): void } {
+  const { logger } = options;
+  const reloads = new Counter({
+    name: 'patchbay_gateway_releases_reloads_total',
+    help: 'Changes seen to the served releases: applied, or refused because they do not load (the previous ones keep serving)',
+    labelNames: ['outcome'] as const,
+    registers: [options.registry],
+  });
+  let digest = digestOf(dir);
+  let served: ServedReleases;
+  try {
+    served = loadReleases(dir, options.minimumOverride);
+  } catch (error) {
+    throw new ConfigError([`${options.variable}: the releases in ${dir} do not load (${messageOf(error)})`]);
+  }
+  let watcher: { close(): void } | undefined;
+  return {
+    current: () => served,
+    watch(onChange) {
+      watcher = watchPath(
+        dir,
+        () => {
+          const next = digestOf(dir);
+          if (next === digest) return;
+          // Remembered even when refused, so that an unchanged bad directory is logged once.
+          digest = next;
+          try {
+            served = loadReleases(dir, options.minimumOverride);
+          } catch (error) {
+            reloads.inc({ outcome: 'refused' });
+            logger.error({ err: messageOf(error) }, 'changed releases refused; the ones loaded before keep serving');
+            return;
+          }
+          reloads.inc({ outcome: 'applied' });
+          logger.info({ releases: served.releases.versions, minimumAppVersion: served.minimumVersion }, 'releases reloaded');
+          onChange(served);
+        },
+        logger,
+      );
+    },
+    close: () => watcher?.close(),
+  };
 }
 
 /**

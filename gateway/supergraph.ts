@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { getStitchedSchemaFromSupergraphSdl } from '@graphql-tools/federation';
 import { Kind, parse, type DocumentNode } from 'graphql';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -9,6 +8,7 @@ import type { Logger } from '../kit/process/logger.js';
 import { createSourceMetrics } from '../kit/process/metrics.js';
 import { createSource } from '../kit/source/index.js';
 import { messageOf, stringPropertyOf } from '../kit/process/caught.js';
+import { watchPath } from './watch.js';
 
 /** Where a gateway's supergraph comes from: a file (a ConfigMap, a volume) or a URL. */
 export type SupergraphLocation = { path: string } | { url: string; pollMs: number };
@@ -29,7 +29,6 @@ export interface SupergraphSource {
   close(): void;
 }
 
-const FILE_RECHECK_MS = 5_000;
 const FETCH_TIMEOUT_MS = 10_000;
 
 /**
@@ -106,7 +105,7 @@ export async function openSupergraph(
   loadedAt.setToCurrentTime();
 
   let timer: NodeJS.Timeout | undefined;
-  let watcher: FSWatcher | undefined;
+  let watcher: { close(): void } | undefined;
   let checking = false;
   let onChange = () => {};
 
@@ -143,19 +142,11 @@ export async function openSupergraph(
     document: () => current.document,
     watch(handler) {
       onChange = handler;
-      const interval = 'path' in location ? FILE_RECHECK_MS : location.pollMs;
-      timer = setInterval(() => void check(), interval);
-      timer.unref();
       if ('path' in location) {
-        // The directory, not the file: editors and ConfigMaps replace files rather than write them.
-        const name = basename(location.path);
-        watcher = watch(dirname(location.path), (_event, changed) => {
-          if (!changed || changed === name || changed.startsWith('..')) setTimeout(() => void check(), 50);
-        });
-        watcher.on('error', (error) =>
-          logger.warn({ err: error.message }, 'supergraph file watch failed; checking every few seconds instead'),
-        );
-        watcher.unref();
+        watcher = watchPath(location.path, () => void check(), logger);
+      } else {
+        timer = setInterval(() => void check(), location.pollMs);
+        timer.unref();
       }
     },
     close() {

@@ -6,16 +6,17 @@
  * docker-compose.yml. test/derived.test.ts fails when a committed copy is not what this writes,
  * so adding a client is its file and its operations.
  */
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { CLIENTS, clientSupergraphFile } from '../gateway/clients/index.js';
+import { CLIENTS, clientSupergraphFile, type ClientConfig } from '../gateway/clients/index.js';
 import { ALL_CLIENT_SETTINGS, clientSchema, clientVariable } from '../gateway/settings.js';
 import { METRICS_PORT_OFFSET, productionRules } from '../kit/process/config.js';
 import { runCommand } from '../kit/process/cli.js';
 import { isMainModule } from '../kit/process/service.js';
-import { gatewayManifest } from './derive/gateway-manifest.js';
+import { releasesDir } from '../gateway/releases.js';
+import { gatewayManifest, releasesConfigMap } from './derive/gateway-manifest.js';
 import { REPO } from './programs.js';
 
 const README_MARKERS = [
@@ -89,6 +90,33 @@ function withLines(text: string, line: RegExp, lines: string[], file: string): s
 const KUSTOMIZATION = 'deploy/kubernetes/base/kustomization.yaml';
 const gatewayManifestFile = (name: string) => `deploy/kubernetes/base/gateway-${name}.yaml`;
 
+/** A client's committed releases (clients/<client>/releases/), file names sorted; none for a client without. */
+const releaseFiles = (client: ClientConfig) => {
+  const dir = releasesDir(client.name);
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((file) => file.endsWith('.json'))
+        .sort()
+    : [];
+};
+/** Kubernetes serves them from a ConfigMap, which kustomize generates only from files below the kustomization. */
+const DEPLOYED_RELEASES = 'deploy/kubernetes/base/releases';
+const RELEASES_MARKERS = [
+  "  # --- each client's app releases (npm run release): written by npm run derive from clients/<client>/releases/",
+  '  # --- end of the releases',
+];
+function releaseGenerators(): string {
+  return CLIENTS.filter((client) => releaseFiles(client).length)
+    .map((client) =>
+      [
+        `  - name: ${releasesConfigMap(client)}`,
+        '    files:',
+        ...releaseFiles(client).map((file) => `      - releases/${client.name}/${file}`),
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
 /** The gateways of docker-compose.yml, one service each, on the anchors the file defines above them. */
 function composeGateways(): string {
   return CLIENTS.map(
@@ -112,7 +140,16 @@ const COMPOSE_MARKERS = [
 export const DERIVED: ReadonlyArray<{ file: string; derive: (current: string | undefined) => string }> = [
   { file: 'README.md', derive: (readme) => withGenerated(readme!, README_MARKERS, clientSettingsTable()) },
   { file: '.env.example', derive: (example) => withGenerated(example!, ENV_MARKERS, clientEnvironmentBlocks()) },
-  ...CLIENTS.map((client) => ({ file: gatewayManifestFile(client.name), derive: () => gatewayManifest(client) })),
+  ...CLIENTS.map((client) => ({
+    file: gatewayManifestFile(client.name),
+    derive: () => gatewayManifest(client, releaseFiles(client).length > 0),
+  })),
+  ...CLIENTS.flatMap((client) =>
+    releaseFiles(client).map((file) => ({
+      file: `${DEPLOYED_RELEASES}/${client.name}/${file}`,
+      derive: () => readFileSync(join(releasesDir(client.name), file), 'utf8'),
+    })),
+  ),
   {
     file: KUSTOMIZATION,
     derive: (kustomization) => {
@@ -123,32 +160,42 @@ export const DERIVED: ReadonlyArray<{ file: string; derive: (current: string | u
         KUSTOMIZATION,
       );
       const supergraphs = [...new Set(CLIENTS.map((client) => basename(fileURLToPath(clientSupergraphFile(client)))))];
-      return withLines(
+      const withSupergraphs = withLines(
         manifests,
         /^ {6}- supergraphs\/.+\.graphql$/,
         supergraphs.map((file) => `      - supergraphs/${file}`),
         KUSTOMIZATION,
       );
+      return withGenerated(withSupergraphs, RELEASES_MARKERS, releaseGenerators());
     },
   },
   { file: 'docker-compose.yml', derive: (compose) => withGenerated(compose!, COMPOSE_MARKERS, composeGateways()) },
 ];
 
-/** Gateway manifests of clients that are no longer in the list. */
-export function staleGatewayManifests(): string[] {
-  const dir = new URL('../deploy/kubernetes/base/', import.meta.url);
-  const current = new Set(CLIENTS.map((client) => basename(gatewayManifestFile(client.name))));
-  return readdirSync(dir)
-    .filter((file) => /^gateway-[a-z0-9]+\.yaml$/.test(file) && !current.has(file))
+/** Derived files nothing derives any more: gateway manifests of clients that are gone, copies of releases retired or removed. */
+export function staleDerivedFiles(): string[] {
+  const base = new URL('../deploy/kubernetes/base/', import.meta.url);
+  const derived = new Set(DERIVED.map(({ file }) => file));
+  const manifests = readdirSync(base)
+    .filter((file) => /^gateway-[a-z0-9]+\.yaml$/.test(file))
     .map((file) => `deploy/kubernetes/base/${file}`);
+  const releasesRoot = join(REPO, DEPLOYED_RELEASES);
+  const releaseCopies = existsSync(releasesRoot)
+    ? readdirSync(releasesRoot, { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.json'))
+        .map((file) => `${DEPLOYED_RELEASES}/${file}`)
+    : [];
+  return [...manifests, ...releaseCopies].filter((file) => !derived.has(file));
 }
 
-if (isMainModule(import.meta.url)) {
-  await runCommand('derive', async () => {
-    for (const { file, derive } of DERIVED) {
-      const path = join(REPO, file);
-      writeFileSync(path, derive(existsSync(path) ? readFileSync(path, 'utf8') : undefined));
-    }
-    for (const file of staleGatewayManifests()) rmSync(join(REPO, file));
-  });
+/** Writes every derived file, and removes what nothing derives any more. */
+export function writeDerived(): void {
+  for (const { file, derive } of DERIVED) {
+    const path = join(REPO, file);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, derive(existsSync(path) ? readFileSync(path, 'utf8') : undefined));
+  }
+  for (const file of staleDerivedFiles()) rmSync(join(REPO, file));
 }
+
+if (isMainModule(import.meta.url)) await runCommand('derive', async () => writeDerived());

@@ -137,3 +137,23 @@ export function startProgram(
     }
   });
 }
+
+/**
+ * Waits for programs started together: all of them, or none. When one fails to start, the
+ * others that did are stopped before its error is thrown, so that no process outlives the
+ * test that started it (a leftover holds the test runner open).
+ */
+export async function startTogether<T extends readonly unknown[]>(
+  starting: { readonly [K in keyof T]: Promise<T[K]> },
+  stop: (started: T[number]) => Promise<unknown>,
+): Promise<T> {
+  const settled = await Promise.allSettled(starting);
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (!failed) return settled.map((outcome) => (outcome as PromiseFulfilledResult<T[number]>).value) as unknown as T;
+  await Promise.all(settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [stop(outcome.value as T[number])] : [])));
+  throw failed.reason;
+}
+
+/** `startTogether` for plain programs. */
+export const startProgramsTogether = <T extends readonly RunningProgram[]>(starting: { readonly [K in keyof T]: Promise<T[K]> }) =>
+  startTogether<T>(starting, (program) => program.stop());

@@ -14,6 +14,7 @@ import { POLICY_FILE, readReleasePolicy, releasesDir, type ReleasePolicy } from 
 import { parseCommandLine, runCommand, usageError } from '../kit/process/cli.js';
 import { isMainModule } from '../kit/process/service.js';
 import { TRAFFIC_OPTIONS, releaseReport, requestsOf } from './releases.js';
+import { writeDerived } from './derive.js';
 
 const usage = `Usage: npm run release:retire -- <client> <version> (--prometheus <url> | --snapshot <file>) [--window 7d] [--retirable-below 1] [--force --reason "..."]   (client: ${CLIENTS.map((c) => c.name).join(', ')})`;
 
@@ -70,8 +71,9 @@ if (isMainModule(import.meta.url)) {
         retirableBelow: below,
         ...(values.force ? { force: { reason: values.reason!.trim() } } : {}),
       });
+      writeDerived();
       process.stdout.write(
-        `${client.name}: releases before ${minimumVersion} retired (clients/${client.name}/releases/${POLICY_FILE}); commit it\n`,
+        `${client.name}: releases before ${minimumVersion} retired (clients/${client.name}/releases/${POLICY_FILE}, and deploy/kubernetes/base/releases/); commit them\n`,
       );
     } catch (error) {
       usageError((error as Error).message);

@@ -12,6 +12,7 @@ import { releasesDir } from '../gateway/releases.js';
 import { runCommand, usageError } from '../kit/process/cli.js';
 import { isMainModule } from '../kit/process/service.js';
 import { persistedManifest } from './persisted.js';
+import { writeDerived } from './derive.js';
 
 const usage = `Usage: npm run release -- <client> <version>   (client: ${CLIENTS.map((client) => client.name).join(', ')}; version like 1.4.0)`;
 
@@ -32,6 +33,9 @@ if (isMainModule(import.meta.url)) {
     if (!client) usageError(`"${name}" is no client\n${usage}`);
     if (semver.valid(version) !== version) usageError(`"${version}" is not a version like 1.4.0\n${usage}`);
     const file = await writeRelease(client, version, new URL('..', import.meta.url)).catch((error: Error) => usageError(error.message));
-    process.stdout.write(`${client.name} ${version}: its operations frozen in ${file.slice(file.indexOf('clients/'))}; commit it\n`);
+    writeDerived();
+    process.stdout.write(
+      `${client.name} ${version}: its operations frozen in ${file.slice(file.indexOf('clients/'))} (and deploy/kubernetes/base/releases/); commit them\n`,
+    );
   });
 }

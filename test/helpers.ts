@@ -124,13 +124,34 @@ export async function until(
 /** Whether a redis-server binary is here (.ci/run installs Debian's). */
 export const HAS_REDIS = spawnSync('redis-server', ['--version']).status === 0;
 
-/** A port nothing listens on now (for services that must come back on the same one). */
+/**
+ * Ports handed out are chosen below Linux's ephemeral range (32768-60999): a port there can be
+ * taken, between its choice and its use, by any outgoing connection or any listener on port 0
+ * of another test's processes. Each jest worker draws from its own thousand.
+ */
+const PORTS_PER_WORKER = 1000;
+const FIRST_PORT = 12_000;
+const WORKER_SLOTS = 20;
+const handedOut = new Set<number>();
+
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/** A port nothing listens on now, and not handed out before (for services that must come back on the same one). */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  const worker = (Number(process.env.JEST_WORKER_ID ?? 1) - 1) % WORKER_SLOTS;
+  const first = FIRST_PORT + worker * PORTS_PER_WORKER;
+  for (let attempt = 0; attempt < PORTS_PER_WORKER; attempt++) {
+    const port = first + Math.floor(Math.random() * PORTS_PER_WORKER);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port left between ${first} and ${first + PORTS_PER_WORKER - 1}`);
 }
 
 export interface TestRedis {

@@ -5,7 +5,7 @@
  * what it claims fails the gateway's start; `npm run release` freezes the current operations.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -18,7 +18,7 @@ import { retire } from '../scripts/release-retire.js';
 import { releaseReport, requestsFromSnapshot } from '../scripts/releases.js';
 import { runToEnd, tsxProgram, bareEnv } from '../scripts/programs.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { as } from './helpers.js';
+import { as, until } from './helpers.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 /** What the 1.0 app asked for on its home screen, before Home grew. */
@@ -85,7 +85,7 @@ describe('a safelisted gateway serves every supported release', () => {
 
   test('a served release operation the schema no longer allows is known at start: /readyz and a gauge say so', async () => {
     const ready = (await (await fetch(`${stack.gateways.mobile!.url}/readyz`)).json()) as Record<string, unknown>;
-    expect(ready.releases).toEqual({ served: ['1.0.0', '1.1.0'], invalidOperations: 1 });
+    expect(ready.releases).toEqual({ served: ['1.0.0', '1.1.0'], minimumAppVersion: '1.0.0', invalidOperations: 1 });
     const metrics = await (await fetch(`${stack.gateways.mobile!.metricsUrl}/metrics`)).text();
     expect(metrics).toContain('patchbay_gateway_release_operations_invalid{client="mobile",service="gateway-mobile"} 1');
   });
@@ -142,6 +142,82 @@ describe('a safelisted gateway serves every supported release', () => {
       );
     } finally {
       rmSync(forged, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * A directory as the kubelet keeps a mounted ConfigMap: each version of its keys in a
+ * directory of its own, `..data` a symlink to the current one, each key a symlink through
+ * `..data`; an update writes a new version and swaps `..data` in one rename.
+ */
+function configMapVolume(dir: string) {
+  let generation = 0;
+  const keys = new Set<string>();
+  return {
+    update(files: Record<string, string>) {
+      const version = `..${++generation}`;
+      mkdirSync(join(dir, version));
+      for (const [key, text] of Object.entries(files)) writeFileSync(join(dir, version, key), text);
+      symlinkSync(version, join(dir, '..data_tmp'));
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+      for (const key of Object.keys(files)) if (!keys.has(key)) symlinkSync(join('..data', key), join(dir, key));
+      for (const key of keys) if (!(key in files)) unlinkSync(join(dir, key));
+      keys.clear();
+      for (const key of Object.keys(files)) keys.add(key);
+    },
+  };
+}
+
+describe('releases are data, reloaded when they change (a mounted ConfigMap)', () => {
+  test('a new release is served, a raised minimum applies, and a change that does not load is refused while the loaded releases keep serving', async () => {
+    const mounted = mkdtempSync(join(tmpdir(), 'patchbay-releases-configmap-'));
+    const volume = configMapVolume(mounted);
+    const release1 = manifestOf([{ name: 'Home', body: HOME_1_0 }]);
+    const HOME_1_2 = 'query Home($userId: ID!) {\n  user(id: $userId) {\n    id\n  }\n}';
+    const release2 = manifestOf([{ name: 'Home', body: HOME_1_2 }]);
+    volume.update({ '1.0.0.json': release1, 'releases.json': JSON.stringify({ minimumVersion: '1.0.0' }) });
+    const gateway = await startGateway(mobile, {
+      ...stack.subgraphUrls,
+      LOG_LEVEL: 'silent',
+      MOBILE_GATEWAY_PORT: '0',
+      MOBILE_METRICS_PORT: '0',
+      MOBILE_RELEASES_PATH: mounted,
+    });
+    const code = async (id: string, appVersion: string) =>
+      (await post(gateway.url, id, appVersion)).body.errors?.[0]?.extensions?.code ?? 'ok';
+    const reloads = async (outcome: string) => {
+      const text = await (await fetch(`${gateway.metricsUrl}/metrics`)).text();
+      return Number(
+        new RegExp(`^patchbay_gateway_releases_reloads_total\\{outcome="${outcome}"[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0,
+      );
+    };
+    try {
+      expect(await code(sha256(HOME_1_2), '1.2.0')).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+
+      volume.update({ '1.0.0.json': release1, '1.2.0.json': release2, 'releases.json': JSON.stringify({ minimumVersion: '1.0.0' }) });
+      await until(async () => (await code(sha256(HOME_1_2), '1.2.0')) === 'ok', { what: 'release 1.2.0 to be served' });
+      expect(await code(sha256(HOME_1_0), '1.0.0')).toBe('ok');
+
+      const forged = release2.replace(sha256(HOME_1_2), sha256('query Other { me { id } }'));
+      volume.update({
+        '1.0.0.json': release1,
+        '1.2.0.json': release2,
+        '1.3.0.json': forged,
+        'releases.json': JSON.stringify({ minimumVersion: '1.0.0' }),
+      });
+      await until(async () => (await reloads('refused')) === 1, { what: 'the forged release to be refused' });
+      expect([await code(sha256(HOME_1_0), '1.0.0'), await code(sha256(HOME_1_2), '1.2.0')]).toEqual(['ok', 'ok']);
+
+      volume.update({ '1.0.0.json': release1, '1.2.0.json': release2, 'releases.json': JSON.stringify({ minimumVersion: '1.2.0' }) });
+      await until(async () => (await code(sha256(HOME_1_0), '1.0.0')) === 'UPGRADE_REQUIRED', { what: 'the raised minimum to apply' });
+      expect(await code(sha256(HOME_1_2), '1.2.0')).toBe('ok');
+      const ready = (await (await fetch(`${gateway.url}/readyz`)).json()) as Record<string, unknown>;
+      expect(ready.releases).toEqual({ served: ['1.2.0'], minimumAppVersion: '1.2.0', invalidOperations: 0 });
+      expect(await reloads('applied')).toBe(2);
+    } finally {
+      await gateway.close();
+      rmSync(mounted, { recursive: true, force: true });
     }
   });
 });

@@ -3,7 +3,8 @@ import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operation
 import { persistedQueryHash } from '../manifest.js';
 import { requestError } from '../errors.js';
 import semver from 'semver';
-import { appVersionOf } from '../releases.js';
+import type { readManifest } from '../manifest.js';
+import { appVersionOf, type ServedReleases } from '../releases.js';
 
 const ID_REQUIRED = 'This endpoint runs persisted operations only: send extensions.persistedQuery.sha256Hash';
 
@@ -15,28 +16,38 @@ const ID_REQUIRED = 'This endpoint runs persisted operations only: send extensio
  * registered at run time. Yoga's persisted-operations plugin does the work; the first plugin
  * drops text sent with an id, so that the id alone decides.
  */
-export interface Safelist {
+/** The operations that may run, as last loaded (replaced whole when the releases change). */
+export interface SafelistOperations {
   /** Operation text by id: the current operations' and every supported release's. */
   bodies: ReadonlyMap<string, string>;
   /** The releases that hold each id (an id of the current operations alone is in none). */
-  releasesOf?: ReadonlyMap<string, ReadonlySet<string>>;
+  releasesOf: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Every release served. */
+  releases: ReadonlySet<string>;
+  /** Operation names by id, and the operations older apps may no longer run (releases.json `operations`). */
+  names: ReadonlyMap<string, string>;
+  operationMinimums: Readonly<Record<string, { minimumVersion: string; reason: string }>>;
+}
+
+/** What a safelist serves: the client's current operations and its served releases', merged once per load. */
+export function safelistOperations(current: ReturnType<typeof readManifest>, { releases, policy }: ServedReleases): SafelistOperations {
+  return {
+    bodies: new Map([...releases.bodies, ...current.bodies]),
+    releasesOf: releases.releasesOf,
+    releases: new Set(releases.versions),
+    names: new Map([...releases.names, ...current.ids]),
+    operationMinimums: policy.operations ?? {},
+  };
+}
+
+export interface Safelist {
+  operations(): SafelistOperations;
   /** Called when an app of a known release runs an id its release does not hold (served all the same). */
   onMismatch?: (appVersion: string) => void;
-  /** Operation names by id, and the operations older apps may no longer run (releases.json `operations`). */
-  names?: ReadonlyMap<string, string>;
-  operationMinimums?: Readonly<Record<string, { minimumVersion: string; reason: string }>>;
   onUpgradeRequired?: () => void;
 }
 
-export function useSafelist({
-  bodies,
-  releasesOf,
-  onMismatch,
-  names,
-  operationMinimums = {},
-  onUpgradeRequired,
-}: Safelist): GatewayPlugin[] {
-  const releases = new Set([...(releasesOf?.values() ?? [])].flatMap((versions) => [...versions]));
+export function useSafelist({ operations, onMismatch, onUpgradeRequired }: Safelist): GatewayPlugin[] {
   return [
     {
       onParams({ params, setParams }) {
@@ -45,10 +56,11 @@ export function useSafelist({
     },
     usePersistedOperations({
       getPersistedOperation: (id, request) => {
+        const { bodies, releasesOf, releases, names, operationMinimums } = operations();
         const body = bodies.get(id);
         const appVersion = appVersionOf(request.headers.get('x-app-version'));
-        if (body && appVersion && releases.has(appVersion) && !releasesOf?.get(id)?.has(appVersion)) onMismatch?.(appVersion);
-        const operation = names?.get(id);
+        if (body && appVersion && releases.has(appVersion) && !releasesOf.get(id)?.has(appVersion)) onMismatch?.(appVersion);
+        const operation = names.get(id);
         const minimum = operation === undefined ? undefined : operationMinimums[operation];
         if (body && appVersion && minimum && semver.lt(appVersion, minimum.minimumVersion)) {
           onUpgradeRequired?.();

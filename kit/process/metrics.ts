@@ -44,6 +44,10 @@ export class OperationLabels {
   constructor(known: Iterable<string> = []) {
     this.known = new Set(known);
   }
+  /** Names known from now on (a client's operations, as they are loaded). */
+  know(names: Iterable<string>): void {
+    for (const name of names) this.known.add(name);
+  }
   of(name: string | null | undefined): string {
     if (!name) return 'anonymous';
     if (this.known.has(name)) return name;

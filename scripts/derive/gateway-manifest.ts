@@ -4,12 +4,16 @@ import { clientSupergraphFile, type ClientConfig } from '../../gateway/clients/i
 import { clientVariable } from '../../gateway/settings.js';
 import { METRICS_PORT_OFFSET } from '../../kit/process/config.js';
 
+/** The ConfigMap of a client's releases (kustomization.yaml generates it from deploy/kubernetes/base/releases/<client>/). */
+export const releasesConfigMap = (client: ClientConfig) => `patchbay-releases-${client.name}`;
+
 /**
  * A client's gateway on Kubernetes: Deployment, Service, PodDisruptionBudget and autoscaler,
  * alike for every client but for its name, ports and supergraph; Redis only for a client
- * that registers APQ (a safelisted one has none to share).
+ * that registers APQ (a safelisted one has none to share); its app releases, when it has any,
+ * mounted from a ConfigMap.
  */
-export function gatewayManifest(client: ClientConfig): string {
+export function gatewayManifest(client: ClientConfig, hasReleases = false): string {
   const name = `gateway-${client.name}`;
   const port = client.defaultPort;
   const metricsPort = port + METRICS_PORT_OFFSET;
@@ -89,7 +93,14 @@ spec:
             - name: ${clientVariable(client, 'GATEWAY_PORT')}
               value: '${port}'
             - name: ${clientVariable(client, 'SUPERGRAPH_PATH')}
-              value: /etc/patchbay/supergraphs/${supergraph}
+              value: /etc/patchbay/supergraphs/${supergraph}${
+                hasReleases
+                  ? `
+            # The app releases still served (npm run release), watched: an edit applies without a restart.
+            - name: ${clientVariable(client, 'RELEASES_PATH')}
+              value: /etc/patchbay/releases`
+                  : ''
+              }
 ${[secret('INTERNAL_TOKEN_SECRET'), secret('JWT_SECRET'), ...(client.safelist ? [] : [secret('REDIS_URL')])].join('\n')}
           startupProbe:
             httpGet:
@@ -130,13 +141,27 @@ ${[secret('INTERNAL_TOKEN_SECRET'), secret('JWT_SECRET'), ...(client.safelist ? 
               mountPath: /tmp
             - name: supergraphs
               mountPath: /etc/patchbay/supergraphs
-              readOnly: true
+              readOnly: true${
+                hasReleases
+                  ? `
+            - name: releases
+              mountPath: /etc/patchbay/releases
+              readOnly: true`
+                  : ''
+              }
       volumes:
         - name: tmp
           emptyDir: {}
         - name: supergraphs
           configMap:
-            name: patchbay-supergraphs
+            name: patchbay-supergraphs${
+              hasReleases
+                ? `
+        - name: releases
+          configMap:
+            name: ${releasesConfigMap(client)}`
+                : ''
+            }
 ---
 apiVersion: v1
 kind: Service

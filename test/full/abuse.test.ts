@@ -22,7 +22,7 @@ import { LOCAL } from '../../kit/process/local-defaults.js';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { providerEntry, SUBGRAPH_NAMES } from '../../subgraphs/registry.js';
 import { FREE_SANDBOX_PORTS, until } from '../helpers.js';
-import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
+import { bareEnv, startProgram, startProgramsTogether, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { envName } from '../../kit/process/env-name.js';
 import { COMMITTED_SECRETS } from '../../kit/process/committed-secrets.js';
 
@@ -52,7 +52,7 @@ const requestSignature = createRequestSignature(SECRETS.INTERNAL_TOKEN_SECRET);
 
 beforeAll(async () => {
   sandbox = await startSandbox({ ...FREE_SANDBOX_PORTS, SANDBOX_USERS: '50' });
-  const started = await Promise.all(
+  const started = await startProgramsTogether(
     SUBGRAPH_NAMES.map((name) =>
       startProgram(
         tsxProgram('scripts/run-subgraph.ts', name),
@@ -68,7 +68,7 @@ beforeAll(async () => {
   SUBGRAPH_NAMES.forEach((name, i) => (subgraphs[name] = started[i]!));
   sandbox.deliverWebhooksTo('email', subgraphs.email!.url);
   const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [envName(name, 'SUBGRAPH_URL'), `${subgraphs[name]!.url}/graphql`]));
-  [web, mobile] = await Promise.all([
+  [web, mobile] = await startProgramsTogether([
     startProgram(
       tsxProgram('gateway/index.ts', 'web'),
       bareEnv({

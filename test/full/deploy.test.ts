@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -26,6 +26,7 @@ import { WEBHOOK_BODY_LIMIT_BYTES } from '../../subgraphs/email/webhooks.js';
 import { REGISTRY, SUBGRAPH_NAMES } from '../../subgraphs/registry.js';
 import { replayDockerfile, type Stage } from './dockerfile.js';
 import { HAS_REDIS, freePort, startRedis, type TestRedis } from '../helpers.js';
+import { readReleases } from '../../gateway/releases.js';
 import { REPO, bareEnv, runToEnd, startProgram, type RunningProgram } from '../../scripts/programs.js';
 
 const has = (command: string, ...args: string[]) => spawnSync(command, args).status === 0;
@@ -374,6 +375,18 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
     expect(supergraphs.data!['mobile.supergraph.graphql']).toBe(readFileSync(join(REPO, 'schema/mobile.supergraph.graphql'), 'utf8'));
   });
 
+  test('the mobile gateway serves the app releases committed in clients/mobile/releases/, from a ConfigMap it watches', () => {
+    const objects = production();
+    const releases = byKind(objects, 'ConfigMap').find((c) => c.metadata.name.startsWith('patchbay-releases-mobile'))!;
+    const committed = readdirSync(join(REPO, 'clients/mobile/releases')).filter((file) => file.endsWith('.json'));
+    expect(Object.keys(releases.data!).sort()).toEqual(committed.sort());
+    for (const file of committed) expect(releases.data![file]).toBe(readFileSync(join(REPO, 'clients/mobile/releases', file), 'utf8'));
+    const pod = byKind(objects, 'Deployment').find((d) => d.metadata.name === 'gateway-mobile')!.spec.template.spec;
+    const path = pod.containers[0].env.find((v: EnvVar) => v.name === 'MOBILE_RELEASES_PATH')?.value;
+    const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === path);
+    expect(pod.volumes.find((v: { name: string }) => v.name === mount?.name)?.configMap?.name).toBe(releases.metadata.name);
+  });
+
   test('every Deployment of the production overlay starts from the image with exactly the environment it gives', async () => {
     const objects = production();
     const configMaps = new Map(byKind(objects, 'ConfigMap').map((c) => [c.metadata.name, c.data ?? {}]));
@@ -427,6 +440,9 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
       expect({ name, healthcheck: (await healthcheck(port)).status }).toEqual({ name, healthcheck: 0 });
       expect({ name, refused: /Invalid configuration/.test(program.output()) }).toEqual({ name, refused: false });
     }
+    const mobile = programs.find(({ name }) => name === 'gateway-mobile')!;
+    const ready = (await (await fetch(`http://127.0.0.1:${mobile.port}/readyz`)).json()) as { releases?: { served: string[] } };
+    expect(ready.releases?.served).toEqual(readReleases(join(REPO, 'clients/mobile/releases')).versions);
     const stopped = await Promise.all(programs.map(async ({ name, program }) => ({ name, code: await program.stop() })));
     expect(stopped).toEqual(programs.map(({ name }) => ({ name, code: 0 })));
   }, 120_000);

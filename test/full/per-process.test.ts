@@ -16,7 +16,7 @@ import { clientByName } from '../../gateway/clients/index.js';
 import { PROVIDERS, REGISTRY, SUBGRAPH_NAMES, providerEntry, type ProviderName } from '../../subgraphs/registry.js';
 import { generateSeed } from '../../sandbox/seed.js';
 import { persistedId, until } from '../helpers.js';
-import { bareEnv, runToEnd, startProgram, type RunningProgram } from '../../scripts/programs.js';
+import { bareEnv, runToEnd, startProgram, startProgramsTogether, type RunningProgram } from '../../scripts/programs.js';
 
 const env = bareEnv({ LOG_LEVEL: 'info' });
 const npm = (...args: string[]) => ['npm', 'run', '-s', ...args];
@@ -51,8 +51,8 @@ beforeAll(async () => {
   if (busy.length) throw new Error(`ports ${busy.join(', ')} are in use: stop whatever runs there (npm start?) and run this test again`);
 
   running.push(await startProgram(npm('sandbox'), env));
-  running.push(...(await Promise.all(SUBGRAPH_NAMES.map((name) => startProgram(npm('subgraph', '--', name), env)))));
-  running.push(...(await Promise.all(['web', 'mobile'].map((client) => startProgram(npm('gateway', '--', client), env)))));
+  running.push(...(await startProgramsTogether(SUBGRAPH_NAMES.map((name) => startProgram(npm('subgraph', '--', name), env)))));
+  running.push(...(await startProgramsTogether(['web', 'mobile'].map((client) => startProgram(npm('gateway', '--', client), env)))));
   const minted = await runToEnd(npm('token', '--', 'usr_00001', 'email:send'), env);
   expect(minted.status).toBe(0);
   token = minted.stdout.trim();

@@ -32,7 +32,7 @@ import {
   until,
   type TestRedis,
 } from '../helpers.js';
-import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
+import { bareEnv, startProgram, startProgramsTogether, startTogether, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { eventMessageId } from '../../subgraphs/analytics/events.js';
 import { envName } from '../../kit/process/env-name.js';
 
@@ -136,7 +136,7 @@ const documentedPartialErrors = new Set([
         ),
       ),
     );
-    replicas.push(...(await Promise.all(subgraphs)));
+    replicas.push(...(await startTogether(subgraphs, (replica) => replica.program.stop())));
     sandbox.deliverWebhooksTo('email', front.email);
     const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [envName(name, 'SUBGRAPH_URL'), `${front[name]}/graphql`]));
     const gateways = CLIENT_NAMES.flatMap((client) =>
@@ -154,7 +154,7 @@ const documentedPartialErrors = new Set([
         ),
       ),
     );
-    replicas.push(...(await Promise.all(gateways)));
+    replicas.push(...(await startTogether(gateways, (replica) => replica.program.stop())));
     // Every backend up in HAProxy before the load starts.
     for (const service of Object.keys(front) as Service[]) await untilReady(`${front[service]}/readyz`);
   }, 180_000);
@@ -330,7 +330,7 @@ const documentedPartialErrors = new Set([
       MIXPANEL_QUERIES_PER_HOUR: String(quota),
       OUTBOX_RESCAN_MS: '60000',
     });
-    const pair = await Promise.all([0, 1].map(() => startProgram(tsxProgram('scripts/run-subgraph.ts', 'analytics'), env)));
+    const pair = await startProgramsTogether([0, 1].map(() => startProgram(tsxProgram('scripts/run-subgraph.ts', 'analytics'), env)));
     try {
       const before = sandbox.calls().mixpanel.mixpanelSegmentation ?? 0;
       const codes: string[] = [];

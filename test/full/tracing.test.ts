@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
 import { FREE_SANDBOX_PORTS, as, until } from '../helpers.js';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
-import { bareEnv, startProgram, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
+import { bareEnv, startProgram, startProgramsTogether, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { envName } from '../../kit/process/env-name.js';
 
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
@@ -29,7 +29,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'info',
   });
   const protocolOf: Record<string, string> = { accounts: 'http/json', storage: 'http/protobuf', analytics: 'http/json' };
-  const subgraphs = await Promise.all(
+  const subgraphs = await startProgramsTogether(
     Object.entries(protocolOf).map(([name, protocol]) =>
       startProgram(
         tsxProgram('scripts/run-subgraph.ts', name),
