@@ -101,7 +101,7 @@ export const CLIENT_SETTINGS = {
   ),
   releasesPath: setting(
     'RELEASES_PATH',
-    "the directory of its releases, each shipped app version's operations (`<version>.json`), served by id beside the current ones; none: `clients/<client>/releases/`",
+    "the directory of its releases, each shipped app version's operations (`<version>.json`), served by id beside the current ones, watched (a change applies without a restart); none: `clients/<client>/releases/`",
     () => z.string().min(1).optional(),
   ),
   minimumAppVersion: setting(

@@ -220,6 +220,23 @@ describe('schema:check verdicts', () => {
     expect(messages(report, 'breaking').join('\n')).not.toContain('release 0.9.0');
   });
 
+  test('a field removed from a safelisted client that none of its operations or supported releases uses: a warning, it breaks none of its apps', async () => {
+    const report = await check((root) =>
+      edit(root, 'subgraphs/accounts/schema.graphql', '  me: User @tag(name: "mobile")\n', '  me: User\n'),
+    );
+    expect(step(report, 'breaking')).toMatchObject({
+      status: 'passed',
+      findings: [
+        {
+          level: 'warning',
+          message:
+            "BREAKING for mobile, but no operation it can run uses it (its current operations and supported releases): Field 'me' was removed from object type 'Query'",
+        },
+      ],
+    });
+    expect(report.ok).toBe(true);
+  });
+
   test('a stale supergraph fails freshness with the command that regenerates it', async () => {
     const report = await check(
       (root) => edit(root, 'subgraphs/accounts/schema.graphql', '"A person with an account."', '"A person with an account here."'),

@@ -46,8 +46,11 @@ export const ACKNOWLEDGEMENTS = 'schema/acknowledged-changes.json';
 function coordinatesOf(schema: GraphQLSchema, document: DocumentNode): Set<string> {
   const typeInfo = new TypeInfo(schema);
   const used = new Set<string>();
+  // An input type sent is used with every input type it holds: a change deep in one breaks the sender.
   const useType = (type: ReturnType<typeof getNamedType> | undefined | null) => {
-    if (type && (isEnumType(type) || isInputObjectType(type))) used.add(type.name);
+    if (!type || !(isEnumType(type) || isInputObjectType(type)) || used.has(type.name)) return;
+    used.add(type.name);
+    if (isInputObjectType(type)) for (const field of Object.values(type.getFields())) useType(getNamedType(field.type));
   };
   visit(
     document,
@@ -150,7 +153,15 @@ export async function checkBreaking(
         operations: users,
       });
       const used = users.length ? ` (used by ${users.join(', ')})` : '';
-      if (level === 'BREAKING' && !ack) {
+      // A safelisted client runs only operations known here (its current ones and its supported
+      // releases'): a change none of them uses breaks none of its apps.
+      const breaksNoApp = client.safelist && change.path !== undefined && users.length === 0;
+      if (level === 'BREAKING' && breaksNoApp && !ack) {
+        findings.push({
+          level: 'warning',
+          message: `BREAKING for ${client.name}, but no operation it can run uses it (its current operations and supported releases): ${change.message}`,
+        });
+      } else if (level === 'BREAKING' && !ack) {
         findings.push({
           level: 'error',
           message: `BREAKING for ${client.name}: ${change.message}${used}`,
