@@ -5,6 +5,8 @@
  * what it claims fails the gateway's start; `npm run release` freezes the current operations.
  */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -309,6 +311,50 @@ describe('usage per release', () => {
       '1.0.0      supported         30 100.00 %  ',
       '',
     ]);
+  });
+});
+
+describe('npm run releases -- <client> --prometheus', () => {
+  test("reads each release's requests over the window from Prometheus; a Prometheus that fails is said plainly", async () => {
+    const queries: string[] = [];
+    let answer = 200;
+    const prometheus = createServer((req, res) => {
+      const url = new URL(req.url!, 'http://localhost');
+      if (url.pathname !== '/prom/api/v1/query') return void res.writeHead(404).end();
+      queries.push(url.searchParams.get('query')!);
+      const now = Date.now() / 1000;
+      res.writeHead(answer, { 'content-type': 'application/json' }).end(
+        answer === 200
+          ? JSON.stringify({
+              status: 'success',
+              data: {
+                resultType: 'vector',
+                result: [
+                  { metric: { app_version: '1.0.0' }, value: [now, '30'] },
+                  { metric: { app_version: 'other' }, value: [now, '10'] },
+                ],
+              },
+            })
+          : '{"status":"error","error":"internal: do not show this"}',
+      );
+    });
+    await new Promise<void>((resolve) => prometheus.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}/prom`;
+    try {
+      const run = await runToEnd(tsxProgram('scripts/releases.ts', 'mobile', '--prometheus', url, '--window', '30d'), bareEnv());
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(queries).toEqual(['sum by (app_version) (increase(patchbay_gateway_app_version_requests_total{client="mobile"}[30d]))']);
+      expect(run.stdout).toMatch(/^1\.0\.0 +supported +30 +75\.00 %/m);
+
+      answer = 500;
+      const failed = await runToEnd(tsxProgram('scripts/releases.ts', 'mobile', '--prometheus', url), bareEnv());
+      expect({ status: failed.status, stderr: failed.stderr }).toEqual({
+        status: 1,
+        stderr: 'releases failed: Upstream releases.prometheus is unavailable\n',
+      });
+    } finally {
+      prometheus.close();
+    }
   });
 });
 
