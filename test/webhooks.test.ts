@@ -10,6 +10,8 @@ import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated
 import { appliedEvents, createIdempotencyStore } from '../kit/state/idempotency.js';
 import { createLogger } from '../kit/process/logger.js';
 import { connectRedis } from '../kit/state/redis.js';
+import { createEventStream } from '../kit/state/event-stream.js';
+import { EMAIL_EVENTS } from '../subgraphs/email/events.js';
 import { ecdsaP256Verifier } from '../subgraphs/email/webhook-signatures.js';
 import { startSubgraph } from '../kit/subgraph/server.js';
 import { startStack, type Stack } from '../scripts/stack.js';
@@ -285,6 +287,94 @@ test('the webhook routes open no door to /graphql: it still needs the caller hea
       expect(await again!.json()).toEqual({ received: 2, applied: 2, duplicates: 0 });
     } finally {
       redis.process.kill('SIGCONT');
+      await own.close();
+      redis.process.kill();
+    }
+  });
+});
+
+(HAS_REDIS ? describe : describe.skip)('delivery events on the email event stream', () => {
+  test('each stored delivery is told once on the stream every replica follows, with whose message it is; a retried webhook tells nothing again', async () => {
+    const redis = await startRedis();
+    const own = await startSubgraph(email, { ...stack.sandbox.env(), EMAIL_PORT: '0', LOG_LEVEL: 'silent', REDIS_URL: redis.url });
+    const connection = connectRedis(redis.url, { commandTimeoutMs: 500, logger: createLogger('test', 'silent') });
+    const stream = createEventStream({
+      name: 'email',
+      types: EMAIL_EVENTS,
+      retention: { maxLength: 1000, maxAgeMs: 60_000 },
+      logger: createLogger('test', 'silent'),
+      redis: connection,
+      blockMs: 200,
+    });
+    const controller = new AbortController();
+    const told: Array<{ type: string; data: Record<string, unknown> }> = [];
+    const following = (async () => {
+      for await (const event of stream.follow('0-0', controller.signal)) told.push({ type: event.type, data: event.data });
+    })();
+    const deliver = (batch: string) =>
+      fetch(`${own.url}/webhooks/sendgrid`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signSendgrid(batch) },
+        body: batch,
+      });
+    try {
+      const batch = JSON.stringify([
+        {
+          event: 'delivered',
+          sg_event_id: 'told-e1',
+          sg_message_id: 'told-1.x',
+          timestamp: 1,
+          email: 'Told@Example.com',
+          patchbay_send_id: 'snd_1',
+        },
+        { event: 'open', sg_event_id: 'told-e2', sg_message_id: 'told-1.x', timestamp: 2, email: 'Told@Example.com' },
+      ]);
+      expect(await (await deliver(batch)).json()).toEqual({ received: 2, applied: 2, duplicates: 0 });
+      expect(await (await deliver(batch)).json()).toEqual({ received: 2, applied: 0, duplicates: 2 });
+      // A later delivery: what is told after the retry is it, not the retried events again.
+      const later = JSON.stringify([
+        { event: 'bounce', sg_event_id: 'told-e3', sg_message_id: 'told-2.x', timestamp: 3, email: 'other@example.com' },
+      ]);
+      await deliver(later);
+      await until(() => told.length >= 3, { what: 'three events told' });
+      expect(told).toEqual([
+        {
+          type: 'EmailMessageStatusChanged',
+          data: {
+            messageId: 'told-1',
+            status: 'DELIVERED',
+            provider: 'sendgrid',
+            recipient: 'told@example.com',
+            sendId: 'snd_1',
+            deliveryId: 'sendgrid:told-e1',
+          },
+        },
+        {
+          type: 'EmailMessageStatusChanged',
+          data: {
+            messageId: 'told-1',
+            status: 'OPENED',
+            provider: 'sendgrid',
+            recipient: 'told@example.com',
+            deliveryId: 'sendgrid:told-e2',
+          },
+        },
+        {
+          type: 'EmailMessageStatusChanged',
+          data: {
+            messageId: 'told-2',
+            status: 'BOUNCED',
+            provider: 'sendgrid',
+            recipient: 'other@example.com',
+            deliveryId: 'sendgrid:told-e3',
+          },
+        },
+      ]);
+    } finally {
+      controller.abort();
+      await following.catch(() => undefined);
+      await stream.close();
+      await connection.close();
       await own.close();
       redis.process.kill();
     }

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { Logger } from '../process/logger.js';
 import { createSourceMetrics, type SourceMetrics } from '../process/metrics.js';
 import { connectRedis, RedisConfig, type RedisConnection } from '../state/redis.js';
+import { createEventStream, type EventStream, type EventTypes } from '../state/event-stream.js';
+import { env } from '../process/config.js';
 import { messageOf } from '../process/caught.js';
 import { createSource, type Source, type SourceOptions } from './index.js';
 import { SharedBucket } from './limiter.js';
@@ -15,6 +17,10 @@ export const SubgraphResourcesConfig = RedisConfig.extend({
    * each keeps this share of it (never the whole quota each, never none).
    */
   SHARED_QUOTA_REPLICAS: z.coerce.number({ error: 'must be a whole number' }).int().min(1).max(1000).default(2),
+  /** Events each domain stream keeps at most (for subscriptions that resume). */
+  EVENTS_MAX_LENGTH: z.coerce.number({ error: 'must be a whole number' }).int().min(100).max(10_000_000).default(100_000),
+  /** How long events are kept: a client away longer is told to resync. */
+  EVENTS_MAX_AGE_MS: env.ms(24 * 3_600_000),
 });
 export type SubgraphResourcesConfig = z.infer<typeof SubgraphResourcesConfig>;
 
@@ -36,6 +42,11 @@ export interface SubgraphResources {
   source(options: Omit<SourceOptions, 'logger' | 'metrics' | 'bucket' | 'pauses'>): Source;
   /** The process's one Redis connection, or undefined when REDIS_URL is not set. */
   redis(): RedisConnection | undefined;
+  /**
+   * A domain's event stream (kit/state/event-stream.ts), in Redis with REDIS_URL so that every
+   * replica appends to and follows the same one; kept as EVENTS_MAX_LENGTH and EVENTS_MAX_AGE_MS say.
+   */
+  events<Types extends EventTypes>(name: string, types: Types): EventStream<Types>;
   /** Work to finish before the sources close, such as an outbox's last deliveries. */
   onClose(close: () => Promise<void> | void): void;
 }
@@ -77,6 +88,17 @@ export function createSubgraphResources(logger: Logger, registry: Registry, conf
       return source;
     },
     redis: () => redis?.connection,
+    events(name, types) {
+      const stream = createEventStream({
+        name,
+        types,
+        retention: { maxLength: config?.EVENTS_MAX_LENGTH ?? 100_000, maxAgeMs: config?.EVENTS_MAX_AGE_MS ?? 24 * 3_600_000 },
+        logger,
+        ...(redis ? { redis: redis.connection } : {}),
+      });
+      closers.push(() => stream.close());
+      return stream;
+    },
     onClose(close) {
       closers.push(close);
     },

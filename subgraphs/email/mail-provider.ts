@@ -38,6 +38,8 @@ export interface DeliveryEvent {
   status?: MessageStatus;
   /** Our id of the send, when the message carries it back (custom args, metadata, variables). */
   sendId?: string;
+  /** The address the message went to, lower-cased: whose message it is. */
+  recipient?: string;
 }
 
 /** Why a webhook delivery is refused: 401, or 400 for a body that is not the provider's. */

@@ -93,6 +93,7 @@ const MailgunWebhook = z.object({
     event: z.string(),
     message: z.looseObject({ headers: z.looseObject({ 'message-id': z.string() }) }),
     'user-variables': z.looseObject({ patchbay_send_id: z.string().optional() }).optional(),
+    recipient: z.string().optional(),
   }),
 });
 
@@ -151,6 +152,7 @@ function mailgunWebhook(config: z.infer<typeof MailgunConfig>, toleranceSeconds:
             messageId: event.message.headers['message-id'].replace(/^<|>$/g, ''),
             status: MAILGUN_EVENTS[event.event],
             sendId: event['user-variables']?.patchbay_send_id,
+            recipient: event.recipient?.toLowerCase(),
           },
         ];
       },

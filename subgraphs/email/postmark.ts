@@ -58,6 +58,8 @@ const POSTMARK_EVENTS: Record<string, MessageStatus> = { Delivery: 'DELIVERED', 
 const PostmarkWebhook = z.looseObject({
   RecordType: z.string(),
   MessageID: z.string(),
+  Recipient: z.string().optional(),
+  Email: z.string().optional(),
   ID: z.union([z.string(), z.number()]).optional(),
   DeliveredAt: z.string().optional(),
   ReceivedAt: z.string().optional(),
@@ -93,6 +95,8 @@ function postmarkWebhook(config: z.infer<typeof PostmarkConfig>): WebhookReceive
               messageId: event.MessageID,
               status: POSTMARK_EVENTS[event.RecordType],
               sendId: event.Metadata?.patchbay_send_id,
+              // Delivery and Open name it Recipient; Bounce, Email.
+              recipient: (event.Recipient ?? event.Email)?.toLowerCase(),
             },
           ];
         },

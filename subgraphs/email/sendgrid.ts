@@ -179,6 +179,7 @@ const SendgridEvents = z
       sg_event_id: z.string().optional(),
       timestamp: z.number().optional(),
       patchbay_send_id: z.string().optional(),
+      email: z.string().optional(),
     }),
   )
   .max(10_000);
@@ -208,6 +209,7 @@ function sendgridWebhook(config: z.infer<typeof SendgridConfig>, toleranceSecond
             messageId: e.sg_message_id?.split('.')[0],
             status: SENDGRID_EVENTS[e.event],
             sendId: e.patchbay_send_id,
+            recipient: e.email?.toLowerCase(),
           }));
         },
       };

@@ -9,6 +9,8 @@ import { errorJson } from '../../kit/process/service.js';
 import { messageOf } from '../../kit/process/caught.js';
 import type { DeliveryEvent, Refusal, WebhookReceiver } from './mail-provider.js';
 import type { MessageStatuses } from './statuses.js';
+import type { EventStream } from '../../kit/state/event-stream.js';
+import type { EmailEvents } from './events.js';
 
 /** Longer than providers retry a webhook (SendGrid: up to a day or more): a retry is known as one. */
 const APPLIED_RETENTION_MS = 72 * 3_600_000;
@@ -45,7 +47,7 @@ export function receiveWebhooks(
     registry,
   }: {
     receivers: ReadonlyArray<{ name: string; webhook: WebhookReceiver }>;
-    dependencies: { statuses: MessageStatuses; keys: IdempotencyStore };
+    dependencies: { statuses: MessageStatuses; keys: IdempotencyStore; events: EventStream<EmailEvents> };
     logger: Logger;
     registry: Registry;
   },
@@ -107,6 +109,19 @@ export function receiveWebhooks(
           ...(e.messageId && e.sendId ? [dependencies.statuses.linkSend(e.sendId, { messageId: e.messageId, provider })] : []),
         ]),
       );
+      // Stored first, then told, then remembered: a webhook answered 503 here is sent again and
+      // told again (readers know a retold delivery by its deliveryId), never lost.
+      for (const e of fresh) {
+        if (!e.messageId || !e.status) continue;
+        await dependencies.events.append('EmailMessageStatusChanged', {
+          messageId: e.messageId,
+          status: e.status,
+          provider,
+          deliveryId: e.id,
+          ...(e.recipient ? { recipient: e.recipient } : {}),
+          ...(e.sendId ? { sendId: e.sendId } : {}),
+        });
+      }
       await applied.remember(fresh.map((e) => e.id));
     } catch (error) {
       return unavailable(res, provider, error);

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/**
+ * The email domain's events (the `email` stream, kit/state/event-stream.ts): one type per fact,
+ * appended once the fact is stored. Subscriptions push them; whatever else reacts to a message's
+ * delivery reads them too.
+ */
+export const EMAIL_EVENTS = {
+  /** A provider's delivery webhook moved a message on (after its status was stored). */
+  EmailMessageStatusChanged: z.object({
+    messageId: z.string(),
+    status: z.enum(['PROCESSED', 'DELIVERED', 'NOT_DELIVERED', 'BOUNCED', 'OPENED']),
+    provider: z.string(),
+    /** The address it went to, lower-cased: whose message it is. */
+    recipient: z.string().optional(),
+    /** Our send's id, when the provider carried it back. */
+    sendId: z.string().optional(),
+    /** The provider event's own id: the same delivery told twice (a retried webhook) has the same. */
+    deliveryId: z.string(),
+  }),
+};
+export type EmailEvents = typeof EMAIL_EVENTS;
