@@ -51,6 +51,14 @@ function withoutInternals(error: GraphQLError): GraphQLError {
   });
 }
 
+/**
+ * An error a subgraph sent, as the JSON of its stream's event (a subscription's: the engine hands
+ * it on as it came), not a thrown one: subgraphs format what they send (kit/subgraph/apollo.ts),
+ * so it is as safe as their answers.
+ */
+const isSentBySubgraph = (error: unknown): boolean =>
+  !(error instanceof Error) && typeof propertyOf(error, 'message') === 'string' && !propertyOf(error, 'stack');
+
 /** An error that is a GraphQL error all the way down: made to be shown (validation, a subgraph's, ours). */
 const isClientSafe = (error: GraphQLError): boolean =>
   !error.originalError || (isGraphQLError(error.originalError) && isClientSafe(error.originalError));
@@ -72,6 +80,16 @@ export function transportFailureOf(error: unknown): 'unavailable' | 'timeout' | 
  */
 export function createErrorMasker(logger: Logger) {
   return (error: unknown): Error => {
+    if (isSentBySubgraph(error)) {
+      const path = propertyOf(error, 'path');
+      const extensions = propertyOf(error, 'extensions');
+      return withoutInternals(
+        new GraphQLError(String(propertyOf(error, 'message')), {
+          path: Array.isArray(path) ? path : undefined,
+          extensions: typeof extensions === 'object' && extensions !== null ? { ...extensions } : {},
+        }),
+      );
+    }
     const graphqlError = isGraphQLError(error) ? error : undefined;
     const failure = transportFailureOf(error);
     if (graphqlError && failure) {

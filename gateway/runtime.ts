@@ -60,9 +60,13 @@ export function createGateway(
 
   // Subgraph URLs come from the supergraph unless <NAME>_SUBGRAPH_URL says otherwise; the
   // entries are worked out again for each new supergraph (hot reload may add subgraphs).
-  const transportEntries: Record<string, { location: string }> = {};
+  // Subscriptions too are POSTed (as GraphQL over SSE): a subgraph answers the gateway's signed POSTs only.
+  const EVERY_HTTP_SUBGRAPH = '*.http';
+  const transportEntries: Record<string, { location?: string; options?: { method: 'POST' } }> = {
+    [EVERY_HTTP_SUBGRAPH]: { options: { method: 'POST' } },
+  };
   const routeSubgraphs = (sdl: string) => {
-    for (const name of Object.keys(transportEntries)) delete transportEntries[name];
+    for (const name of Object.keys(transportEntries)) if (name !== EVERY_HTTP_SUBGRAPH) delete transportEntries[name];
     for (const name of subgraphNames(sdl)) {
       const url = settings.subgraphUrls[subgraphUrlVariable(name)];
       if (url) transportEntries[name] = { location: url };

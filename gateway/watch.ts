@@ -25,7 +25,9 @@ export function watchPath(path: string, check: () => void, logger: Logger, every
     watcher.on('error', (error) => logger.warn({ path, err: error.message }, 'watching failed; checking every few seconds instead'));
     watcher.unref();
   } catch (error) {
-    logger.warn({ path, err: (error as Error).message }, 'cannot watch; checking every few seconds instead');
+    // Nothing there yet (a client's first release is still to come) is no fault: it is checked for.
+    const absent = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    logger[absent ? 'debug' : 'warn']({ path, err: (error as Error).message }, 'cannot watch; checking every few seconds instead');
   }
   return {
     close() {

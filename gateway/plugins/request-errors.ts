@@ -7,13 +7,16 @@ import { requestError } from '../errors.js';
 const BODILESS_REFUSALS: Record<number, [string, string]> = {
   404: ['Not found: GraphQL is served at /graphql', 'NOT_FOUND'],
   405: ['Method not allowed: send GET or POST', 'METHOD_NOT_ALLOWED'],
-  406: ['Not acceptable: accept application/graphql-response+json or application/json', 'NOT_ACCEPTABLE'],
+  406: [
+    'Not acceptable: accept application/graphql-response+json or application/json (text/event-stream for a subscription)',
+    'NOT_ACCEPTABLE',
+  ],
   415: ['Unsupported media type: send application/json', 'UNSUPPORTED_MEDIA_TYPE'],
 };
 
 /**
- * Request errors as GraphQL over HTTP wants them. A subscription (which this gateway does not
- * serve) or a mutation against a schema without mutations is refused 400
+ * Request errors as GraphQL over HTTP wants them. A subscription or a mutation against a schema
+ * without them is refused 400
  * OPERATION_TYPE_NOT_SUPPORTED before any planning, where the planner would fail it as an
  * internal error. A result with errors and no `data` at all failed before execution (variables
  * that do not fit their types): 400 for clients that accept application/graphql-response+json
@@ -23,8 +26,8 @@ const BODILESS_REFUSALS: Record<number, [string, string]> = {
  */
 export function useRequestErrors(): GatewayPlugin {
   return {
-    onSubscribe() {
-      throw requestError('This gateway does not serve subscription operations.', 'OPERATION_TYPE_NOT_SUPPORTED');
+    onSubscribe({ args }) {
+      if (!args.schema.getSubscriptionType()) throw requestError('This schema has no subscriptions.', 'OPERATION_TYPE_NOT_SUPPORTED');
     },
     onExecute({ args }) {
       if (args.schema.getMutationType()) return;

@@ -15,6 +15,8 @@ export interface SubgraphContext<Dependencies, Loaders> {
   caller: Caller;
   /** The client's Idempotency-Key header, passed on by the gateway, if any. */
   idempotencyKey?: string;
+  /** Aborted when the request's connection goes: a subscription's streams end with it. */
+  signal: AbortSignal;
   logger: Logger;
   dependencies: Dependencies;
   loaders: Loaders;

@@ -5,8 +5,9 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import express from 'express';
+import { createHandler as createStreamHandler } from 'graphql-sse/lib/use/express';
 import type { Registry } from 'prom-client';
-import { parse } from 'graphql';
+import { GraphQLError, parse } from 'graphql';
 import { z } from 'zod';
 import { readSchema, type AnySubgraphDefinition, type SubgraphContext } from './definition.js';
 import { CALLER_HEADER, InternalTokenConfig, createCallerVerifier, type Caller } from '../caller/token.js';
@@ -99,9 +100,45 @@ export async function startSubgraph(
   const signature = createRequestSignature(config.INTERNAL_TOKEN_SECRET);
   // What the checks before Apollo learned of each request: the caller the gateway vouched
   // for, and whether the body was signed for that caller.
-  const vouched = new WeakMap<IncomingMessage, { caller: Caller; signed: boolean }>();
+  const vouched = new WeakMap<IncomingMessage, { caller: Caller; signed: boolean; signal: AbortSignal }>();
   const refuse = (res: express.Response, status: number, message: string, code: string) =>
     res.status(status).json({ errors: [{ message, extensions: { code } }] });
+  /** The context of a request the checks below vouched for: one per GraphQL request, its loaders its own. */
+  const contextOf = (req: IncomingMessage) => {
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && /^[\w.-]{1,128}$/.test(header) ? header : randomUUID();
+    const { caller, signal } = vouched.get(req) ?? {};
+    // Never so: the checks below answer every request that has no caller.
+    if (!caller || !signal) throw new Error('subgraph request without a vouched caller');
+    const idempotencyKey = req.headers['idempotency-key'];
+    const traceparent = req.headers.traceparent;
+    return {
+      requestId,
+      caller,
+      idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+      signal,
+      logger: logger.child({ requestId, userId: caller.userId, ...(typeof traceparent === 'string' ? { traceparent } : {}) }),
+      dependencies,
+      loaders: definition.createLoaders(dependencies),
+    };
+  };
+  // Subscriptions, as the gateway asks for them: the same POST, `Accept: text/event-stream`,
+  // answered as a GraphQL over SSE stream (distinct connections), errors formatted as Apollo's.
+  const formatError = errorFormatter(logger);
+  const streams = createStreamHandler<ReturnType<typeof contextOf>>({
+    schema: subgraphSchema,
+    context: (req) => contextOf(req.raw),
+    onNext: (_context, _req, result) =>
+      result.errors
+        ? {
+            ...result,
+            errors: result.errors.map((error) => {
+              const formatted = formatError(error.toJSON(), error);
+              return new GraphQLError(formatted.message, { path: formatted.path, extensions: formatted.extensions });
+            }),
+          }
+        : result,
+  });
   definition.routes?.(app, { config, dependencies, logger, registry });
   app.use(
     '/graphql',
@@ -136,7 +173,9 @@ export async function startSubgraph(
           logger.warn({ forged: header !== undefined }, 'subgraph request without a valid caller header refused');
           return void refuse(res, 401, 'This service answers the patchbay gateway only', 'UNAUTHENTICATED');
         }
-        vouched.set(req, { caller, signed: false });
+        const closed = new AbortController();
+        res.once('close', () => closed.abort());
+        vouched.set(req, { caller, signed: false, signal: closed.signal });
         next();
       }, next);
     },
@@ -154,25 +193,15 @@ export async function startSubgraph(
       logger.warn({}, 'subgraph request whose signature does not match its body refused');
       refuse(res, 401, 'The request signature does not match its body', 'UNAUTHENTICATED');
     },
-    expressMiddleware(server, {
-      context: async ({ req }) => {
-        const header = req.headers['x-request-id'];
-        const requestId = typeof header === 'string' && /^[\w.-]{1,128}$/.test(header) ? header : randomUUID();
-        const caller = vouched.get(req)?.caller;
-        // Never so: the checks above answer every request that has no caller.
-        if (!caller) throw new Error('subgraph request without a vouched caller');
-        const idempotencyKey = req.headers['idempotency-key'];
-        const traceparent = req.headers.traceparent;
-        return {
-          requestId,
-          caller,
-          idempotencyKey: typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
-          logger: logger.child({ requestId, userId: caller.userId, ...(typeof traceparent === 'string' ? { traceparent } : {}) }),
-          dependencies,
-          loaders: definition.createLoaders(dependencies),
-        };
-      },
-    }),
+    (req, res, next) => {
+      if (!(req.headers.accept ?? '').includes('text/event-stream')) return next();
+      streams(req, res).catch((error: unknown) => {
+        logger.error({ err: error }, 'subscription stream failed');
+        if (!res.headersSent) refuse(res, 500, 'Internal server error', 'INTERNAL_SERVER_ERROR');
+        else res.end();
+      });
+    },
+    expressMiddleware(server, { context: async ({ req }) => contextOf(req) }),
   );
 
   return listen(`subgraph ${definition.name}`, app, config.HOST, port, {

@@ -5,8 +5,10 @@ import { badUserInput } from '../../kit/errors.js';
 import { runOnce, type RunOnceOptions } from '../../kit/state/idempotency.js';
 import { DateTimeScalar } from '../../kit/subgraph/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
+import type { Dependencies } from './dependencies.js';
 import { provablyNotSent } from '../../kit/source/outcome.js';
 import { sendThrough } from './providers.js';
+import { ResyncRequiredError, SlowConsumerError } from '../../kit/state/event-stream.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const SEND_ONCE: RunOnceOptions = {
@@ -35,6 +37,50 @@ interface SentEmail {
   provider: string;
 }
 
+/** What became of a caller's keyed send, as far as it is known; null when the key made no send. */
+async function sendOutcome(userId: string, key: string, dependencies: Dependencies) {
+  const record = await dependencies.keys.get<SentEmail>(sendKey(userId, key));
+  if (!record) return null;
+  const sendId = keyedSendId(userId, key);
+  const sent =
+    record.state === 'done' ? record.result : record.state === 'unknown' ? await dependencies.statuses.sendOf(sendId) : undefined;
+  if (!sent) return { idempotencyKey: key, sendId, state: record.state === 'pending' ? 'PENDING' : 'OUTCOME_UNKNOWN' } as const;
+  const [status] = await dependencies.statuses.of([{ id: sent.messageId, status: 'PROCESSED' }]);
+  return { idempotencyKey: key, sendId, state: 'ACCEPTED', messageId: sent.messageId, provider: sent.provider, status } as const;
+}
+
+const checkedKey = (key: string, argument: string) => {
+  if (!IDEMPOTENCY_KEY.test(key)) throw badUserInput(`${argument} must be 1 to 255 printable characters`, argument);
+  return key;
+};
+
+/**
+ * The delivery events of one keyed send, from the email event stream: only the caller's own
+ * (the send id is derived from the caller and the key), each as the send stands after it. A
+ * resume too old, or a reader too slow, ends the stream with its typed error.
+ */
+async function* sendUpdates(userId: string, key: string, after: string | undefined, dependencies: Dependencies, signal: AbortSignal) {
+  const sendId = keyedSendId(userId, key);
+  try {
+    for await (const event of dependencies.events.follow(after, signal)) {
+      if (event.data.sendId !== sendId) continue;
+      const { messageId, provider, status } = event.data;
+      const send = (await sendOutcome(userId, key, dependencies)) ?? {
+        idempotencyKey: key,
+        sendId,
+        state: 'ACCEPTED',
+        messageId,
+        provider,
+        status,
+      };
+      yield { update: { eventId: event.id, send } };
+    }
+  } catch (error) {
+    if (error instanceof ResyncRequiredError || error instanceof SlowConsumerError) yield { error };
+    else throw error;
+  }
+}
+
 /** Sending mail to any address is not every user's right. */
 
 const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
@@ -60,17 +106,21 @@ export const resolvers: Resolvers = {
     },
   },
   Query: {
-    emailSend: async (_parent, { idempotencyKey: key }, { caller, dependencies }) => {
+    emailSend: async (_parent, { idempotencyKey }, { caller, dependencies }) => {
       requireScope(caller, SCOPES.sendEmail);
-      if (!IDEMPOTENCY_KEY.test(key)) throw badUserInput('idempotencyKey must be 1 to 255 printable characters', 'idempotencyKey');
-      const record = await dependencies.keys.get<SentEmail>(sendKey(caller.userId, key));
-      if (!record) return null;
-      const sendId = keyedSendId(caller.userId, key);
-      const sent =
-        record.state === 'done' ? record.result : record.state === 'unknown' ? await dependencies.statuses.sendOf(sendId) : undefined;
-      if (!sent) return { idempotencyKey: key, sendId, state: record.state === 'pending' ? 'PENDING' : 'OUTCOME_UNKNOWN' };
-      const [status] = await dependencies.statuses.of([{ id: sent.messageId, status: 'PROCESSED' }]);
-      return { idempotencyKey: key, sendId, state: 'ACCEPTED', messageId: sent.messageId, provider: sent.provider, status };
+      return sendOutcome(caller.userId, checkedKey(idempotencyKey, 'idempotencyKey'), dependencies);
+    },
+  },
+  Subscription: {
+    emailSendUpdated: {
+      subscribe: (_parent, { idempotencyKey, after }, { caller, dependencies, signal }) => {
+        requireScope(caller, SCOPES.sendEmail);
+        return sendUpdates(caller.userId, checkedKey(idempotencyKey, 'idempotencyKey'), after ?? undefined, dependencies, signal);
+      },
+      resolve: (payload: Awaited<ReturnType<ReturnType<typeof sendUpdates>['next']>>['value'] & object) => {
+        if ('error' in payload) throw payload.error;
+        return payload.update;
+      },
     },
   },
   Mutation: {

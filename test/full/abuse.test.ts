@@ -297,7 +297,12 @@ describe('the gateway answers every malformed request per GraphQL over HTTP', ()
       400,
       'OPERATION_RESOLUTION_FAILURE',
     ],
-    ['a subscription', () => post(web, { query: 'subscription { me { id } }' }), 400, 'OPERATION_TYPE_NOT_SUPPORTED'],
+    [
+      'a subscription asked for as JSON',
+      () => post(web, { query: 'subscription { emailSendUpdated(idempotencyKey: "k") { eventId } }' }),
+      406,
+      'NOT_ACCEPTABLE',
+    ],
     [
       'an APQ hash that is not the query',
       () => post(web, { query: '{ me { id } }', extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }),

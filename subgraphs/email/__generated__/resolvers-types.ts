@@ -77,6 +77,14 @@ export type EmailSendState =
   /** The send is still running. */
   | 'PENDING';
 
+/** One change in a send's delivery. */
+export type EmailSendUpdate = {
+  __typename?: 'EmailSendUpdate';
+  /** The event's id: pass it as `after` to resume after it. */
+  eventId: Scalars['String']['output'];
+  send: EmailSend;
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Sends one email. The message is queued by the provider; delivery is reported on the message's status. */
@@ -132,6 +140,27 @@ export type SendEmailPayload = {
   provider: Scalars['String']['output'];
   /** Our own id of this send, also attached to the message as metadata. */
   sendId: Scalars['ID']['output'];
+};
+
+/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * What becomes of a sendEmail made with this idempotency key (your own keys), as the provider's
+   * delivery webhooks tell it: an update for each delivery event (DELIVERED, OPENED, BOUNCED...),
+   * in order, each once. Subscribe before or after sending. To resume after a reconnect, pass the
+   * last `eventId` received as `after`: what came meanwhile comes first; RESYNC_REQUIRED when it is
+   * older than what is kept (query emailSend, then subscribe without `after`). Needs the email:send
+   * scope.
+   */
+  emailSendUpdated: EmailSendUpdate;
+};
+
+
+/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+export type SubscriptionEmailSendUpdatedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  idempotencyKey: Scalars['String']['input'];
 };
 
 export type User = {
@@ -260,10 +289,12 @@ export type ResolversTypes = ResolversObject<{
   EmailMessageStatus: EmailMessageStatus;
   EmailSend: ResolverTypeWrapper<EmailSend>;
   EmailSendState: EmailSendState;
+  EmailSendUpdate: ResolverTypeWrapper<EmailSendUpdate>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SendEmailInput: SendEmailInput;
   SendEmailPayload: ResolverTypeWrapper<SendEmailPayload>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   User: ResolverTypeWrapper<UserReference>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 }>;
@@ -276,10 +307,12 @@ export type ResolversParentTypes = ResolversObject<{
   String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   EmailSend: EmailSend;
+  EmailSendUpdate: EmailSendUpdate;
   Mutation: Record<PropertyKey, never>;
   Query: Record<PropertyKey, never>;
   SendEmailInput: SendEmailInput;
   SendEmailPayload: SendEmailPayload;
+  Subscription: Record<PropertyKey, never>;
   User: UserReference;
   Boolean: Scalars['Boolean']['output'];
 }>;
@@ -308,6 +341,11 @@ export type EmailSendResolvers<ContextType = Context, ParentType extends Resolve
   status?: Resolver<Maybe<ResolversTypes['EmailMessageStatus']>, ParentType, ContextType>;
 }>;
 
+export type EmailSendUpdateResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EmailSendUpdate'] = ResolversParentTypes['EmailSendUpdate']> = ResolversObject<{
+  eventId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  send?: Resolver<ResolversTypes['EmailSend'], ParentType, ContextType>;
+}>;
+
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   sendEmail?: Resolver<ResolversTypes['SendEmailPayload'], ParentType, ContextType, RequireFields<MutationSendEmailArgs, 'input'>>;
 }>;
@@ -322,6 +360,10 @@ export type SendEmailPayloadResolvers<ContextType = Context, ParentType extends 
   sendId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  emailSendUpdated?: SubscriptionResolver<ResolversTypes['EmailSendUpdate'], "emailSendUpdated", ParentType, ContextType, RequireFields<SubscriptionEmailSendUpdatedArgs, 'idempotencyKey'>>;
+}>;
+
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   emailDeliverability?: Resolver<Maybe<ResolversTypes['EmailDeliverability']>, ParentType, ContextType>;
@@ -333,9 +375,11 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   EmailMessage?: EmailMessageResolvers<ContextType>;
   EmailSend?: EmailSendResolvers<ContextType>;
+  EmailSendUpdate?: EmailSendUpdateResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   SendEmailPayload?: SendEmailPayloadResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 }>;
 
