@@ -29,6 +29,8 @@ export type AuthConfig = z.infer<typeof AuthConfig>;
 export interface Identity {
   userId: string;
   scopes: string[];
+  /** When the token stops being valid (ms since the epoch): a subscription it opened ends then. */
+  expiresAt: number;
 }
 
 /** Why a request's credentials were refused, as metrics count it. */
@@ -104,12 +106,9 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
         throw new AuthError(`Token lifetime is longer than the ${config.JWT_MAX_LIFETIME_SECONDS} seconds accepted`, 'lifetime');
       const scope = payload.scope ?? payload.scp;
       const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.map(String) : [];
-      const identity = { userId: String(payload.sub), scopes };
-      verified.set(token, {
-        identity,
-        notBefore: ((payload.nbf ?? 0) - CLOCK_SKEW_SECONDS) * 1000,
-        expiresAt: (payload.exp! + CLOCK_SKEW_SECONDS) * 1000,
-      });
+      const expiresAt = (payload.exp! + CLOCK_SKEW_SECONDS) * 1000;
+      const identity = { userId: String(payload.sub), scopes, expiresAt };
+      verified.set(token, { identity, notBefore: ((payload.nbf ?? 0) - CLOCK_SKEW_SECONDS) * 1000, expiresAt });
       return identity;
     } catch (error) {
       throw describe(error);

@@ -18,6 +18,7 @@ import { clientVariable, loadGatewaySettings } from './settings.js';
 import { openSupergraph } from './supergraph.js';
 import { appVersionOf, invalidReleaseOperations, openReleases, releasesDir, type ServedReleases } from './releases.js';
 import { safelistOperations, type SafelistOperations } from './plugins/safelist.js';
+import { createSubscriptionPolicy } from './plugins/subscription-policy.js';
 
 /**
  * A body already read, as the engine's adapter takes it from `req.body`: an async iterable of
@@ -78,7 +79,9 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
     onMismatch: (appVersion: string) => metrics.releaseMismatch(appVersion),
     onUpgradeRequired: () => metrics.upgradeRequired(),
   };
-  const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist, persistedQueries });
+  const subscriptions = createSubscriptionPolicy(settings.subscriptions);
+  metrics.openSubscriptions(subscriptions.open);
+  const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist, persistedQueries, subscriptions });
   // The engine's server adapter disposes itself on SIGTERM; this process drains first and
   // disposes it when it closes (kit/process/service.ts), so those listeners go.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -166,6 +169,8 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   };
   return listen(`gateway ${client.name}`, service, settings.process.HOST, settings.port, {
     onClose: close,
+    // Streams are told to reconnect (to another replica, with their last event id), not cut.
+    onDrain: subscriptions.drain,
     handler: handle,
     logger,
     metrics: { registry, port: settings.metricsPort },

@@ -1,6 +1,6 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { getOperationAST } from 'graphql';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { OPERATION_HEADER, OperationLabels, metricsIn } from '../kit/process/metrics.js';
 import { transportFailureOf } from './errors.js';
 import { appVersionOf } from './releases.js';
@@ -98,6 +98,16 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
     'Operations of served releases that do not validate against the schema served now: an app of that release fails on them',
     ['client'],
   );
+  let openSubscriptions = () => 0;
+  new Gauge({
+    name: 'patchbay_gateway_subscriptions_open',
+    help: 'Subscriptions open on this replica, by client',
+    labelNames: ['client'],
+    registers: [registry],
+    collect() {
+      this.set({ client }, openSubscriptions());
+    },
+  });
   let knownReleases = new Set<string>();
   const appVersionLabel = (header: string | null) => {
     const version = appVersionOf(header);
@@ -189,6 +199,10 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
     },
     upgradeRequired() {
       upgradesRequired.inc({ client });
+    },
+    /** Where the open subscriptions are counted. */
+    openSubscriptions(count: () => number) {
+      openSubscriptions = count;
     },
     invalidReleaseOperations(count: number) {
       invalidOperations.set({ client }, count);

@@ -17,6 +17,7 @@ import { useAutomaticPersistedQueries } from './plugins/automatic-persisted-quer
 import { corsFor, useVaryOnOrigin } from './plugins/cors.js';
 import { useJsonBodies } from './plugins/json-bodies.js';
 import { useSafelist, type Safelist } from './plugins/safelist.js';
+import type { SubscriptionPolicy } from './plugins/subscription-policy.js';
 import { useRequestLimits } from './plugins/request-limits.js';
 import { useRequestContext } from './plugins/request-context.js';
 import { useSignedSubgraphRequests } from './plugins/signed-subgraph-requests.js';
@@ -50,6 +51,8 @@ export function createGateway(
     metrics: GatewayMetrics;
     /** The operations a safelisted client may run, by id; absent, ad-hoc queries and APQ. */
     safelist?: Safelist;
+    /** What subscriptions may hold of this replica, and how they end. */
+    subscriptions: SubscriptionPolicy;
     persistedQueries?: PersistedQueryStore;
   },
 ): GatewayRuntime<ClientAuthContext> {
@@ -108,6 +111,7 @@ export function createGateway(
       metrics.plugin,
       ...(settings.corsOrigins.length ? [useVaryOnOrigin()] : []),
       useClientAuth(verify, GRAPHQL_PATH, metrics.authFailed),
+      options.subscriptions.plugin,
       useJsonBodies({ logger, limits }),
       useRequestLimits(limits),
       ...(safelist

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import semver from 'semver';
 import { z } from 'zod';
+import type { SubscriptionLimits } from './plugins/subscription-policy.js';
 import { ConfigError, ServerConfig, env, isProduction, loadAll, loadConfig, metricsPortOf } from '../kit/process/config.js';
 import { InternalTokenConfig } from '../kit/caller/token.js';
 import { RedisConfig } from '../kit/state/redis.js';
@@ -147,7 +148,17 @@ export const PERSISTED_QUERY_SETTINGS = {
   ),
 } satisfies { [K in keyof PersistedQueryLimits]: ClientSetting<PersistedQueryLimits[K]> };
 
-const TABLES = [CLIENT_SETTINGS, LIMIT_SETTINGS, PERSISTED_QUERY_SETTINGS] as const;
+/** What a client's subscriptions may hold of a gateway replica. */
+export const SUBSCRIPTION_SETTINGS = {
+  perUser: setting('MAX_SUBSCRIPTIONS_PER_USER', 'subscriptions one user may hold open on one gateway replica', () => count(20, 10_000)),
+  lifetimeMs: setting(
+    'SUBSCRIPTION_LIFETIME_MS',
+    'longest a subscription stays open; then it ends with `RECONNECT` and the client resumes after its last event id',
+    () => count(3_600_000, 86_400_000),
+  ),
+} satisfies { [K in keyof SubscriptionLimits]: ClientSetting<SubscriptionLimits[K]> };
+
+const TABLES = [CLIENT_SETTINGS, LIMIT_SETTINGS, PERSISTED_QUERY_SETTINGS, SUBSCRIPTION_SETTINGS] as const;
 /** Every client setting, in the order of the README's table. */
 export const ALL_CLIENT_SETTINGS: ReadonlyArray<ClientSetting<unknown>> = TABLES.flatMap((table) => Object.values(table));
 
@@ -183,6 +194,7 @@ export type GatewaySettings = ReadFrom<typeof CLIENT_SETTINGS> & {
   limits: QueryLimits;
   /** What APQ registrations may cost (a client without a safelist). */
   persistedQueries: PersistedQueryLimits;
+  subscriptions: SubscriptionLimits;
   /** Subgraph URLs to use instead of the supergraph's, by variable (`<NAME>_SUBGRAPH_URL`, see subgraphUrlVariable). */
   subgraphUrls: Record<string, string>;
 };
@@ -231,6 +243,7 @@ export function loadGatewaySettings(client: ClientConfig, environment: NodeJS.Pr
       : { path: own.SUPERGRAPH_PATH ?? fileURLToPath(clientSupergraphFile(client)) },
     limits: readFrom(LIMIT_SETTINGS, own),
     persistedQueries: readFrom(PERSISTED_QUERY_SETTINGS, own),
+    subscriptions: readFrom(SUBSCRIPTION_SETTINGS, own),
     subgraphUrls: overrides,
   };
 }

@@ -52,6 +52,8 @@ export function useRequestContext(timeoutMs: number): GatewayPlugin {
       headers['x-request-id'] = request.requestId;
       headers.traceparent = `00-${request.traceId}-${randomHex32().slice(0, 16)}-${request.flags}`;
       if (request.state) headers.tracestate = request.state;
+      // A subscription's stream lives as long as its client's (and the subscription policy's limits), not a call's.
+      if (String(headers.accept ?? '').includes('text/event-stream')) return;
       options.signal = options.signal ? AbortSignal.any([options.signal, request.deadline]) : request.deadline;
     },
     onResponse({ request, response }) {

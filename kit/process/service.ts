@@ -87,6 +87,8 @@ export function answerErrorsAsJson(app: Express, logger: Logger): void {
 export interface ListenOptions {
   /** Releases what the service holds, after its server stopped. */
   onClose?: () => Promise<void> | void;
+  /** Tells long-lived requests (streams) to end, when draining begins: the server waits for them to. */
+  onDrain?: () => void;
   /** Takes every request first and hands the app what it does not serve itself. */
   handler?: http.RequestListener;
   /** Where errors of the app's routes are logged; a logger named after the service by default. */
@@ -165,7 +167,7 @@ function metricsServer(registry: Registry): http.Server {
  * now, so the JSON answers for unknown routes and errors go last.
  */
 export async function listen(name: string, app: Express, host: string, port: number, options: ListenOptions = {}): Promise<RunningService> {
-  const { onClose = () => {}, handler = app } = options;
+  const { onClose = () => {}, onDrain = () => {}, handler = app } = options;
   answerErrorsAsJson(app, options.logger ?? createLogger(name.replace(/\s+/g, '-'), 'info'));
   const server = http.createServer(handler);
   server.keepAliveTimeout = 65_000;
@@ -191,9 +193,11 @@ export async function listen(name: string, app: Express, host: string, port: num
     ...(metrics ? { metricsUrl: metrics.url } : {}),
     drain() {
       app.locals.draining = true;
+      onDrain();
     },
     async close() {
       app.locals.draining = true;
+      onDrain();
       await Promise.all([stopServer(server), metrics && stopServer(metrics.server)]);
       await onClose();
     },
