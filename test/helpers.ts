@@ -205,3 +205,55 @@ export function useSandbox(use: (sandbox: Sandbox) => void, users = '50'): void 
   });
   afterAll(() => sandbox?.close());
 }
+
+/**
+ * A raw GraphQL over SSE request (distinct connections): its status, then each `next` payload as
+ * it comes, until the stream completes or breaks (`ended`). A refusal answered as JSON is its one event.
+ */
+export async function openEventStream(url: string, headers: Record<string, string>, body: unknown) {
+  const controller = new AbortController();
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: JSON.stringify(body),
+    signal: controller.signal,
+  });
+  const events: Array<{ data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }> = [];
+  let completed = false;
+  // A refusal may come as JSON, or as the stream's one event.
+  if (!response.headers.get('content-type')?.includes('text/event-stream')) {
+    events.push((await response.json()) as (typeof events)[number]);
+    completed = true;
+  }
+  const reading = (async () => {
+    if (completed || !response.body) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const message = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (\w+)/m.exec(message)?.[1];
+          const data = /^data: (.*)$/m.exec(message)?.[1];
+          if (event === 'next' && data) events.push(JSON.parse(data));
+          if (event === 'complete') completed = true;
+        }
+      }
+    } catch {
+      // closed by us
+    }
+  })();
+  return {
+    status: response.status,
+    events,
+    completed: () => completed,
+    /** Settles when the stream completed, broke, or was closed. */
+    ended: reading,
+    async close() {
+      controller.abort();
+      await reading;
+    },
+  };
+}

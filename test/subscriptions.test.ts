@@ -12,7 +12,7 @@ import { startStack, type Stack } from '../scripts/stack.js';
 import { startGateway } from '../gateway/index.js';
 import { web } from '../gateway/clients/web.js';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
-import { as, graphql, until } from './helpers.js';
+import { as, graphql, openEventStream, until } from './helpers.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -142,53 +142,6 @@ test('a subscription asked for as JSON is refused 406, naming the event stream t
   });
 });
 
-/** A raw GraphQL over SSE request: its status, then each `next` payload as it comes, until the stream completes. */
-async function openStream(url: string, headers: Record<string, string>, body: unknown) {
-  const controller = new AbortController();
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-    body: JSON.stringify(body),
-    signal: controller.signal,
-  });
-  const events: Array<{ data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }> = [];
-  let completed = false;
-  // A refusal may come as JSON, or as the stream's one event.
-  if (!response.headers.get('content-type')?.includes('text/event-stream')) {
-    events.push((await response.json()) as (typeof events)[number]);
-    completed = true;
-  }
-  const reading = (async () => {
-    if (completed || !response.body) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const message = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (\w+)/m.exec(message)?.[1];
-          const data = /^data: (.*)$/m.exec(message)?.[1];
-          if (event === 'next' && data) events.push(JSON.parse(data));
-          if (event === 'complete') completed = true;
-        }
-      }
-    } catch {
-      // closed by us
-    }
-  })();
-  return {
-    status: response.status,
-    events,
-    completed: () => completed,
-    async close() {
-      controller.abort();
-      await reading;
-    },
-  };
-}
-
 describe('what subscriptions may hold of a gateway replica', () => {
   const subscription = { query: 'subscription { emailSendUpdated(idempotencyKey: "policy") { eventId } }' };
   const gatewayWith = (settings: Record<string, string>) =>
@@ -202,20 +155,20 @@ describe('what subscriptions may hold of a gateway replica', () => {
     const gateway = await gatewayWith({ WEB_MAX_SUBSCRIPTIONS_PER_USER: '2' });
     const url = `${gateway.url}/graphql`;
     const alice = await as('usr_00001', 'email:send');
-    const streams = [await openStream(url, alice, subscription), await openStream(url, alice, subscription)];
+    const streams = [await openEventStream(url, alice, subscription), await openEventStream(url, alice, subscription)];
     try {
       expect(streams.map((s) => s.status)).toEqual([200, 200]);
       await until(async () => (await open(gateway.metricsUrl!)) === 2, { what: 'two open subscriptions' });
-      const third = await openStream(url, alice, subscription);
+      const third = await openEventStream(url, alice, subscription);
       expect(third.status).toBe(429);
       await until(() => third.events.length > 0, { what: 'the refusal' });
       expect(third.events[0]!.errors?.[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
-      const bob = await openStream(url, await as('usr_00002', 'email:send'), subscription);
+      const bob = await openEventStream(url, await as('usr_00002', 'email:send'), subscription);
       expect(bob.status).toBe(200);
       await bob.close();
       await streams.pop()!.close();
       await until(async () => (await open(gateway.metricsUrl!)) === 1, { what: 'the closed ones to be let go' });
-      const again = await openStream(url, alice, subscription);
+      const again = await openEventStream(url, alice, subscription);
       expect(again.status).toBe(200);
       streams.push(again);
     } finally {
@@ -228,8 +181,8 @@ describe('what subscriptions may hold of a gateway replica', () => {
     const gateway = await gatewayWith({ WEB_SUBSCRIPTION_LIFETIME_MS: '2500', WEB_SUBGRAPH_TIMEOUT_MS: '1000' });
     const url = `${gateway.url}/graphql`;
     const shortToken = { authorization: `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_00001', ['email:send'], 1)}` };
-    const expiring = await openStream(url, shortToken, subscription);
-    const long = await openStream(url, await as('usr_00002', 'email:send'), subscription);
+    const expiring = await openEventStream(url, shortToken, subscription);
+    const long = await openEventStream(url, await as('usr_00002', 'email:send'), subscription);
     try {
       await until(() => long.completed(), { what: 'the lifetime to end the stream' });
       expect(long.events.map((e) => e.errors?.[0]?.extensions?.code)).toEqual(['RECONNECT']);
@@ -240,7 +193,7 @@ describe('what subscriptions may hold of a gateway replica', () => {
     }
     // The lifetime was shorter than the token's 1 s + the clock skew allowed: a gateway with the default lifetime.
     const second = await gatewayWith({});
-    const stream = await openStream(`${second.url}/graphql`, shortToken, subscription);
+    const stream = await openEventStream(`${second.url}/graphql`, shortToken, subscription);
     try {
       await until(() => stream.completed(), { timeoutMs: 15_000, what: 'the token to expire' });
       expect(stream.events.map((e) => e.errors?.[0]?.extensions?.code)).toEqual(['TOKEN_EXPIRED']);
@@ -252,7 +205,7 @@ describe('what subscriptions may hold of a gateway replica', () => {
 
   test('a stopping gateway tells its streams to reconnect (RECONNECT), then closes: not cut', async () => {
     const gateway = await gatewayWith({});
-    const stream = await openStream(`${gateway.url}/graphql`, await as('usr_00001', 'email:send'), subscription);
+    const stream = await openEventStream(`${gateway.url}/graphql`, await as('usr_00001', 'email:send'), subscription);
     await until(async () => (await open(gateway.metricsUrl!)) === 1, { what: 'the subscription to be open' });
     await gateway.close();
     await until(() => stream.completed(), { what: 'the stream to complete' });

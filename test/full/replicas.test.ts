@@ -3,7 +3,8 @@
  * process, behind HAProxy (Debian's, started here on loopback) with one Redis. A bounded load
  * runs through HAProxy while one replica of every service is killed (SIGKILL) and started
  * again: no client request fails beyond the documented partial errors, no email goes twice, no
- * acknowledged event is lost. And what replicas must agree on is shared through Redis:
+ * acknowledged event is lost; a subscriber resumes across a drained and a killed gateway replica
+ * with every update once, in order. And what replicas must agree on is shared through Redis:
  * Mixpanel's quota, APQ registrations, webhook memory and delivery statuses.
  *
  * HAProxy routes each service by /readyz and retries a request on the other replica when its
@@ -28,10 +29,12 @@ import {
   freePort,
   graphql,
   persistedId,
+  openEventStream,
   startRedis,
   until,
   type TestRedis,
 } from '../helpers.js';
+import { compareIds } from '../../kit/state/event-stream.js';
 import { bareEnv, startProgram, startProgramsTogether, startTogether, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { eventMessageId } from '../../subgraphs/analytics/events.js';
 import { envName } from '../../kit/process/env-name.js';
@@ -350,6 +353,135 @@ const documentedPartialErrors = new Set([
       expect((sandbox.calls().mixpanel.mixpanelSegmentation ?? 0) - before).toBe(quota);
     } finally {
       await Promise.all(pair.map((program) => program.stop()));
+    }
+  });
+
+  test('a subscriber through HAProxy follows a send while the gateway replica holding it drains, then another is killed: it resumes after its last event id, every update once, in order', async () => {
+    const user = sandbox.seed.users[6]!;
+    const key = `replica-subscription-${randomBytes(4).toString('hex')}`;
+    const headers = await as(user.id, 'email:send');
+    const subscription = (after: string) => ({
+      query:
+        'subscription($key: String!, $after: String) { emailSendUpdated(idempotencyKey: $key, after: $after) { eventId send { status } } }',
+      variables: { key, after },
+    });
+    const received: string[] = [];
+    const endings: string[] = [];
+    let streams = 0;
+    let following = true;
+    // A client as graphql-sse's retries it: on any end, subscribe again after the last event id it got.
+    const follower = (async () => {
+      while (following) {
+        const stream = await openEventStream(`${front.web}/graphql`, headers, subscription(received.at(-1) ?? '0-0')).catch(
+          () => undefined,
+        );
+        if (stream) {
+          streams++;
+          const seen = new Set<number>();
+          const collect = () =>
+            stream.events.forEach((event, i) => {
+              if (seen.has(i)) return;
+              seen.add(i);
+              const update = (event.data as { emailSendUpdated?: { eventId: string } } | undefined)?.emailSendUpdated;
+              if (update) received.push(update.eventId);
+              for (const error of event.errors ?? []) endings.push(String(error.extensions?.code));
+            });
+          const polling = setInterval(collect, 20);
+          await Promise.race([stream.ended, until(() => !following, { timeoutMs: 600_000, what: 'the end' })]);
+          clearInterval(polling);
+          collect();
+          await stream.close();
+          if (stream.status !== 200) endings.push(`HTTP ${stream.status}`);
+        } else endings.push('refused');
+        if (following) await new Promise((resolve) => setTimeout(resolve, 100)); // the client's reconnect delay
+      }
+    })();
+    try {
+      await graphql(
+        `${front.web}/graphql`,
+        SendEmailDocument,
+        { input: { to: user.email, subject: 'Followed across replicas', text: 'Hi', idempotencyKey: key } },
+        headers,
+      );
+      const { body } = await graphql<{ emailSend: { sendId: string; messageId: string } }, { key: string }>(
+        `${front.web}/graphql`,
+        'query($key: String!) { emailSend(idempotencyKey: $key) { sendId messageId } }',
+        { key },
+        headers,
+      );
+      const { sendId, messageId } = body.data!.emailSend;
+      const gateways = replicas.filter((replica) => replica.service === 'web');
+      const openOn = async (replica: Replica) =>
+        Number(
+          /^patchbay_gateway_subscriptions_open\{[^}]*\} (\d+)$/m.exec(
+            await (await fetch(`${replica.program.metricsUrl}/metrics`)).text(),
+          )?.[1] ?? 0,
+        );
+      /** The gateway replica that holds the subscriber's stream now. */
+      const holder = async () => {
+        let found: Replica | undefined;
+        await until(
+          async () =>
+            (found = (await Promise.all(gateways.map(async (g) => ((await openOn(g)) === 1 ? g : undefined)))).find(Boolean)) !== undefined,
+          {
+            what: 'the replica holding the stream',
+          },
+        );
+        return found!;
+      };
+      const OPENS = 9;
+      for (let i = 1; i <= OPENS; i++) {
+        const batch = JSON.stringify([
+          {
+            event: 'open',
+            sg_event_id: `open-${key}-${i}`,
+            sg_message_id: `${messageId}.x`,
+            timestamp: i,
+            email: user.email,
+            patchbay_send_id: sendId,
+          },
+        ]);
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        const signature = createSign('sha256')
+          .update(timestamp + batch)
+          .sign(
+            createPrivateKey({
+              key: Buffer.from(providerEntry('sendgrid').credentials.webhookPrivateKey, 'base64'),
+              format: 'der',
+              type: 'pkcs8',
+            }),
+          )
+          .toString('base64');
+        const answer = await fetch(`${front.email}/webhooks/sendgrid`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-twilio-email-event-webhook-timestamp': timestamp,
+            'x-twilio-email-event-webhook-signature': signature,
+          },
+          body: batch,
+        });
+        expect(answer.status).toBe(200);
+        // The replica holding the stream stops: once drained (SIGTERM: the stream is told RECONNECT),
+        // once killed (SIGKILL: the stream breaks). Either way the client resumes on the other.
+        if (i === 3) await (await holder()).restart('SIGTERM');
+        if (i === 6) await (await holder()).restart('SIGKILL');
+      }
+      // The sandbox's processed and delivered, and the opens.
+      await until(() => new Set(received).size >= OPENS + 2, { timeoutMs: 60_000, what: `${OPENS + 2} updates` });
+      following = false;
+      await follower;
+      console.log(
+        `replicas: a subscriber got ${received.length} updates of its send over ${streams} streams across a drained and a killed gateway replica; typed endings ${JSON.stringify(endings)}`,
+      );
+      expect(received.length).toBe(new Set(received).size);
+      expect([...received].sort(compareIds)).toEqual(received);
+      expect(received.length).toBe(OPENS + 2);
+      expect(streams).toBeGreaterThanOrEqual(3);
+      expect(endings).toContain('RECONNECT');
+    } finally {
+      following = false;
+      await follower;
     }
   });
 
