@@ -2,12 +2,20 @@
  * The event stream (kit/state/event-stream.ts), in one process and through a real Redis shared
  * by two "replicas": followers get every event after the id they give, in order, once, live
  * and replayed alike; an id older than what is kept is told to resync; a follower that does
- * not keep up is ended with the id to resume from; an event of an unknown type is refused.
+ * not keep up is ended with the id to resume from; an event of an unknown type is refused; what
+ * a stream reports (appended, delivered, resyncs, followers, lag) is counted.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { z } from 'zod';
 import { createLogger } from '../kit/process/logger.js';
-import { createEventStream, RESYNC_REQUIRED, SLOW_CONSUMER, type EventStream } from '../kit/state/event-stream.js';
+import {
+  createEventStream,
+  createEventStreamMetrics,
+  RESYNC_REQUIRED,
+  SLOW_CONSUMER,
+  type EventStream,
+} from '../kit/state/event-stream.js';
+import { createRegistry } from '../kit/process/metrics.js';
 import { connectRedis, type RedisConnection } from '../kit/state/redis.js';
 import { HAS_REDIS, startRedis, until, type TestRedis } from './helpers.js';
 
@@ -156,4 +164,32 @@ describe.each(STORES)('the event stream (%s)', (store) => {
     await expect(a.append('Unknown' as 'Counted', { n: 1 })).rejects.toThrow(/no event type Unknown/);
     await expect(a.append('Counted', { n: 1.5 })).rejects.toThrow();
   });
+});
+
+test('what a stream reports: events appended and delivered, resyncs, followers, and the lag to live readers', async () => {
+  const registry = createRegistry('test');
+  const stream = createEventStream({
+    name: 'counted',
+    types: TYPES,
+    retention: { maxLength: 1000, maxAgeMs: 60_000 },
+    logger,
+    blockMs: 200,
+    metrics: createEventStreamMetrics(registry),
+  });
+  streams.push(stream);
+  const value = async (name: string, labels: string) =>
+    Number(new RegExp(`^${name}\\{[^}]*${labels}[^}]*\\} ([\\d.]+)$`, 'm').exec(await registry.metrics())?.[1] ?? 0);
+  const follower = collect(stream);
+  await until(async () => (await value('patchbay_event_stream_followers', 'stream="counted"')) === 1, { what: 'one follower' });
+  for (let n = 1; n <= 3; n++) await stream.append('Counted', { n });
+  await until(() => follower.seen.length === 3, { what: 'three events' });
+  const refused = collect(stream, '99999999999999-0');
+  await until(() => refused.error() !== undefined, { what: 'the resync' });
+  await follower.stop();
+  await refused.stop();
+  expect(await value('patchbay_event_stream_events_total', 'stream="counted",outcome="appended"')).toBe(3);
+  expect(await value('patchbay_event_stream_events_total', 'stream="counted",outcome="delivered"')).toBe(3);
+  expect(await value('patchbay_event_stream_events_total', 'stream="counted",outcome="resync"')).toBe(1);
+  expect(await value('patchbay_event_stream_lag_seconds_count', 'stream="counted"')).toBe(3);
+  expect(await value('patchbay_event_stream_followers', 'stream="counted"')).toBe(0);
 });

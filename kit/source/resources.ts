@@ -3,7 +3,13 @@ import { z } from 'zod';
 import type { Logger } from '../process/logger.js';
 import { createSourceMetrics, type SourceMetrics } from '../process/metrics.js';
 import { connectRedis, RedisConfig, type RedisConnection } from '../state/redis.js';
-import { createEventStream, type EventStream, type EventTypes } from '../state/event-stream.js';
+import {
+  createEventStream,
+  createEventStreamMetrics,
+  type EventStream,
+  type EventStreamMetrics,
+  type EventTypes,
+} from '../state/event-stream.js';
 import { env } from '../process/config.js';
 import { messageOf } from '../process/caught.js';
 import { createSource, type Source, type SourceOptions } from './index.js';
@@ -69,6 +75,7 @@ export function createSubgraphResources(logger: Logger, registry: Registry, conf
       }
     : undefined;
   if (redis) pauses.share(redis.connection, logger);
+  let eventMetrics: EventStreamMetrics | undefined;
   return {
     logger,
     metrics,
@@ -89,7 +96,9 @@ export function createSubgraphResources(logger: Logger, registry: Registry, conf
     },
     redis: () => redis?.connection,
     events(name, types) {
+      eventMetrics ??= createEventStreamMetrics(registry);
       const stream = createEventStream({
+        metrics: eventMetrics,
         name,
         types,
         retention: { maxLength: config?.EVENTS_MAX_LENGTH ?? 100_000, maxAgeMs: config?.EVENTS_MAX_AGE_MS ?? 24 * 3_600_000 },

@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import { type z } from 'zod';
 import type { Logger } from '../process/logger.js';
@@ -186,6 +187,39 @@ function redisLog(redis: RedisConnection, key: string, retention: EventRetention
   };
 }
 
+/** What a process's event streams report, by stream: made once per registry, shared by its streams. */
+export function createEventStreamMetrics(registry: Registry) {
+  const followed = new Map<string, () => number>();
+  return {
+    followers: new Gauge({
+      name: 'patchbay_event_stream_followers',
+      help: 'Readers following an event stream in this process (open subscriptions), by stream',
+      labelNames: ['stream'],
+      registers: [registry],
+      collect() {
+        for (const [stream, count] of followed) this.set({ stream }, count());
+      },
+    }),
+    events: new Counter({
+      name: 'patchbay_event_stream_events_total',
+      help: 'Events by stream and outcome: appended; delivered (to one reader); resync (a reader asked for what is no longer kept); slow_consumer (a reader ended for falling behind)',
+      labelNames: ['stream', 'outcome'],
+      registers: [registry],
+    }),
+    lag: new Histogram({
+      name: 'patchbay_event_stream_lag_seconds',
+      help: 'From an event appended to it handed to a live reader, by stream',
+      labelNames: ['stream'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    follow(stream: string, count: () => number) {
+      followed.set(stream, count);
+    },
+  };
+}
+export type EventStreamMetrics = ReturnType<typeof createEventStreamMetrics>;
+
 export interface EventStreamOptions<Types extends EventTypes> {
   /** The stream's name: `patchbay:events:<name>` in Redis. */
   name: string;
@@ -197,6 +231,7 @@ export interface EventStreamOptions<Types extends EventTypes> {
   blockMs?: number;
   /** A follower that falls this many events behind is ended (SLOW_CONSUMER): it resumes from its last id. */
   followerBuffer?: number;
+  metrics?: EventStreamMetrics;
 }
 
 export const SLOW_CONSUMER = 'SLOW_CONSUMER';
@@ -238,6 +273,14 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
 
   /** Followers of this process, fed by one tail of the stream: one blocking read, whatever their number. */
   const followers = new Set<{ push(events: StoredEvent[] | 'gap'): void }>();
+  const stream = options.name;
+  options.metrics?.follow(stream, () => followers.size);
+  const count = (outcome: 'appended' | 'delivered' | 'resync' | 'slow_consumer') => options.metrics?.events.inc({ stream, outcome });
+  /** Handed to a reader live: how long after it was appended (the id's milliseconds). */
+  const delivered = (event: StoredEvent) => {
+    count('delivered');
+    options.metrics?.lag.observe({ stream }, Math.max(0, Date.now() - Number(event.id.split('-')[0])) / 1000);
+  };
   let tail: Promise<void> | undefined;
   let closed = false;
   const runTail = async () => {
@@ -272,10 +315,15 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
     async append(type, data) {
       const schema = options.types[type];
       if (!schema) throw new Error(`${options.name}: no event type ${type}`);
-      return log.append(type, schema.parse(data));
+      const id = await log.append(type, schema.parse(data));
+      count('appended');
+      return id;
     },
     async *follow(after, signal) {
-      if (after !== undefined && !isStreamId(after)) throw new ResyncRequiredError(after);
+      if (after !== undefined && !isStreamId(after)) {
+        count('resync');
+        throw new ResyncRequiredError(after);
+      }
       const pending: StoredEvent[] = [];
       let overflowed = false;
       let gap = false;
@@ -299,12 +347,17 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
           for (const event of page) {
             last = event.id;
             const parsed = parse(event);
-            if (parsed) yield parsed;
+            if (!parsed) continue;
+            count('delivered');
+            yield parsed;
             if (signal.aborted) return;
           }
         }
         while (!signal.aborted && !closed) {
-          if (overflowed) throw new SlowConsumerError(last);
+          if (overflowed) {
+            count('slow_consumer');
+            throw new SlowConsumerError(last);
+          }
           if (gap) throw new ResyncRequiredError(last);
           const next = pending.shift();
           if (!next) {
@@ -315,8 +368,13 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
           if (compareIds(next.id, last) <= 0) continue;
           last = next.id;
           const parsed = parse(next);
-          if (parsed) yield parsed;
+          if (!parsed) continue;
+          delivered(next);
+          yield parsed;
         }
+      } catch (error) {
+        if (error instanceof ResyncRequiredError) count('resync');
+        throw error;
       } finally {
         followers.delete(follower);
         signal.removeEventListener('abort', onAbort);
