@@ -10,6 +10,8 @@ import { createClient, type Client } from 'graphql-sse';
 import { SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { startGateway } from '../gateway/index.js';
+import { startSubgraph } from '../kit/subgraph/server.js';
+import { subgraph as email } from '../subgraphs/email/index.js';
 import { web } from '../gateway/clients/web.js';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { as, graphql, openEventStream, until } from './helpers.js';
@@ -212,4 +214,34 @@ describe('what subscriptions may hold of a gateway replica', () => {
     expect(stream.events.map((e) => e.errors?.[0]?.extensions?.code)).toEqual(['RECONNECT']);
     await stream.close();
   });
+});
+
+test('a stopping subgraph tells its streams to reconnect, and the gateway passes that on: the client resumes, not cut', async () => {
+  const subgraph = await startSubgraph(email, { ...stack.sandbox.env(), EMAIL_PORT: '0', LOG_LEVEL: 'silent' });
+  const gateway = await startGateway(web, {
+    ...stack.subgraphUrls,
+    EMAIL_SUBGRAPH_URL: `${subgraph.url}/graphql`,
+    LOG_LEVEL: 'silent',
+    WEB_GATEWAY_PORT: '0',
+    WEB_METRICS_PORT: '0',
+  });
+  const stream = await openEventStream(`${gateway.url}/graphql`, await as('usr_00001', 'email:send'), {
+    query: 'subscription { emailSendUpdated(idempotencyKey: "subgraph-stops") { eventId } }',
+  });
+  try {
+    await until(
+      async () =>
+        /^patchbay_event_stream_followers\{[^}]*stream="email"[^}]*\} 1$/m.test(
+          await (await fetch(`${subgraph.metricsUrl}/metrics`)).text(),
+        ),
+      { what: 'the subgraph to follow the stream' },
+    );
+    await subgraph.close();
+    await until(() => stream.completed(), { what: 'the stream to complete' });
+    expect(stream.events.map((e) => e.errors?.[0]?.extensions?.code)).toEqual(['RECONNECT']);
+  } finally {
+    await stream.close();
+    await gateway.close();
+    await subgraph.close();
+  }
 });

@@ -2,6 +2,7 @@ import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { ClientAuthContext } from './client-auth.js';
 import { requestError } from '../errors.js';
+import { endableStream } from '../../kit/process/endable-stream.js';
 
 export interface SubscriptionLimits {
   /** Subscriptions one user may hold open on this replica. */
@@ -24,52 +25,6 @@ type Ending = keyof typeof ENDINGS;
 const endingResult = (ending: Ending): ExecutionResult => ({
   errors: [new GraphQLError(ENDINGS[ending][0], { extensions: { code: ENDINGS[ending][1], retryable: true } })],
 });
-
-/**
- * A subscription's stream, ended by the first of: its source, its client (return), or `ended`
- * (its last event then says why). Not a generator: a generator waiting for its next event
- * cannot be returned, and would hold the subgraph's stream open until one came.
- */
-function endable(
-  source: AsyncIterable<ExecutionResult>,
-  ended: Promise<Ending>,
-  onFinish: () => void,
-): AsyncIterableIterator<ExecutionResult> {
-  const inner = source[Symbol.asyncIterator]();
-  let finished = false;
-  let close: () => void = () => {};
-  const closed = new Promise<IteratorResult<ExecutionResult>>((resolve) => (close = () => resolve({ done: true, value: undefined })));
-  const finish = async () => {
-    if (finished) return;
-    finished = true;
-    close();
-    onFinish();
-    await inner.return?.();
-  };
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next() {
-      if (finished) return { done: true, value: undefined };
-      const next = await Promise.race([inner.next(), ended.then((ending) => ({ ending })), closed]);
-      if ('ending' in next) {
-        await finish();
-        return { done: false, value: endingResult(next.ending) };
-      }
-      if (next.done) await finish();
-      return next;
-    },
-    async return() {
-      await finish();
-      return { done: true, value: undefined };
-    },
-    async throw(error: unknown) {
-      await finish();
-      throw error;
-    },
-  };
-}
 
 /**
  * What a subscription may hold of a gateway replica: at most `perUser` open per user (refused
@@ -108,7 +63,7 @@ export function createSubscriptionPolicy(limits: SubscriptionLimits) {
             drains.add(drain);
           });
           setResult(
-            endable(result, ended, () => {
+            endableStream(result, ended.then(endingResult), () => {
               for (const timer of timers) clearTimeout(timer);
               drains.delete(drain);
               const left = (openByUser.get(identity.userId) ?? 1) - 1;

@@ -7,7 +7,8 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import express from 'express';
 import { createHandler as createStreamHandler } from 'graphql-sse/lib/use/express';
 import type { Registry } from 'prom-client';
-import { GraphQLError, parse } from 'graphql';
+import { GraphQLError, parse, type ExecutionResult } from 'graphql';
+import { endableStream } from '../process/endable-stream.js';
 import { z } from 'zod';
 import { readSchema, type AnySubgraphDefinition, type SubgraphContext } from './definition.js';
 import { CALLER_HEADER, InternalTokenConfig, createCallerVerifier, type Caller } from '../caller/token.js';
@@ -125,9 +126,29 @@ export async function startSubgraph(
   // Subscriptions, as the gateway asks for them: the same POST, `Accept: text/event-stream`,
   // answered as a GraphQL over SSE stream (distinct connections), errors formatted as Apollo's.
   const formatError = errorFormatter(logger);
+  // A stopping process tells its streams to come back (the gateway passes it on to the client,
+  // which resumes after its last event id on another replica), rather than cutting them.
+  const drains = new Set<() => void>();
+  const drainStreams = () => {
+    for (const drain of drains) drain();
+  };
+  const RECONNECT: ExecutionResult = {
+    errors: [
+      new GraphQLError('This service is stopping: subscribe again, after the last event id', {
+        extensions: { code: 'RECONNECT', retryable: true },
+      }),
+    ],
+  };
   const streams = createStreamHandler<ReturnType<typeof contextOf>>({
     schema: subgraphSchema,
     context: (req) => contextOf(req.raw),
+    onOperation: (_context, _req, _args, result) => {
+      if (!(Symbol.asyncIterator in result)) return;
+      let drain = () => {};
+      const draining = new Promise<ExecutionResult>((resolve) => (drain = () => resolve(RECONNECT)));
+      drains.add(drain);
+      return endableStream(result, draining, () => drains.delete(drain));
+    },
     onNext: (_context, _req, result) =>
       result.errors
         ? {
@@ -206,6 +227,7 @@ export async function startSubgraph(
 
   return listen(`subgraph ${definition.name}`, app, config.HOST, port, {
     logger,
+    onDrain: drainStreams,
     metrics: { registry, port: metricsPort },
     onClose: async () => {
       await server.stop();
