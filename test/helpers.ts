@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createPrivateKey, createSign } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { getOperationAST, print, type DocumentNode } from 'graphql';
@@ -14,7 +15,7 @@ import { createLogger } from '../kit/process/logger.js';
 import { createRegistry } from '../kit/process/metrics.js';
 import { createSubgraphResources } from '../kit/source/resources.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
-import { PROVIDERS, sandboxPortVariable } from '../subgraphs/registry.js';
+import { PROVIDERS, providerEntry, sandboxPortVariable } from '../subgraphs/registry.js';
 import { COMMITTED_SECRETS } from '../kit/process/committed-secrets.js';
 
 /** Authorization for a local-development token of `userId` with `scopes`. */
@@ -257,3 +258,16 @@ export async function openEventStream(url: string, headers: Record<string, strin
     },
   };
 }
+
+/** The headers SendGrid signs a webhook body with (ECDSA P-256 over timestamp + body), with the sandbox's key unless given. */
+export const signSendgrid = (
+  body: string,
+  timestamp = Math.floor(Date.now() / 1000),
+  privateKey: string = providerEntry('sendgrid').credentials.webhookPrivateKey,
+) => ({
+  'x-twilio-email-event-webhook-timestamp': String(timestamp),
+  'x-twilio-email-event-webhook-signature': createSign('sha256')
+    .update(String(timestamp) + body)
+    .sign(createPrivateKey({ key: Buffer.from(privateKey, 'base64'), format: 'der', type: 'pkcs8' }))
+    .toString('base64'),
+});

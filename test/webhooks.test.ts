@@ -4,7 +4,7 @@
  * requests refused and counted, and events applied once each: a retried or replayed batch
  * applies only what it adds.
  */
-import { createHmac, createPrivateKey, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { DashboardDocument, SendEmailDocument } from '../clients/web/__generated__/operations.js';
 import { appliedEvents, createIdempotencyStore } from '../kit/state/idempotency.js';
@@ -17,7 +17,7 @@ import { startSubgraph } from '../kit/subgraph/server.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { subgraph as email } from '../subgraphs/email/index.js';
 import { createMessageStatuses, type MessageStatuses } from '../subgraphs/email/statuses.js';
-import { ADMIN_USER, HAS_REDIS, as, graphql, startRedis, until } from './helpers.js';
+import { ADMIN_USER, HAS_REDIS, as, graphql, signSendgrid, startRedis, until } from './helpers.js';
 import { providerEntry } from '../subgraphs/registry.js';
 
 let stack: Stack;
@@ -48,17 +48,6 @@ describe('SendGrid Event Webhook signature', () => {
   });
 });
 
-const signSendgrid = (
-  body: string,
-  timestamp = Math.floor(Date.now() / 1000),
-  privateKey: string = providerEntry('sendgrid').credentials.webhookPrivateKey,
-) => ({
-  'x-twilio-email-event-webhook-timestamp': String(timestamp),
-  'x-twilio-email-event-webhook-signature': createSign('sha256')
-    .update(String(timestamp) + body)
-    .sign(createPrivateKey({ key: Buffer.from(privateKey, 'base64'), format: 'der', type: 'pkcs8' }))
-    .toString('base64'),
-});
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
   fetch(`${hooks}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 const answer = async (response: Promise<Response>) => {
