@@ -1,5 +1,5 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { SignJWT, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { env } from '../kit/process/config.js';
@@ -31,6 +31,8 @@ export interface Identity {
   scopes: string[];
   /** When the token stops being valid (ms since the epoch): a subscription it opened ends then. */
   expiresAt: number;
+  /** The user's address, lower-cased, when the token carries a verified one (`email`, `email_verified` not false). */
+  email?: string;
 }
 
 /** Why a request's credentials were refused, as metrics count it. */
@@ -85,7 +87,8 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
   const algorithms = config.JWT_JWKS_URL ? ASYMMETRIC : ['HS256'];
   const verified = new LRUCache<string, { identity: Identity; notBefore: number; expiresAt: number }>({
     maxSize: VERIFIED_TOKEN_BYTES,
-    sizeCalculation: (entry, token) => token.length + entry.identity.userId.length + entry.identity.scopes.join(' ').length + 64,
+    sizeCalculation: (entry, token) =>
+      token.length + entry.identity.userId.length + entry.identity.scopes.join(' ').length + (entry.identity.email?.length ?? 0) + 64,
   });
 
   const verify = async (token: string): Promise<Identity> => {
@@ -107,7 +110,8 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
       const scope = payload.scope ?? payload.scp;
       const scopes = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope.map(String) : [];
       const expiresAt = (payload.exp! + CLOCK_SKEW_SECONDS) * 1000;
-      const identity = { userId: String(payload.sub), scopes, expiresAt };
+      const email = verifiedEmail(payload);
+      const identity = { userId: String(payload.sub), scopes, expiresAt, ...(email ? { email } : {}) };
       verified.set(token, { identity, notBefore: ((payload.nbf ?? 0) - CLOCK_SKEW_SECONDS) * 1000, expiresAt });
       return identity;
     } catch (error) {
@@ -126,6 +130,12 @@ export function createVerifier(config: AuthConfig, logger: Logger): Verifier {
   };
 }
 
+/** OpenID Connect's `email` claim, unless the identity provider says it is not verified. */
+function verifiedEmail(payload: JWTPayload): string | undefined {
+  if (typeof payload.email !== 'string' || payload.email_verified === false || payload.email.length > 254) return undefined;
+  return payload.email.toLowerCase();
+}
+
 function describe(error: unknown): AuthError {
   if (error instanceof AuthError) return error;
   if (error instanceof errors.JWTExpired) return new AuthError('Token has expired', 'expired');
@@ -139,9 +149,15 @@ function describe(error: unknown): AuthError {
   return new AuthError('Token signature or format is invalid', 'signature');
 }
 
-/** A token this configuration accepts, signed with its HS256 secret (local development, tests). */
-export function mintToken(config: AuthConfig, userId: string, scopes: readonly string[], ttlSeconds = 3600): Promise<string> {
-  return new SignJWT({ scope: scopes.join(' ') })
+/** A token this configuration accepts, signed with its HS256 secret (local development, tests); `email` as OpenID Connect's claim. */
+export function mintToken(
+  config: AuthConfig,
+  userId: string,
+  scopes: readonly string[],
+  ttlSeconds = 3600,
+  { email }: { email?: string } = {},
+): Promise<string> {
+  return new SignJWT({ scope: scopes.join(' '), ...(email ? { email, email_verified: true } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)
     .setIssuer(config.JWT_ISSUER)

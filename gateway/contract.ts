@@ -27,7 +27,7 @@ export interface SubgraphSdl {
   typeDefs: DocumentNode;
 }
 
-const ROOTS = ['Query', 'Mutation'];
+const ROOTS = ['Query', 'Mutation', 'Subscription'];
 const BUILT_IN_SCALARS = new Set(['String', 'Int', 'Float', 'Boolean', 'ID']);
 
 interface TypeInfo {

@@ -23,7 +23,10 @@ export const SandboxCredentials = AccountsConfig.pick({ ACCOUNTS_API_TOKEN: true
       MAILGUN_WEBHOOK_SIGNING_KEY: true,
     }).shape,
   )
-  .extend(StorageConfig.pick({ S3_BUCKET: true, S3_REGION: true, S3_ACCESS_KEY_ID: true, S3_SECRET_ACCESS_KEY: true }).shape)
+  .extend(
+    StorageConfig.pick({ S3_BUCKET: true, S3_REGION: true, S3_ACCESS_KEY_ID: true, S3_SECRET_ACCESS_KEY: true, S3_EVENTS_API_KEY: true })
+      .shape,
+  )
   .extend(AnalyticsConfig.pick({ SEGMENT_WRITE_KEY: true, MIXPANEL_SERVICE_ACCOUNT: true, MIXPANEL_PROJECT_ID: true }).shape)
   .extend({
     /** The private key (base64 PKCS#8, P-256) the sandbox SendGrid signs webhooks with; sandbox only. */

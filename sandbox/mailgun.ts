@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import express from 'express';
-import { basicCredentials, safeEqual } from '../subgraphs/email/webhook-signatures.js';
+import { basicCredentials, safeEqual } from '../kit/subgraph/webhook-signatures.js';
 import { createProviderApp, defineSandboxProvider, formFields, webhookSender, type ProviderApp } from './provider.js';
 
 export interface MailgunSandboxOptions {

@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import { createProviderApp, defineSandboxProvider, rawBody, type ProviderApp } from './provider.js';
+import { createProviderApp, defineSandboxProvider, rawBody, webhookSender, type ProviderApp } from './provider.js';
 import { Bucket, type StoredObject } from './s3-bucket.js';
 import type { SeedFile } from './seed.js';
 import { sha256Hex, verifyS3Request, type Credentials } from './sigv4.js';
@@ -10,6 +10,8 @@ export interface S3SandboxOptions {
   bucket: string;
   region: string;
   credentials: Credentials;
+  /** The API key its event notifications carry, as an EventBridge API destination's connection sends it. */
+  eventsApiKey: string;
   files: SeedFile[];
 }
 
@@ -23,6 +25,8 @@ interface S3Call {
   key: string;
 }
 
+/** The AWS account the sandbox's bucket is in, as notifications name it. */
+const SANDBOX_ACCOUNT = '000000000000';
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false });
 const parser = new XMLParser({ ignoreAttributes: true, isArray: (name) => name === 'Object' });
@@ -103,7 +107,9 @@ function answeredByBadDigest(call: S3Call, digest: Buffer): boolean {
  * Every request must carry a valid SigV4 signature, in headers or as a presigned URL;
  * failures come back as S3's XML errors.
  */
-export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { bucket: Bucket } {
+export function createS3Sandbox(
+  options: S3SandboxOptions,
+): ProviderApp & { bucket: Bucket; store: (object: { key: string; body: Buffer; contentType: string }) => string } {
   const provider = createProviderApp('s3', {
     errorBody: (status) => {
       const [code, message] = S3_FAULTS[status] ?? ['ServiceUnavailable', 'Service is unable to handle request.'];
@@ -111,6 +117,50 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { buck
     },
   });
   const bucket = new Bucket(options.bucket, options.files);
+  // As S3 tells EventBridge of object changes and a rule's API destination posts each on.
+  const notifications = webhookSender(() => ({ 'x-api-key': options.eventsApiKey }));
+  const notify = (change: 'Object Created' | 'Object Deleted', object: { key: string; size?: number; etag?: string }, reason: string) =>
+    notifications.post({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': change,
+      source: 'aws.s3',
+      account: SANDBOX_ACCOUNT,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: options.region,
+      resources: [`arn:aws:s3:::${options.bucket}`],
+      detail: {
+        version: '0',
+        bucket: { name: options.bucket },
+        object: {
+          ...object,
+          ...(object.etag ? { etag: object.etag.replace(/"/g, '') } : {}),
+          sequencer: (++sequence).toString(16).padStart(18, '0').toUpperCase(),
+        },
+        'request-id': randomBytes(8).toString('hex').toUpperCase(),
+        requester: SANDBOX_ACCOUNT,
+        reason,
+        ...(change === 'Object Deleted' ? { 'deletion-type': 'Permanently Deleted' } : {}),
+      },
+    });
+  let sequence = 0;
+  /** Stores an object and tells its notification, as a PutObject does; its ETag. */
+  function store({
+    key,
+    body,
+    contentType,
+    metadata = {},
+  }: {
+    key: string;
+    body: Buffer;
+    contentType: string;
+    metadata?: Record<string, string>;
+  }) {
+    const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+    bucket.put({ key, size: body.length, contentType, lastModified: new Date(), etag, body, metadata });
+    notify('Object Created', { key, size: body.length, etag }, 'PutObject');
+    return etag;
+  }
 
   const operation =
     (name: string, handler: (call: S3Call) => unknown) =>
@@ -199,16 +249,16 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { buck
     for (const [name, value] of Object.entries(req.headers)) {
       if (name.startsWith('x-amz-meta-') && typeof value === 'string') metadata[name.slice(11)] = value;
     }
-    const etag = `"${digest.toString('hex')}"`;
-    const contentType = req.headers['content-type'] ?? 'binary/octet-stream';
-    bucket.put({ key, size: body.length, contentType, lastModified: new Date(), etag, body, metadata });
+    const etag = store({ key, body, contentType: req.headers['content-type'] ?? 'binary/octet-stream', metadata });
     res.setHeader('ETag', etag);
     res.status(200).end();
   });
 
   const deleteObject = operation('DeleteObject', ({ res, key }) => {
+    const existed = bucket.get(key);
     bucket.remove(key);
     res.status(204).end();
+    if (existed) notify('Object Deleted', { key }, 'DeleteObject');
   });
 
   const deleteObjects = operation('DeleteObjects', (call) => {
@@ -231,6 +281,7 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { buck
     const quiet = String(parsed.Delete.Quiet) === 'true';
     const deleted = list.map((o) => {
       const key = String(o.Key);
+      if (bucket.get(key)) notify('Object Deleted', { key }, 'DeleteObjects');
       bucket.remove(key);
       return { Key: key };
     });
@@ -278,7 +329,7 @@ export function createS3Sandbox(options: S3SandboxOptions): ProviderApp & { buck
     Promise.resolve(route({ req, res, url, body, bucket: decodeURIComponent(bucketName), key })).catch(next);
   });
 
-  return Object.assign(provider, { bucket });
+  return Object.assign(provider, { bucket, store, deliverWebhooksTo: notifications.deliverTo });
 }
 
 export const sandboxProvider = defineSandboxProvider({
@@ -288,7 +339,9 @@ export const sandboxProvider = defineSandboxProvider({
       bucket: credentials.S3_BUCKET,
       region: credentials.S3_REGION,
       credentials: { accessKeyId: credentials.S3_ACCESS_KEY_ID, secretAccessKey: credentials.S3_SECRET_ACCESS_KEY },
+      eventsApiKey: credentials.S3_EVENTS_API_KEY,
       files: seed.files,
     }),
   env: (url) => ({ S3_ENDPOINT: url }),
+  webhookPath: '/webhooks/s3',
 });

@@ -7,7 +7,7 @@ import { persistedQueryExtension } from '../gateway/manifest.js';
 import type { SeedData } from '../sandbox/seed.js';
 import { PROVIDERS } from '../subgraphs/registry.js';
 import type { RunningService } from '../kit/process/service.js';
-import { startStack } from './stack.js';
+import { startStack, type Stack } from './stack.js';
 
 /**
  * Upstream-call budgets: every client operation declares, in its .graphql file, the most
@@ -127,15 +127,17 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
     const request = client.safelist
       ? { extensions: persistedQueryExtension(persistedManifestFile(client), operation.name) }
       : { query: operation.document };
-    const response = await fetch(url, {
+    const init = {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         authorization: `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_budget', ['admin'])}`,
       },
       body: JSON.stringify({ ...request, variables }),
-    });
-    const body = (await response.json()) as { data?: unknown; errors?: Array<{ message: string }> };
+    };
+    const body: { data?: unknown; errors?: Array<{ message: string }> } = isSubscription(operation)
+      ? await firstPushed(stack, url, init, operation, variables)
+      : await (await fetch(url, init)).json();
     await settled(() => JSON.stringify(stack.sandbox.calls()));
     const actual: Record<string, number> = {};
     for (const [provider, operations] of Object.entries(stack.sandbox.calls())) {
@@ -156,6 +158,64 @@ export async function measureBudget(operation: ClientOperation): Promise<BudgetR
   } finally {
     await stack.close();
   }
+}
+
+const isSubscription = (operation: ClientOperation) => /^\s*subscription\b/m.test(operation.document.replace(/^#.*$/gm, ''));
+
+/**
+ * What makes each subscription field push once, without an upstream call of its own: the
+ * provider's event as the sandbox tells it (an object stored, as an upload lands).
+ */
+const PUSHES: Record<string, (stack: Stack, variables: Record<string, unknown>) => void> = {
+  storedObjectCreated: (stack, variables) =>
+    stack.sandbox.providers.s3.store({
+      key: `users/${String(variables.userId ?? 'usr_budget')}/budget.png`,
+      body: Buffer.from('budget'),
+      contentType: 'image/png',
+    }),
+};
+
+/**
+ * A subscription's budget is what one pushed event costs: the stream is opened (GraphQL over
+ * SSE), once the subgraph follows its event stream the event is made to happen, and what the
+ * first push answers is returned with the calls counted from the moment of the event.
+ */
+async function firstPushed(stack: Stack, url: string, init: RequestInit, operation: ClientOperation, variables: Record<string, unknown>) {
+  const field = /subscription\b[^{]*\{\s*(\w+)/.exec(operation.document.replace(/^#.*$/gm, ''))?.[1] ?? '';
+  const push = PUSHES[field];
+  if (!push) throw new Error(`${operation.file}: no way to make ${field} push is known to scripts/budgets.ts (PUSHES)`);
+  const controller = new AbortController();
+  const response = await fetch(url, { ...init, headers: { ...init.headers, accept: 'text/event-stream' }, signal: controller.signal });
+  if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream')) return response.json();
+  try {
+    await followed(Object.values(stack.subgraphs));
+    stack.sandbox.resetCalls();
+    push(stack, variables);
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+      const data = /^event: next\r?\ndata: (.*)$/m.exec(buffer)?.[1];
+      if (data) return JSON.parse(data) as unknown;
+    }
+    return { errors: [{ message: 'the stream ended before its first event' }] };
+  } finally {
+    controller.abort();
+  }
+}
+
+/** Until some subgraph follows an event stream: a subscription is open end to end. */
+async function followed(subgraphs: RunningService[], timeoutMs = 10_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    for (const { metricsUrl } of subgraphs) {
+      if (!metricsUrl) continue;
+      const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+      if (/^patchbay_event_stream_followers\{[^}]*\} [1-9]/m.test(text)) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('no subgraph followed the subscription in time');
 }
 
 /** Second attempts of hedged reads, per source, as the subgraphs' metrics count them. */

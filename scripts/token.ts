@@ -1,5 +1,5 @@
 /**
- * `npm run token -- <userId> [scope ...] [--ttl seconds]`: a development token the local
+ * `npm run token -- <userId> [scope ...] [--ttl seconds] [--email address]`: a development token the local
  * gateways accept, signed with JWT_SECRET (the local default unless set) for JWT_ISSUER and
  * JWT_AUDIENCE, with scopes of kit/caller/token.ts's SCOPES.
  */
@@ -8,10 +8,10 @@ import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/pr
 import { SCOPES, isScope } from '../kit/caller/scopes.js';
 import { ProcessConfig, loadConfig } from '../kit/process/config.js';
 
-const usage = 'Usage: npm run token -- <userId> [scope ...] [--ttl seconds]   e.g. npm run token -- usr_00001 admin';
+const usage = 'Usage: npm run token -- <userId> [scope ...] [--ttl seconds] [--email address]   e.g. npm run token -- usr_00001 admin';
 await runCommand('token', async () => {
   const { positionals, values } = parseCommandLine(
-    { allowPositionals: true, options: { ttl: { type: 'string', default: '3600' } } },
+    { allowPositionals: true, options: { ttl: { type: 'string', default: '3600' }, email: { type: 'string' } } },
     usage,
   );
   const [userId, ...scopes] = positionals;
@@ -22,5 +22,7 @@ await runCommand('token', async () => {
   // Longer would be refused by the gateways (JWT_MAX_LIFETIME_SECONDS).
   const ttl = wholeNumber('ttl', values.ttl, 1, config.JWT_MAX_LIFETIME_SECONDS);
   if (config.JWT_JWKS_URL) usageError('JWT_JWKS_URL is set: tokens come from that identity provider, not from this script');
-  process.stdout.write(`${await mintToken(config, userId, scopes, ttl)}\n`);
+  const email = values.email;
+  if (email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(email)) usageError('--email must be an email address');
+  process.stdout.write(`${await mintToken(config, userId, scopes, ttl, { email })}\n`);
 });

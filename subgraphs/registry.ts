@@ -76,7 +76,7 @@ export const REGISTRY = {
       s3: {
         sandboxPort: 4023,
         source: 'storage.s3',
-        credentials: { secretAccessKey: 'sandbox/secret/access/key/EXAMPLEKEY00' },
+        credentials: { secretAccessKey: 'sandbox/secret/access/key/EXAMPLEKEY00', eventsApiKey: 'sandbox-s3-events-api-key' },
         // An access key id is public (every presigned URL carries it); its secret is not.
         account: { bucket: 'patchbay-files', region: 'us-east-1', accessKeyId: 'AKIASANDBOXEXAMPLE01' },
       },

@@ -142,7 +142,7 @@ describe('schema:check verdicts', () => {
         level: 'BREAKING',
         type: 'FIELD_TYPE_CHANGED',
         path: 'User.name',
-        operations: ['mobile/Home'],
+        operations: ['mobile/FileStored', 'mobile/Home'],
       }),
     );
     expect(report.ok).toBe(false);

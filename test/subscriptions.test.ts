@@ -125,6 +125,73 @@ describe('emailSendUpdated over SSE through the gateway', () => {
   });
 });
 
+describe('emailMessageUpdated over SSE through the gateway', () => {
+  const MESSAGE_UPDATED = `subscription MessageUpdated($messageId: ID, $after: String) {
+    emailMessageUpdated(messageId: $messageId, after: $after) { eventId messageId status provider }
+  }`;
+  const tokenOf = async (userId: string, scopes: string[], email?: string) => ({
+    authorization: `Bearer ${await mintToken(AuthConfig.parse({}), userId, scopes, 3600, { email })}`,
+  });
+
+  test("a user follows the messages sent to their token's address; another user sees none of them; admin follows one by id", async () => {
+    const [alice, bob] = stack.sandbox.seed.users;
+    const url = `${stack.gateways.web!.url}/graphql`;
+    const from = '0-0';
+    const own = await openEventStream(url, await tokenOf(alice!.id, [], alice!.email), {
+      query: MESSAGE_UPDATED,
+      variables: { after: from },
+    });
+    const other = await openEventStream(url, await tokenOf(bob!.id, [], bob!.email), {
+      query: MESSAGE_UPDATED,
+      variables: { after: from },
+    });
+    try {
+      const sent = await send(alice!.id, `to-self-${Date.now()}`, alice!.email.toUpperCase());
+      const messageId = sent.body.data!.sendEmail.messageId;
+      const mine = () =>
+        own.events.map((e) => (e.data as { emailMessageUpdated: { messageId: string; status: string } }).emailMessageUpdated);
+      await until(() => mine().some((u) => u.messageId === messageId && u.status === 'DELIVERED'), { what: "Alice's message delivered" });
+      expect(own.events.flatMap((e) => e.errors ?? [])).toEqual([]);
+      expect(
+        mine()
+          .filter((u) => u.messageId === messageId)
+          .map((u) => u.status),
+      ).toEqual(['PROCESSED', 'DELIVERED']);
+      const admin = await openEventStream(url, await tokenOf('usr_support', ['admin']), {
+        query: MESSAGE_UPDATED,
+        variables: { messageId, after: from },
+      });
+      try {
+        await until(() => admin.events.length >= 2, { what: 'the admin to see the message' });
+        expect(admin.events.map((e) => (e.data as { emailMessageUpdated: { messageId: string } }).emailMessageUpdated.messageId)).toEqual([
+          messageId,
+          messageId,
+        ]);
+      } finally {
+        await admin.close();
+      }
+      expect(
+        other.events.flatMap((e) => (e.data as { emailMessageUpdated: { messageId: string } }).emailMessageUpdated.messageId),
+      ).not.toContain(messageId);
+    } finally {
+      await own.close();
+      await other.close();
+    }
+  });
+
+  test('a token without an email is refused FORBIDDEN, saying what it lacks', async () => {
+    const stream = await openEventStream(`${stack.gateways.web!.url}/graphql`, await tokenOf('usr_00001', []), { query: MESSAGE_UPDATED });
+    try {
+      await until(() => stream.events.length > 0, { what: 'the refusal' });
+      expect(stream.events[0]!.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([
+        ['FORBIDDEN', "Following your messages needs a token that carries your verified email (claim 'email')"],
+      ]);
+    } finally {
+      await stream.close();
+    }
+  });
+});
+
 test('a subscription asked for as JSON is refused 406, naming the event stream to ask for', async () => {
   const response = await fetch(`${stack.gateways.web!.url}/graphql`, {
     method: 'POST',

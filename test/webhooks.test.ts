@@ -12,7 +12,7 @@ import { createLogger } from '../kit/process/logger.js';
 import { connectRedis } from '../kit/state/redis.js';
 import { createEventStream } from '../kit/state/event-stream.js';
 import { EMAIL_EVENTS } from '../subgraphs/email/events.js';
-import { ecdsaP256Verifier } from '../subgraphs/email/webhook-signatures.js';
+import { ecdsaP256Verifier } from '../kit/subgraph/webhook-signatures.js';
 import { startSubgraph } from '../kit/subgraph/server.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { subgraph as email } from '../subgraphs/email/index.js';

@@ -21,8 +21,8 @@ export function subgraphHeaders(options: {
         if (value !== null) headers[name] = value;
       }
       if (!context.identity) return headers;
-      const { userId, scopes } = context.identity;
-      const token = options.signCaller({ userId, scopes, client: options.client }, subgraphName);
+      const { userId, scopes, email } = context.identity;
+      const token = options.signCaller({ userId, scopes, client: options.client, ...(email ? { email } : {}) }, subgraphName);
       if (typeof token === 'string') {
         headers[CALLER_HEADER] = token;
         return headers;

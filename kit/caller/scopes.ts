@@ -11,7 +11,7 @@ const ALL_SCOPES: ReadonlySet<string> = new Set(Object.values(SCOPES));
 export const isScope = (value: string): value is Scope => ALL_SCOPES.has(value);
 const ADMIN = SCOPES.admin;
 
-const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
+export const forbidden = (message: string) => new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
 
 export const hasScope = (caller: Caller, scope: Scope) => caller.scopes.includes(scope) || caller.scopes.includes(ADMIN);
 

@@ -24,6 +24,8 @@ export interface Caller {
   scopes: readonly string[];
   /** The client the request came through (web, mobile). */
   client: string;
+  /** The user's address, lower-cased, when their token carried a verified one. */
+  email?: string;
 }
 
 export const CALLER_HEADER = 'x-patchbay-caller';
@@ -54,11 +56,11 @@ export function createCallerSigner(secret: string): (caller: Caller, subgraph: s
     sizeCalculation: (_entry, cacheKey) => 2 * cacheKey.length + SIGNED_TOKEN_OVERHEAD,
   });
   return (caller, subgraph) => {
-    const cacheKey = `${subgraph}\u0000${caller.client}\u0000${caller.userId}\u0000${caller.scopes.join(' ')}`;
+    const cacheKey = `${subgraph}\u0000${caller.client}\u0000${caller.userId}\u0000${caller.email ?? ''}\u0000${caller.scopes.join(' ')}`;
     const known = issued.get(cacheKey);
     if (known && Date.now() < known.reuseUntil) return known.token;
     const entry: { token: string | Promise<string>; reuseUntil: number } = { token: '', reuseUntil: Date.now() + REUSE_SECONDS * 1000 };
-    entry.token = new SignJWT({ scope: caller.scopes.join(' '), client: caller.client })
+    entry.token = new SignJWT({ scope: caller.scopes.join(' '), client: caller.client, ...(caller.email ? { email: caller.email } : {}) })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(caller.userId)
       .setIssuer(ISSUER)
@@ -91,6 +93,7 @@ export function createCallerVerifier(secret: string, subgraph: string): (token: 
         userId: payload.sub,
         scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
         client: typeof payload.client === 'string' ? payload.client : 'unknown',
+        ...(typeof payload.email === 'string' ? { email: payload.email } : {}),
       };
     } catch {
       return undefined;

@@ -4,7 +4,7 @@ import { EmailConfig } from './config.js';
 import { createLoaders } from './loaders.js';
 import { createDependencies } from './dependencies.js';
 import { resolvers } from './resolvers.js';
-import { receiveWebhooks } from './webhooks.js';
+import { receiveDeliveryWebhooks } from './webhooks.js';
 
 /**
  * Email: messages sent to a user (SendGrid's Email Activity), and sending new ones through the
@@ -18,6 +18,6 @@ export const subgraph = defineSubgraph({
   resolvers,
   createDependencies,
   routes: (app, { dependencies, logger, registry }) =>
-    receiveWebhooks(app, { receivers: dependencies.providers, dependencies, logger, registry }),
+    receiveDeliveryWebhooks(app, { receivers: dependencies.providers, dependencies, logger, registry }),
   createLoaders,
 });

@@ -1,3 +1,4 @@
+import type { WebhookReceiver as GenericWebhookReceiver } from '../../kit/subgraph/webhooks.js';
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { SubgraphResources } from '../../kit/subgraph/definition.js';
@@ -42,30 +43,8 @@ export interface DeliveryEvent {
   recipient?: string;
 }
 
-/** Why a webhook delivery is refused: 401, or 400 for a body that is not the provider's. */
-export type Refusal = 'forged' | 'stale' | 'malformed' | 'replayed';
-
-/** What a provider's receiver may use: a way to spend a signature's token once (shared by the replicas). */
-export interface WebhookContext {
-  /** Remembers `token` with the body it came with; false when it was seen before with another body. */
-  spendOnce(token: string, body: string, ttlMs: number): Promise<boolean>;
-}
-
-/**
- * How a provider's delivery webhooks are verified and read, before anything is parsed: what can
- * be checked from the headers first (a refusal, answered with the body unread), then a check of
- * the body as it arrives (`onChunk`) and once it is all there (`read`: its events, or why not).
- */
-export interface WebhookReceiver {
-  path: string;
-  admit(header: (name: string) => string | undefined): { refuse: Refusal; headers?: Record<string, string> } | BodyCheck;
-}
-
-export interface BodyCheck {
-  onChunk?(chunk: Buffer): void;
-  /** The body is joined only when asked for (`buffer()`): a body refused on its chunks never is. */
-  read(body: { buffer(): Buffer }, context: WebhookContext): DeliveryEvent[] | Refusal | Promise<DeliveryEvent[] | Refusal>;
-}
+/** How a provider's delivery webhooks are verified and read (kit/subgraph/webhooks.ts). */
+export type WebhookReceiver = GenericWebhookReceiver<DeliveryEvent>;
 
 export const defineMailProvider = <Config extends z.ZodObject>(provider: MailProvider<Config>): MailProvider<Config> => provider;
 

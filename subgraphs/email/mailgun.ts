@@ -5,7 +5,7 @@ import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { UpstreamResponse } from '../../kit/source/response.js';
 import type { SubgraphResources } from '../../kit/subgraph/definition.js';
-import { hmacSha256Hex, isFresh, safeEqual } from './webhook-signatures.js';
+import { hmacSha256Hex, isFresh, safeEqual } from '../../kit/subgraph/webhook-signatures.js';
 import { providerEntry, sandboxUrl } from '../registry.js';
 import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import type { OutgoingEmail } from './messages.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { env } from '../../kit/process/config.js';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import type { SubgraphResources } from '../../kit/subgraph/definition.js';
-import { basicCredentials, safeEqual } from './webhook-signatures.js';
+import { basicCredentials, safeEqual } from '../../kit/subgraph/webhook-signatures.js';
 import { providerEntry, sandboxUrl } from '../registry.js';
 import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import type { OutgoingEmail } from './messages.js';

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { pageSize } from '../../kit/subgraph/page-size.js';
-import { SCOPES, requireScope, requireSelf } from '../../kit/caller/scopes.js';
+import { SCOPES, forbidden, hasScope, requireScope, requireSelf } from '../../kit/caller/scopes.js';
 import { badUserInput } from '../../kit/errors.js';
 import { runOnce, type RunOnceOptions } from '../../kit/state/idempotency.js';
 import { DateTimeScalar } from '../../kit/subgraph/scalars.js';
@@ -8,7 +8,7 @@ import type { Resolvers } from './__generated__/resolvers-types.js';
 import type { Dependencies } from './dependencies.js';
 import { provablyNotSent } from '../../kit/source/outcome.js';
 import { sendThrough } from './providers.js';
-import { ResyncRequiredError, SlowConsumerError } from '../../kit/state/event-stream.js';
+import { followUpdates, updateOf } from '../../kit/subgraph/subscriptions.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const SEND_ONCE: RunOnceOptions = {
@@ -59,26 +59,21 @@ const checkedKey = (key: string, argument: string) => {
  * (the send id is derived from the caller and the key), each as the send stands after it. A
  * resume too old, or a reader too slow, ends the stream with its typed error.
  */
-async function* sendUpdates(userId: string, key: string, after: string | undefined, dependencies: Dependencies, signal: AbortSignal) {
+function sendUpdates(userId: string, key: string, after: string | null | undefined, dependencies: Dependencies, signal: AbortSignal) {
   const sendId = keyedSendId(userId, key);
-  try {
-    for await (const event of dependencies.events.follow(after, signal)) {
-      if (event.data.sendId !== sendId) continue;
-      const { messageId, provider, status } = event.data;
-      const send = (await sendOutcome(userId, key, dependencies)) ?? {
-        idempotencyKey: key,
-        sendId,
-        state: 'ACCEPTED',
-        messageId,
-        provider,
-        status,
-      };
-      yield { update: { eventId: event.id, send } };
-    }
-  } catch (error) {
-    if (error instanceof ResyncRequiredError || error instanceof SlowConsumerError) yield { error };
-    else throw error;
-  }
+  return followUpdates(dependencies.events, after, signal, async (event) => {
+    if (event.data.sendId !== sendId) return undefined;
+    const { messageId, provider, status } = event.data;
+    const send = (await sendOutcome(userId, key, dependencies)) ?? {
+      idempotencyKey: key,
+      sendId,
+      state: 'ACCEPTED' as const,
+      messageId,
+      provider,
+      status,
+    };
+    return { eventId: event.id, send };
+  });
 }
 
 /** Sending mail to any address is not every user's right. */
@@ -112,15 +107,25 @@ export const resolvers: Resolvers = {
     },
   },
   Subscription: {
+    emailMessageUpdated: {
+      subscribe: (_parent, { messageId, after }, { caller, dependencies, signal }) => {
+        const anyone = hasScope(caller, SCOPES.admin);
+        if (!anyone && !caller.email)
+          throw forbidden("Following your messages needs a token that carries your verified email (claim 'email')");
+        return followUpdates(dependencies.events, after, signal, ({ id, data }) => {
+          if (messageId && data.messageId !== messageId) return undefined;
+          if (!anyone && data.recipient !== caller.email) return undefined;
+          return { eventId: id, messageId: data.messageId, status: data.status, provider: data.provider };
+        });
+      },
+      resolve: updateOf,
+    },
     emailSendUpdated: {
       subscribe: (_parent, { idempotencyKey, after }, { caller, dependencies, signal }) => {
         requireScope(caller, SCOPES.sendEmail);
-        return sendUpdates(caller.userId, checkedKey(idempotencyKey, 'idempotencyKey'), after ?? undefined, dependencies, signal);
+        return sendUpdates(caller.userId, checkedKey(idempotencyKey, 'idempotencyKey'), after, dependencies, signal);
       },
-      resolve: (payload: Awaited<ReturnType<ReturnType<typeof sendUpdates>['next']>>['value'] & object) => {
-        if ('error' in payload) throw payload.error;
-        return payload.update;
-      },
+      resolve: updateOf,
     },
   },
   Mutation: {

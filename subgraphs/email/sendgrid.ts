@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { env } from '../../kit/process/config.js';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
-import { ecdsaP256Verifier, isFresh } from './webhook-signatures.js';
+import { ecdsaP256Verifier, isFresh } from '../../kit/subgraph/webhook-signatures.js';
 import { providerEntry, sandboxUrl } from '../registry.js';
 import { defineMailProvider, digestId, parseJson, usedIn, type SenderSettings, type WebhookReceiver } from './mail-provider.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';

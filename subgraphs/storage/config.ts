@@ -26,6 +26,11 @@ export const StorageConfig = z
      * (`bucket.endpoint/key`: AWS S3, which requires it for buckets made since 2020, R2).
      */
     S3_FORCE_PATH_STYLE: env.bool(true),
+    /**
+     * The API key the bucket's event notifications carry (`x-api-key`: an EventBridge API
+     * destination's API_KEY connection), checked on POST /webhooks/s3.
+     */
+    S3_EVENTS_API_KEY: env.secret(providerEntry('s3').credentials.eventsApiKey),
     S3_PRESIGN_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(900),
   })
   .extend(FilePolicyConfig.shape);

@@ -4,8 +4,12 @@ import { createLoaders } from './loaders.js';
 import { createDependencies } from './dependencies.js';
 import { resolvers } from './resolvers.js';
 import { StorageConfig } from './config.js';
+import { receiveNotifications } from './notifications.js';
 
-/** Files: a user's objects in S3-compatible storage, presigned download and upload URLs (bounded by policy.ts). */
+/**
+ * Files: a user's objects in S3-compatible storage, presigned download and upload URLs (bounded
+ * by policy.ts), and the bucket's event notifications, pushed to subscribers.
+ */
 export const subgraph = defineSubgraph({
   name: 'storage',
   defaultPort: REGISTRY.storage.port,
@@ -13,5 +17,6 @@ export const subgraph = defineSubgraph({
   config: StorageConfig,
   resolvers,
   createDependencies,
+  routes: (app, { config, dependencies, logger, registry }) => receiveNotifications(app, { config, dependencies, logger, registry }),
   createLoaders,
 });

@@ -20,6 +20,8 @@ export interface ListingKey {
 const FAN_OUT = 16;
 
 export const userPrefix = (userId: string) => `users/${userId}/`;
+/** Whose folder a key is in, or undefined for a key outside every user's. */
+export const ownerOf = (key: string) => /^users\/([^/]+)\/./s.exec(key)?.[1];
 
 /** The first `maxKeys` objects of a longer page, with the page's "more" flag adjusted. */
 function firstOf(page: ObjectPage, maxKeys: number): ObjectPage {
@@ -73,7 +75,8 @@ export function createLoaders({ s3 }: Dependencies) {
     /** Metadata listings do not carry (content type), per object version. */
     metadata: createLoader<StoredObject, ObjectMetadata | null, string>(
       (objects) => fanOut(objects, FAN_OUT, (object) => s3.objectMetadata(object)),
-      { cacheKeyFn: (o) => o.key, name: 'storage.metadata' },
+      // By version: a subscription's context lives on while a key is uploaded again.
+      { cacheKeyFn: (o) => `${o.key}\u0000${o.etag}`, name: 'storage.metadata' },
     ),
   };
 }

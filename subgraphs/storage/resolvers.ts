@@ -4,6 +4,7 @@ import { badUserInput } from '../../kit/errors.js';
 import { DateTimeScalar } from '../../kit/subgraph/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { userPrefix } from './loaders.js';
+import { followUpdates, updateOf } from '../../kit/subgraph/subscriptions.js';
 
 /**
  * What a file name may not hold: slashes (it is a key's last part), control characters (C0,
@@ -58,6 +59,22 @@ export const resolvers: Resolvers = {
     contentType: async (file, _args, { loaders }) => (await loaders.metadata.load(file))?.contentType ?? null,
     downloadUrl: ({ key, name }, _args, { dependencies }) =>
       dependencies.s3.presignGet(key, dependencies.files.downloadOverrides(name)).url,
+  },
+  Subscription: {
+    storedObjectCreated: {
+      subscribe: (_parent, { userId, after }, { caller, dependencies, signal }) => {
+        const owner = userId ?? caller.userId;
+        requireSelf(caller, owner);
+        const prefix = userPrefix(owner);
+        return followUpdates(dependencies.events, after, signal, (event) => {
+          if (event.type !== 'StoredObjectCreated' || event.data.userId !== owner) return undefined;
+          const { key, size, etag, at } = event.data;
+          const file = { key, name: key.slice(prefix.length), size, etag, lastModified: at };
+          return { eventId: event.id, file, owner: { id: owner } };
+        });
+      },
+      resolve: updateOf,
+    },
   },
   Mutation: {
     createUploadUrl: (_parent, { input }, { caller, dependencies }) => {

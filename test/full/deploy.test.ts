@@ -22,7 +22,9 @@ import { generateSeed } from '../../sandbox/seed.js';
 import { CLIENTS, clientByName } from '../../gateway/clients/index.js';
 import { EmailConfig } from '../../subgraphs/email/config.js';
 import { MAIL_PROVIDERS } from '../../subgraphs/email/providers.js';
-import { WEBHOOK_BODY_LIMIT_BYTES } from '../../subgraphs/email/webhooks.js';
+import { StorageConfig } from '../../subgraphs/storage/config.js';
+import { s3EventsReceiver } from '../../subgraphs/storage/notifications.js';
+import { WEBHOOK_BODY_LIMIT_BYTES } from '../../kit/subgraph/webhooks.js';
 import { REGISTRY, SUBGRAPH_NAMES } from '../../subgraphs/registry.js';
 import { replayDockerfile, type Stage } from './dockerfile.js';
 import { HAS_REDIS, freePort, startRedis, type TestRedis } from '../helpers.js';
@@ -335,7 +337,7 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
     expect(gatewayLabels).toHaveLength(2);
   });
 
-  test("the production Ingresses expose each gateway's /graphql and the email webhooks alone, each with its body limit", () => {
+  test("the production Ingresses expose each gateway's /graphql and the providers' webhooks alone, each with its body limit", () => {
     const ingresses = byKind(production(), 'Ingress');
     const routes = (name: string) =>
       ingresses
@@ -360,11 +362,14 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
         bodyLimit: client.maxBodyBytes,
       });
     }
-    const webhookPaths = MAIL_PROVIDERS.map((provider) => provider.webhook(EmailConfig.parse({}), 300).path);
-    expect(routes('email-webhooks').sort()).toEqual(webhookPaths.map((path) => `Exact ${path} -> subgraph-email`).sort());
-    expect(bodyLimit('email-webhooks')).toBe(WEBHOOK_BODY_LIMIT_BYTES);
+    const webhookPaths = [
+      ...MAIL_PROVIDERS.map((provider) => `Exact ${provider.webhook(EmailConfig.parse({}), 300).path} -> subgraph-email`),
+      `Exact ${s3EventsReceiver(StorageConfig.parse({})).path} -> subgraph-storage`,
+    ];
+    expect(routes('provider-webhooks').sort()).toEqual(webhookPaths.sort());
+    expect(bodyLimit('provider-webhooks')).toBe(WEBHOOK_BODY_LIMIT_BYTES);
     expect(ingresses.map((ingress) => ingress.metadata.name).sort()).toEqual(
-      ['email-webhooks', ...CLIENTS.map((client) => `gateway-${client.name}`)].sort(),
+      ['provider-webhooks', ...CLIENTS.map((client) => `gateway-${client.name}`)].sort(),
     );
   });
 

@@ -52,7 +52,7 @@ const PROGRAMS: Array<[string, string[], string[]]> = [
   [
     'subgraph storage',
     tsxProgram('scripts/run-subgraph.ts', 'storage'),
-    ['INTERNAL_TOKEN_SECRET', 'S3_ENDPOINT', 'S3_REGION', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'],
+    ['INTERNAL_TOKEN_SECRET', 'S3_ENDPOINT', 'S3_REGION', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_EVENTS_API_KEY'],
   ],
   [
     'subgraph analytics',

@@ -50,6 +50,18 @@ export type EmailMessageStatus =
   /** Accepted and being processed by the provider. */
   | 'PROCESSED';
 
+/** One step in a message's delivery. */
+export type EmailMessageUpdate = {
+  __typename?: 'EmailMessageUpdate';
+  /** The event's id: pass it as `after` to resume after it. */
+  eventId: Scalars['String']['output'];
+  /** The provider's message id. */
+  messageId: Scalars['ID']['output'];
+  /** Which provider told it. */
+  provider: Scalars['String']['output'];
+  status: EmailMessageStatus;
+};
+
 /** A send made with an idempotency key, as far as it is known. */
 export type EmailSend = {
   __typename?: 'EmailSend';
@@ -146,6 +158,13 @@ export type SendEmailPayload = {
 export type Subscription = {
   __typename?: 'Subscription';
   /**
+   * Your messages as their delivery moves on (DELIVERED, OPENED, BOUNCED...), as the providers'
+   * delivery webhooks tell it: every message sent to your address (the verified email your token
+   * carries), or only the one `messageId` names. With the admin scope, anyone's (one message, or
+   * all). Resume with `after` as emailSendUpdated does. FORBIDDEN for a token without an email.
+   */
+  emailMessageUpdated: EmailMessageUpdate;
+  /**
    * What becomes of a sendEmail made with this idempotency key (your own keys), as the provider's
    * delivery webhooks tell it: an update for each delivery event (DELIVERED, OPENED, BOUNCED...),
    * in order, each once. Subscribe before or after sending. To resume after a reconnect, pass the
@@ -154,6 +173,13 @@ export type Subscription = {
    * scope.
    */
   emailSendUpdated: EmailSendUpdate;
+};
+
+
+/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+export type SubscriptionEmailMessageUpdatedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  messageId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -287,6 +313,7 @@ export type ResolversTypes = ResolversObject<{
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   EmailMessageStatus: EmailMessageStatus;
+  EmailMessageUpdate: ResolverTypeWrapper<EmailMessageUpdate>;
   EmailSend: ResolverTypeWrapper<EmailSend>;
   EmailSendState: EmailSendState;
   EmailSendUpdate: ResolverTypeWrapper<EmailSendUpdate>;
@@ -306,6 +333,7 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
+  EmailMessageUpdate: EmailMessageUpdate;
   EmailSend: EmailSend;
   EmailSendUpdate: EmailSendUpdate;
   Mutation: Record<PropertyKey, never>;
@@ -330,6 +358,13 @@ export type EmailMessageResolvers<ContextType = Context, ParentType extends Reso
   status?: Resolver<ResolversTypes['EmailMessageStatus'], ParentType, ContextType>;
   subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type EmailMessageUpdateResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EmailMessageUpdate'] = ResolversParentTypes['EmailMessageUpdate']> = ResolversObject<{
+  eventId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  messageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['EmailMessageStatus'], ParentType, ContextType>;
 }>;
 
 export type EmailSendResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EmailSend'] = ResolversParentTypes['EmailSend']> = ResolversObject<{
@@ -361,6 +396,7 @@ export type SendEmailPayloadResolvers<ContextType = Context, ParentType extends 
 }>;
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  emailMessageUpdated?: SubscriptionResolver<ResolversTypes['EmailMessageUpdate'], "emailMessageUpdated", ParentType, ContextType, Partial<SubscriptionEmailMessageUpdatedArgs>>;
   emailSendUpdated?: SubscriptionResolver<ResolversTypes['EmailSendUpdate'], "emailSendUpdated", ParentType, ContextType, RequireFields<SubscriptionEmailSendUpdatedArgs, 'idempotencyKey'>>;
 }>;
 
@@ -374,6 +410,7 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
 export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   EmailMessage?: EmailMessageResolvers<ContextType>;
+  EmailMessageUpdate?: EmailMessageUpdateResolvers<ContextType>;
   EmailSend?: EmailSendResolvers<ContextType>;
   EmailSendUpdate?: EmailSendUpdateResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;

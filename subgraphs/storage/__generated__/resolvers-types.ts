@@ -81,6 +81,37 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+/** A file that was stored. */
+export type StoredObjectCreated = {
+  __typename?: 'StoredObjectCreated';
+  /** The event's id: pass it as `after` to resume after it. */
+  eventId: Scalars['String']['output'];
+  file: File;
+  /** Whose folder the file is in. */
+  owner: User;
+};
+
+/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Files as uploads complete in a user's folder (your own by default; another user's needs the
+   * admin scope), as the bucket's event notifications tell them: each once, in order. Subscribe
+   * before uploading (createUploadUrl) and the file arrives when the upload is stored. To resume
+   * after a reconnect, pass the last `eventId` received as `after`: what came meanwhile comes
+   * first; RESYNC_REQUIRED when it is older than what is kept (list `files` again, then subscribe
+   * without `after`).
+   */
+  storedObjectCreated: StoredObjectCreated;
+};
+
+
+/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+export type SubscriptionStoredObjectCreatedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 /** Where and how to upload a file. */
 export type UploadUrl = {
   __typename?: 'UploadUrl';
@@ -215,6 +246,8 @@ export type ResolversTypes = ResolversObject<{
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  StoredObjectCreated: ResolverTypeWrapper<Omit<StoredObjectCreated, 'file' | 'owner'> & { file: ResolversTypes['File'], owner: ResolversTypes['User'] }>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UploadUrl: ResolverTypeWrapper<UploadUrl>;
   User: ResolverTypeWrapper<Omit<User, 'files'> & { files?: Maybe<ResolversTypes['FileConnection']> }>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -233,6 +266,8 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
+  StoredObjectCreated: Omit<StoredObjectCreated, 'file' | 'owner'> & { file: ResolversParentTypes['File'], owner: ResolversParentTypes['User'] };
+  Subscription: Record<PropertyKey, never>;
   UploadUrl: UploadUrl;
   User: Omit<User, 'files'> & { files?: Maybe<ResolversParentTypes['FileConnection']> } | FederationReferenceTypes['User'];
   Int: Scalars['Int']['output'];
@@ -270,6 +305,16 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
+export type StoredObjectCreatedResolvers<ContextType = Context, ParentType extends ResolversParentTypes['StoredObjectCreated'] = ResolversParentTypes['StoredObjectCreated']> = ResolversObject<{
+  eventId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  file?: Resolver<ResolversTypes['File'], ParentType, ContextType>;
+  owner?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+}>;
+
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = ResolversObject<{
+  storedObjectCreated?: SubscriptionResolver<ResolversTypes['StoredObjectCreated'], "storedObjectCreated", ParentType, ContextType, Partial<SubscriptionStoredObjectCreatedArgs>>;
+}>;
+
 export type UploadUrlResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UploadUrl'] = ResolversParentTypes['UploadUrl']> = ResolversObject<{
   expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   headers?: Resolver<Array<ResolversTypes['HttpHeader']>, ParentType, ContextType>;
@@ -292,6 +337,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   HttpHeader?: HttpHeaderResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  StoredObjectCreated?: StoredObjectCreatedResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   UploadUrl?: UploadUrlResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 }>;

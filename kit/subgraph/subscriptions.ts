@@ -1,0 +1,34 @@
+import { ResyncRequiredError, SlowConsumerError, type EventOf, type EventStream, type EventTypes } from '../state/event-stream.js';
+
+/** One pushed update, or the typed reason its stream ends (the client resumes or refetches). */
+export type StreamUpdate<Update> = { update: Update } | { error: ResyncRequiredError | SlowConsumerError };
+
+/**
+ * A subscription over a domain's event stream: every event after `after` (now, when absent),
+ * each turned into an update by `toUpdate`, or skipped when it answers undefined (another
+ * user's, another kind). Whose events a caller may see is decided in `toUpdate`, in the
+ * subgraph. A resume too old, or a reader too slow, ends the stream with its typed error,
+ * which `updateOf` raises as the subscription's last payload.
+ */
+export async function* followUpdates<Types extends EventTypes, Update>(
+  stream: EventStream<Types>,
+  after: string | null | undefined,
+  signal: AbortSignal,
+  toUpdate: (event: EventOf<Types>) => Update | undefined | Promise<Update | undefined>,
+): AsyncGenerator<StreamUpdate<Update>> {
+  try {
+    for await (const event of stream.follow(after ?? undefined, signal)) {
+      const update = await toUpdate(event);
+      if (update !== undefined) yield { update };
+    }
+  } catch (error) {
+    if (error instanceof ResyncRequiredError || error instanceof SlowConsumerError) yield { error };
+    else throw error;
+  }
+}
+
+/** A subscription field's `resolve`: the update, or the typed error that ends the stream. */
+export function updateOf<Update>(payload: StreamUpdate<Update>): Update {
+  if ('error' in payload) throw payload.error;
+  return payload.update;
+}

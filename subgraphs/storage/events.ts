@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+/**
+ * The storage domain's events (the `storage` stream, kit/state/event-stream.ts): what the bucket's
+ * event notifications tell (notifications.ts), one type per fact. Subscriptions push them.
+ */
+export const STORAGE_EVENTS = {
+  /** An object was stored (an upload completed, or a copy over it). */
+  StoredObjectCreated: z.object({
+    key: z.string(),
+    /** Whose folder it is in (`users/<id>/`). */
+    userId: z.string(),
+    size: z.number().int().min(0),
+    etag: z.string(),
+    /** When storage says it happened. */
+    at: z.iso.datetime({ offset: true }),
+    /** The notification's own id: a notification told twice (a redelivery) has the same. */
+    notificationId: z.string(),
+  }),
+  /** An object was deleted. */
+  StoredObjectDeleted: z.object({
+    key: z.string(),
+    userId: z.string(),
+    at: z.iso.datetime({ offset: true }),
+    notificationId: z.string(),
+  }),
+};
+export type StorageEvents = typeof STORAGE_EVENTS;
