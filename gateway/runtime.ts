@@ -1,5 +1,6 @@
 import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { createCallerSigner } from '../kit/caller/token.js';
+import { useEventIds } from './plugins/event-ids.js';
 import type { Logger } from '../kit/process/logger.js';
 import { createVerifier } from './auth.js';
 import { INCREMENTAL_DELIVERY_SDL } from './directives.js';
@@ -112,6 +113,7 @@ export function createGateway(
       ...(settings.corsOrigins.length ? [useVaryOnOrigin()] : []),
       useClientAuth(verify, GRAPHQL_PATH, metrics.authFailed),
       options.subscriptions.plugin,
+      useEventIds(),
       useJsonBodies({ logger, limits }),
       useRequestLimits(limits),
       ...(safelist

@@ -50,6 +50,8 @@ function replicas(store: Store, options: { maxLength?: number; followerBuffer?: 
       blockMs: 200,
       ...(connection ? { redis: connection } : {}),
       ...(options.followerBuffer ? { followerBuffer: options.followerBuffer } : {}),
+      // Even and odd numbers: what a topic follower is handed.
+      topicsOf: (event) => [event.data.n % 2 ? 'odd' : 'even'],
     });
     streams.push(stream);
     return stream;
@@ -62,11 +64,11 @@ function replicas(store: Store, options: { maxLength?: number; followerBuffer?: 
 }
 
 /** Follows `stream` from `after`, collecting what it yields until stopped or ended by an error. */
-function collect(stream: EventStream<typeof TYPES>, after?: string) {
+function collect(stream: EventStream<typeof TYPES>, after?: string, topic?: string) {
   const controller = new AbortController();
   const seen: Array<{ id: string; n: number }> = [];
   let error: (Error & { extensions?: Record<string, unknown> }) | undefined;
-  const iterator = stream.follow(after, controller.signal);
+  const iterator = stream.follow(after, controller.signal, topic);
   const done = (async () => {
     try {
       for await (const event of iterator) seen.push({ id: event.id, n: event.data.n });
@@ -115,6 +117,22 @@ describe.each(STORES)('the event stream (%s)', (store) => {
     await until(() => resumed.seen.length === 6, { what: 'three more, live' });
     await resumed.stop();
     expect(resumed.seen.map((event) => event.n)).toEqual([3, 4, 5, 6, 7, 8]);
+  });
+
+  test("a follower of a topic is handed that topic's events alone, replayed and live; a follower of all, every one", async () => {
+    const [a, b] = replicas(store);
+    const first = await a.append('Counted', { n: 1 });
+    await a.append('Counted', { n: 2 });
+    await a.append('Counted', { n: 3 });
+    const odd = collect(b, first, 'odd');
+    const all = collect(b, first);
+    await until(() => odd.seen.length === 1 && all.seen.length === 2, { what: 'the replay' });
+    for (let n = 4; n <= 7; n++) await a.append('Counted', { n });
+    await until(() => odd.seen.length === 3 && all.seen.length === 6, { what: 'the live events' });
+    await odd.stop();
+    await all.stop();
+    expect(odd.seen.map((event) => event.n)).toEqual([3, 5, 7]);
+    expect(all.seen.map((event) => event.n)).toEqual([2, 3, 4, 5, 6, 7]);
   });
 
   test('an id older than what is kept, or not an id, is told to resync', async () => {

@@ -221,6 +221,8 @@ export async function openEventStream(url: string, headers: Record<string, strin
   });
   const events: Array<{ data?: unknown; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }> = [];
   let completed = false;
+  /** The last SSE `id:` received: what an EventSource sends back as Last-Event-ID. */
+  let lastEventId: string | undefined;
   // A refusal may come as JSON, or as the stream's one event.
   if (!response.headers.get('content-type')?.includes('text/event-stream')) {
     events.push((await response.json()) as (typeof events)[number]);
@@ -238,6 +240,8 @@ export async function openEventStream(url: string, headers: Record<string, strin
           buffer = buffer.slice(end + 2);
           const event = /^event: (\w+)/m.exec(message)?.[1];
           const data = /^data: (.*)$/m.exec(message)?.[1];
+          const id = /^id: (.*)$/m.exec(message)?.[1];
+          if (id !== undefined) lastEventId = id;
           if (event === 'next' && data) events.push(JSON.parse(data));
           if (event === 'complete') completed = true;
         }
@@ -250,6 +254,7 @@ export async function openEventStream(url: string, headers: Record<string, strin
     status: response.status,
     events,
     completed: () => completed,
+    lastEventId: () => lastEventId,
     /** Settles when the stream completed, broke, or was closed. */
     ended: reading,
     async close() {

@@ -177,6 +177,38 @@ describe('storedObjectCreated', () => {
       await resumed.close();
     }
   });
+
+  test('each event carries its id in the SSE id field; a client that reconnects with Last-Event-ID gets what it missed, as with after', async () => {
+    const [, , , dave] = stack.sandbox.seed.users;
+    const url = `${stack.gateways.web!.url}/graphql`;
+    const headers = await as(dave!.id);
+    const first = await openEventStream(url, headers, { query: FILE_STORED });
+    let lastEventId: string | undefined;
+    try {
+      await until(
+        async () =>
+          /^patchbay_event_stream_followers\{[^}]*stream="storage"[^}]*\} 1$/m.test(
+            await (await fetch(`${stack.subgraphs.storage!.metricsUrl}/metrics`)).text(),
+          ),
+        { what: 'the subscription to be followed' },
+      );
+      await upload(dave!.id, 'one.png');
+      await until(() => first.events.length > 0, { what: 'the first file' });
+      lastEventId = first.lastEventId();
+      expect(lastEventId).toBe((first.events[0]!.data as { storedObjectCreated: Stored }).storedObjectCreated.eventId);
+    } finally {
+      await first.close();
+    }
+    await upload(dave!.id, 'two.png');
+    // As EventSource reconnects: the same request, with the last id it saw in Last-Event-ID.
+    const resumed = await openEventStream(url, { ...headers, 'last-event-id': lastEventId! }, { query: FILE_STORED });
+    try {
+      await until(() => resumed.events.length > 0, { what: 'the missed file' });
+      expect(resumed.events.map((e) => (e.data as { storedObjectCreated: Stored }).storedObjectCreated.file.name)).toEqual(['two.png']);
+    } finally {
+      await resumed.close();
+    }
+  });
 });
 
 describe("the bucket's notifications (POST /webhooks/s3)", () => {

@@ -8,6 +8,7 @@ import {
   createEventStreamMetrics,
   type EventStream,
   type EventStreamMetrics,
+  type EventStreamOptions,
   type EventTypes,
 } from '../state/event-stream.js';
 import { env } from '../process/config.js';
@@ -52,7 +53,7 @@ export interface SubgraphResources {
    * A domain's event stream (kit/state/event-stream.ts), in Redis with REDIS_URL so that every
    * replica appends to and follows the same one; kept as EVENTS_MAX_LENGTH and EVENTS_MAX_AGE_MS say.
    */
-  events<Types extends EventTypes>(name: string, types: Types): EventStream<Types>;
+  events<Types extends EventTypes>(name: string, types: Types, topicsOf?: EventStreamOptions<Types>['topicsOf']): EventStream<Types>;
   /** Work to finish before the sources close, such as an outbox's last deliveries. */
   onClose(close: () => Promise<void> | void): void;
 }
@@ -95,12 +96,13 @@ export function createSubgraphResources(logger: Logger, registry: Registry, conf
       return source;
     },
     redis: () => redis?.connection,
-    events(name, types) {
+    events(name, types, topicsOf) {
       eventMetrics ??= createEventStreamMetrics(registry);
       const stream = createEventStream({
         metrics: eventMetrics,
         name,
         types,
+        ...(topicsOf ? { topicsOf } : {}),
         retention: { maxLength: config?.EVENTS_MAX_LENGTH ?? 100_000, maxAgeMs: config?.EVENTS_MAX_AGE_MS ?? 24 * 3_600_000 },
         logger,
         ...(redis ? { redis: redis.connection } : {}),

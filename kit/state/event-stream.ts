@@ -231,6 +231,11 @@ export interface EventStreamOptions<Types extends EventTypes> {
   blockMs?: number;
   /** A follower that falls this many events behind is ended (SLOW_CONSUMER): it resumes from its last id. */
   followerBuffer?: number;
+  /**
+   * What each event is about (`user:<id>`, `send:<id>`): a follower of a topic is handed only
+   * that topic's events, so an event costs the followers it is for, not every follower.
+   */
+  topicsOf?: (event: EventOf<Types>) => readonly string[];
   metrics?: EventStreamMetrics;
 }
 
@@ -250,10 +255,11 @@ export interface EventStream<Types extends EventTypes> {
   append<Type extends keyof Types & string>(type: Type, data: z.infer<Types[Type]>): Promise<string>;
   /**
    * Every event after `after` (now, when absent), then each new one as any replica appends it,
-   * in order, each once, until `signal` aborts. Throws ResyncRequiredError when `after` is older
-   * than what is kept, SlowConsumerError when the reader falls `followerBuffer` events behind.
+   * in order, each once, until `signal` aborts; of one `topic` only, when given (topicsOf).
+   * Throws ResyncRequiredError when `after` is older than what is kept, SlowConsumerError when
+   * the reader falls `followerBuffer` events behind.
    */
-  follow(after: string | undefined, signal: AbortSignal): AsyncGenerator<EventOf<Types>>;
+  follow(after: string | undefined, signal: AbortSignal, topic?: string): AsyncGenerator<EventOf<Types>>;
   close(): Promise<void>;
 }
 
@@ -271,31 +277,71 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
     return undefined;
   };
 
-  /** Followers of this process, fed by one tail of the stream: one blocking read, whatever their number. */
-  const followers = new Set<{ push(events: StoredEvent[] | 'gap'): void }>();
+  const topicsOf = options.topicsOf ?? (() => []);
+  const inTopic = (event: EventOf<Types>, topic: string | undefined) => topic === undefined || topicsOf(event).includes(topic);
+
+  /**
+   * Followers of this process, fed by one tail of the stream: one blocking read, whatever their
+   * number, each event parsed once and handed to the followers of all events and of its topics.
+   */
+  type Follower = { push(event: EventOf<Types> | 'gap'): void; wake(): void };
+  const allFollowers = () => [...everything, ...[...byTopic.values()].flatMap((set) => [...set])];
+  const everything = new Set<Follower>();
+  const byTopic = new Map<string, Set<Follower>>();
+  let followerCount = 0;
+  const addFollower = (follower: Follower, topic: string | undefined) => {
+    followerCount++;
+    if (topic === undefined) return void everything.add(follower);
+    const set = byTopic.get(topic) ?? new Set<Follower>();
+    byTopic.set(topic, set.add(follower));
+  };
+  const removeFollower = (follower: Follower, topic: string | undefined) => {
+    followerCount--;
+    if (topic === undefined) return void everything.delete(follower);
+    const set = byTopic.get(topic);
+    set?.delete(follower);
+    if (set?.size === 0) byTopic.delete(topic);
+  };
+  const dispatch = (event: EventOf<Types>) => {
+    for (const follower of everything) follower.push(event);
+    for (const topic of topicsOf(event)) for (const follower of byTopic.get(topic) ?? []) follower.push(event);
+  };
   const stream = options.name;
-  options.metrics?.follow(stream, () => followers.size);
-  const count = (outcome: 'appended' | 'delivered' | 'resync' | 'slow_consumer') => options.metrics?.events.inc({ stream, outcome });
+  options.metrics?.follow(stream, () => followerCount);
+  // Bound once: a label lookup per delivery would cost more than the delivery.
+  const counters = options.metrics
+    ? Object.fromEntries(
+        (['appended', 'delivered', 'resync', 'slow_consumer'] as const).map((outcome) => [
+          outcome,
+          options.metrics!.events.labels({ stream, outcome }),
+        ]),
+      )
+    : undefined;
+  const lag = options.metrics?.lag.labels({ stream });
+  const count = (outcome: 'appended' | 'delivered' | 'resync' | 'slow_consumer') => counters?.[outcome]!.inc();
   /** Handed to a reader live: how long after it was appended (the id's milliseconds). */
   const delivered = (event: StoredEvent) => {
     count('delivered');
-    options.metrics?.lag.observe({ stream }, Math.max(0, Date.now() - Number(event.id.split('-')[0])) / 1000);
+    lag?.observe(Math.max(0, Date.now() - Number(event.id.split('-')[0])) / 1000);
   };
   let tail: Promise<void> | undefined;
   let closed = false;
   const runTail = async () => {
     let after = await log.lastId().catch(() => '0-0');
-    while (!closed && followers.size > 0) {
+    while (!closed && followerCount > 0) {
       try {
         const events = await log.wait(after, blockMs);
         if (events.length === 0) continue;
         after = events.at(-1)!.id;
-        for (const follower of followers) follower.push(events);
+        for (const event of events) {
+          const parsed = parse(event);
+          if (parsed) dispatch(parsed);
+        }
       } catch (error) {
         if (error instanceof ResyncRequiredError) {
           // The tail itself fell behind the retention: each follower resyncs.
           after = await log.lastId().catch(() => after);
-          for (const follower of followers) follower.push('gap');
+          for (const follower of allFollowers()) follower.push('gap');
           continue;
         }
         if (closed) return;
@@ -307,7 +353,7 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
   const ensureTail = () => {
     tail ??= runTail().finally(() => {
       tail = undefined;
-      if (!closed && followers.size > 0) ensureTail();
+      if (!closed && followerCount > 0) ensureTail();
     });
   };
 
@@ -319,27 +365,28 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
       count('appended');
       return id;
     },
-    async *follow(after, signal) {
+    async *follow(after, signal, topic) {
       if (after !== undefined && !isStreamId(after)) {
         count('resync');
         throw new ResyncRequiredError(after);
       }
-      const pending: StoredEvent[] = [];
+      const pending: Array<EventOf<Types>> = [];
       let overflowed = false;
       let gap = false;
       let wake: (() => void) | undefined;
-      const follower = {
-        push(events: StoredEvent[] | 'gap') {
-          if (events === 'gap') gap = true;
-          else if (pending.length + events.length > capacity) overflowed = true;
-          else pending.push(...events);
+      const follower: Follower = {
+        push(event) {
+          if (event === 'gap') gap = true;
+          else if (pending.length >= capacity) overflowed = true;
+          else pending.push(event);
           wake?.();
         },
+        wake: () => wake?.(),
       };
       const onAbort = () => wake?.();
       signal.addEventListener('abort', onAbort);
       // Live first, then what came before: nothing between the two is missed, and ids dedupe.
-      followers.add(follower);
+      addFollower(follower, topic);
       ensureTail();
       let last = after ?? (await log.lastId());
       try {
@@ -347,7 +394,7 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
           for (const event of page) {
             last = event.id;
             const parsed = parse(event);
-            if (!parsed) continue;
+            if (!parsed || !inTopic(parsed, topic)) continue;
             count('delivered');
             yield parsed;
             if (signal.aborted) return;
@@ -367,22 +414,20 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
           }
           if (compareIds(next.id, last) <= 0) continue;
           last = next.id;
-          const parsed = parse(next);
-          if (!parsed) continue;
           delivered(next);
-          yield parsed;
+          yield next;
         }
       } catch (error) {
         if (error instanceof ResyncRequiredError) count('resync');
         throw error;
       } finally {
-        followers.delete(follower);
+        removeFollower(follower, topic);
         signal.removeEventListener('abort', onAbort);
       }
     },
     async close() {
       closed = true;
-      for (const follower of followers) follower.push([]);
+      for (const follower of allFollowers()) follower.wake();
       await log.close();
       await tail;
     },

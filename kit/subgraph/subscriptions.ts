@@ -5,7 +5,8 @@ export type StreamUpdate<Update> = { update: Update } | { error: ResyncRequiredE
 
 /**
  * A subscription over a domain's event stream: every event after `after` (now, when absent),
- * each turned into an update by `toUpdate`, or skipped when it answers undefined (another
+ * of `topic` when given (the stream's topicsOf: only its events reach this reader), each turned
+ * into an update by `toUpdate`, or skipped when it answers undefined (another
  * user's, another kind). Whose events a caller may see is decided in `toUpdate`, in the
  * subgraph. A resume too old, or a reader too slow, ends the stream with its typed error,
  * which `updateOf` raises as the subscription's last payload.
@@ -15,9 +16,10 @@ export async function* followUpdates<Types extends EventTypes, Update>(
   after: string | null | undefined,
   signal: AbortSignal,
   toUpdate: (event: EventOf<Types>) => Update | undefined | Promise<Update | undefined>,
+  topic?: string,
 ): AsyncGenerator<StreamUpdate<Update>> {
   try {
-    for await (const event of stream.follow(after ?? undefined, signal)) {
+    for await (const event of stream.follow(after ?? undefined, signal, topic)) {
       const update = await toUpdate(event);
       if (update !== undefined) yield { update };
     }

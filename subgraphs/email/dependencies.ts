@@ -4,7 +4,7 @@ import type { EmailConfig } from './config.js';
 import { createMailProviders } from './providers.js';
 import { sendgridApi } from './sendgrid.js';
 import { createMessageStatuses } from './statuses.js';
-import { EMAIL_EVENTS } from './events.js';
+import { EMAIL_EVENTS, emailTopicsOf } from './events.js';
 
 /** What the resolvers, loaders and webhook routes reach upstream and shared state through. */
 export function createDependencies(config: EmailConfig, resources: SubgraphResources) {
@@ -20,7 +20,7 @@ export function createDependencies(config: EmailConfig, resources: SubgraphResou
     /** Delivery events heard by webhook. */
     statuses: createMessageStatuses(redis),
     /** The email domain's event stream, shared by the replicas with REDIS_URL. */
-    events: resources.events('email', EMAIL_EVENTS),
+    events: resources.events('email', EMAIL_EVENTS, emailTopicsOf),
   };
 }
 export type Dependencies = ReturnType<typeof createDependencies>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EventOf } from '../../kit/state/event-stream.js';
 
 /**
  * The email domain's events (the `email` stream, kit/state/event-stream.ts): one type per fact,
@@ -20,3 +21,15 @@ export const EMAIL_EVENTS = {
   }),
 };
 export type EmailEvents = typeof EMAIL_EVENTS;
+
+/** What an email event is about, so that a subscription is handed only its own (kit/state/event-stream.ts topics). */
+export const EMAIL_TOPICS = {
+  send: (sendId: string) => `send:${sendId}`,
+  recipient: (address: string) => `recipient:${address}`,
+  message: (messageId: string) => `message:${messageId}`,
+};
+export const emailTopicsOf = ({ data }: EventOf<EmailEvents>): string[] => [
+  EMAIL_TOPICS.message(data.messageId),
+  ...(data.sendId ? [EMAIL_TOPICS.send(data.sendId)] : []),
+  ...(data.recipient ? [EMAIL_TOPICS.recipient(data.recipient)] : []),
+];

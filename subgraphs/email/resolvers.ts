@@ -9,6 +9,7 @@ import type { Dependencies } from './dependencies.js';
 import { provablyNotSent } from '../../kit/source/outcome.js';
 import { sendThrough } from './providers.js';
 import { followUpdates, updateOf } from '../../kit/subgraph/subscriptions.js';
+import { EMAIL_TOPICS } from './events.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const SEND_ONCE: RunOnceOptions = {
@@ -61,19 +62,25 @@ const checkedKey = (key: string, argument: string) => {
  */
 function sendUpdates(userId: string, key: string, after: string | null | undefined, dependencies: Dependencies, signal: AbortSignal) {
   const sendId = keyedSendId(userId, key);
-  return followUpdates(dependencies.events, after, signal, async (event) => {
-    if (event.data.sendId !== sendId) return undefined;
-    const { messageId, provider, status } = event.data;
-    const send = (await sendOutcome(userId, key, dependencies)) ?? {
-      idempotencyKey: key,
-      sendId,
-      state: 'ACCEPTED' as const,
-      messageId,
-      provider,
-      status,
-    };
-    return { eventId: event.id, send };
-  });
+  return followUpdates(
+    dependencies.events,
+    after,
+    signal,
+    async (event) => {
+      if (event.data.sendId !== sendId) return undefined;
+      const { messageId, provider, status } = event.data;
+      const send = (await sendOutcome(userId, key, dependencies)) ?? {
+        idempotencyKey: key,
+        sendId,
+        state: 'ACCEPTED' as const,
+        messageId,
+        provider,
+        status,
+      };
+      return { eventId: event.id, send };
+    },
+    EMAIL_TOPICS.send(sendId),
+  );
 }
 
 /** Sending mail to any address is not every user's right. */
@@ -112,11 +119,19 @@ export const resolvers: Resolvers = {
         const anyone = hasScope(caller, SCOPES.admin);
         if (!anyone && !caller.email)
           throw forbidden("Following your messages needs a token that carries your verified email (claim 'email')");
-        return followUpdates(dependencies.events, after, signal, ({ id, data }) => {
-          if (messageId && data.messageId !== messageId) return undefined;
-          if (!anyone && data.recipient !== caller.email) return undefined;
-          return { eventId: id, messageId: data.messageId, status: data.status, provider: data.provider };
-        });
+        // Each reader is handed its topic's events alone; the checks below stand even so.
+        const topic = messageId ? EMAIL_TOPICS.message(messageId) : anyone ? undefined : EMAIL_TOPICS.recipient(caller.email!);
+        return followUpdates(
+          dependencies.events,
+          after,
+          signal,
+          ({ id, data }) => {
+            if (messageId && data.messageId !== messageId) return undefined;
+            if (!anyone && data.recipient !== caller.email) return undefined;
+            return { eventId: id, messageId: data.messageId, status: data.status, provider: data.provider };
+          },
+          topic,
+        );
       },
       resolve: updateOf,
     },

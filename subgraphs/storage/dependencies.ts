@@ -1,7 +1,7 @@
 import { createIdempotencyStore } from '../../kit/state/idempotency.js';
 import type { SubgraphResources } from '../../kit/subgraph/definition.js';
 import type { StorageConfig } from './config.js';
-import { STORAGE_EVENTS } from './events.js';
+import { STORAGE_EVENTS, storageTopicsOf } from './events.js';
 import { createFilePolicy } from './policy.js';
 import { createS3Api } from './s3.js';
 
@@ -12,6 +12,6 @@ export const createDependencies = (config: StorageConfig, resources: SubgraphRes
   /** Notifications already applied, shared by the replicas with REDIS_URL. */
   keys: createIdempotencyStore(resources.redis()),
   /** The storage domain's event stream, shared by the replicas with REDIS_URL. */
-  events: resources.events('storage', STORAGE_EVENTS),
+  events: resources.events('storage', STORAGE_EVENTS, storageTopicsOf),
 });
 export type Dependencies = ReturnType<typeof createDependencies>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EventOf } from '../../kit/state/event-stream.js';
 
 /**
  * The storage domain's events (the `storage` stream, kit/state/event-stream.ts): what the bucket's
@@ -26,3 +27,7 @@ export const STORAGE_EVENTS = {
   }),
 };
 export type StorageEvents = typeof STORAGE_EVENTS;
+
+/** Whose folder a storage event is about, so that a subscription is handed only its user's (topics). */
+export const userTopic = (userId: string) => `user:${userId}`;
+export const storageTopicsOf = ({ data }: EventOf<StorageEvents>): string[] => [userTopic(data.userId)];

@@ -5,6 +5,7 @@ import { DateTimeScalar } from '../../kit/subgraph/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { userPrefix } from './loaders.js';
 import { followUpdates, updateOf } from '../../kit/subgraph/subscriptions.js';
+import { userTopic } from './events.js';
 
 /**
  * What a file name may not hold: slashes (it is a key's last part), control characters (C0,
@@ -66,12 +67,18 @@ export const resolvers: Resolvers = {
         const owner = userId ?? caller.userId;
         requireSelf(caller, owner);
         const prefix = userPrefix(owner);
-        return followUpdates(dependencies.events, after, signal, (event) => {
-          if (event.type !== 'StoredObjectCreated' || event.data.userId !== owner) return undefined;
-          const { key, size, etag, at } = event.data;
-          const file = { key, name: key.slice(prefix.length), size, etag, lastModified: at };
-          return { eventId: event.id, file, owner: { id: owner } };
-        });
+        return followUpdates(
+          dependencies.events,
+          after,
+          signal,
+          (event) => {
+            if (event.type !== 'StoredObjectCreated' || event.data.userId !== owner) return undefined;
+            const { key, size, etag, at } = event.data;
+            const file = { key, name: key.slice(prefix.length), size, etag, lastModified: at };
+            return { eventId: event.id, file, owner: { id: owner } };
+          },
+          userTopic(owner),
+        );
       },
       resolve: updateOf,
     },
