@@ -27,7 +27,13 @@ import { providerEntry } from '../subgraphs/registry.js';
 
 const usage = 'Usage: npm run bench:subscriptions -- [--subscribers 5000] [--events 300] [--every 20]';
 const { values } = parseCommandLine(
-  { options: { subscribers: { type: 'string', default: '5000' }, events: { type: 'string', default: '300' }, every: { type: 'string', default: '20' } } },
+  {
+    options: {
+      subscribers: { type: 'string', default: '5000' },
+      events: { type: 'string', default: '300' },
+      every: { type: 'string', default: '20' },
+    },
+  },
   usage,
 );
 const subscribers = wholeNumber('subscribers', values.subscribers, 1, 20_000);
@@ -150,7 +156,7 @@ async function run(replicas: number, redisUrl: string, tokens: string[]) {
     };
     const requests: http.ClientRequest[] = [];
     const openedAt = performance.now();
-    for (let next = 0; next < tokens.length; ) {
+    for (let next = 0; next < tokens.length;) {
       const batch = tokens.slice(next, next + 100);
       requests.push(...(await Promise.all(batch.map((token, i) => subscribe(gateways[(next + i) % replicas]!.url, token, onEvent)))));
       next += batch.length;

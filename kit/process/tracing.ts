@@ -78,6 +78,13 @@ export function extractContext(header: (name: string) => string | string[] | nul
   });
 }
 
+/** A span's W3C traceparent, to carry where no header goes (an event in a stream); undefined when nothing is traced. */
+export function traceparentOf(span: Span): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
+  return carrier.traceparent;
+}
+
 /** Writes `span`'s trace context into outgoing headers (traceparent, tracestate). */
 export function injectContext(span: Span, headers: Record<string, string>): void {
   propagation.inject(trace.setSpan(context.active(), span), headers);

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { type z } from 'zod';
 import type { Logger } from '../process/logger.js';
 import type { RedisConnection } from './redis.js';
+import { SpanKind, inSpan, traceparentOf } from '../process/tracing.js';
 
 /**
  * A domain's events (docs/DESIGN: one stream for pushes and for freshness): each fact appended
@@ -20,6 +21,8 @@ export interface StoredEvent<Type extends string = string, Data = unknown> {
   id: string;
   type: Type;
   data: Data;
+  /** The W3C traceparent of where it was appended: a reader's span continues that trace. */
+  trace?: string;
 }
 
 /** The events of a domain: a zod schema per event type. */
@@ -57,7 +60,7 @@ export const isStreamId = (value: string) => STREAM_ID.test(value);
 
 /** Where events are kept: the part that differs between Redis and one process. */
 interface EventLog {
-  append(type: string, data: unknown): Promise<string>;
+  append(type: string, data: unknown, trace: string | undefined): Promise<string>;
   /** Events with an id above `after`, oldest first; throws ResyncRequiredError when some of them are gone. */
   range(after: string, count: number): Promise<Array<StoredEvent>>;
   /** The id of the newest event ('0-0' for none). */
@@ -79,14 +82,14 @@ function memoryLog(retention: EventRetention): EventLog {
   const above = (after: string, count: number) => {
     if (compareIds(after, maxDeleted) < 0 || compareIds(after, last) > 0) throw new ResyncRequiredError(after);
     const from = events.findIndex((event) => compareIds(event.id, after) > 0);
-    return from < 0 ? [] : events.slice(from, from + count).map(({ id, type, data }) => ({ id, type, data }));
+    return from < 0 ? [] : events.slice(from, from + count).map(({ at: _at, ...event }) => event);
   };
   return {
-    async append(type, data) {
+    async append(type, data, trace) {
       const now = Date.now();
       const [ms, seq] = last.split('-').map(Number) as [number, number];
       last = now > ms ? `${now}-0` : `${ms}-${seq + 1}`;
-      events.push({ id: last, type, data, at: now });
+      events.push({ id: last, type, data, at: now, ...(trace ? { trace } : {}) });
       trim();
       for (const wake of waiters) wake();
       return last;
@@ -129,8 +132,14 @@ function redisLog(redis: RedisConnection, key: string, retention: EventRetention
   // Blocking reads hold their connection: their own, whose timeout outlasts the block.
   let reader: Redis | undefined;
   const readerClient = () => (reader ??= redis.client.duplicate({ commandTimeout: blockMs + 5_000, maxRetriesPerRequest: 1 }));
+  // Fields: type, data[, trace].
   const decode = (entries: StreamEntries): StoredEvent[] =>
-    entries.map(([id, fields]) => ({ id, type: fields[1]!, data: JSON.parse(fields[3]!) as unknown }));
+    entries.map(([id, fields]) => ({
+      id,
+      type: fields[1]!,
+      data: JSON.parse(fields[3]!) as unknown,
+      ...(fields[4] === 'trace' && fields[5] ? { trace: fields[5] } : {}),
+    }));
   let trimmedAt = 0;
   /** Where the stream stands: its newest id, and whether events after `after` were trimmed away. */
   const position = async (client: Redis) => {
@@ -158,9 +167,10 @@ function redisLog(redis: RedisConnection, key: string, retention: EventRetention
   };
   let closed = false;
   return {
-    append: (type, data) =>
+    append: (type, data, trace) =>
       redis.run(async (client) => {
-        const id = await client.xadd(key, 'MAXLEN', retention.maxLength, '*', 'type', type, 'data', JSON.stringify(data));
+        const fields = ['type', type, 'data', JSON.stringify(data), ...(trace ? ['trace', trace] : [])];
+        const id = await client.xadd(key, 'MAXLEN', retention.maxLength, '*', ...fields);
         // Age is trimmed now and then, not on every append: a trim walks the stream's head.
         if (Date.now() - trimmedAt > 10_000) {
           trimmedAt = Date.now();
@@ -251,6 +261,7 @@ export class SlowConsumerError extends GraphQLError {
 }
 
 export interface EventStream<Types extends EventTypes> {
+  readonly name: string;
   /** Appends one event, validated against its type; returns its id. */
   append<Type extends keyof Types & string>(type: Type, data: z.infer<Types[Type]>): Promise<string>;
   /**
@@ -358,12 +369,21 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
   };
 
   return {
+    name: stream,
     async append(type, data) {
       const schema = options.types[type];
       if (!schema) throw new Error(`${options.name}: no event type ${type}`);
-      const id = await log.append(type, schema.parse(data));
-      count('appended');
-      return id;
+      const parsed = schema.parse(data);
+      return inSpan(
+        `event.append ${stream}`,
+        { kind: SpanKind.PRODUCER, attributes: { 'patchbay.stream': stream, 'patchbay.event.type': type } },
+        async (span) => {
+          const id = await log.append(type, parsed, traceparentOf(span));
+          span.setAttribute('patchbay.event.id', id);
+          count('appended');
+          return id;
+        },
+      );
     },
     async *follow(after, signal, topic) {
       if (after !== undefined && !isStreamId(after)) {

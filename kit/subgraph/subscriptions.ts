@@ -1,4 +1,5 @@
 import { ResyncRequiredError, SlowConsumerError, type EventOf, type EventStream, type EventTypes } from '../state/event-stream.js';
+import { SpanKind, extractContext, tracer } from '../process/tracing.js';
 
 /** One pushed update, or the typed reason its stream ends (the client resumes or refetches). */
 export type StreamUpdate<Update> = { update: Update } | { error: ResyncRequiredError | SlowConsumerError };
@@ -20,8 +21,22 @@ export async function* followUpdates<Types extends EventTypes, Update>(
 ): AsyncGenerator<StreamUpdate<Update>> {
   try {
     for await (const event of stream.follow(after ?? undefined, signal, topic)) {
-      const update = await toUpdate(event);
-      if (update !== undefined) yield { update };
+      // From handed to this reader until pushed on (the next is asked for), in the trace of where it was appended.
+      const span = tracer.startSpan(
+        `event.deliver ${stream.name}`,
+        {
+          kind: SpanKind.CONSUMER,
+          attributes: { 'patchbay.stream': stream.name, 'patchbay.event.id': event.id, 'patchbay.event.type': event.type },
+        },
+        extractContext((name) => (name === 'traceparent' ? event.trace : undefined)),
+      );
+      try {
+        const update = await toUpdate(event);
+        span.setAttribute('patchbay.event.pushed', update !== undefined);
+        if (update !== undefined) yield { update };
+      } finally {
+        span.end();
+      }
     }
   } catch (error) {
     if (error instanceof ResyncRequiredError || error instanceof SlowConsumerError) yield { error };

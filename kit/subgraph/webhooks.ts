@@ -7,6 +7,7 @@ import type { Logger } from '../process/logger.js';
 import { metricsIn } from '../process/metrics.js';
 import { errorJson } from '../process/service.js';
 import { messageOf } from '../process/caught.js';
+import { SpanKind, extractContext, inSpan } from '../process/tracing.js';
 
 /** Longer than providers retry a webhook (SendGrid: up to a day or more): a retry is known as one. */
 const APPLIED_RETENTION_MS = 72 * 3_600_000;
@@ -144,7 +145,22 @@ export function receiveWebhooks<Event extends WebhookEvent>(
   };
 
   for (const { name, webhook } of receivers) {
-    app.post(webhook.path, async (req, res) => {
+    app.post(webhook.path, (req, res) =>
+      // The request's span: what its events tell is appended within it, and its readers' spans continue its trace.
+      inSpan(
+        `POST ${webhook.path}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': 'POST', 'url.path': webhook.path, 'patchbay.provider': name },
+          parent: extractContext((header) => req.headers[header]),
+        },
+        async (span) => {
+          await receive(req, res);
+          span.setAttribute('http.response.status_code', res.statusCode);
+        },
+      ),
+    );
+    const receive = async (req: Request, res: Response) => {
       const admitted = webhook.admit((header) => req.get(header));
       if ('refuse' in admitted) {
         void discardBody(req);
@@ -161,6 +177,6 @@ export function receiveWebhooks<Event extends WebhookEvent>(
       }
       if (typeof events === 'string') return refuse(res, name, events);
       await applyOnce(res, name, events);
-    });
+    };
   }
 }

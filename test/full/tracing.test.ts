@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { FREE_SANDBOX_PORTS, as, until } from '../helpers.js';
+import { FREE_SANDBOX_PORTS, as, openEventStream, until } from '../helpers.js';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { bareEnv, startProgram, startProgramsTogether, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { envName } from '../../kit/process/env-name.js';
@@ -38,6 +38,8 @@ beforeAll(async () => {
     ),
   );
   programs.push(...subgraphs);
+  // The bucket's notifications reach the storage subgraph started here.
+  sandbox.deliverWebhooksTo('storage', subgraphs[1]!.url);
   const urls = Object.keys(protocolOf).map((name, i) => [envName(name, 'SUBGRAPH_URL'), `${subgraphs[i]!.url}/graphql`]);
   gateway = await startProgram(
     tsxProgram('gateway/index.ts', 'web'),
@@ -154,5 +156,45 @@ describe('one client request is one trace, across processes', () => {
     const second = await ask();
     expect(second.attributes['patchbay.cache']).toBe('hit');
     expect(receiver.spans.filter((s) => s.parentSpanId === second.spanId)).toEqual([]);
+  });
+});
+
+describe('an event is one trace from the webhook that told it to each reader it is pushed to', () => {
+  test('the bucket notification -> the event appended -> delivered to the subscription of its user', async () => {
+    const stream = await openEventStream(`${gateway.url}/graphql`, await as('usr_00003'), {
+      query: 'subscription { storedObjectCreated { eventId file { name } } }',
+    });
+    try {
+      await until(
+        async () =>
+          /^patchbay_event_stream_followers\{[^}]*stream="storage"[^}]*\} 1$/m.test(
+            await (await fetch(`${programs[1]!.metricsUrl!}/metrics`)).text(),
+          ),
+        { what: 'the subscription to be followed' },
+      );
+      sandbox.providers.s3.store({ key: 'users/usr_00003/traced.png', body: Buffer.from('traced'), contentType: 'image/png' });
+      await until(() => stream.events.length > 0, { what: 'the pushed file' });
+      const eventId = (stream.events[0]!.data as { storedObjectCreated: { eventId: string } }).storedObjectCreated.eventId;
+      await until(() => receiver.spans.some((s) => s.name === 'event.deliver storage' && s.attributes['patchbay.event.id'] === eventId), {
+        what: 'the delivery span',
+      });
+      const deliver = receiver.spans.find((s) => s.name === 'event.deliver storage' && s.attributes['patchbay.event.id'] === eventId)!;
+      const append = receiver.spans.find((s) => s.spanId === deliver.parentSpanId);
+      const webhook = append && receiver.spans.find((s) => s.spanId === append.parentSpanId);
+      expect({
+        append: append?.name,
+        id: append?.attributes['patchbay.event.id'],
+        webhook: webhook?.name,
+        trace: webhook?.traceId,
+      }).toEqual({
+        append: 'event.append storage',
+        id: eventId,
+        webhook: 'POST /webhooks/s3',
+        trace: deliver.traceId,
+      });
+      expect(deliver.attributes['patchbay.event.pushed']).toBe(true);
+    } finally {
+      await stream.close();
+    }
   });
 });
