@@ -19,6 +19,8 @@ import { openSupergraph } from './supergraph.js';
 import { appVersionOf, invalidReleaseOperations, openReleases, releasesDir, type ServedReleases } from './releases.js';
 import { safelistOperations, type SafelistOperations } from './plugins/safelist.js';
 import { createSubscriptionPolicy } from './plugins/subscription-policy.js';
+import { createVerifier } from './auth.js';
+import { serveWebSockets } from './websockets.js';
 
 /**
  * A body already read, as the engine's adapter takes it from `req.body`: an async iterable of
@@ -81,7 +83,8 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   };
   const subscriptions = createSubscriptionPolicy(settings.subscriptions);
   metrics.openSubscriptions(subscriptions.open);
-  const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist, persistedQueries, subscriptions });
+  const verify = createVerifier(settings.process, logger);
+  const gateway = createGateway(settings, { logger, supergraph, planner, metrics, safelist, persistedQueries, subscriptions, verify });
   // The engine's server adapter disposes itself on SIGTERM; this process drains first and
   // disposes it when it closes (kit/process/service.ts), so those listeners go.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -161,7 +164,10 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
       void gateway(req, res);
     });
   };
+  const websockets = serveWebSockets(gateway, { path: GRAPHQL_PATH, verify, limits: settings.subscriptions, logger });
+  metrics.openWebSockets(websockets.connections);
   const close = async () => {
+    await websockets.close();
     supergraph.close();
     releases.close();
     await gateway.dispose();
@@ -170,8 +176,12 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
   return listen(`gateway ${client.name}`, service, settings.process.HOST, settings.port, {
     onClose: close,
     // Streams are told to reconnect (to another replica, with their last event id), not cut.
-    onDrain: subscriptions.drain,
+    onDrain: () => {
+      subscriptions.drain();
+      websockets.drain();
+    },
     handler: handle,
+    onUpgrade: websockets.upgrade,
     logger,
     metrics: { registry, port: settings.metricsPort },
   });

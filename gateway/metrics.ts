@@ -108,6 +108,16 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
       this.set({ client }, openSubscriptions());
     },
   });
+  let openWebSockets = () => 0;
+  new Gauge({
+    name: 'patchbay_gateway_websockets_open',
+    help: 'GraphQL over WebSocket connections open on this replica, by client',
+    labelNames: ['client'],
+    registers: [registry],
+    collect() {
+      this.set({ client }, openWebSockets());
+    },
+  });
   let knownReleases = new Set<string>();
   const appVersionLabel = (header: string | null) => {
     const version = appVersionOf(header);
@@ -203,6 +213,9 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
     /** Where the open subscriptions are counted. */
     openSubscriptions(count: () => number) {
       openSubscriptions = count;
+    },
+    openWebSockets(count: () => number) {
+      openWebSockets = count;
     },
     invalidReleaseOperations(count: number) {
       invalidOperations.set({ client }, count);

@@ -2,7 +2,7 @@ import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway
 import { createCallerSigner } from '../kit/caller/token.js';
 import { useEventIds } from './plugins/event-ids.js';
 import type { Logger } from '../kit/process/logger.js';
-import { createVerifier } from './auth.js';
+import { createVerifier, type Verifier } from './auth.js';
 import { INCREMENTAL_DELIVERY_SDL } from './directives.js';
 import { createErrorMasker } from './errors.js';
 import { renderIde } from './ide.js';
@@ -55,11 +55,13 @@ export function createGateway(
     /** What subscriptions may hold of this replica, and how they end. */
     subscriptions: SubscriptionPolicy;
     persistedQueries?: PersistedQueryStore;
+    /** Checks client tokens (shared with the WebSocket endpoint); made from the settings when absent. */
+    verify?: Verifier;
   },
 ): GatewayRuntime<ClientAuthContext> {
   const { client, limits } = settings;
   const { logger, supergraph, metrics, safelist } = options;
-  const verify = createVerifier(settings.process, logger);
+  const verify = options.verify ?? createVerifier(settings.process, logger);
   const signCaller = createCallerSigner(settings.process.INTERNAL_TOKEN_SECRET);
 
   // Subgraph URLs come from the supergraph unless <NAME>_SUBGRAPH_URL says otherwise; the

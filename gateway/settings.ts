@@ -156,6 +156,12 @@ export const SUBSCRIPTION_SETTINGS = {
     'longest a subscription stays open; then it ends with `RECONNECT` and the client resumes after its last event id',
     () => count(3_600_000, 86_400_000),
   ),
+  perConnection: setting('MAX_SUBSCRIPTIONS_PER_CONNECTION', 'subscriptions one WebSocket (graphql-ws) may carry at once', () =>
+    count(10, 1_000),
+  ),
+  idleMs: setting('WEBSOCKET_IDLE_MS', 'how long a WebSocket without a subscription stays open before it is closed', () =>
+    count(60_000, 3_600_000),
+  ),
 } satisfies { [K in keyof SubscriptionLimits]: ClientSetting<SubscriptionLimits[K]> };
 
 const TABLES = [CLIENT_SETTINGS, LIMIT_SETTINGS, PERSISTED_QUERY_SETTINGS, SUBSCRIPTION_SETTINGS] as const;

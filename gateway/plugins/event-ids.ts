@@ -30,7 +30,7 @@ function message(result: ExecutionResult): Uint8Array {
 }
 
 /**
- * Resuming as EventSource does it, beside the `after` argument: each pushed event carries its
+ * Resuming as SSE clients that reconnect by themselves do it (EventSource's rules), beside the `after` argument: each pushed event carries its
  * event id in the SSE `id:` field (the payload's `eventId`, which the operation selects), so a
  * client that reconnects sends it back as `Last-Event-ID`; that header fills the operation's
  * `$after` variable when the request does not set it. A subscription's stream is written here,

@@ -9,6 +9,10 @@ export interface SubscriptionLimits {
   perUser: number;
   /** The longest a subscription stays open: then it ends, and the client resumes. */
   lifetimeMs: number;
+  /** Subscriptions one WebSocket may carry at once. */
+  perConnection: number;
+  /** How long a WebSocket without a subscription stays open. */
+  idleMs: number;
 }
 
 /** Why a stream ended before its client or its subgraph ended it: each a typed last event the client can act on. */

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Registry } from 'prom-client';
 import { usageError } from './cli.js';
@@ -91,6 +92,8 @@ export interface ListenOptions {
   onDrain?: () => void;
   /** Takes every request first and hands the app what it does not serve itself. */
   handler?: http.RequestListener;
+  /** Takes the requests that ask to switch protocols (WebSocket); without it they are served as plain requests. */
+  onUpgrade?: (request: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Where errors of the app's routes are logged; a logger named after the service by default. */
   logger?: Logger;
   /** Serves the registry's metrics at /metrics on this port (0: a free one), and nothing else there. */
@@ -170,6 +173,7 @@ export async function listen(name: string, app: Express, host: string, port: num
   const { onClose = () => {}, onDrain = () => {}, handler = app } = options;
   answerErrorsAsJson(app, options.logger ?? createLogger(name.replace(/\s+/g, '-'), 'info'));
   const server = http.createServer(handler);
+  if (options.onUpgrade) server.on('upgrade', options.onUpgrade);
   server.keepAliveTimeout = 65_000;
   // A request (headers and body) arrives in this time or is answered 408: a client sending
   // slowly cannot hold a connection, nor make the server read a refused body for long.

@@ -154,7 +154,7 @@ export type SendEmailPayload = {
   sendId: Scalars['ID']['output'];
 };
 
-/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+/** What a client can follow as it happens, pushed over GraphQL over SSE or WebSocket. */
 export type Subscription = {
   __typename?: 'Subscription';
   /**
@@ -176,14 +176,14 @@ export type Subscription = {
 };
 
 
-/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+/** What a client can follow as it happens, pushed over GraphQL over SSE or WebSocket. */
 export type SubscriptionEmailMessageUpdatedArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   messageId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
-/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+/** What a client can follow as it happens, pushed over GraphQL over SSE or WebSocket. */
 export type SubscriptionEmailSendUpdatedArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   idempotencyKey: Scalars['String']['input'];

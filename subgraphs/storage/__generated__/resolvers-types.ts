@@ -91,7 +91,7 @@ export type StoredObjectCreated = {
   owner: User;
 };
 
-/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+/** What a client can follow as it happens, pushed over GraphQL over SSE or WebSocket. */
 export type Subscription = {
   __typename?: 'Subscription';
   /**
@@ -106,7 +106,7 @@ export type Subscription = {
 };
 
 
-/** What a client can follow as it happens, pushed over GraphQL over SSE. */
+/** What a client can follow as it happens, pushed over GraphQL over SSE or WebSocket. */
 export type SubscriptionStoredObjectCreatedArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   userId?: InputMaybe<Scalars['ID']['input']>;
