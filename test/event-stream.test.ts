@@ -208,6 +208,8 @@ test('what a stream reports: events appended and delivered, resyncs, followers, 
   expect(await value('patchbay_event_stream_events_total', 'stream="counted",outcome="appended"')).toBe(3);
   expect(await value('patchbay_event_stream_events_total', 'stream="counted",outcome="delivered"')).toBe(3);
   expect(await value('patchbay_event_stream_events_total', 'stream="counted",outcome="resync"')).toBe(1);
+  // The refused one asked to resume from an id (one too new to be this stream's).
+  expect(await value('patchbay_event_stream_resumes_total', 'stream="counted"')).toBe(1);
   expect(await value('patchbay_event_stream_lag_seconds_count', 'stream="counted"')).toBe(3);
   expect(await value('patchbay_event_stream_followers', 'stream="counted"')).toBe(0);
 });

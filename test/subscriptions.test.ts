@@ -101,7 +101,9 @@ describe('emailSendUpdated over SSE through the gateway', () => {
     await send(carol!.id, key, carol!.email);
     await until(() => first.updates.length >= 1, { what: 'a first update' });
     const missedFrom = first.updates[0]!.eventId;
-    await until(() => first.updates.length >= 2, { what: 'both updates of the send (processed, delivered)' });
+    await until(() => first.updates.some((u) => u.send.status === 'DELIVERED'), {
+      what: 'every update of the send (accepted, processed, delivered)',
+    });
     first.stop();
     const seen = first.updates.map((u) => u.eventId);
 
@@ -190,6 +192,30 @@ describe('emailMessageUpdated over SSE through the gateway', () => {
       await stream.close();
     }
   });
+});
+
+test("an accepted send and tracked events are told on their domains' streams", async () => {
+  const count = async (subgraph: 'email' | 'analytics') =>
+    Number(
+      new RegExp(`^patchbay_event_stream_events_total\\{[^}]*stream="${subgraph}"[^}]*outcome="appended"[^}]*\\} (\\d+)$`, 'm').exec(
+        await (await fetch(`${stack.subgraphs[subgraph]!.metricsUrl}/metrics`)).text(),
+      )?.[1] ?? 0,
+    );
+  const [alice] = stack.sandbox.seed.users;
+  const tracked = await count('analytics');
+  const { body } = await graphql(
+    `${stack.gateways.web!.url}/graphql`,
+    'mutation { track(events: [{ userId: "usr_00001", name: "Told" }, { userId: "usr_00001", name: "Told too" }]) { accepted } }',
+    {},
+    await as('usr_00001'),
+  );
+  expect(body).toEqual({ data: { track: { accepted: 2 } } });
+  // One stream event for the batch the outbox took.
+  await until(async () => (await count('analytics')) === tracked + 1, { what: 'the tracked events told' });
+  const told = await count('email');
+  await send(alice!.id, `told-${Date.now()}`, alice!.email);
+  // The accepted send, then its processed and delivered webhooks.
+  await until(async () => (await count('email')) >= told + 3, { what: 'the send and its deliveries told' });
 });
 
 test('a subscription asked for as JSON is refused 406, naming the event stream to ask for', async () => {

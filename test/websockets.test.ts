@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startStack, type Stack } from '../scripts/stack.js';
@@ -106,6 +108,42 @@ describe('GraphQL over WebSocket on the gateway', () => {
       first.dispose();
       second.dispose();
       await connection.client.dispose();
+    }
+  });
+
+  test("Apollo Client's subscription support (GraphQLWsLink) gets a user's upload with its owner joined from accounts", async () => {
+    const [, bob] = stack.sandbox.seed.users;
+    const wsClient = createClient({ url: wsUrl(), webSocketImpl: WebSocket, connectionParams: await as(bob!.id), retryAttempts: 0 });
+    const apollo = new ApolloClient({ link: new GraphQLWsLink(wsClient), cache: new InMemoryCache() });
+    const pushed: Array<{ storedObjectCreated: { file: { name: string }; owner: { id: string; name: string } } }> = [];
+    const before = await followers();
+    const subscription = apollo
+      .subscribe<(typeof pushed)[number]>({
+        query: gql`
+          subscription FileStored {
+            storedObjectCreated {
+              eventId
+              file {
+                name
+              }
+              owner {
+                id
+                name
+              }
+            }
+          }
+        `,
+      })
+      .subscribe({ next: (result) => result.data && pushed.push(result.data) });
+    try {
+      await until(async () => (await followers()) === before + 1, { what: 'the subscription to be followed' });
+      stack.sandbox.providers.s3.store({ key: `users/${bob!.id}/apollo.png`, body: Buffer.from('apollo'), contentType: 'image/png' });
+      await until(() => pushed.length > 0, { what: 'the pushed file' });
+      expect(pushed[0]!.storedObjectCreated).toMatchObject({ file: { name: 'apollo.png' }, owner: { id: bob!.id, name: bob!.name } });
+    } finally {
+      subscription.unsubscribe();
+      await wsClient.dispose();
+      apollo.stop();
     }
   });
 

@@ -216,6 +216,12 @@ export function createEventStreamMetrics(registry: Registry) {
       labelNames: ['stream', 'outcome'],
       registers: [registry],
     }),
+    resumes: new Counter({
+      name: 'patchbay_event_stream_resumes_total',
+      help: 'Readers that followed a stream from an event id they had (a client resuming after a reconnect), by stream',
+      labelNames: ['stream'],
+      registers: [registry],
+    }),
     lag: new Histogram({
       name: 'patchbay_event_stream_lag_seconds',
       help: 'From an event appended to it handed to a live reader, by stream',
@@ -329,6 +335,7 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
       )
     : undefined;
   const lag = options.metrics?.lag.labels({ stream });
+  const resumes = options.metrics?.resumes.labels({ stream });
   const count = (outcome: 'appended' | 'delivered' | 'resync' | 'slow_consumer') => counters?.[outcome]!.inc();
   /** Handed to a reader live: how long after it was appended (the id's milliseconds). */
   const delivered = (event: StoredEvent) => {
@@ -390,6 +397,7 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
         count('resync');
         throw new ResyncRequiredError(after);
       }
+      if (after !== undefined) resumes?.inc();
       const pending: Array<EventOf<Types>> = [];
       let overflowed = false;
       let gap = false;

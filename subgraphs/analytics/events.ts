@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { EventOf } from '../../kit/state/event-stream.js';
 
 /** An event a client tracks, as it waits in the outbox and goes to Segment. */
 export const TrackedEvent = z.object({
@@ -17,6 +18,24 @@ export const TrackedEvent = z.object({
   properties: z.record(z.string(), z.string()),
 });
 export type TrackedEvent = z.infer<typeof TrackedEvent>;
+
+/**
+ * The analytics domain's events (the `analytics` stream, kit/state/event-stream.ts): what `track`
+ * took, once it is safe in the outbox. The same event tracked again carries the same messageId.
+ */
+export const ANALYTICS_EVENTS = {
+  EventsTracked: z.object({
+    events: z
+      .array(TrackedEvent.pick({ id: true, messageId: true, userId: true, name: true, occurredAt: true }))
+      .min(1)
+      .max(2500),
+  }),
+};
+export type AnalyticsEvents = typeof ANALYTICS_EVENTS;
+/** Whose tracked events a stream event holds: a reader of one user is handed only theirs (topics). */
+export const analyticsTopicsOf = ({ data }: EventOf<AnalyticsEvents>): string[] => [
+  ...new Set(data.events.map((event) => `user:${event.userId}`)),
+];
 
 /** An event of a user as Mixpanel answers it. */
 export interface UserEvent {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { messageOf } from '../../kit/process/caught.js';
 import { pageSize } from '../../kit/subgraph/page-size.js';
 import { SCOPES, requireScope, requireSelf } from '../../kit/caller/scopes.js';
 import { badUserInput } from '../../kit/errors.js';
@@ -66,7 +67,7 @@ export const resolvers: Resolvers = {
       requireScope(caller, SCOPES.admin);
       return dependencies.outbox.replayDeadLetters();
     },
-    track: async (_parent, { events }, { caller, dependencies }) => {
+    track: async (_parent, { events }, { caller, dependencies, logger }) => {
       for (const event of events) requireSelf(caller, event.userId);
       if (events.length < 1 || events.length > MAX_TRACK_EVENTS) {
         throw badUserInput(`track takes 1 to ${MAX_TRACK_EVENTS} events, got ${events.length}`, 'events');
@@ -92,6 +93,12 @@ export const resolvers: Resolvers = {
       });
       // Acknowledged once on disk; the outbox delivers to Segment, through outages too.
       await dependencies.outbox.append(tracked.map((event) => ({ id: event.messageId, payload: event })));
+      // Told once safe, not depended on: the outbox holds them whatever the stream does.
+      await dependencies.events
+        .append('EventsTracked', {
+          events: tracked.map(({ id, messageId, userId, name, occurredAt }) => ({ id, messageId, userId, name, occurredAt })),
+        })
+        .catch((error: unknown) => logger.warn({ err: messageOf(error) }, 'tracked events were not told on the event stream'));
       return { accepted: tracked.length, eventIds: tracked.map((e) => e.id) };
     },
   },

@@ -7,6 +7,12 @@ import type { EventOf } from '../../kit/state/event-stream.js';
  * delivery reads them too.
  */
 export const EMAIL_EVENTS = {
+  /** A send was taken by a provider (sendEmail's answer): the message exists from now on. */
+  EmailSendAccepted: z.object({
+    sendId: z.string(),
+    messageId: z.string(),
+    provider: z.string(),
+  }),
   /** A provider's delivery webhook moved a message on (after its status was stored). */
   EmailMessageStatusChanged: z.object({
     messageId: z.string(),
@@ -28,8 +34,12 @@ export const EMAIL_TOPICS = {
   recipient: (address: string) => `recipient:${address}`,
   message: (messageId: string) => `message:${messageId}`,
 };
-export const emailTopicsOf = ({ data }: EventOf<EmailEvents>): string[] => [
-  EMAIL_TOPICS.message(data.messageId),
-  ...(data.sendId ? [EMAIL_TOPICS.send(data.sendId)] : []),
-  ...(data.recipient ? [EMAIL_TOPICS.recipient(data.recipient)] : []),
-];
+export const emailTopicsOf = (event: EventOf<EmailEvents>): string[] => {
+  const { data } = event;
+  const recipient = event.type === 'EmailMessageStatusChanged' ? event.data.recipient : undefined;
+  return [
+    EMAIL_TOPICS.message(data.messageId),
+    ...(data.sendId ? [EMAIL_TOPICS.send(data.sendId)] : []),
+    ...(recipient ? [EMAIL_TOPICS.recipient(recipient)] : []),
+  ];
+};

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { messageOf } from '../../kit/process/caught.js';
 import { pageSize } from '../../kit/subgraph/page-size.js';
 import { SCOPES, forbidden, hasScope, requireScope, requireSelf } from '../../kit/caller/scopes.js';
 import { badUserInput } from '../../kit/errors.js';
@@ -68,15 +69,20 @@ function sendUpdates(userId: string, key: string, after: string | null | undefin
     signal,
     async (event) => {
       if (event.data.sendId !== sendId) return undefined;
-      const { messageId, provider, status } = event.data;
-      const send = (await sendOutcome(userId, key, dependencies)) ?? {
-        idempotencyKey: key,
-        sendId,
-        state: 'ACCEPTED' as const,
-        messageId,
-        provider,
-        status,
-      };
+      const { messageId, provider } = event.data;
+      // The event proves the send accepted, also while its key's record is still being written.
+      const known = await sendOutcome(userId, key, dependencies);
+      const send =
+        known?.state === 'ACCEPTED'
+          ? known
+          : {
+              idempotencyKey: key,
+              sendId,
+              state: 'ACCEPTED' as const,
+              messageId,
+              provider,
+              status: event.type === 'EmailMessageStatusChanged' ? event.data.status : null,
+            };
       return { eventId: event.id, send };
     },
     EMAIL_TOPICS.send(sendId),
@@ -125,10 +131,12 @@ export const resolvers: Resolvers = {
           dependencies.events,
           after,
           signal,
-          ({ id, data }) => {
+          (event) => {
+            if (event.type !== 'EmailMessageStatusChanged') return undefined;
+            const { data } = event;
             if (messageId && data.messageId !== messageId) return undefined;
             if (!anyone && data.recipient !== caller.email) return undefined;
-            return { eventId: id, messageId: data.messageId, status: data.status, provider: data.provider };
+            return { eventId: event.id, messageId: data.messageId, status: data.status, provider: data.provider };
           },
           topic,
         );
@@ -159,6 +167,10 @@ export const resolvers: Resolvers = {
       const send = async (sendId: string): Promise<SentEmail> => {
         const { messageId, provider } = await sendThrough(dependencies.providers, { ...content, sendId });
         logger.info({ sendId, messageId, provider }, 'email accepted');
+        // Told, not depended on: a send the provider took never fails for the stream (its webhooks tell the rest).
+        await dependencies.events
+          .append('EmailSendAccepted', { sendId, messageId, provider })
+          .catch((error: unknown) => logger.warn({ sendId, err: messageOf(error) }, 'an accepted send was not told on the event stream'));
         return { messageId, sendId, provider };
       };
       const key = input.idempotencyKey ?? headerKey;
