@@ -70,6 +70,12 @@ function connect(headers: Record<string, string>) {
   return { client, closes, subscribe };
 }
 
+/** Once the subscriptions of earlier tests are let go (asynchronously) by the subgraph: none. */
+const noFollowers = async () => {
+  await until(async () => (await followers()) === 0, { what: 'no subscription left from earlier tests' });
+  return 0;
+};
+
 const followers = async () =>
   Number(
     /^patchbay_event_stream_followers\{[^}]*stream="storage"[^}]*\} (\d+)$/m.exec(
@@ -90,7 +96,7 @@ describe('GraphQL over WebSocket on the gateway', () => {
   test("a user's upload is pushed on their subscription; a connection carries at most its limit of subscriptions", async () => {
     const [alice] = stack.sandbox.seed.users;
     const connection = connect(await as(alice!.id));
-    const before = await followers();
+    const before = await noFollowers();
     const first = connection.subscribe(FILE_STORED);
     const second = connection.subscribe(FILE_STORED);
     try {
@@ -116,7 +122,7 @@ describe('GraphQL over WebSocket on the gateway', () => {
     const wsClient = createClient({ url: wsUrl(), webSocketImpl: WebSocket, connectionParams: await as(bob!.id), retryAttempts: 0 });
     const apollo = new ApolloClient({ link: new GraphQLWsLink(wsClient), cache: new InMemoryCache() });
     const pushed: Array<{ storedObjectCreated: { file: { name: string }; owner: { id: string; name: string } } }> = [];
-    const before = await followers();
+    const before = await noFollowers();
     const subscription = apollo
       .subscribe<(typeof pushed)[number]>({
         query: gql`
@@ -168,7 +174,7 @@ describe('GraphQL over WebSocket on the gateway', () => {
     await new Promise((resolve) => socket.once('open', resolve));
     socket.send(JSON.stringify({ type: 'connection_init', payload: await as('usr_00003') }));
     await until(() => messages.some((m) => m.type === 'connection_ack'), { what: 'the ack' });
-    const before = await followers();
+    const before = await noFollowers();
     socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: FILE_STORED } }));
     await until(async () => (await followers()) === before + 1, { what: 'the subscription to be followed' });
     await own.close();
