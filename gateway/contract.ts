@@ -131,6 +131,10 @@ export function hiddenCoordinates(subgraphs: readonly SubgraphSdl[], contract: C
       for (const member of info.members) walk(member);
     };
     for (const root of ROOTS) walk(root);
+    // What the subgraphs' own directives take (a @cacheControl scope) stays: the directives are in every schema.
+    for (const { typeDefs } of subgraphs)
+      for (const definition of typeDefs.definitions)
+        if (definition.kind === Kind.DIRECTIVE_DEFINITION) for (const arg of definition.arguments ?? []) walk(namedType(arg.type));
     for (const typeName of types.keys()) {
       if (!reached.has(typeName) && !BUILT_IN_SCALARS.has(typeName)) hide(typeName);
     }
@@ -181,8 +185,17 @@ export function applyContract(subgraphs: readonly SubgraphSdl[], contract: Contr
         return undefined;
       },
       leave(node) {
-        // The federation @link must import @inaccessible for the composer to know it.
-        if (node.kind === Kind.DIRECTIVE && node.name.value === 'link') {
+        // The federation @link must import @inaccessible for the composer to know it (and only it: other links are other specs).
+        const federationLink =
+          node.kind === Kind.DIRECTIVE &&
+          node.name.value === 'link' &&
+          node.arguments?.some(
+            (arg) =>
+              arg.name.value === 'url' &&
+              arg.value.kind === Kind.STRING &&
+              arg.value.value.startsWith('https://specs.apollo.dev/federation/'),
+          );
+        if (node.kind === Kind.DIRECTIVE && federationLink) {
           return {
             ...node,
             arguments: node.arguments?.map((arg) =>

@@ -164,7 +164,20 @@ export async function startGateway(client: ClientConfig, environment: NodeJS.Pro
       void gateway(req, res);
     });
   };
-  const websockets = serveWebSockets(gateway, { path: GRAPHQL_PATH, verify, limits: settings.subscriptions, logger });
+  const websockets = serveWebSockets(gateway, {
+    path: GRAPHQL_PATH,
+    verify,
+    limits: settings.subscriptions,
+    logger,
+    // As over HTTP: an app older than the minimum is told to update (4426: not retried by graphql-ws's client).
+    refusal: (req) => {
+      const appVersion = appVersionOf(req.headers['x-app-version']?.toString());
+      const minimumAppVersion = served.minimumVersion;
+      if (!minimumAppVersion || !appVersion || !semver.lt(appVersion, minimumAppVersion)) return undefined;
+      metrics.upgradeRequired();
+      return { code: 4426, reason: `UPGRADE_REQUIRED: update to ${minimumAppVersion} or later` };
+    },
+  });
   metrics.openWebSockets(websockets.connections);
   const close = async () => {
     await websockets.close();

@@ -1,6 +1,7 @@
 import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { createCallerSigner } from '../kit/caller/token.js';
 import { useEventIds } from './plugins/event-ids.js';
+import { useCacheControl } from './plugins/cache-control.js';
 import type { Logger } from '../kit/process/logger.js';
 import { createVerifier, type Verifier } from './auth.js';
 import { INCREMENTAL_DELIVERY_SDL } from './directives.js';
@@ -133,6 +134,7 @@ export function createGateway(
       useDemandControl(limits),
       ...(client.defer ? [useIncrementalOnlyWhenAccepted()] : []),
       useRequestContext(settings.subgraphTimeoutMs),
+      useCacheControl(() => supergraph.document()),
       useSignedSubgraphRequests(settings.process.INTERNAL_TOKEN_SECRET),
       useTracing(client.name, GRAPHQL_PATH),
     ],

@@ -37,7 +37,20 @@ const typed = (message: string, code: string) => [new GraphQLError(message, { ex
  */
 export function serveWebSockets(
   gateway: GatewayRuntime,
-  { path, verify, limits, logger }: { path: string; verify: Verifier; limits: SubscriptionLimits; logger: Logger },
+  {
+    path,
+    verify,
+    limits,
+    logger,
+    refusal,
+  }: {
+    path: string;
+    verify: Verifier;
+    limits: SubscriptionLimits;
+    logger: Logger;
+    /** Why a connection is refused before anything else (an app version no longer supported): its close code and reason. */
+    refusal?: (request: http.IncomingMessage) => { code: number; reason: string } | undefined;
+  },
 ) {
   const server = new WebSocketServer({ noServer: true, maxPayload: 1 * 2 ** 20 });
   const connections = new Map<WsContext, Connection>();
@@ -62,6 +75,11 @@ export function serveWebSockets(
       ...engine,
       connectionInitWaitTimeout: 5_000,
       onConnect: async (ctx) => {
+        const refused = refusal?.(ctx.extra.request);
+        if (refused) {
+          ctx.extra.socket.close(refused.code, refused.reason);
+          return false;
+        }
         const authorization = ctx.connectionParams?.authorization;
         try {
           const identity = await verify(typeof authorization === 'string' ? authorization : undefined);

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { clientByName } from '../gateway/clients/index.js';
 import { clientVariable } from '../gateway/settings.js';
 import { messageOf } from '../kit/process/caught.js';
@@ -7,8 +7,9 @@ import { PROVIDERS, REGISTRY, sandboxPortVariable, subgraphPortVariable, type Su
 /**
  * The container's health check: exits 0 when the service in this container answers /healthz
  * with 200 within two seconds, else 1. Its port is the argument, else HEALTHCHECK_PORT, else
- * the port of the patchbay program running beside it (found in /proc: a gateway, a subgraph or
- * the sandbox, with the port variable that program reads, or its default), else the web
+ * the port of the patchbay program running beside it (found in /proc, in the same working
+ * directory: a gateway, a subgraph or the sandbox, with the port variable that program reads,
+ * or its default), else the web
  * gateway's. It reads nothing else, so it cannot fail on the service's own configuration.
  */
 
@@ -39,8 +40,11 @@ function programPort(): string | undefined {
   } catch {
     return undefined; // no /proc: not Linux
   }
+  const here = process.cwd();
   for (const pid of pids) {
     try {
+      // Beside it: in the same working directory (the image's WORKDIR), not any program of the host.
+      if (readlinkSync(`/proc/${pid}/cwd`) !== here) continue;
       const port = portOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
       if (port) return port;
     } catch {

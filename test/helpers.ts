@@ -207,6 +207,12 @@ export function useSandbox(use: (sandbox: Sandbox) => void, users = '50'): void 
   afterAll(() => sandbox?.close());
 }
 
+/** How many subscriptions a subgraph process follows `stream` for, from its /metrics. */
+export async function streamFollowers(metricsUrl: string, stream: string): Promise<number> {
+  const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+  return Number(new RegExp(`^patchbay_event_stream_followers\\{[^}]*stream="${stream}"[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 /**
  * A raw GraphQL over SSE request (distinct connections): its status, then each `next` payload as
  * it comes, until the stream completes or breaks (`ended`). A refusal answered as JSON is its one event.

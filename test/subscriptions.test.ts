@@ -14,7 +14,7 @@ import { startSubgraph } from '../kit/subgraph/server.js';
 import { subgraph as email } from '../subgraphs/email/index.js';
 import { web } from '../gateway/clients/web.js';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
-import { as, graphql, openEventStream, until } from './helpers.js';
+import { as, graphql, openEventStream, streamFollowers, until } from './helpers.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -322,13 +322,7 @@ test('a stopping subgraph tells its streams to reconnect, and the gateway passes
     query: 'subscription { emailSendUpdated(idempotencyKey: "subgraph-stops") { eventId } }',
   });
   try {
-    await until(
-      async () =>
-        /^patchbay_event_stream_followers\{[^}]*stream="email"[^}]*\} 1$/m.test(
-          await (await fetch(`${subgraph.metricsUrl}/metrics`)).text(),
-        ),
-      { what: 'the subgraph to follow the stream' },
-    );
+    await until(async () => (await streamFollowers(subgraph.metricsUrl!, 'email')) === 1, { what: 'the subgraph to follow the stream' });
     await subgraph.close();
     await until(() => stream.completed(), { what: 'the stream to complete' });
     expect(stream.events.map((e) => e.errors?.[0]?.extensions?.code)).toEqual(['RECONNECT']);

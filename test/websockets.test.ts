@@ -14,7 +14,10 @@ import { startStack, type Stack } from '../scripts/stack.js';
 import { startGateway } from '../gateway/index.js';
 import { web } from '../gateway/clients/web.js';
 import type { RunningService } from '../kit/process/service.js';
-import { as, until } from './helpers.js';
+import { mobile } from '../gateway/clients/mobile.js';
+import { persistedManifestFile } from '../gateway/clients/index.js';
+import { persistedQueryExtension } from '../gateway/manifest.js';
+import { as, streamFollowers, until } from './helpers.js';
 
 let stack: Stack;
 let gateway: RunningService;
@@ -76,12 +79,7 @@ const noFollowers = async () => {
   return 0;
 };
 
-const followers = async () =>
-  Number(
-    /^patchbay_event_stream_followers\{[^}]*stream="storage"[^}]*\} (\d+)$/m.exec(
-      await (await fetch(`${stack.subgraphs.storage!.metricsUrl}/metrics`)).text(),
-    )?.[1] ?? 0,
-  );
+const followers = () => streamFollowers(stack.subgraphs.storage!.metricsUrl!, 'storage');
 
 describe('GraphQL over WebSocket on the gateway', () => {
   test('a connection without a valid token is closed 4403 at connect', async () => {
@@ -151,6 +149,50 @@ describe('GraphQL over WebSocket on the gateway', () => {
       await wsClient.dispose();
       apollo.stop();
     }
+  });
+
+  test('the mobile app subscribes over WebSocket by its persisted operation id; an app older than the minimum is told to update', async () => {
+    const [, , carol] = stack.sandbox.seed.users;
+    const url = `${stack.gateways.mobile!.url.replace(/^http/, 'ws')}/graphql`;
+    const app = createClient({
+      url,
+      webSocketImpl: class extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols, { headers: { 'x-app-version': '9.9.9' } });
+        }
+      },
+      connectionParams: await as(carol!.id),
+      retryAttempts: 0,
+    });
+    const pushed: Array<{ data?: { storedObjectCreated?: { file: { name: string } } } | null; errors?: unknown }> = [];
+    const before = await noFollowers();
+    const dispose = app.subscribe(
+      // graphql-ws wants a query string: an app sending the id alone sends an empty one.
+      { query: '', extensions: persistedQueryExtension(persistedManifestFile(mobile), 'FileStored'), variables: {} },
+      {
+        next: (result) => pushed.push(result as (typeof pushed)[number]),
+        error: (error) => pushed.push({ errors: error }),
+        complete: () => undefined,
+      },
+    );
+    try {
+      await until(async () => (await followers()) === before + 1 || pushed.length > 0, { what: 'the subscription to be followed' });
+      expect(pushed).toEqual([]);
+      stack.sandbox.providers.s3.store({ key: `users/${carol!.id}/phone.png`, body: Buffer.from('phone'), contentType: 'image/png' });
+      await until(() => pushed.length > 0, { what: 'the pushed file' });
+      expect(pushed[0]!.data?.storedObjectCreated?.file.name).toBe('phone.png');
+    } finally {
+      dispose();
+      await app.dispose();
+    }
+    // Below the minimum version the mobile gateway serves (releases.json), refused at connect.
+    const old = new WebSocket(url, 'graphql-transport-ws', { headers: { 'x-app-version': '0.0.1' } });
+    await new Promise((resolve) => old.once('open', resolve));
+    old.send(JSON.stringify({ type: 'connection_init', payload: await as(carol!.id) }));
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      old.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    expect(closed).toEqual({ code: 4426, reason: expect.stringMatching(/^UPGRADE_REQUIRED: update to \d+\.\d+\.\d+ or later$/) });
   });
 
   test('a connection left without a subscription is closed as idle (1000)', async () => {

@@ -19,10 +19,25 @@ export function namesOf(name: string, client: string): Names {
 /** Every new file, by repository path. */
 export function templates({ name, Name, NAME, client }: Names): Record<string, string> {
   return {
-    [`subgraphs/${name}/schema.graphql`]: `extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@listSize"])
+    [`subgraphs/${name}/schema.graphql`]: `extend schema
+  @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@composeDirective", "@listSize"])
+  @link(url: "https://specs.patchbay.example/cache-control/v0.1", import: ["@cacheControl"])
+  @composeDirective(name: "@cacheControl")
+
+"How long an answer may be kept, and by whom: the gateway's Cache-Control (private: the user's own cache only)."
+enum CacheControlScope {
+  PUBLIC
+  PRIVATE
+}
+"""
+How long a field's value may be kept (seconds) and by whom; the gateway answers with the
+shortest of an operation's fields. Without a hint a root field or an object is not kept, and a
+leaf keeps its parent's.
+"""
+directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
 
 "An item of a user, from the ${name} provider."
-type ${Name}Item {
+type ${Name}Item @cacheControl(inheritMaxAge: true) {
   id: ID!
   title: String!
   createdAt: String!
@@ -32,7 +47,7 @@ type ${Name}Item {
 type User @key(fields: "id") {
   id: ID!
   "The user's ${name} items, oldest first."
-  ${name}Items: [${Name}Item!]! @listSize(assumedSize: 10)
+  ${name}Items: [${Name}Item!]! @listSize(assumedSize: 10) @cacheControl(maxAge: 30, scope: PRIVATE)
 }
 `,
     [`subgraphs/${name}/config.ts`]: `import { z } from 'zod';

@@ -453,8 +453,8 @@ const documentedPartialErrors = new Set([
         if (i === 3) await (await holder()).restart('SIGTERM');
         if (i === 6) await (await holder()).restart('SIGKILL');
       }
-      // The sandbox's processed and delivered, and the opens.
-      await until(() => new Set(received).size >= OPENS + 2, { timeoutMs: 60_000, what: `${OPENS + 2} updates` });
+      // The send accepted, the sandbox's processed and delivered, and the opens.
+      await until(() => new Set(received).size >= OPENS + 3, { timeoutMs: 60_000, what: `${OPENS + 3} updates` });
       following = false;
       await follower;
       console.log(
@@ -462,7 +462,7 @@ const documentedPartialErrors = new Set([
       );
       expect(received.length).toBe(new Set(received).size);
       expect([...received].sort(compareIds)).toEqual(received);
-      expect(received.length).toBe(OPENS + 2);
+      expect(received.length).toBe(OPENS + 3);
       expect(streams).toBeGreaterThanOrEqual(3);
       expect(endings).toContain('RECONNECT');
     } finally {

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startSandbox, type Sandbox } from '../../sandbox/index.js';
-import { FREE_SANDBOX_PORTS, as, openEventStream, until } from '../helpers.js';
+import { FREE_SANDBOX_PORTS, as, openEventStream, streamFollowers, until } from '../helpers.js';
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { bareEnv, startProgram, startProgramsTogether, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { envName } from '../../kit/process/env-name.js';
@@ -165,13 +165,9 @@ describe('an event is one trace from the webhook that told it to each reader it 
       query: 'subscription { storedObjectCreated { eventId file { name } } }',
     });
     try {
-      await until(
-        async () =>
-          /^patchbay_event_stream_followers\{[^}]*stream="storage"[^}]*\} 1$/m.test(
-            await (await fetch(`${programs[1]!.metricsUrl!}/metrics`)).text(),
-          ),
-        { what: 'the subscription to be followed' },
-      );
+      await until(async () => (await streamFollowers(programs[1]!.metricsUrl!, 'storage')) === 1, {
+        what: 'the subscription to be followed',
+      });
       sandbox.providers.s3.store({ key: 'users/usr_00003/traced.png', body: Buffer.from('traced'), contentType: 'image/png' });
       await until(() => stream.events.length > 0, { what: 'the pushed file' });
       const eventId = (stream.events[0]!.data as { storedObjectCreated: { eventId: string } }).storedObjectCreated.eventId;

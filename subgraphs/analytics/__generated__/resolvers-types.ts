@@ -26,6 +26,11 @@ export type AnalyticsEvent = {
   properties: Array<EventProperty>;
 };
 
+/** How long an answer may be kept, and by whom: the gateway's Cache-Control (private: the user's own cache only). */
+export type CacheControlScope =
+  | 'PRIVATE'
+  | 'PUBLIC';
+
 /** The count of one period. */
 export type EventCountPoint = {
   __typename?: 'EventCountPoint';
@@ -244,10 +249,10 @@ export type FederationReferenceTypes = ResolversObject<{
 export type ResolversTypes = ResolversObject<{
   AnalyticsEvent: ResolverTypeWrapper<AnalyticsEvent>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  CacheControlScope: CacheControlScope;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EventCountPoint: ResolverTypeWrapper<EventCountPoint>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   EventCountSeries: ResolverTypeWrapper<EventCountSeries>;
   EventProperty: ResolverTypeWrapper<EventProperty>;
   EventPropertyInput: EventPropertyInput;
@@ -260,6 +265,7 @@ export type ResolversTypes = ResolversObject<{
   TrackPayload: ResolverTypeWrapper<TrackPayload>;
   User: ResolverTypeWrapper<User>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
 }>;
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -269,7 +275,6 @@ export type ResolversParentTypes = ResolversObject<{
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   EventCountPoint: EventCountPoint;
-  Int: Scalars['Int']['output'];
   EventCountSeries: EventCountSeries;
   EventProperty: EventProperty;
   EventPropertyInput: EventPropertyInput;
@@ -281,7 +286,16 @@ export type ResolversParentTypes = ResolversObject<{
   TrackPayload: TrackPayload;
   User: User | FederationReferenceTypes['User'];
   Boolean: Scalars['Boolean']['output'];
+  Int: Scalars['Int']['output'];
 }>;
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type AnalyticsEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['AnalyticsEvent'] = ResolversParentTypes['AnalyticsEvent']> = ResolversObject<{
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -359,3 +373,6 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   User?: UserResolvers<ContextType>;
 }>;
 
+export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+}>;

@@ -16,6 +16,11 @@ export type Scalars = {
   _FieldSet: { input: unknown; output: unknown; }
 };
 
+/** How long an answer may be kept, and by whom: the gateway's Cache-Control (private: the user's own cache only). */
+export type CacheControlScope =
+  | 'PRIVATE'
+  | 'PUBLIC';
+
 /** The file an upload URL is for. */
 export type CreateUploadUrlInput = {
   /** Media type the upload will be sent with: one the server allows (images, PDF, text, office documents by default). */
@@ -235,6 +240,7 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  CacheControlScope: CacheControlScope;
   CreateUploadUrlInput: CreateUploadUrlInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -245,11 +251,11 @@ export type ResolversTypes = ResolversObject<{
   HttpHeader: ResolverTypeWrapper<HttpHeader>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   StoredObjectCreated: ResolverTypeWrapper<Omit<StoredObjectCreated, 'file' | 'owner'> & { file: ResolversTypes['File'], owner: ResolversTypes['User'] }>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UploadUrl: ResolverTypeWrapper<UploadUrl>;
   User: ResolverTypeWrapper<Omit<User, 'files'> & { files?: Maybe<ResolversTypes['FileConnection']> }>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
 }>;
 
@@ -265,13 +271,21 @@ export type ResolversParentTypes = ResolversObject<{
   HttpHeader: HttpHeader;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   StoredObjectCreated: Omit<StoredObjectCreated, 'file' | 'owner'> & { file: ResolversParentTypes['File'], owner: ResolversParentTypes['User'] };
   Subscription: Record<PropertyKey, never>;
   UploadUrl: UploadUrl;
   User: Omit<User, 'files'> & { files?: Maybe<ResolversParentTypes['FileConnection']> } | FederationReferenceTypes['User'];
+  Boolean: Scalars['Boolean']['output'];
   Int: Scalars['Int']['output'];
 }>;
+
+export type CacheControlDirectiveArgs = {
+  inheritMaxAge?: Maybe<Scalars['Boolean']['input']>;
+  maxAge?: Maybe<Scalars['Int']['input']>;
+  scope?: Maybe<CacheControlScope>;
+};
+
+export type CacheControlDirectiveResolver<Result, Parent, ContextType = Context, Args = CacheControlDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
@@ -343,3 +357,6 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   User?: UserResolvers<ContextType>;
 }>;
 
+export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  cacheControl?: CacheControlDirectiveResolver<any, any, ContextType>;
+}>;
