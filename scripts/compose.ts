@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
-import { GraphQLSchema, parse, printSchema, type GraphQLError } from 'graphql';
+import { GraphQLSchema, Kind, extendSchema, parse, printSchema, type DirectiveDefinitionNode, type GraphQLError } from 'graphql';
 import { CLIENTS, SCHEMA_DIR, SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile } from '../gateway/clients/index.js';
 import { applyContract, type SubgraphSdl } from '../gateway/contract.js';
 import { INCREMENTAL_DELIVERY_DIRECTIVES } from '../gateway/directives.js';
@@ -11,6 +11,24 @@ import { isMainModule } from '../kit/process/service.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 
 export { SUPERGRAPH_FILE, apiSchemaFile, clientSupergraphFile };
+
+/**
+ * The directives the subgraphs compose (`@composeDirective`: `@cacheControl`) stay in the
+ * supergraph, and the gateway's introspection shows them: so does the committed API schema.
+ */
+function withComposedDirectives(api: GraphQLSchema, supergraphSdl: string): GraphQLSchema {
+  const document = parse(supergraphSdl);
+  const composed = new Set(
+    [...supergraphSdl.matchAll(/@link\(url: "(?!https:\/\/specs\.apollo\.dev\/)[^"]+"[^)]*?import: \[([^\]]*)\]/g)].flatMap((match) =>
+      [...match[1]!.matchAll(/"@(\w+)"/g)].map((name) => name[1]!),
+    ),
+  );
+  const definitions = document.definitions.filter(
+    (definition): definition is DirectiveDefinitionNode =>
+      definition.kind === Kind.DIRECTIVE_DEFINITION && composed.has(definition.name.value),
+  );
+  return definitions.length ? extendSchema(api, { kind: Kind.DOCUMENT, definitions }) : api;
+}
 
 export interface CompositionFailure {
   ok: false;
@@ -66,7 +84,7 @@ export function composeAll(root: URL = REPO_ROOT): CompositionSuccess | Composit
     const result = client.contract ? compose(applyContract(subgraphs, client.contract)) : whole;
     if (result.errors) return failure(`${client.name} contract`, result.errors);
     clientSupergraphs[client.name] = result.supergraphSdl;
-    const api = result.schema.toAPISchema().toGraphQLJSSchema();
+    const api = withComposedDirectives(result.schema.toAPISchema().toGraphQLJSSchema(), result.supergraphSdl);
     // A client that gets incremental delivery sees @defer and @stream in its schema.
     const served = client.defer
       ? new GraphQLSchema({ ...api.toConfig(), directives: [...api.getDirectives(), ...INCREMENTAL_DELIVERY_DIRECTIVES] })

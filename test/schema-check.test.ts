@@ -98,7 +98,7 @@ describe('schema:check verdicts', () => {
       edit(
         root,
         'subgraphs/storage/schema.graphql',
-        '  "Total size of the user\'s files in bytes; null when storage cannot be reached."\n  storageUsedBytes: Float\n',
+        '  "Total size of the user\'s files in bytes; null when storage cannot be reached."\n  storageUsedBytes: Float @cacheControl(maxAge: 30, scope: PRIVATE)\n',
         '',
       ),
     );
@@ -142,7 +142,7 @@ describe('schema:check verdicts', () => {
         level: 'BREAKING',
         type: 'FIELD_TYPE_CHANGED',
         path: 'User.name',
-        operations: ['mobile/FileStored', 'mobile/Home'],
+        operations: ['mobile/Home'],
       }),
     );
     expect(report.ok).toBe(false);
@@ -222,7 +222,12 @@ describe('schema:check verdicts', () => {
 
   test('a field removed from a safelisted client that none of its operations or supported releases uses: a warning, it breaks none of its apps', async () => {
     const report = await check((root) =>
-      edit(root, 'subgraphs/accounts/schema.graphql', '  me: User @tag(name: "mobile")\n', '  me: User\n'),
+      edit(
+        root,
+        'subgraphs/accounts/schema.graphql',
+        '  me: User @tag(name: "mobile") @cacheControl(maxAge: 60, scope: PRIVATE)\n',
+        '  me: User @cacheControl(maxAge: 60, scope: PRIVATE)\n',
+      ),
     );
     expect(step(report, 'breaking')).toMatchObject({
       status: 'passed',

@@ -325,7 +325,8 @@ describe('contracts', () => {
   test('web introspection shows exactly its committed API schema; mobile does not introspect', async () => {
     const introspected = await graphql<IntrospectionQuery, Record<string, never>>(web, getIntrospectionQuery());
     // Types and fields as committed; the directives the gateway adds are its own: @defer and
-    // @stream (incremental delivery) and the demand-control ones (@cost, @listSize), and @tag (contracts).
+    // @stream (incremental delivery) and the demand-control ones (@cost, @listSize), @tag
+    // (contracts), and @cacheControl, composed from the subgraphs (how long an answer may be kept).
     const typesOnly = (schema: GraphQLSchema) =>
       printSchema(lexicographicSortSchema(new GraphQLSchema({ ...schema.toConfig(), directives: specifiedDirectives })));
     const served = buildClientSchema(introspected.body.data!);
@@ -336,7 +337,7 @@ describe('contracts', () => {
         .map((d) => d.name)
         .filter((name) => !specifiedDirectives.some((d) => d.name === name))
         .sort(),
-    ).toEqual(['cost', 'defer', 'listSize', 'stream', 'tag']);
+    ).toEqual(['cacheControl', 'cost', 'defer', 'listSize', 'stream', 'tag']);
     const refused = await graphql(mobileAdhoc, getIntrospectionQuery());
     expect(refused.body.errors?.[0]?.message).toMatch(/introspection has been disabled/i);
   });

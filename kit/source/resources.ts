@@ -9,8 +9,11 @@ import {
   type EventStream,
   type EventStreamMetrics,
   type EventStreamOptions,
+  type EventOf,
   type EventTypes,
 } from '../state/event-stream.js';
+import { createEntityCache, createEntityCacheMetrics, type EntityCache, type EntityCacheMetrics } from '../state/entity-cache.js';
+import { invalidateOnEvents } from '../subgraph/invalidation.js';
 import { env } from '../process/config.js';
 import { messageOf } from '../process/caught.js';
 import { createSource, type Source, type SourceOptions } from './index.js';
@@ -28,6 +31,13 @@ export const SubgraphResourcesConfig = RedisConfig.extend({
   EVENTS_MAX_LENGTH: z.coerce.number({ error: 'must be a whole number' }).int().min(100).max(10_000_000).default(100_000),
   /** How long events are kept: a client away longer is told to resync. */
   EVENTS_MAX_AGE_MS: env.ms(24 * 3_600_000),
+  /** Bytes each entity cache keeps in this process (over Redis with REDIS_URL). */
+  ENTITY_CACHE_MAX_BYTES: z.coerce
+    .number({ error: 'must be a number of bytes' })
+    .int()
+    .min(0)
+    .max(2 ** 34)
+    .default(32 * 2 ** 20),
 });
 export type SubgraphResourcesConfig = z.infer<typeof SubgraphResourcesConfig>;
 
@@ -54,6 +64,17 @@ export interface SubgraphResources {
    * replica appends to and follows the same one; kept as EVENTS_MAX_LENGTH and EVENTS_MAX_AGE_MS say.
    */
   events<Types extends EventTypes>(name: string, types: Types, topicsOf?: EventStreamOptions<Types>['topicsOf']): EventStream<Types>;
+  /**
+   * An entity cache (kit/state/entity-cache.ts): in this process, over Redis with REDIS_URL so
+   * that one replica warms it for all, ENTITY_CACHE_MAX_BYTES here at most.
+   */
+  entityCache<Value>(name: string, options: { ttlMs: number }): EntityCache<Value>;
+  /** Drops from `caches` what each event of `stream` is about (its topics are their tags), for the subgraph's life. */
+  keepFresh<Types extends EventTypes>(
+    stream: EventStream<Types>,
+    tagsOf: (event: EventOf<Types>) => readonly string[],
+    caches: ReadonlyArray<Pick<EntityCache<unknown>, 'invalidate' | 'clear'>>,
+  ): void;
   /** Work to finish before the sources close, such as an outbox's last deliveries. */
   onClose(close: () => Promise<void> | void): void;
 }
@@ -77,6 +98,7 @@ export function createSubgraphResources(logger: Logger, registry: Registry, conf
     : undefined;
   if (redis) pauses.share(redis.connection, logger);
   let eventMetrics: EventStreamMetrics | undefined;
+  let cacheMetrics: EntityCacheMetrics | undefined;
   return {
     logger,
     metrics,
@@ -109,6 +131,25 @@ export function createSubgraphResources(logger: Logger, registry: Registry, conf
       });
       closers.push(() => stream.close());
       return stream;
+    },
+    entityCache(name, { ttlMs }) {
+      cacheMetrics ??= createEntityCacheMetrics(registry);
+      return createEntityCache({
+        name,
+        ttlMs,
+        maxBytes: config?.ENTITY_CACHE_MAX_BYTES ?? 32 * 2 ** 20,
+        logger,
+        metrics: cacheMetrics,
+        ...(redis ? { redis: redis.connection } : {}),
+      });
+    },
+    keepFresh(stream, tagsOf, caches) {
+      const following = new AbortController();
+      const done = invalidateOnEvents(stream, tagsOf, caches, { logger, signal: following.signal });
+      closers.push(async () => {
+        following.abort();
+        await done;
+      });
     },
     onClose(close) {
       closers.push(close);

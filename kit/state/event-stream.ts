@@ -276,7 +276,12 @@ export interface EventStream<Types extends EventTypes> {
    * Throws ResyncRequiredError when `after` is older than what is kept, SlowConsumerError when
    * the reader falls `followerBuffer` events behind.
    */
-  follow(after: string | undefined, signal: AbortSignal, topic?: string): AsyncGenerator<EventOf<Types>>;
+  follow(
+    after: string | undefined,
+    signal: AbortSignal,
+    topic?: string,
+    reader?: 'subscription' | 'internal',
+  ): AsyncGenerator<EventOf<Types>>;
   close(): Promise<void>;
 }
 
@@ -306,6 +311,8 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
   const everything = new Set<Follower>();
   const byTopic = new Map<string, Set<Follower>>();
   let followerCount = 0;
+  // What the followers gauge counts: subscriptions, not the process's own readers (a cache keeper).
+  let subscriptionCount = 0;
   const addFollower = (follower: Follower, topic: string | undefined) => {
     followerCount++;
     if (topic === undefined) return void everything.add(follower);
@@ -324,7 +331,7 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
     for (const topic of topicsOf(event)) for (const follower of byTopic.get(topic) ?? []) follower.push(event);
   };
   const stream = options.name;
-  options.metrics?.follow(stream, () => followerCount);
+  options.metrics?.follow(stream, () => subscriptionCount);
   // Bound once: a label lookup per delivery would cost more than the delivery.
   const counters = options.metrics
     ? Object.fromEntries(
@@ -392,7 +399,7 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
         },
       );
     },
-    async *follow(after, signal, topic) {
+    async *follow(after, signal, topic, reader = 'subscription') {
       if (after !== undefined && !isStreamId(after)) {
         count('resync');
         throw new ResyncRequiredError(after);
@@ -415,6 +422,7 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
       signal.addEventListener('abort', onAbort);
       // Live first, then what came before: nothing between the two is missed, and ids dedupe.
       addFollower(follower, topic);
+      if (reader === 'subscription') subscriptionCount++;
       ensureTail();
       let last = after ?? (await log.lastId());
       try {
@@ -450,6 +458,7 @@ export function createEventStream<Types extends EventTypes>(options: EventStream
         throw error;
       } finally {
         removeFollower(follower, topic);
+        if (reader === 'subscription') subscriptionCount--;
         signal.removeEventListener('abort', onAbort);
       }
     },

@@ -18,6 +18,16 @@ export const STORAGE_EVENTS = {
     /** The notification's own id: a notification told twice (a redelivery) has the same. */
     notificationId: z.string(),
   }),
+  /**
+   * An upload URL was handed out: the object may land any moment. Told so that every replica
+   * drops the user's cached listings first, and a client that lists right after its PUT sees
+   * its file (the bucket's notification comes after).
+   */
+  UploadUrlIssued: z.object({
+    key: z.string(),
+    userId: z.string(),
+    expiresAt: z.iso.datetime({ offset: true }),
+  }),
   /** An object was deleted. */
   StoredObjectDeleted: z.object({
     key: z.string(),

@@ -3,6 +3,7 @@ import type { SubgraphContext } from '../../kit/subgraph/definition.js';
 import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type StoredObject } from './s3.js';
 import { createLoader } from '../../kit/subgraph/loader.js';
 import type { Dependencies } from './dependencies.js';
+import { userTopic } from './events.js';
 
 /** A file as resolvers see it: the listed object plus its name within the user's folder. */
 export interface FileRecord extends StoredObject {
@@ -29,7 +30,15 @@ function firstOf(page: ObjectPage, maxKeys: number): ObjectPage {
   return { objects: page.objects.slice(0, maxKeys), isTruncated: true };
 }
 
-export function createLoaders({ s3 }: Dependencies) {
+export function createLoaders({ s3, listings }: Dependencies) {
+  /** A page of a user's folder: from the shared cache (dropped when the folder changes), else from S3. */
+  const listPage = (userId: string, page: { maxKeys: number; startAfter?: string; continuationToken?: string }) =>
+    listings.read(
+      JSON.stringify([userId, page.maxKeys, page.startAfter ?? null, page.continuationToken ?? null]),
+      [userTopic(userId)],
+      () => s3.listObjects({ prefix: userPrefix(userId), ...page }),
+    );
+
   /**
    * Pages of user listings. Keys that start at the same place in the same user's folder
    * (a files page and the storage total of one user) share one call, made for the largest
@@ -38,11 +47,7 @@ export function createLoaders({ s3 }: Dependencies) {
   async function loadListings(keys: readonly ListingKey[]): Promise<Array<ObjectPage | Error>> {
     const groups = [...groupBy(keys, (k) => JSON.stringify([k.userId, k.startAfter ?? null])).values()];
     const pages = await fanOut(groups, FAN_OUT, (group) =>
-      s3.listObjects({
-        prefix: userPrefix(group[0]!.userId),
-        maxKeys: Math.max(...group.map((k) => k.maxKeys)),
-        startAfter: group[0]!.startAfter,
-      }),
+      listPage(group[0]!.userId, { maxKeys: Math.max(...group.map((k) => k.maxKeys)), startAfter: group[0]!.startAfter }),
     );
     const byKey = new Map<ListingKey, ObjectPage | Error>();
     groups.forEach((group, i) => {
@@ -67,7 +72,7 @@ export function createLoaders({ s3 }: Dependencies) {
       let page = await listing.load({ userId, maxKeys: LIST_MAX_KEYS });
       let total = page.objects.reduce((sum, o) => sum + o.size, 0);
       while (page.isTruncated && page.nextContinuationToken) {
-        page = await s3.listObjects({ prefix: userPrefix(userId), maxKeys: LIST_MAX_KEYS, continuationToken: page.nextContinuationToken });
+        page = await listPage(userId, { maxKeys: LIST_MAX_KEYS, continuationToken: page.nextContinuationToken });
         total += page.objects.reduce((sum, o) => sum + o.size, 0);
       }
       return total;

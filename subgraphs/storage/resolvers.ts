@@ -4,6 +4,7 @@ import { badUserInput } from '../../kit/errors.js';
 import { DateTimeScalar } from '../../kit/subgraph/scalars.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 import { userPrefix } from './loaders.js';
+import { messageOf } from '../../kit/process/caught.js';
 import { followUpdates, updateOf } from '../../kit/subgraph/subscriptions.js';
 import { userTopic } from './events.js';
 
@@ -84,7 +85,7 @@ export const resolvers: Resolvers = {
     },
   },
   Mutation: {
-    createUploadUrl: (_parent, { input }, { caller, dependencies }) => {
+    createUploadUrl: async (_parent, { input }, { caller, dependencies, logger }) => {
       requireSelf(caller, input.userId);
       const nameRefusal = fileNameRefusal(input.fileName);
       if (nameRefusal) throw badUserInput(nameRefusal, 'input.fileName');
@@ -93,6 +94,10 @@ export const resolvers: Resolvers = {
       if (refusal) throw badUserInput(refusal.message, `input.${refusal.field}`);
       const key = `${userPrefix(input.userId)}${input.fileName}`;
       const { url, expiresAt } = dependencies.s3.presignPut(key, contentType, input.size);
+      // Told, not depended on: without it a listing may lag the upload by its notification.
+      await dependencies.events
+        .append('UploadUrlIssued', { key, userId: input.userId, expiresAt: expiresAt.toISOString() })
+        .catch((error: unknown) => logger.warn({ key, err: messageOf(error) }, 'an upload URL was not told on the event stream'));
       const headers = [
         { name: 'Content-Type', value: contentType },
         { name: 'Content-Length', value: String(input.size) },
