@@ -4,6 +4,8 @@ import { persistedManifest } from '../scripts/persisted.js';
 import { buildSchema, parse, validate } from 'graphql';
 import { CLIENTS, clientSupergraphFile, persistedManifestFile } from '../gateway/clients/index.js';
 import { SUPERGRAPH_FILE, apiSchemaFile, composeAll, readCommitted } from '../scripts/compose.js';
+import { CACHE_CONTROL_LINK, CACHE_CONTROL_SDL } from '../kit/subgraph/cache-control.js';
+import { SUBGRAPH_NAMES } from '../subgraphs/registry.js';
 
 describe('composition', () => {
   const result = composeAll();
@@ -15,6 +17,14 @@ describe('composition', () => {
   test('the committed supergraph is what the subgraphs compose to (run `npm run compose` if not)', () => {
     if (!result.ok) throw new Error('composition failed');
     expect(readCommitted(SUPERGRAPH_FILE)).toBe(result.supergraph);
+  });
+
+  test.each(SUBGRAPH_NAMES)('%s declares @cacheControl as every subgraph does (kit/subgraph/cache-control.ts)', (name) => {
+    const sdl = readFileSync(new URL(`../subgraphs/${name}/schema.graphql`, import.meta.url), 'utf8');
+    expect({ link: sdl.includes(CACHE_CONTROL_LINK), declaration: sdl.includes(CACHE_CONTROL_SDL) }).toEqual({
+      link: true,
+      declaration: true,
+    });
   });
 
   test.each(CLIENTS.map((c) => c.name))('the committed %s API schema is fresh', (client) => {

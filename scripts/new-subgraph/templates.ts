@@ -1,4 +1,5 @@
 import { envName } from '../../kit/process/env-name.js';
+import { CACHE_CONTROL_LINK, CACHE_CONTROL_SDL } from '../../kit/subgraph/cache-control.js';
 
 /** What `npm run new:subgraph` writes: every new file of a subgraph, from its names. */
 export interface Names {
@@ -21,21 +22,9 @@ export function templates({ name, Name, NAME, client }: Names): Record<string, s
   return {
     [`subgraphs/${name}/schema.graphql`]: `extend schema
   @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@key", "@composeDirective", "@listSize"])
-  @link(url: "https://specs.patchbay.example/cache-control/v0.1", import: ["@cacheControl"])
-  @composeDirective(name: "@cacheControl")
+  ${CACHE_CONTROL_LINK}
 
-"How long an answer may be kept, and by whom: the gateway's Cache-Control (private: the user's own cache only)."
-enum CacheControlScope {
-  PUBLIC
-  PRIVATE
-}
-"""
-How long a field's value may be kept (seconds) and by whom; the gateway answers with the
-shortest of an operation's fields. Without a hint a root field or an object is not kept, and a
-leaf keeps its parent's.
-"""
-directive @cacheControl(maxAge: Int, scope: CacheControlScope, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
-
+${CACHE_CONTROL_SDL}
 "An item of a user, from the ${name} provider."
 type ${Name}Item @cacheControl(inheritMaxAge: true) {
   id: ID!
