@@ -1,3 +1,4 @@
+import { STALE_CODE } from '../kit/errors.js';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { getOperationAST } from 'graphql';
 import { Gauge, type Registry } from 'prom-client';
@@ -155,8 +156,10 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
       return ({ result }) => {
         subgraphDuration.observe({ client, subgraph: subgraphName }, (performance.now() - startedAt) / 1000);
         if (Symbol.asyncIterator in result) return void subgraphRequests.inc({ client, subgraph: subgraphName, outcome: 'ok' });
-        const failure = result.errors?.map((error) => transportFailureOf(error)).find(Boolean);
-        subgraphRequests.inc({ client, subgraph: subgraphName, outcome: failure ?? (result.errors?.length ? 'errors' : 'ok') });
+        // A stale mark is an answer, not an error (gateway/plugins/staleness.ts).
+        const errors = result.errors?.filter((error) => error.extensions?.code !== STALE_CODE);
+        const failure = errors?.map((error) => transportFailureOf(error)).find(Boolean);
+        subgraphRequests.inc({ client, subgraph: subgraphName, outcome: failure ?? (errors?.length ? 'errors' : 'ok') });
       };
     },
     onResultProcess({ request, result }) {

@@ -1,6 +1,7 @@
 import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { createCallerSigner } from '../kit/caller/token.js';
 import { useEventIds } from './plugins/event-ids.js';
+import { useStaleMarks } from './plugins/staleness.js';
 import { useCacheControl } from './plugins/cache-control.js';
 import type { Logger } from '../kit/process/logger.js';
 import { createVerifier, type Verifier } from './auth.js';
@@ -134,6 +135,7 @@ export function createGateway(
       useDemandControl(limits),
       ...(client.defer ? [useIncrementalOnlyWhenAccepted()] : []),
       useRequestContext(settings.subgraphTimeoutMs),
+      useStaleMarks(),
       useCacheControl(() => supergraph.document()),
       useSignedSubgraphRequests(settings.process.INTERNAL_TOKEN_SECRET),
       useTracing(client.name, GRAPHQL_PATH),

@@ -17,6 +17,15 @@ export const UpstreamErrorCode = {
 } as const;
 export type UpstreamErrorCode = (typeof UpstreamErrorCode)[keyof typeof UpstreamErrorCode];
 
+/**
+ * The code of a stale mark. A subgraph tells the gateway which fields it answered stale (from a
+ * cache, while the upstream failed) as errors of this code at those fields' paths, so that the
+ * engine moves them to the client's paths as it does every subgraph error (entities, aliases,
+ * lists); the gateway takes them out of `errors` into `extensions.stale`
+ * (gateway/plugins/staleness.ts). They never reach a client as errors.
+ */
+export const STALE_CODE = 'STALE';
+
 const RETRYABLE: ReadonlySet<UpstreamErrorCode> = new Set([
   UpstreamErrorCode.TIMEOUT,
   UpstreamErrorCode.UNAVAILABLE,

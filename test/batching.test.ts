@@ -7,6 +7,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { Sandbox } from '../sandbox/index.js';
 import { createLoaders as accountsLoaders } from '../subgraphs/accounts/loaders.js';
 import { createAccountsApi } from '../subgraphs/accounts/account-service.js';
+import { createDependencies as accountsDependencies } from '../subgraphs/accounts/dependencies.js';
 import { AccountsConfig } from '../subgraphs/accounts/config.js';
 import { AnalyticsConfig } from '../subgraphs/analytics/config.js';
 import { createMixpanelApi } from '../subgraphs/analytics/mixpanel.js';
@@ -34,7 +35,7 @@ function newResources() {
 describe("batches follow the providers' limits", () => {
   test('150 users by id are two `?ids=` calls (100 each at most); unknown ids are null, not errors', async () => {
     const { resources } = newResources();
-    const loaders = accountsLoaders({ accounts: createAccountsApi(AccountsConfig.parse(sandbox.env()), resources) });
+    const loaders = accountsLoaders(accountsDependencies(AccountsConfig.parse(sandbox.env()), resources));
     const ids = [...sandbox.seed.users.map((u) => u.id), ...Array.from({ length: 100 }, (_, i) => `usr_unknown_${i}`)];
     const users = await loaders.user.loadMany(ids);
     expect(sandbox.calls().accounts.getUsersByIds).toBe(2);
@@ -132,22 +133,24 @@ describe('HTTP caching', () => {
     expect(sandbox.calls().sendgrid.listBounces).toBe(1);
   });
 
-  test('Mixpanel query answers are reused for a minute: the same query twice is one call', async () => {
+  test('Mixpanel counts are reused for a minute: the same query twice is one call', async () => {
     const { resources } = newResources();
     const mixpanel = createMixpanelApi(AnalyticsConfig.parse(sandbox.env()), resources);
-    const first = await mixpanel.eventsOf(['usr_00001'], '2026-01-01', '2026-12-31');
-    expect(await mixpanel.eventsOf(['usr_00001'], '2026-01-01', '2026-12-31')).toEqual(first);
-    expect(sandbox.calls().mixpanel.mixpanelStream).toBe(1);
+    const first = await mixpanel.counts('signup', '2026-01-01', '2026-01-31', 'day');
+    expect(await mixpanel.counts('signup', '2026-01-01', '2026-01-31', 'day')).toEqual(first);
+    expect(sandbox.calls().mixpanel.mixpanelSegmentation).toBe(1);
   });
 
   test('S3 object metadata is fetched once per object version', async () => {
-    const { resources, count } = newResources();
+    const { resources } = newResources();
     const s3 = createS3Api(StorageConfig.parse(sandbox.env()), resources);
     const [object] = (await s3.listObjects({ prefix: 'users/usr_00001/', maxKeys: 1 })).objects;
     const metadata = await s3.objectMetadata(object!);
     expect(await s3.objectMetadata(object!)).toEqual(metadata);
     expect(sandbox.calls().s3.HeadObject).toBe(1);
-    expect(await count('cacheLookups', { source: 'storage.s3', result: 'hit' })).toBe(1);
+    expect(await resources.registry.getSingleMetricAsString('patchbay_entity_cache_lookups_total')).toMatch(
+      /cache="storage.metadata",result="memory"[^}]*} 1$/m,
+    );
     // A new version (another ETag) is asked for again.
     await s3.objectMetadata({ ...object!, etag: '"another"' });
     expect(sandbox.calls().s3.HeadObject).toBe(2);

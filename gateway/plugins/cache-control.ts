@@ -7,8 +7,8 @@ const NOT_CACHEABLE: CachePolicy = { maxAge: 0, scope: 'PRIVATE' };
 /**
  * `Cache-Control` on every answer, from the `@cacheControl` hints of the subgraphs (composed
  * into the supergraph): the shortest max age of the fields an operation selects, `private` if
- * any of them is. An answer with an error, a mutation, a subscription, or anything but an
- * executed operation is `no-store`.
+ * any of them is. An answer with an error or a stale field, a mutation, a subscription, or
+ * anything but an executed operation is `no-store`.
  */
 export function useCacheControl(supergraph: () => DocumentNode): GatewayPlugin {
   const hintsBySupergraph = new WeakMap<DocumentNode, CacheHints>();
@@ -26,8 +26,8 @@ export function useCacheControl(supergraph: () => DocumentNode): GatewayPlugin {
       policies.set(request, cachePolicy(args.schema, args.document, args.operationName, hints()));
       return {
         onExecuteDone({ result }) {
-          // An incremental answer's later parts are not seen here: never kept.
-          if (Symbol.asyncIterator in result || result.errors?.length) policies.set(request, NOT_CACHEABLE);
+          // An incremental answer's later parts are not seen here: never kept. Nor is a stale one.
+          if (Symbol.asyncIterator in result || result.errors?.length || result.extensions?.stale) policies.set(request, NOT_CACHEABLE);
         },
       };
     },

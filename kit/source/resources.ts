@@ -38,6 +38,11 @@ export const SubgraphResourcesConfig = RedisConfig.extend({
     .min(0)
     .max(2 ** 34)
     .default(32 * 2 ** 20),
+  /**
+   * How long past its freshness an entity cache's entry is still answered, marked stale, while
+   * its upstream fails (timeout, 5xx, open breaker, throttled). 0: a failure is an error at once.
+   */
+  ENTITY_CACHE_STALE_IF_ERROR_MS: env.ms(5 * 60_000),
 });
 export type SubgraphResourcesConfig = z.infer<typeof SubgraphResourcesConfig>;
 
@@ -66,9 +71,10 @@ export interface SubgraphResources {
   events<Types extends EventTypes>(name: string, types: Types, topicsOf?: EventStreamOptions<Types>['topicsOf']): EventStream<Types>;
   /**
    * An entity cache (kit/state/entity-cache.ts): in this process, over Redis with REDIS_URL so
-   * that one replica warms it for all, ENTITY_CACHE_MAX_BYTES here at most.
+   * that one replica warms it for all, ENTITY_CACHE_MAX_BYTES here at most; answered stale for
+   * ENTITY_CACHE_STALE_IF_ERROR_MS (unless the cache says otherwise) while its upstream fails.
    */
-  entityCache<Value>(name: string, options: { ttlMs: number }): EntityCache<Value>;
+  entityCache<Value>(name: string, options: { ttlMs: number; staleIfErrorMs?: number }): EntityCache<Value>;
   /** Drops from `caches` what each event of `stream` is about (its topics are their tags), for the subgraph's life. */
   keepFresh<Types extends EventTypes>(
     stream: EventStream<Types>,
@@ -132,11 +138,12 @@ export function createSubgraphResources(logger: Logger, registry: Registry, conf
       closers.push(() => stream.close());
       return stream;
     },
-    entityCache(name, { ttlMs }) {
+    entityCache(name, { ttlMs, staleIfErrorMs }) {
       cacheMetrics ??= createEntityCacheMetrics(registry);
       return createEntityCache({
         name,
         ttlMs,
+        staleIfErrorMs: staleIfErrorMs ?? config?.ENTITY_CACHE_STALE_IF_ERROR_MS ?? 5 * 60_000,
         maxBytes: config?.ENTITY_CACHE_MAX_BYTES ?? 32 * 2 ** 20,
         logger,
         metrics: cacheMetrics,

@@ -20,7 +20,7 @@ export function invalidateOnEvents<Types extends EventTypes>(
       try {
         for await (const event of stream.follow(undefined, signal, undefined, 'internal')) {
           const tags = tagsOf(event);
-          await Promise.all(caches.map((cache) => cache.invalidate(tags)));
+          await Promise.all(caches.map((cache) => cache.invalidate(tags, event.id)));
         }
       } catch (error) {
         if (signal.aborted) return;

@@ -15,6 +15,7 @@ import { CALLER_HEADER, InternalTokenConfig, createCallerVerifier, type Caller }
 import { SIGNATURE_HEADER, createRequestSignature } from '../caller/body-signature.js';
 import { ServerConfig, env, loadAll, loadConfig, metricsPortOf } from '../process/config.js';
 import { errorFormatter, noPhoneHomePlugins } from './apollo.js';
+import { staleMarksPlugin, withStalenessReports } from './staleness.js';
 import { createLogger } from '../process/logger.js';
 import { OPERATION_HEADER, createOperationMetrics, createRegistry } from '../process/metrics.js';
 import { createServiceApp, listen, type RunningService } from '../process/service.js';
@@ -86,13 +87,14 @@ export async function startSubgraph(
 
   const subgraphSchema = buildSubgraphSchema({
     typeDefs: parse(readSchema(definition.schemaFile)),
-    resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
+    resolvers: withStalenessReports(definition.resolvers) as GraphQLResolverMap<unknown>,
   });
   const server = new ApolloServer<SubgraphContext<unknown, unknown>>({
     schema: subgraphSchema,
     includeStacktraceInErrorResponses: false,
     formatError: errorFormatter(logger),
-    plugins: [...noPhoneHomePlugins(), observeOperations(registry)],
+    // Stale marks last: they are for the gateway, not counted as errors.
+    plugins: [...noPhoneHomePlugins(), observeOperations(registry), staleMarksPlugin()],
   });
   await server.start();
 

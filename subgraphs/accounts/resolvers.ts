@@ -1,6 +1,7 @@
 import { pageSize } from '../../kit/subgraph/page-size.js';
 import { SCOPES, requireScope, requireSelf } from '../../kit/caller/scopes.js';
 import { DateTimeScalar } from '../../kit/subgraph/scalars.js';
+import { reportStaleness } from '../../kit/subgraph/staleness.js';
 import type { Resolvers } from './__generated__/resolvers-types.js';
 
 export const resolvers: Resolvers = {
@@ -11,10 +12,10 @@ export const resolvers: Resolvers = {
       requireSelf(caller, id);
       return loaders.user.load(id);
     },
-    users: async (_parent, { first, after }, { caller, dependencies, loaders }) => {
+    users: async (_parent, { first, after }, { caller, loaders }) => {
       requireScope(caller, SCOPES.admin);
       const limit = pageSize(first, 'first', 100, 20);
-      const page = await dependencies.accounts.listUsers(limit, after ?? undefined);
+      const page = reportStaleness(await loaders.userPage(limit, after ?? undefined));
       for (const user of page.users) loaders.user.prime(user.id, user);
       return { nodes: page.users, pageInfo: { hasNextPage: page.nextCursor !== null, endCursor: page.nextCursor } };
     },

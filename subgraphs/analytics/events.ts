@@ -32,9 +32,11 @@ export const ANALYTICS_EVENTS = {
   }),
 };
 export type AnalyticsEvents = typeof ANALYTICS_EVENTS;
+/** The topic of one user's tracked events. */
+export const analyticsUserTopic = (userId: string) => `user:${userId}`;
 /** Whose tracked events a stream event holds: a reader of one user is handed only theirs (topics). */
 export const analyticsTopicsOf = ({ data }: EventOf<AnalyticsEvents>): string[] => [
-  ...new Set(data.events.map((event) => `user:${event.userId}`)),
+  ...new Set(data.events.map((event) => analyticsUserTopic(event.userId))),
 ];
 
 /** An event of a user as Mixpanel answers it. */

@@ -57,8 +57,8 @@ export function createMixpanelApi(config: AnalyticsConfig, resources: SubgraphRe
       const response = await source.request({
         operation: 'streamQuery',
         path: '/stream/query',
+        // Not kept here: the subgraph's entity cache keeps each user's answer, dropped when they track more.
         query: { ...project, distinct_ids: JSON.stringify(userIds), from_date: fromDate, to_date: toDate },
-        cacheTtlMs: QUERY_TTL_MS,
       });
       return response.json(StreamResponse).results.events.map(({ event, properties }) => ({
         userId: String(properties.$distinct_id ?? properties.distinct_id ?? ''),

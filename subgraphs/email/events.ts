@@ -12,6 +12,8 @@ export const EMAIL_EVENTS = {
     sendId: z.string(),
     messageId: z.string(),
     provider: z.string(),
+    /** The address it goes to, lower-cased: whose message list it joins (absent in events told before it was). */
+    recipient: z.string().optional(),
   }),
   /** A provider's delivery webhook moved a message on (after its status was stored). */
   EmailMessageStatusChanged: z.object({
@@ -36,7 +38,7 @@ export const EMAIL_TOPICS = {
 };
 export const emailTopicsOf = (event: EventOf<EmailEvents>): string[] => {
   const { data } = event;
-  const recipient = event.type === 'EmailMessageStatusChanged' ? event.data.recipient : undefined;
+  const { recipient } = event.data;
   return [
     EMAIL_TOPICS.message(data.messageId),
     ...(data.sendId ? [EMAIL_TOPICS.send(data.sendId)] : []),

@@ -5,6 +5,7 @@ import { ACTIVITY_LIMIT } from './sendgrid.js';
 import { createLoader } from '../../kit/subgraph/loader.js';
 import { asError } from '../../kit/process/caught.js';
 import type { Dependencies } from './dependencies.js';
+import { EMAIL_TOPICS } from './events.js';
 
 /** A User as the gateway sends it here: its key and the @requires'd email. */
 export interface UserReference {
@@ -20,7 +21,7 @@ interface MessagesKey {
 /** Upstream calls that run at once for one request's per-address lookups. */
 const FAN_OUT = 8;
 
-export function createLoaders({ sendgrid }: Dependencies) {
+export function createLoaders({ sendgrid, messageLists }: Dependencies) {
   /**
    * Messages of many addresses in as few Email Activity queries as the 1000-message cap
    * allows. A query that comes back full may have cut some addresses short: those are
@@ -69,10 +70,17 @@ export function createLoaders({ sendgrid }: Dependencies) {
   }
 
   return {
-    messages: createLoader<MessagesKey, EmailMessageRecord[], string>(loadMessages, {
-      cacheKeyFn: (k) => `${k.first}\u0000${k.address}`,
-      name: 'email.messages',
-    }),
+    messages: createLoader<MessagesKey, EmailMessageRecord[], string>(
+      (keys) =>
+        messageLists.readMany(
+          keys.map((k) => ({ key: `${k.first}\u0000${k.address}`, tags: [EMAIL_TOPICS.recipient(k.address)] })),
+          (missing) => loadMessages(missing.map((i) => keys[i]!)),
+        ),
+      {
+        cacheKeyFn: (k) => `${k.first}\u0000${k.address}`,
+        name: 'email.messages',
+      },
+    ),
     bounced: createLoader<string, boolean>(loadBounced, { name: 'email.bounced' }),
   };
 }

@@ -169,7 +169,7 @@ export const resolvers: Resolvers = {
         logger.info({ sendId, messageId, provider }, 'email accepted');
         // Told, not depended on: a send the provider took never fails for the stream (its webhooks tell the rest).
         await dependencies.events
-          .append('EmailSendAccepted', { sendId, messageId, provider })
+          .append('EmailSendAccepted', { sendId, messageId, provider, recipient: to.toLowerCase() })
           .catch((error: unknown) => logger.warn({ sendId, err: messageOf(error) }, 'an accepted send was not told on the event stream'));
         return { messageId, sendId, provider };
       };

@@ -4,6 +4,8 @@ import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type StoredObject 
 import { createLoader } from '../../kit/subgraph/loader.js';
 import type { Dependencies } from './dependencies.js';
 import { userTopic } from './events.js';
+import { keepStaleness } from '../../kit/state/entity-cache.js';
+import { reportStaleness } from '../../kit/subgraph/staleness.js';
 
 /** A file as resolvers see it: the listed object plus its name within the user's folder. */
 export interface FileRecord extends StoredObject {
@@ -27,7 +29,7 @@ export const ownerOf = (key: string) => /^users\/([^/]+)\/./s.exec(key)?.[1];
 /** The first `maxKeys` objects of a longer page, with the page's "more" flag adjusted. */
 function firstOf(page: ObjectPage, maxKeys: number): ObjectPage {
   if (page.objects.length <= maxKeys) return page;
-  return { objects: page.objects.slice(0, maxKeys), isTruncated: true };
+  return keepStaleness({ objects: page.objects.slice(0, maxKeys), isTruncated: true }, page);
 }
 
 export function createLoaders({ s3, listings }: Dependencies) {
@@ -72,7 +74,7 @@ export function createLoaders({ s3, listings }: Dependencies) {
       let page = await listing.load({ userId, maxKeys: LIST_MAX_KEYS });
       let total = page.objects.reduce((sum, o) => sum + o.size, 0);
       while (page.isTruncated && page.nextContinuationToken) {
-        page = await listPage(userId, { maxKeys: LIST_MAX_KEYS, continuationToken: page.nextContinuationToken });
+        page = reportStaleness(await listPage(userId, { maxKeys: LIST_MAX_KEYS, continuationToken: page.nextContinuationToken }));
         total += page.objects.reduce((sum, o) => sum + o.size, 0);
       }
       return total;

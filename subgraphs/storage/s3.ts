@@ -1,6 +1,5 @@
 import aws4 from 'aws4';
 import { XMLParser } from 'fast-xml-parser';
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { STANDARD_BREAKER } from '../../kit/source/policies/breaker.js';
 import { UpstreamError, UpstreamErrorCode } from '../../kit/errors.js';
@@ -28,8 +27,8 @@ export interface ObjectMetadata {
 
 /** ListObjectsV2's largest page. */
 export const LIST_MAX_KEYS = 1000;
-/** Object versions whose metadata is remembered (about 200 bytes each). */
-const METADATA_ENTRIES = 50_000;
+/** How long an object version's metadata is kept: it never changes, so this only bounds what is kept for versions gone. */
+const METADATA_TTL_MS = 3_600_000;
 
 const xml = new XMLParser({ ignoreAttributes: true, parseTagValue: false, isArray: (name) => name === 'Contents' });
 const ListResult = z.object({
@@ -125,8 +124,8 @@ export function createS3Api(config: StorageConfig, resources: SubgraphResources)
 
   // An object version's metadata never changes: a new upload or a metadata-replacing copy
   // gives it a new ETag or LastModified, which the listing in hand reports. So a HEAD is
-  // needed once per version, and the listing is what proves the remembered one current.
-  const metadataByVersion = new LRUCache<string, ObjectMetadata>({ max: METADATA_ENTRIES });
+  // needed once per version (for every replica), and the listing is what proves the kept one current.
+  const metadataByVersion = resources.entityCache<ObjectMetadata | undefined>('storage.metadata', { ttlMs: METADATA_TTL_MS });
 
   return {
     source,
@@ -160,25 +159,16 @@ export function createS3Api(config: StorageConfig, resources: SubgraphResources)
     },
     /** Content type and size of one object, or null when it does not exist. */
     headObject,
-    /** Metadata of a listed object version: one HEAD per version, then from memory. */
+    /** Metadata of a listed object version: one HEAD per version, then from the entity cache (an object gone is not kept). */
     async objectMetadata(object: StoredObject): Promise<ObjectMetadata | null> {
       const version = `${object.key}\u0000${object.etag}\u0000${object.lastModified}`;
-      const known = metadataByVersion.get(version);
-      if (known) {
-        resources.metrics.cacheLookups.inc({ source: source.name, result: 'hit' });
-        return known;
-      }
-      resources.metrics.cacheLookups.inc({ source: source.name, result: 'miss' });
-      const metadata = await headObject(object.key);
-      if (metadata) metadataByVersion.set(version, metadata);
-      return metadata;
+      return (await metadataByVersion.read(version, [], async () => (await headObject(object.key)) ?? undefined)) ?? null;
     },
     /** A download URL, with the response overrides that say how the browser treats the file (policy.ts). */
     presignGet: (key: string, overrides: Record<string, string> = {}) => presign('GET', key, {}, overrides),
     /** An upload URL for exactly this type and size: storage refuses a body of any other (both are signed). */
     presignPut: (key: string, contentType: string, size: number) =>
       presign('PUT', key, { 'Content-Type': contentType, 'Content-Length': String(size) }),
-    clearCache: () => metadataByVersion.clear(),
   };
 }
 export type S3Api = ReturnType<typeof createS3Api>;
