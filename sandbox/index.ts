@@ -111,6 +111,25 @@ export async function startSandbox(environment: NodeJS.ProcessEnv = process.env)
         Record<string, number>
       >,
     resetCalls: () => Object.values(providers).forEach((p) => p.calls.reset()),
+    /**
+     * How long, since the last reset, at least one upstream call was in flight (ms): the union of
+     * every provider's calls, so parallel calls count once and sequential ones add up. For one
+     * request at a time, the longest chain of sequential upstream calls: its critical path.
+     */
+    upstreamBusyMs: () => {
+      const spans = Object.values(providers)
+        .flatMap((p) => p.calls.inFlightSpans())
+        .filter(([, end]) => end !== Infinity)
+        .toSorted((a, b) => a[0] - b[0]);
+      let busy = 0;
+      let reach = -Infinity;
+      for (const [start, end] of spans) {
+        if (end <= reach) continue;
+        busy += end - Math.max(start, reach);
+        reach = end;
+      }
+      return busy;
+    },
     /** Replaces the fault rules of one provider (an empty list clears them). */
     faults: (name: ProviderName, rules: FaultRule[]) => providers[name].faults.set(rules),
     clearFaults: () => Object.values(providers).forEach((p) => p.faults.clear()),

@@ -30,14 +30,25 @@ export class CallCounter {
   private counts = new Map<string, number>();
   private inFlight = new Map<string, number>();
   private peaks = new Map<string, number>();
-  /** Counts a call; with its response, also how many of the operation were answered at once. */
+  private spans: Array<[number, number]> = [];
+  /** Counts a call; with its response, also how many of the operation were answered at once, and when it was in flight. */
   record(operation: string, res?: Response): void {
     this.counts.set(operation, (this.counts.get(operation) ?? 0) + 1);
     if (!res) return;
     const now = (this.inFlight.get(operation) ?? 0) + 1;
     this.inFlight.set(operation, now);
     this.peaks.set(operation, Math.max(now, this.peaks.get(operation) ?? 0));
-    res.once('close', () => this.inFlight.set(operation, (this.inFlight.get(operation) ?? 1) - 1));
+    const span: [number, number] = [performance.now(), Infinity];
+    // Bounded: a benchmark reads them per request and resets.
+    if (this.spans.length < 100_000) this.spans.push(span);
+    res.once('close', () => {
+      this.inFlight.set(operation, (this.inFlight.get(operation) ?? 1) - 1);
+      span[1] = performance.now();
+    });
+  }
+  /** When each call since the last reset was in flight (performance.now(), ms): what a benchmark subtracts as upstream time. */
+  inFlightSpans(): ReadonlyArray<readonly [number, number]> {
+    return this.spans;
   }
   /** The most calls of `operation` in flight at one time since the last reset. */
   peakInFlight(operation: string): number {
@@ -54,6 +65,7 @@ export class CallCounter {
   reset(): void {
     this.counts.clear();
     this.peaks.clear();
+    this.spans = [];
   }
 }
 

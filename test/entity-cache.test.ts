@@ -216,11 +216,7 @@ describe('the Dashboard from the caches: warm, invalidated, and with its provide
         cacheControl: response.headers.get('cache-control'),
         body: (await response.json()) as {
           data: {
-            user: {
-              files: { nodes: Array<{ name: string; contentType: string | null }> };
-              recentEvents: unknown[];
-              emailMessages: unknown[];
-            };
+            user: { storageUsedBytes: number };
           };
           errors?: unknown[];
           extensions?: { stale?: Array<{ path: Array<string | number>; since: string; reason: string; cache: string }> };
