@@ -18,7 +18,6 @@
  * lacked a field (an error) or carried stale marks.
  */
 import { print } from 'graphql';
-import { HomeDocument } from '../clients/mobile/__generated__/operations.js';
 import { DashboardDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { AuthConfig, mintToken } from '../gateway/auth.js';
 import { mobile } from '../gateway/clients/mobile.js';
