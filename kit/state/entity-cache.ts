@@ -4,6 +4,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../process/logger.js';
 import { messageOf } from '../process/caught.js';
 import { UpstreamError } from '../errors.js';
+import { withoutRetries } from '../source/policies/retry.js';
 import type { RedisConnection } from './redis.js';
 
 /** How long a tag's generation is kept in Redis: longer than any entry lives, so an entry can always tell it changed. */
@@ -226,7 +227,9 @@ export function createEntityCache<Value>(options: EntityCacheOptions): EntityCac
     count('miss', wanted.length);
     let loaded: ReadonlyArray<Value | Error>;
     try {
-      loaded = await loadMissing(wanted);
+      // When every entry asked for has a stale one to fall back on, a failure is answered at once.
+      const fallbackForAll = staleIfErrorMs > 0 && wanted.every((i) => fallbacks.has(i));
+      loaded = await (fallbackForAll ? withoutRetries(() => loadMissing(wanted)) : loadMissing(wanted));
     } catch (error) {
       loaded = wanted.map(() => (error instanceof Error ? error : new Error(messageOf(error))));
     }

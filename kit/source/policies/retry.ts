@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   DelegateBackoff,
   ExponentialBackoff,
@@ -33,13 +34,21 @@ export interface RetryPolicy {
  */
 export function shouldRetry(error: unknown, options: { idempotent: boolean; policy: RetryPolicy; deadlineMs: number }): boolean {
   const { idempotent, policy } = options;
-  if (!(error instanceof UpstreamError) || error.cancelled) return false;
+  if (!(error instanceof UpstreamError) || error.cancelled || answeredWithoutRetries.getStore()) return false;
   const cap = policy.maxRetryAfterMs ?? options.deadlineMs;
   if (error.retryAfterMs !== undefined && error.retryAfterMs > cap) return false;
   const repeatable = error.status !== undefined ? policy.on.includes(error.status) : error.code === UpstreamErrorCode.UNAVAILABLE;
   if (!idempotent) return repeatable && provablyNotSent(error);
   return repeatable || (error.status === undefined && error.code === UpstreamErrorCode.TIMEOUT);
 }
+
+const answeredWithoutRetries = new AsyncLocalStorage<true>();
+/**
+ * Runs `calls` with no retries: for reads a cache can answer stale if they fail (kit/state/
+ * entity-cache.ts), where the stale answer now beats a fresh one after backoff, and a failing
+ * provider is not asked twice. The breaker still counts the failure.
+ */
+export const withoutRetries = <T>(calls: () => Promise<T>): Promise<T> => answeredWithoutRetries.run(true, calls);
 
 export interface RetryObservers {
   onRetry?(attempt: number): void;
