@@ -9,11 +9,10 @@ import {
   type EventStream,
   type EventStreamMetrics,
   type EventStreamOptions,
-  type EventOf,
   type EventTypes,
 } from '../state/event-stream.js';
 import { createEntityCache, createEntityCacheMetrics, type EntityCache, type EntityCacheMetrics } from '../state/entity-cache.js';
-import { invalidateOnEvents } from '../subgraph/invalidation.js';
+import { applyEvents, type EventApplier } from '../subgraph/invalidation.js';
 import { env } from '../process/config.js';
 import { messageOf } from '../process/caught.js';
 import { createSource, type Source, type SourceOptions } from './index.js';
@@ -75,12 +74,11 @@ export interface SubgraphResources {
    * ENTITY_CACHE_STALE_IF_ERROR_MS (unless the cache says otherwise) while its upstream fails.
    */
   entityCache<Value>(name: string, options: { ttlMs: number; staleIfErrorMs?: number }): EntityCache<Value>;
-  /** Drops from `caches` what each event of `stream` is about (its topics are their tags), for the subgraph's life. */
-  keepFresh<Types extends EventTypes>(
-    stream: EventStream<Types>,
-    tagsOf: (event: EventOf<Types>) => readonly string[],
-    caches: ReadonlyArray<Pick<EntityCache<unknown>, 'invalidate' | 'clear'>>,
-  ): void;
+  /**
+   * Hands every event of `stream` to each applier, in this process, for the subgraph's life:
+   * `invalidating(tagsOf, caches)` makes stale what an event is about (kit/subgraph/invalidation.ts).
+   */
+  keepFresh<Types extends EventTypes>(stream: EventStream<Types>, appliers: ReadonlyArray<EventApplier<Types>>): void;
   /** Work to finish before the sources close, such as an outbox's last deliveries. */
   onClose(close: () => Promise<void> | void): void;
 }
@@ -150,9 +148,9 @@ export function createSubgraphResources(logger: Logger, registry: Registry, conf
         ...(redis ? { redis: redis.connection } : {}),
       });
     },
-    keepFresh(stream, tagsOf, caches) {
+    keepFresh(stream, appliers) {
       const following = new AbortController();
-      const done = invalidateOnEvents(stream, tagsOf, caches, { logger, signal: following.signal });
+      const done = applyEvents(stream, appliers, { logger, signal: following.signal });
       closers.push(async () => {
         following.abort();
         await done;

@@ -72,9 +72,11 @@ export function keepStaleness<T>(derived: T, from: unknown): T {
 }
 
 /** One entry asked for: its key, and the tags whose invalidation makes it stale. */
-export interface CacheRequest {
+export interface CacheRequest<Value = unknown> {
   key: string;
   tags: readonly string[];
+  /** Whether a kept value answers this request (a shorter page does not answer a longer one); every one by default. */
+  answers?: (value: Value) => boolean;
 }
 
 export interface EntityCache<Value> {
@@ -83,7 +85,7 @@ export interface EntityCache<Value> {
    * `tags` (unless one of them is invalidated while it loads: then it is answered, not kept).
    * When the load fails on the upstream's side, an entry within the stale window is answered instead.
    */
-  read(key: string, tags: readonly string[], load: () => Promise<Value>): Promise<Value>;
+  read(key: string, tags: readonly string[], load: () => Promise<Value>, answers?: (value: Value) => boolean): Promise<Value>;
   /** Many entries: those not kept are loaded by one `loadMissing` (a batch), given their positions. */
   readMany(
     requests: readonly CacheRequest[],
@@ -162,7 +164,7 @@ export function createEntityCache<Value>(options: EntityCacheOptions): EntityCac
     }
   };
   /** Entries and their tags' generations now, in one round trip. */
-  const readShared = (requests: readonly CacheRequest[]) =>
+  const readShared = (requests: ReadonlyArray<CacheRequest<Value>>) =>
     shared('read', (r) =>
       r.run(async (client) => {
         const pipeline = client.pipeline();
@@ -184,7 +186,7 @@ export function createEntityCache<Value>(options: EntityCacheOptions): EntityCac
     );
 
   async function readMany(
-    requests: readonly CacheRequest[],
+    requests: ReadonlyArray<CacheRequest<Value>>,
     loadMissing: (missing: number[]) => Promise<ReadonlyArray<Value | Error>>,
   ): Promise<Array<Value | Error>> {
     const results: Array<Value | Error | undefined> = new Array(requests.length);
@@ -192,11 +194,12 @@ export function createEntityCache<Value>(options: EntityCacheOptions): EntityCac
     const fallbacks = new Map<number, { value: Value; storedAt: number }>();
     const stamp = ++clock;
     let wanted: number[] = [];
-    requests.forEach(({ key, tags }, i) => {
+    requests.forEach(({ key, tags, answers = () => true }, i) => {
       const here = memory.get(key);
-      if (here && isFresh(here.storedAt) && !invalidatedSince(here.stamp, tags)) results[i] = here.value;
+      const usable = here && answers(here.value);
+      if (usable && isFresh(here.storedAt) && !invalidatedSince(here.stamp, tags)) results[i] = here.value;
       else {
-        if (here) fallbacks.set(i, here);
+        if (usable) fallbacks.set(i, here);
         wanted.push(i);
       }
     });
@@ -210,12 +213,13 @@ export function createEntityCache<Value>(options: EntityCacheOptions): EntityCac
       wanted.forEach((i, n) => {
         const { entry, current } = stored[n]!;
         seen.set(i, current);
-        const unchanged = entry && entry.generations.every((generation, t) => generation === current[t]);
-        if (entry && unchanged && isFresh(entry.storedAt)) {
+        const usable = entry && (requests[i]!.answers?.(entry.value) ?? true);
+        const unchanged = usable && entry.generations.every((generation, t) => generation === current[t]);
+        if (usable && unchanged && isFresh(entry.storedAt)) {
           results[i] = entry.value;
           keepHere(requests[i]!, entry.value, entry.storedAt, stamp);
         } else {
-          if (entry && entry.storedAt > (fallbacks.get(i)?.storedAt ?? 0)) fallbacks.set(i, entry);
+          if (usable && entry.storedAt > (fallbacks.get(i)?.storedAt ?? 0)) fallbacks.set(i, entry);
           stillWanted.push(i);
         }
       });
@@ -265,7 +269,7 @@ export function createEntityCache<Value>(options: EntityCacheOptions): EntityCac
   }
 
   /** Kept in this process unless a tag was invalidated since `stamp` (the load began): then it is answered only. */
-  function keepHere({ key, tags }: CacheRequest, value: Value, storedAt: number, stamp: number) {
+  function keepHere({ key, tags }: CacheRequest<Value>, value: Value, storedAt: number, stamp: number) {
     if (value === undefined || invalidatedSince(stamp, tags)) return;
     // Typeless nulls are kept as they are: only objects can carry a stale mark, and null is never marked.
     memory.set(key, { value, storedAt, stamp, tags });
@@ -273,8 +277,8 @@ export function createEntityCache<Value>(options: EntityCacheOptions): EntityCac
 
   return {
     readMany,
-    async read(key, tags, load) {
-      const [result] = await readMany([{ key, tags }], async () => [await load()]);
+    async read(key, tags, load, answers) {
+      const [result] = await readMany([{ key, tags, ...(answers ? { answers } : {}) }], async () => [await load()]);
       if (result instanceof Error) throw result;
       return result as Value;
     },

@@ -1,4 +1,5 @@
 import type { SubgraphResources } from '../../kit/subgraph/definition.js';
+import { invalidating } from '../../kit/subgraph/invalidation.js';
 import type { AnalyticsConfig } from './config.js';
 import { createMixpanelApi } from './mixpanel.js';
 import { createSegmentApi } from './segment.js';
@@ -14,7 +15,7 @@ export function createDependencies(config: AnalyticsConfig, resources: SubgraphR
   const events = resources.events('analytics', ANALYTICS_EVENTS, analyticsTopicsOf);
   /** Each user's recent events as Mixpanel answers them; dropped when the user tracks more. */
   const recentEvents = resources.entityCache<UserEvent[]>('analytics.recentEvents', { ttlMs: RECENT_EVENTS_TTL_MS });
-  resources.keepFresh(events, analyticsTopicsOf, [recentEvents]);
+  resources.keepFresh(events, [invalidating(analyticsTopicsOf, [recentEvents])]);
   return {
     segment,
     mixpanel: createMixpanelApi(config, resources),

@@ -1,5 +1,6 @@
 import { createIdempotencyStore } from '../../kit/state/idempotency.js';
 import type { SubgraphResources } from '../../kit/subgraph/definition.js';
+import { invalidating } from '../../kit/subgraph/invalidation.js';
 import type { EmailConfig } from './config.js';
 import { createMailProviders } from './providers.js';
 import { sendgridApi } from './sendgrid.js';
@@ -20,7 +21,7 @@ export function createDependencies(config: EmailConfig, resources: SubgraphResou
    * the address drops them. Statuses are not part of it: they are read from the webhooks' store each time.
    */
   const messageLists = resources.entityCache<EmailMessageRecord[]>('email.messages', { ttlMs: MESSAGE_LIST_TTL_MS });
-  resources.keepFresh(events, emailTopicsOf, [messageLists]);
+  resources.keepFresh(events, [invalidating(emailTopicsOf, [messageLists])]);
   return {
     /** SendGrid's client: the Email Activity and bounce reads (message lists come from it, whichever providers send). */
     sendgrid: sendgridApi(config, resources),

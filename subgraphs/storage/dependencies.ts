@@ -1,8 +1,10 @@
 import { createIdempotencyStore } from '../../kit/state/idempotency.js';
 import type { SubgraphResources } from '../../kit/subgraph/definition.js';
+import { invalidating } from '../../kit/subgraph/invalidation.js';
 import type { StorageConfig } from './config.js';
 import { STORAGE_EVENTS, storageTopicsOf } from './events.js';
 import { createFilePolicy } from './policy.js';
+import { createFolderUsage } from './usage.js';
 import { createS3Api, type ObjectPage } from './s3.js';
 
 /** How long a listing is served without asking storage again: as long as the schema lets clients keep files (@cacheControl). */
@@ -13,11 +15,14 @@ export function createDependencies(config: StorageConfig, resources: SubgraphRes
   const events = resources.events('storage', STORAGE_EVENTS, storageTopicsOf);
   /** Pages of users' folders, shared by the replicas with REDIS_URL; an upload or a deletion in a folder drops its pages. */
   const listings = resources.entityCache<ObjectPage>('storage.listings', { ttlMs: LISTING_TTL_MS });
-  resources.keepFresh(events, storageTopicsOf, [listings]);
+  const usage = createFolderUsage({ redis: resources.redis(), logger: resources.logger });
+  resources.keepFresh(events, [invalidating(storageTopicsOf, [listings]), usage.applier]);
   return {
     s3: createS3Api(config, resources),
     files: createFilePolicy(config),
     listings,
+    /** Bytes in each user's folder, kept from the bucket's notifications. */
+    usage,
     /** Notifications already applied, shared by the replicas with REDIS_URL. */
     keys: createIdempotencyStore(resources.redis()),
     /** The storage domain's event stream, shared by the replicas with REDIS_URL. */

@@ -4,8 +4,8 @@ import { LIST_MAX_KEYS, type ObjectMetadata, type ObjectPage, type StoredObject 
 import { createLoader } from '../../kit/subgraph/loader.js';
 import type { Dependencies } from './dependencies.js';
 import { userTopic } from './events.js';
-import { keepStaleness } from '../../kit/state/entity-cache.js';
-import { reportStaleness } from '../../kit/subgraph/staleness.js';
+import { keepStaleness, stalenessOf } from '../../kit/state/entity-cache.js';
+import { asError } from '../../kit/process/caught.js';
 
 /** A file as resolvers see it: the listed object plus its name within the user's folder. */
 export interface FileRecord extends StoredObject {
@@ -17,6 +17,14 @@ export interface ListingKey {
   userId: string;
   maxKeys: number;
   startAfter?: string;
+}
+
+/** What a folder's total is asked as, beside its pages. */
+type FolderKey = ListingKey | { userId: string; total: true };
+const isTotal = (key: FolderKey): key is { userId: string; total: true } => 'total' in key;
+/** A folder's total, as an object so that a stale one can be marked (kit/state/entity-cache.ts). */
+interface UsedBytes {
+  bytes: number;
 }
 
 /** S3 has no multi-prefix listing: one call per user prefix, at most this many at once per request. */
@@ -32,13 +40,15 @@ function firstOf(page: ObjectPage, maxKeys: number): ObjectPage {
   return keepStaleness({ objects: page.objects.slice(0, maxKeys), isTruncated: true }, page);
 }
 
-export function createLoaders({ s3, listings }: Dependencies) {
+export function createLoaders({ s3, listings, usage }: Dependencies) {
   /** A page of a user's folder: from the shared cache (dropped when the folder changes), else from S3. */
   const listPage = (userId: string, page: { maxKeys: number; startAfter?: string; continuationToken?: string }) =>
     listings.read(
-      JSON.stringify([userId, page.maxKeys, page.startAfter ?? null, page.continuationToken ?? null]),
+      JSON.stringify([userId, page.startAfter ?? null, page.continuationToken ?? null]),
       [userTopic(userId)],
       () => s3.listObjects({ prefix: userPrefix(userId), ...page }),
+      // A kept page from the same place answers a page as long or shorter (a total's full page serves a files page).
+      (kept) => !kept.isTruncated || kept.objects.length >= page.maxKeys,
     );
 
   /**
@@ -59,26 +69,54 @@ export function createLoaders({ s3, listings }: Dependencies) {
     return keys.map((k) => byKey.get(k)!);
   }
 
-  const listing = createLoader<ListingKey, ObjectPage, string>(loadListings, {
-    cacheKeyFn: (k) => JSON.stringify([k.userId, k.maxKeys, k.startAfter ?? null]),
-    name: 'storage.listing',
+  /**
+   * Pages of folders and folders' totals, in one batch: a total kept from the bucket's
+   * notifications costs no listing; one that is not is summed from a full listing, which a
+   * files page of the same user in the same request shares (one call for both).
+   */
+  async function loadFolders(keys: readonly FolderKey[]): Promise<Array<ObjectPage | UsedBytes | Error>> {
+    const totalsAsked = [...new Set(keys.filter(isTotal).map((k) => k.userId))];
+    const { totals, generations } = totalsAsked.length ? await usage.lookup(totalsAsked) : { totals: new Map(), generations: new Map() };
+    const unkept = totalsAsked.filter((userId) => !totals.has(userId));
+    const pageKeys = keys.filter((k): k is ListingKey => !isTotal(k));
+    const pages = await loadListings([...pageKeys, ...unkept.map((userId) => ({ userId, maxKeys: LIST_MAX_KEYS }))]);
+    const byTotal = new Map<string, UsedBytes | Error>([...totals].map(([userId, bytes]) => [userId, { bytes }]));
+    await Promise.all(
+      unkept.map(async (userId, i) => {
+        byTotal.set(userId, await sumOf(userId, pages[pageKeys.length + i]!, generations.get(userId)).catch(asError));
+      }),
+    );
+    const byPage = new Map(pageKeys.map((key, i) => [key, pages[i]!]));
+    return keys.map((key) => (isTotal(key) ? byTotal.get(key.userId)! : byPage.get(key)!));
+  }
+
+  /** The bytes of a folder from its first page and the pages after it, kept unless a page was answered stale. */
+  async function sumOf(userId: string, first: ObjectPage | Error, generation: string | undefined): Promise<UsedBytes> {
+    if (first instanceof Error) throw first;
+    let page = first;
+    const objects = [...page.objects];
+    let staleFrom = stalenessOf(page) ? page : undefined;
+    while (page.isTruncated && page.nextContinuationToken) {
+      page = await listPage(userId, { maxKeys: LIST_MAX_KEYS, continuationToken: page.nextContinuationToken });
+      objects.push(...page.objects);
+      staleFrom ??= stalenessOf(page) ? page : undefined;
+    }
+    const bytes = objects.reduce((sum, o) => sum + o.size, 0);
+    if (staleFrom) return keepStaleness({ bytes }, staleFrom);
+    if (generation !== undefined) await usage.keep(userId, generation, objects, bytes);
+    return { bytes };
+  }
+
+  const folder = createLoader<FolderKey, ObjectPage | UsedBytes, string>(loadFolders, {
+    cacheKeyFn: (k) => (isTotal(k) ? JSON.stringify([k.userId, 'total']) : JSON.stringify([k.userId, k.maxKeys, k.startAfter ?? null])),
+    name: 'storage.folder',
   });
 
   return {
-    listing,
-    /**
-     * Bytes used by a user: the sum over every page of the user's listing. The first page
-     * is asked for in the caller's tick, so it joins the batch of that user's files page.
-     */
-    async usedBytes(userId: string): Promise<number> {
-      let page = await listing.load({ userId, maxKeys: LIST_MAX_KEYS });
-      let total = page.objects.reduce((sum, o) => sum + o.size, 0);
-      while (page.isTruncated && page.nextContinuationToken) {
-        page = reportStaleness(await listPage(userId, { maxKeys: LIST_MAX_KEYS, continuationToken: page.nextContinuationToken }));
-        total += page.objects.reduce((sum, o) => sum + o.size, 0);
-      }
-      return total;
-    },
+    /** A page of a user's folder. */
+    listing: { load: (key: ListingKey) => folder.load(key) as Promise<ObjectPage> },
+    /** Bytes used by a user. Asked for in the caller's tick, so it joins the batch of that user's files page. */
+    usedBytes: async (userId: string) => ((await folder.load({ userId, total: true })) as UsedBytes).bytes,
     /** Metadata listings do not carry (content type), per object version. */
     metadata: createLoader<StoredObject, ObjectMetadata | null, string>(
       (objects) => fanOut(objects, FAN_OUT, (object) => s3.objectMetadata(object)),

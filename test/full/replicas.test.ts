@@ -509,6 +509,40 @@ const documentedPartialErrors = new Set([
       expect(body.data!._entities[0]!.emailMessages.find((m) => m.id === messageId)?.status).toBe('OPENED');
     }
   });
+
+  test('two storage replicas share one cache: one listing warms both; an upload reaches both, and one listing warms both again', async () => {
+    sandbox.deliverWebhooksTo('storage', front.storage);
+    const [one, two] = replicas.filter((r) => r.service === 'storage').map((r) => `http://127.0.0.1:${r.port}`);
+    const user = sandbox.seed.users[7]!;
+    const entities =
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { files(first: 100) { nodes { name } } storageUsedBytes } } }';
+    const folder = async (base: string) =>
+      (
+        await graphql<{ _entities: Array<{ files: { nodes: Array<{ name: string }> }; storageUsedBytes: number }> }, { r: object[] }>(
+          `${base}/graphql`,
+          entities,
+          { r: [{ __typename: 'User', id: user.id }] },
+          await asGateway('storage', user.id),
+        )
+      ).body.data!._entities[0]!;
+    const listings = () => sandbox.calls().s3.ListObjectsV2 ?? 0;
+    const before = listings();
+    const first = await folder(one!);
+    expect(await folder(two!)).toEqual(first);
+    expect(listings() - before).toBe(1);
+
+    const storedAt = performance.now();
+    sandbox.providers.s3.store({ key: `users/${user.id}/across.txt`, body: Buffer.from('across'), contentType: 'text/plain' });
+    const seen = async (base: string) => (await folder(base)).files.nodes.some((f) => f.name === 'across.txt');
+    await until(() => seen(one!), { what: 'the upload on the first replica' });
+    await until(() => seen(two!), { what: 'the upload on the second replica' });
+    console.log(
+      `replicas: an upload was seen through both storage replicas ${(performance.now() - storedAt).toFixed(0)} ms after it landed`,
+    );
+    expect((await folder(two!)).storageUsedBytes).toBe(first.storageUsedBytes + 'across'.length);
+    // The first to ask listed again; the other was answered from Redis. The total came from the notification.
+    expect(listings() - before).toBe(2);
+  });
 });
 
 const untilReady = (url: string) =>
