@@ -1,8 +1,9 @@
 /**
  * Storage totals kept from the bucket's notifications (subgraphs/storage/usage.ts), in one process
  * and in Redis shared by two replicas: a folder is listed once, then every object created,
- * overwritten or deleted in it moves its total without a listing; a listing overtaken by a
- * change is answered, not kept; a gap in the stream forgets every folder.
+ * overwritten or deleted in it moves its total without a listing; an upload URL handed out has
+ * it listed again; a listing overtaken by a change is answered, not kept; a gap in the stream
+ * forgets every folder.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createLogger } from '../kit/process/logger.js';
@@ -65,6 +66,14 @@ function cases(replicas: () => [FolderUsage, FolderUsage]) {
     for (const replica of [a, b]) await replica.applier.apply(removal);
     expect(await totalOf(a, user, listing)).toBe(4);
     expect(listing.calls).toBe(1);
+    // An upload URL handed out: the object may land before its notification, so the folder is listed again.
+    await b.applier.apply({
+      id: `${++ids}-0`,
+      type: 'UploadUrlIssued',
+      data: { key: `users/${user}/c.txt`, userId: user, expiresAt: new Date().toISOString() },
+    });
+    expect(await totalOf(a, user, listing)).toBe(10);
+    expect(listing.calls).toBe(2);
   });
 
   test('a listing overtaken by a change is answered, not kept; a gap forgets every folder', async () => {

@@ -45,6 +45,13 @@ for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('PEXPIRE', KEYS[1], ${INVENTORY_TTL_MS})
 return 1`;
 
+// Forgets a folder's inventory (its next total lists it). KEYS: inventory, generation.
+const FORGET = `
+redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ${INVENTORY_TTL_MS})
+redis.call('DEL', KEYS[1])
+return 1`;
+
 export interface StoredSize {
   key: string;
   size: number;
@@ -136,10 +143,21 @@ export function createFolderUsage({ redis, logger }: { redis?: RedisConnection; 
     await redis.run((client) => client.eval(APPLY, 2, ...keys(userId), operation, key, size));
   }
 
+  async function forget(userId: string) {
+    if (!redis) {
+      generations.set(userId, (generations.get(userId) ?? 0) + 1);
+      memory.delete(userId);
+      return;
+    }
+    await redis.run((client) => client.eval(FORGET, 2, ...keys(userId)));
+  }
+
   const applier: EventApplier<StorageEvents> = {
     async apply(event: EventOf<StorageEvents>) {
       if (event.type === 'StoredObjectCreated') await change(event.data.userId, 'put', event.data.key, event.data.size);
       if (event.type === 'StoredObjectDeleted') await change(event.data.userId, 'delete', event.data.key);
+      // An upload may land before its notification: the folder is listed again (as its pages are), so a total asked right after the PUT counts it.
+      if (event.type === 'UploadUrlIssued') await forget(event.data.userId);
     },
     async reset() {
       memory.clear();
