@@ -3,7 +3,10 @@
  * process, each provider answering after a realistic delay (the sandbox's latency injection:
  * accounts 20 ms, S3 40 ms, SendGrid 60 ms, Mixpanel 80 ms per call, times --latency-scale).
  *
- *   npm run bench:cache -- [--requests 20] [--outage-seconds 30] [--latency-scale 1] [--operation Dashboard|Home|UserList]
+ *   npm run bench:cache -- [--requests 20] [--outage-seconds 30] [--latency-scale 1] [--operation Dashboard|Home|UserList] [--compiled]
+ *
+ * --compiled runs each subgraph and gateway as its own compiled process (`npm run build` first),
+ * as deployments do, with the sandbox and the client in this one.
  *
  * One request at a time, per operation:
  *   cold         a user (or page) never asked for, each request
@@ -24,13 +27,20 @@ import { mobile } from '../gateway/clients/mobile.js';
 import { persistedManifestFile } from '../gateway/clients/index.js';
 import { persistedQueryExtension } from '../gateway/manifest.js';
 import { parseCommandLine, runCommand, usageError, wholeNumber } from '../kit/process/cli.js';
-import { PROVIDERS } from '../subgraphs/registry.js';
+import { PROVIDERS, SUBGRAPH_NAMES, sandboxPortVariable, subgraphPortVariable } from '../subgraphs/registry.js';
 import type { ProviderName } from '../subgraphs/registry.js';
-import { startStack, type Stack } from '../scripts/stack.js';
+import { startStack } from '../scripts/stack.js';
+import { bareEnv, runToEnd, startProgram, startProgramsTogether, type RunningProgram } from '../scripts/programs.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import { subgraphUrlVariable } from '../gateway/settings.js';
+import { envName } from '../kit/process/env-name.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { percentile } from './harness.js';
 
 const usage =
-  'Usage: npm run bench:cache -- [--requests 20] [--outage-seconds 30] [--latency-scale 1] [--operation Dashboard|Home|UserList]';
+  'Usage: npm run bench:cache -- [--requests 20] [--outage-seconds 30] [--latency-scale 1] [--operation Dashboard|Home|UserList] [--compiled]';
 const { values } = parseCommandLine(
   {
     options: {
@@ -38,6 +48,7 @@ const { values } = parseCommandLine(
       'outage-seconds': { type: 'string', default: '30' },
       'latency-scale': { type: 'string', default: '1' },
       operation: { type: 'string', multiple: true },
+      compiled: { type: 'boolean', default: false },
     },
   },
   usage,
@@ -50,7 +61,72 @@ if (!(latencyScale >= 0 && latencyScale <= 10)) usageError('--latency-scale must
 /** Each provider's delay per call: realistic orders for an own service, object storage, and two third-party APIs. */
 const LATENCY_MS: Partial<Record<ProviderName, number>> = { accounts: 20, s3: 40, sendgrid: 60, mixpanel: 80 };
 
-let stack: Stack;
+/** What is measured: the sandbox (in this process), the gateways' URLs, and every subgraph's metrics. */
+interface Target {
+  sandbox: Sandbox;
+  gateways: Record<'web' | 'mobile', string>;
+  metricsUrls: string[];
+  close(): Promise<unknown>;
+}
+
+/** The whole stack in this process, as `npm start` runs it. */
+async function inProcess(): Promise<Target> {
+  const stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
+  return {
+    sandbox: stack.sandbox,
+    gateways: { web: stack.gateways.web!.url, mobile: stack.gateways.mobile!.url },
+    metricsUrls: Object.values(stack.subgraphs).map((s) => s.metricsUrl!),
+    close: stack.close,
+  };
+}
+
+/** Each subgraph and gateway its own compiled process; the sandbox here. */
+async function compiled(): Promise<Target> {
+  const build = await runToEnd(['npm', 'run', '-s', 'build'], process.env, { timeoutMs: 300_000 });
+  if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr || build.stdout}`);
+  const sandbox = await startSandbox(Object.fromEntries(PROVIDERS.map((p) => [sandboxPortVariable(p.name), '0'])));
+  const outbox = mkdtempSync(join(tmpdir(), 'patchbay-bench-outbox-'));
+  const programs: RunningProgram[] = [];
+  const close = async () => {
+    await Promise.all(programs.map((program) => program.stop()));
+    await sandbox.close();
+    rmSync(outbox, { recursive: true, force: true });
+  };
+  try {
+    const subgraphs = await startProgramsTogether(
+      SUBGRAPH_NAMES.map((name) =>
+        startProgram(
+          ['node', 'dist/scripts/run-subgraph.js', name],
+          bareEnv({ ...sandbox.env(), OUTBOX_DIR: outbox, [subgraphPortVariable(name)]: '0', [envName(name, 'METRICS_PORT')]: '0' }),
+        ),
+      ),
+    );
+    programs.push(...subgraphs);
+    SUBGRAPH_NAMES.forEach((name, i) => sandbox.deliverWebhooksTo(name, subgraphs[i]!.url));
+    const subgraphUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name, i) => [subgraphUrlVariable(name), `${subgraphs[i]!.url}/graphql`]));
+    const clients = ['web', 'mobile'] as const;
+    const gateways = await startProgramsTogether(
+      clients.map((client) =>
+        startProgram(
+          ['node', 'dist/gateway/index.js', client],
+          bareEnv({ ...subgraphUrls, [envName(client, 'GATEWAY_PORT')]: '0', [envName(client, 'METRICS_PORT')]: '0' }),
+        ),
+      ),
+    );
+    programs.push(...gateways);
+    return {
+      sandbox,
+      gateways: { web: gateways[0]!.url, mobile: gateways[1]!.url },
+      metricsUrls: subgraphs.map((s) => s.metricsUrl!),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+let stack: Target;
 let authorization: string;
 
 interface Answer {
@@ -81,7 +157,7 @@ async function send(name: Name, subject: string): Promise<Answer> {
   const op = operations[name];
   stack.sandbox.resetCalls();
   const startedAt = performance.now();
-  const response = await fetch(`${stack.gateways[op.gateway]!.url}/graphql`, {
+  const response = await fetch(`${stack.gateways[op.gateway]}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization },
     body: JSON.stringify({ ...op.request, variables: op.variables(subject) }),
@@ -101,8 +177,8 @@ async function send(name: Name, subject: string): Promise<Answer> {
 /** Tags dropped so far by the caches of every subgraph (to know an event has reached them). */
 async function invalidations(): Promise<number> {
   let total = 0;
-  for (const subgraph of Object.values(stack.subgraphs)) {
-    const text = await (await fetch(`${subgraph.metricsUrl}/metrics`)).text();
+  for (const url of stack.metricsUrls) {
+    const text = await (await fetch(`${url}/metrics`)).text();
     for (const [, n] of text.matchAll(/^patchbay_entity_cache_invalidations_total\{[^}]*\} (\d+)/gm)) total += Number(n);
   }
   return total;
@@ -116,7 +192,7 @@ async function change(userId: string) {
     body: Buffer.from('bench'),
     contentType: 'text/plain',
   });
-  const tracked = await fetch(`${stack.gateways.web!.url}/graphql`, {
+  const tracked = await fetch(`${stack.gateways.web}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization },
     body: JSON.stringify({
@@ -211,7 +287,8 @@ async function measure() {
 
 await runCommand('bench:cache', async () => {
   authorization = `Bearer ${await mintToken(AuthConfig.parse({}), 'usr_bench', ['admin'], 86_400)}`;
-  stack = await startStack({ freePorts: true, env: { LOG_LEVEL: 'silent' } });
+  stack = values.compiled ? await compiled() : await inProcess();
+  console.log(values.compiled ? 'each subgraph and gateway a compiled process of its own' : 'the whole stack in this process (tsx)');
   try {
     await measure();
   } finally {

@@ -69,6 +69,8 @@ export const ${name}: ClientConfig = {
 `,
     [`clients/${name}/${Name}Viewer.graphql`]: `# Who is calling: the ${name} client's first operation.
 # budget: accounts.api=1
+# Asked again at once: the signed-in user comes from the accounts cache.
+# warm budget: none
 query ${Name}Viewer {
   me {
     id

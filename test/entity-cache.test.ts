@@ -12,29 +12,19 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createLogger } from '../kit/process/logger.js';
 import { createEntityCache, stalenessOf, type EntityCache } from '../kit/state/entity-cache.js';
 import { UpstreamError, UpstreamErrorCode } from '../kit/errors.js';
-import { connectRedis, type RedisConnection } from '../kit/state/redis.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { HAS_REDIS, as, graphql, startRedis, until, type TestRedis } from './helpers.js';
+import { HAS_REDIS, as, graphql, until, useRedisConnections } from './helpers.js';
 import { print } from 'graphql';
 import { DashboardDocument } from '../clients/web/__generated__/operations.js';
 
 const logger = createLogger('test', 'silent');
-let redis: TestRedis | undefined;
-const connections: RedisConnection[] = [];
-beforeAll(async () => {
-  if (HAS_REDIS) redis = await startRedis();
-});
-afterAll(async () => {
-  await Promise.all(connections.map((connection) => connection.close()));
-  redis?.process.kill();
-});
+const redis = useRedisConnections();
 
 let names = 0;
 function replicas(shared: boolean): [EntityCache<string>, EntityCache<string>] {
   const name = `test-${++names}`;
   const make = () => {
-    const connection = shared ? connectRedis(redis!.url, { commandTimeoutMs: 1000, logger }) : undefined;
-    if (connection) connections.push(connection);
+    const connection = shared ? redis.connect() : undefined;
     return createEntityCache<string>({ name, ttlMs: 60_000, maxBytes: 2 ** 20, logger, ...(connection ? { redis: connection } : {}) });
   };
   return [make(), make()];

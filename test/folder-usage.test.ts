@@ -5,24 +5,15 @@
  * it listed again; a listing overtaken by a change is answered, not kept; a gap in the stream
  * forgets every folder.
  */
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { createLogger } from '../kit/process/logger.js';
-import { connectRedis, type RedisConnection } from '../kit/state/redis.js';
 import type { EventOf } from '../kit/state/event-stream.js';
 import type { StorageEvents } from '../subgraphs/storage/events.js';
 import { createFolderUsage, type FolderUsage } from '../subgraphs/storage/usage.js';
-import { HAS_REDIS, startRedis, type TestRedis } from './helpers.js';
+import { HAS_REDIS, useRedisConnections } from './helpers.js';
 
 const logger = createLogger('test', 'silent');
-let redis: TestRedis | undefined;
-const connections: RedisConnection[] = [];
-beforeAll(async () => {
-  if (HAS_REDIS) redis = await startRedis();
-});
-afterAll(async () => {
-  await Promise.all(connections.map((connection) => connection.close()));
-  redis?.process.kill();
-});
+const redis = useRedisConnections();
 
 let ids = 0;
 const created = (userId: string, key: string, size: number): EventOf<StorageEvents> => ({
@@ -102,11 +93,7 @@ describe('folder usage in one process', () => {
 
 (HAS_REDIS ? describe : describe.skip)('folder usage shared by replicas in Redis', () => {
   cases(() => {
-    const make = () => {
-      const connection = connectRedis(redis!.url, { commandTimeoutMs: 1000, logger });
-      connections.push(connection);
-      return createFolderUsage({ redis: connection, logger });
-    };
+    const make = () => createFolderUsage({ redis: redis.connect(), logger });
     return [make(), make()];
   });
 });

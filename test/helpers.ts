@@ -14,6 +14,7 @@ import { LOCAL } from '../kit/process/local-defaults.js';
 import { createLogger } from '../kit/process/logger.js';
 import { createRegistry } from '../kit/process/metrics.js';
 import { createSubgraphResources } from '../kit/source/resources.js';
+import { connectRedis, type RedisConnection } from '../kit/state/redis.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import { PROVIDERS, providerEntry, sandboxPortVariable } from '../subgraphs/registry.js';
 import { COMMITTED_SECRETS } from '../kit/process/committed-secrets.js';
@@ -183,6 +184,30 @@ export async function startRedis(options: { port?: number; dir?: string } = {}):
     child.on('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
   });
   return { url: `redis://127.0.0.1:${port}`, port, process: child };
+}
+
+/**
+ * A Redis for the tests of a file, when redis-server is installed: `connect()` opens a connection
+ * to it (one per "replica"), closed with the server after the file's tests.
+ */
+export function useRedisConnections(): { connect(): RedisConnection } {
+  let redis: TestRedis | undefined;
+  const connections: RedisConnection[] = [];
+  beforeAll(async () => {
+    if (HAS_REDIS) redis = await startRedis();
+  });
+  afterAll(async () => {
+    await Promise.all(connections.map((connection) => connection.close()));
+    redis?.process.kill();
+  });
+  return {
+    connect() {
+      if (!redis) throw new Error('no redis-server: guard the test with HAS_REDIS');
+      const connection = connectRedis(redis.url, { commandTimeoutMs: 1000, logger: createLogger('test', 'silent') });
+      connections.push(connection);
+      return connection;
+    },
+  };
 }
 
 /** A resources for sources built in tests (silent logger, its own metrics), with its registry. */

@@ -191,6 +191,8 @@ export const sandboxProvider = defineSandboxProvider({
 `,
     [`clients/${client}/${Name}Items.graphql`]: `# A user's ${name} items, with their name: accounts, then one ${name} call.
 # budget: accounts.api=1 ${name}.api=1
+# Asked again at once: the user comes from the accounts cache; the items are asked again (no entity cache yet).
+# warm budget: ${name}.api=1
 # variables: {"userId": "$busyUser"}
 query ${Name}Items($userId: ID!) {
   user(id: $userId) {
