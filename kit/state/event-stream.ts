@@ -131,7 +131,14 @@ type StreamEntries = Array<[string, string[]]>;
 function redisLog(redis: RedisConnection, key: string, retention: EventRetention, blockMs: number): EventLog {
   // Blocking reads hold their connection: their own, whose timeout outlasts the block.
   let reader: Redis | undefined;
-  const readerClient = () => (reader ??= redis.client.duplicate({ commandTimeout: blockMs + 5_000, maxRetriesPerRequest: 1 }));
+  const readerClient = () => {
+    if (!reader) {
+      reader = redis.client.duplicate({ commandTimeout: blockMs + 5_000, maxRetriesPerRequest: 1 });
+      // Its failures reach the reads waiting on it; the process's connection logs the outage (once, rate-limited).
+      reader.on('error', () => undefined);
+    }
+    return reader;
+  };
   // Fields: type, data[, trace].
   const decode = (entries: StreamEntries): StoredEvent[] =>
     entries.map(([id, fields]) => ({

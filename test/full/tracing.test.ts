@@ -12,6 +12,7 @@ import { FREE_SANDBOX_PORTS, as, openEventStream, streamFollowers, until } from 
 import { startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 import { bareEnv, startProgram, startProgramsTogether, tsxProgram, type RunningProgram } from '../../scripts/programs.js';
 import { envName } from '../../kit/process/env-name.js';
+import { SCOPES } from '../../kit/caller/scopes.js';
 
 let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 let sandbox: Sandbox;
@@ -103,7 +104,7 @@ describe('one client request is one trace, across processes', () => {
 
     for (const [subgraph, loader, sourceCall] of [
       ['accounts', 'accounts.user', 'accounts.api getUsers'],
-      ['storage', 'storage.listing', 'storage.s3 listObjects'],
+      ['storage', 'storage.folder', 'storage.s3 listObjects'],
     ] as const) {
       const call = childOf(execute, (s) => s.name === `subgraph ${subgraph}` && s.kind === 3, `gateway call to ${subgraph}`);
       const operation = childOf(call, (s) => s.service === `subgraph-${subgraph}` && s.kind === 2, `${subgraph} operation`);
@@ -145,12 +146,13 @@ describe('one client request is one trace, across processes', () => {
         headers: {
           'content-type': 'application/json',
           traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
-          ...(await as('usr_00002')),
+          ...(await as('usr_00002', SCOPES.readAnalytics)),
         },
-        body: JSON.stringify({ query: '{ me { recentEvents(last: 2) { name } } }' }),
+        // Event counts are kept by the source (HTTP cache, 60 s); what a screen reads per user is in the entity caches.
+        body: JSON.stringify({ query: '{ eventCounts(event: "Search", from: "2026-11-01", to: "2026-11-30") { total } }' }),
       });
-      const spans = await spansOf(traceId, (found) => found.some((s) => s.name === 'analytics.mixpanel streamQuery'));
-      return spans.find((s) => s.name === 'analytics.mixpanel streamQuery')!;
+      const spans = await spansOf(traceId, (found) => found.some((s) => s.name === 'analytics.mixpanel segmentation'));
+      return spans.find((s) => s.name === 'analytics.mixpanel segmentation')!;
     };
     expect((await ask()).attributes['patchbay.cache']).toBe('miss');
     const second = await ask();
