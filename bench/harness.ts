@@ -3,9 +3,10 @@
  * with, the build, the shop graph's subgraphs in a process of their own, load from wrk
  * (Debian's `wrk`) and CPU time from /proc.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { bareEnv, groupMembers, runToEnd, startProgram, tsxProgram, type RunningProgram } from '../scripts/programs.js';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { REPO, bareEnv, groupMembers, runToEnd, startProgram, type RunningProgram } from '../scripts/programs.js';
 
 /** The web gateway's environment in production mode, with secrets of the benchmark's own. */
 export const PRODUCTION = {
@@ -18,15 +19,32 @@ export const PRODUCTION = {
 };
 
 /**
- * Compiles the programs (the gateway runs from dist/), checks wrk is there, and starts the
- * shop graph's subgraphs, which write their supergraph to `supergraph`.
+ * Compiles the programs (the gateway runs from dist/) and the benchmark's own (bench/gateways/,
+ * beside them in dist/, so that every gateway measured runs compiled), checks wrk is there, and
+ * starts the shop graph's subgraphs, which write their supergraph to `supergraph`.
  */
 export async function prepare(supergraph: string): Promise<RunningProgram> {
   const build = await runToEnd(['npm', 'run', '-s', 'build'], process.env, { timeoutMs: 180_000 });
   if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr || build.stdout}`);
+  const benchPrograms = join(dirname(supergraph), 'tsconfig.bench.json');
+  writeFileSync(
+    benchPrograms,
+    JSON.stringify({
+      extends: join(REPO, 'tsconfig.build.json'),
+      compilerOptions: { outDir: join(REPO, 'dist'), rootDir: REPO, typeRoots: [join(REPO, 'node_modules/@types')] },
+      include: [],
+      files: readdirSync(join(REPO, 'bench/gateways')).map((file) => join(REPO, 'bench/gateways', file)),
+    }),
+  );
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  const compiled = await runToEnd([process.execPath, tsc, '-p', benchPrograms], process.env, { timeoutMs: 180_000 });
+  if (compiled.status !== 0) throw new Error(`the benchmark's programs did not compile: ${compiled.stdout || compiled.stderr}`);
   if ((await runToEnd(['which', 'wrk'], process.env)).status !== 0) throw new Error('wrk is not installed (Debian: apt-get install wrk)');
-  return startProgram(tsxProgram('bench/gateways/shop.ts'), bareEnv({ SUPERGRAPH_OUT: supergraph }));
+  return startProgram(['node', benchProgram('shop')], bareEnv({ SUPERGRAPH_OUT: supergraph }));
 }
+
+/** A compiled program of bench/gateways/ (after `prepare`). */
+export const benchProgram = (name: string) => join(REPO, 'dist/bench/gateways', `${name}.js`);
 
 /** CPU seconds (user + system) of every process of a program, from /proc. */
 export function cpuSeconds(program: RunningProgram): number {

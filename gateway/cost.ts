@@ -35,6 +35,8 @@ export interface CostOptions {
   unsizedList: number;
   /** Cost of the operation type itself: mutations do work even when they select little. */
   mutation: number;
+  /** Told when a list's size comes from a variable: the estimate holds for these variables only. */
+  onVariableSize?: () => void;
 }
 
 interface ListSize {
@@ -85,6 +87,11 @@ function listSizeOf(field: GraphQLField<unknown, unknown>): ListSize | undefined
   };
 }
 
+const hasVariable = (node: ValueNode): boolean =>
+  node.kind === Kind.VARIABLE ||
+  (node.kind === Kind.LIST && node.values.some(hasVariable)) ||
+  (node.kind === Kind.OBJECT && node.fields.some((field) => hasVariable(field.value)));
+
 const isList = (type: GraphQLType): boolean => isListType(isNonNullType(type) ? type.ofType : type);
 
 export function estimateCost(
@@ -103,6 +110,7 @@ export function estimateCost(
       for (const name of declared.slicingArguments) {
         const definition = field.args.find((a) => a.name === name);
         const argument = node.arguments?.find((a) => a.name.value === name);
+        if (argument && hasVariable(argument.value)) options.onVariableSize?.();
         const value = argument && definition ? valueFromAST(argument.value, definition.type, variables) : definition?.defaultValue;
         if (typeof value === 'number' && Number.isFinite(value)) size = Math.max(size ?? 0, Math.max(0, value));
       }

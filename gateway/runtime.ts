@@ -1,4 +1,4 @@
-import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { createGatewayRuntime, type GatewayPlugin, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
 import { createCallerSigner } from '../kit/caller/token.js';
 import { useEventIds } from './plugins/event-ids.js';
 import { useStaleMarks } from './plugins/staleness.js';
@@ -34,6 +34,35 @@ import type { SupergraphSource } from './supergraph.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
+/**
+ * The gateway's policies, by name: each is one or more plugins (or, for `caller-tokens`, the
+ * headers every subgraph call carries). bench/gateways.ts switches them off one at a time to
+ * price each; no setting does.
+ */
+export const POLICIES = [
+  'metrics',
+  'cors',
+  'authentication',
+  'subscriptions',
+  'event-ids',
+  'json-bodies',
+  'request-limits',
+  'persisted-queries',
+  'parser-limits',
+  'shape-limits',
+  'no-suggestions',
+  'request-errors',
+  'demand-control',
+  'incremental',
+  'request-context',
+  'stale-marks',
+  'cache-control',
+  'caller-tokens',
+  'request-signatures',
+  'tracing',
+] as const;
+export type Policy = (typeof POLICIES)[number];
+
 /** The subgraphs a supergraph routes to, by the name its @join__graph gives each. */
 export function subgraphNames(supergraphSdl: string): string[] {
   return [...supergraphSdl.matchAll(/@join__graph\(\s*name:\s*"([^"]+)"/g)].map((match) => match[1]!);
@@ -59,6 +88,8 @@ export function createGateway(
     persistedQueries?: PersistedQueryStore;
     /** Checks client tokens (shared with the WebSocket endpoint); made from the settings when absent. */
     verify?: Verifier;
+    /** Policies left out: for the benchmark's price of each (bench/gateways/patchbay.ts), never a deployment's. */
+    without?: ReadonlySet<Policy>;
   },
 ): GatewayRuntime<ClientAuthContext> {
   const { client, limits } = settings;
@@ -81,6 +112,41 @@ export function createGateway(
     }
   };
   routeSubgraphs(supergraph.current());
+
+  const without = options.without ?? new Set<Policy>();
+  const policies: Array<[Policy, () => GatewayPlugin<ClientAuthContext>[]]> = [
+    ['metrics', () => [metrics.plugin]],
+    ['cors', () => (settings.corsOrigins.length ? [useVaryOnOrigin()] : [])],
+    ['authentication', () => [useClientAuth(verify, GRAPHQL_PATH, metrics.authFailed)]],
+    ['subscriptions', () => [options.subscriptions.plugin]],
+    ['event-ids', () => [useEventIds()]],
+    ['json-bodies', () => [useJsonBodies({ logger, limits })]],
+    ['request-limits', () => [useRequestLimits(limits)]],
+    [
+      'persisted-queries',
+      () =>
+        safelist
+          ? useSafelist(safelist)
+          : [
+              useAutomaticPersistedQueries(
+                options.persistedQueries ?? memoryPersistedQueryStore(settings.persistedQueries),
+                metrics.persistedQueryRegistered,
+              ),
+            ],
+    ],
+    ['parser-limits', () => [useParserLimits(limits)]],
+    ['shape-limits', () => [useShapeLimits(limits)]],
+    ['no-suggestions', () => (settings.fieldSuggestions ? [] : [useNoSuggestions()])],
+    ['request-errors', () => [useRequestErrors()]],
+    ['demand-control', () => [useDemandControl(limits)]],
+    ['incremental', () => (client.defer ? [useIncrementalOnlyWhenAccepted()] : [])],
+    ['request-context', () => [useRequestContext(settings.subgraphTimeoutMs)]],
+    ['stale-marks', () => [useStaleMarks()]],
+    ['cache-control', () => [useCacheControl(() => supergraph.document())]],
+    ['caller-tokens', () => []], // the headers of propagateHeaders below
+    ['request-signatures', () => [useSignedSubgraphRequests(settings.process.INTERNAL_TOKEN_SECRET)]],
+    ['tracing', () => [useTracing(client.name, GRAPHQL_PATH)]],
+  ];
 
   return createGatewayRuntime<ClientAuthContext>({
     supergraph: () => {
@@ -108,37 +174,12 @@ export function createGateway(
       : false,
     renderGraphiQL: settings.ide ? renderIde : undefined,
     ...(settings.introspection ? {} : { disableIntrospection: { disableIf: () => true } }),
-    cors: corsFor(settings.corsOrigins),
+    cors: without.has('cors') ? false : corsFor(settings.corsOrigins),
     csrfPrevention: { requestHeaders: ['x-apollo-operation-name', 'apollo-require-preflight'] },
     deferStream: client.defer,
-    propagateHeaders: subgraphHeaders({ client: client.name, forwardHeaders: settings.forwardHeaders, signCaller }),
-    plugins: () => [
-      metrics.plugin,
-      ...(settings.corsOrigins.length ? [useVaryOnOrigin()] : []),
-      useClientAuth(verify, GRAPHQL_PATH, metrics.authFailed),
-      options.subscriptions.plugin,
-      useEventIds(),
-      useJsonBodies({ logger, limits }),
-      useRequestLimits(limits),
-      ...(safelist
-        ? useSafelist(safelist)
-        : [
-            useAutomaticPersistedQueries(
-              options.persistedQueries ?? memoryPersistedQueryStore(settings.persistedQueries),
-              metrics.persistedQueryRegistered,
-            ),
-          ]),
-      useParserLimits(limits),
-      useShapeLimits(limits),
-      ...(settings.fieldSuggestions ? [] : [useNoSuggestions()]),
-      useRequestErrors(),
-      useDemandControl(limits),
-      ...(client.defer ? [useIncrementalOnlyWhenAccepted()] : []),
-      useRequestContext(settings.subgraphTimeoutMs),
-      useStaleMarks(),
-      useCacheControl(() => supergraph.document()),
-      useSignedSubgraphRequests(settings.process.INTERNAL_TOKEN_SECRET),
-      useTracing(client.name, GRAPHQL_PATH),
-    ],
+    ...(without.has('caller-tokens')
+      ? {}
+      : { propagateHeaders: subgraphHeaders({ client: client.name, forwardHeaders: settings.forwardHeaders, signCaller }) }),
+    plugins: () => policies.flatMap(([name, plugins]) => (without.has(name) ? [] : plugins())),
   });
 }

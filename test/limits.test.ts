@@ -128,6 +128,16 @@ describe('query limits of the web client', () => {
     );
     const cheap = await graphql(gateway, query, { n: 5 });
     expect(cheap.body.errors).toBeUndefined();
+    // The gateway keeps an estimate per document only when no variable sizes a list: after a cheap run, the same document is dear again.
+    expect(await refusedWith(gateway, query, { n: 70 }, 'COST_ESTIMATED_TOO_EXPENSIVE')).toBe(
+      `Cost limit of ${web.limits.cost} exceeded, estimated ${cost(70)}.`,
+    );
+    const literal = '{ users(first: 70) { nodes { files(first: 70) { nodes { key } } } } }';
+    for (let run = 0; run < 2; run++) {
+      expect(await refusedWith(gateway, literal, {}, 'COST_ESTIMATED_TOO_EXPENSIVE')).toBe(
+        `Cost limit of ${web.limits.cost} exceeded, estimated ${cost(70)}.`,
+      );
+    }
   });
 
   test('measure mode: the estimate is reported in extensions, nothing is refused', async () => {

@@ -1,5 +1,6 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import type { DocumentNode } from 'graphql';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
+import { operationMemo } from '../operation-memo.js';
 import { cacheControlHeader, cacheHints, cachePolicy, type CacheHints, type CachePolicy } from '../cache-control.js';
 
 const NOT_CACHEABLE: CachePolicy = { maxAge: 0, scope: 'PRIVATE' };
@@ -18,12 +19,19 @@ export function useCacheControl(supergraph: () => DocumentNode): GatewayPlugin {
     if (!known) hintsBySupergraph.set(document, (known = cacheHints(document)));
     return known;
   };
+  // Worked out once per document (the engine keeps parsed documents) and schema.
+  const known = operationMemo<CachePolicy>();
+  const policyOf = (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined) => {
+    let policy = known.get(schema, document, operationName);
+    if (!policy) known.set(schema, document, operationName, (policy = cachePolicy(schema, document, operationName, hints())));
+    return policy;
+  };
   const policies = new WeakMap<Request, CachePolicy>();
   return {
     onExecute({ args }) {
       const request = (args.contextValue as { request?: Request }).request;
       if (!request) return;
-      policies.set(request, cachePolicy(args.schema, args.document, args.operationName, hints()));
+      policies.set(request, policyOf(args.schema, args.document, args.operationName));
       return {
         onExecuteDone({ result }) {
           // An incremental answer's later parts are not seen here: never kept. Nor is a stale one.

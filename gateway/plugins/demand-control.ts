@@ -1,5 +1,6 @@
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
-import { Kind, getOperationAST, type FragmentDefinitionNode } from 'graphql';
+import { Kind, getOperationAST, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema } from 'graphql';
+import { operationMemo } from '../operation-memo.js';
 import type { QueryLimits } from '../clients/types.js';
 import { estimateCost } from '../cost.js';
 import { requestError } from '../errors.js';
@@ -11,17 +12,29 @@ import { requestError } from '../errors.js';
  */
 export function useDemandControl(limits: QueryLimits): GatewayPlugin {
   const estimates = new WeakMap<object, number>();
+  // An operation's estimate, kept per document and schema unless a list's size comes from a variable.
+  const fixed = operationMemo<number | 'by variables'>();
+  const estimate = (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: object) => {
+    const known = fixed.get(schema, document, operationName);
+    if (typeof known === 'number') return known;
+    const operation = getOperationAST(document, operationName);
+    if (!operation) return undefined;
+    const fragments: Record<string, FragmentDefinitionNode> = {};
+    for (const definition of document.definitions)
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+    let byVariables = false;
+    const estimated = estimateCost(schema, operation, fragments, variables as Record<string, unknown>, {
+      unsizedList: limits.listSize,
+      mutation: 10,
+      onVariableSize: () => (byVariables = true),
+    });
+    fixed.set(schema, document, operationName, byVariables ? 'by variables' : estimated);
+    return estimated;
+  };
   return {
     onExecute({ args }) {
-      const operation = getOperationAST(args.document, args.operationName);
-      if (!operation) return;
-      const fragments: Record<string, FragmentDefinitionNode> = {};
-      for (const definition of args.document.definitions)
-        if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
-      const estimated = estimateCost(args.schema, operation, fragments, args.variableValues ?? {}, {
-        unsizedList: limits.listSize,
-        mutation: 10,
-      });
+      const estimated = estimate(args.schema, args.document, args.operationName, args.variableValues ?? {});
+      if (estimated === undefined) return;
       if (limits.costMode === 'measure') {
         estimates.set(args.contextValue, estimated);
         return;

@@ -4,8 +4,28 @@ import { nameOf } from '../../kit/process/caught.js';
 import type { RequestLimits } from './request-limits.js';
 import { requestError } from '../errors.js';
 
-const isPostJson = (request: Request) =>
-  request.method === 'POST' && /^application\/(?:graphql\+)?json\s*(?:;|$)/i.test(request.headers.get('content-type') ?? '');
+const JSON_CONTENT_TYPE = /^application\/(?:graphql\+)?json\s*(?:;|$)/i;
+/** Whether a request (a fetch Request, or the node one before it) POSTs a JSON body. */
+export const isPostJson = (method: string | undefined, contentType: string | null | undefined) =>
+  method === 'POST' && JSON_CONTENT_TYPE.test(contentType ?? '');
+
+/**
+ * A JSON body the server read before the engine saw the request (gateway/index.ts: with its
+ * size limit and timeout), handed over as `req.body`. The engine's server adapter takes an
+ * object there for a body already parsed, and builds its request without one: no stream is
+ * made to read it again, nor to count its bytes a second time; the parser below reads it.
+ */
+export class ReadAheadJson {
+  constructor(readonly text: string) {}
+  /** What the adapter's `request.text()` would serialize: the body itself. */
+  toJSON(): unknown {
+    return JSON.parse(this.text);
+  }
+}
+const readAheadOf = (serverContext: unknown) => {
+  const body = (serverContext as { req?: { body?: unknown } } | undefined)?.req?.body;
+  return body instanceof ReadAheadJson ? body : undefined;
+};
 
 /** Most of what a JSON text may hold before it is parsed: nesting, values, characters inside strings. */
 export interface JsonShape {
@@ -71,8 +91,7 @@ export function useJsonBodies(options: { logger: Logger; limits: RequestLimits }
     options.logger.info({ method: request.method, contentLength: request.headers.get('content-length') }, 'request JSON does not parse');
     return requestError(`${where} not valid JSON`, 'BAD_REQUEST');
   };
-  const parsePostJson = async (request: Request) => {
-    const text = await request.text();
+  const parseJson = (request: Request, text: string) => {
     const exceeded = jsonShapeExceeded(text, max);
     if (exceeded) throw requestError(refusals[exceeded], 'BAD_USER_INPUT');
     let body: unknown;
@@ -86,8 +105,13 @@ export function useJsonBodies(options: { logger: Logger; limits: RequestLimits }
     return body as Record<string, unknown>; // the engine reads what it needs of it (query, variables, ...) and checks each
   };
   return {
-    onRequestParse({ request, requestParser, setRequestParser }) {
-      if (isPostJson(request)) return setRequestParser(parsePostJson);
+    onRequestParse({ request, requestParser, setRequestParser, serverContext }) {
+      if (isPostJson(request.method, request.headers.get('content-type'))) {
+        const readAhead = readAheadOf(serverContext);
+        return setRequestParser(
+          readAhead ? () => parseJson(request, readAhead.text) : async () => parseJson(request, await request.text()),
+        );
+      }
       if (!requestParser) return;
       // A GET's (or a form's) variables or extensions: parsed by JSON.parse where the engine reads them.
       const refuse = (error: unknown): never => {

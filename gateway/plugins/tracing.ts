@@ -15,8 +15,9 @@ interface RequestSpans {
  * The gateway's spans of a request, with explicit parents (the engine's pipeline runs through
  * hooks, not inside one call): the request (continuing a client's `traceparent`), its
  * execution, planning, and one client span per subgraph call, whose context is what the
- * subgraph receives in `traceparent`. With no SDK running (tracing off) the spans are the
- * API's no-ops and the trace context from plugins/subgraph-headers.ts goes out instead.
+ * subgraph receives in `traceparent`. With no SDK running (tracing off) a request gets no
+ * spans, so every later hook finds none and costs a lookup, and the trace context from
+ * plugins/request-context.ts goes out instead.
  */
 export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
   const requests = new WeakMap<Request, RequestSpans>();
@@ -27,7 +28,7 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
   };
   return {
     onRequest({ request, url }) {
-      if (url.pathname !== graphqlPath || request.method === 'OPTIONS') return;
+      if (!isTracing() || url.pathname !== graphqlPath || request.method === 'OPTIONS') return;
       const parent = extractContext((name) => request.headers.get(name));
       const span = tracer.startSpan(
         `${request.method} ${graphqlPath}`,
@@ -78,7 +79,7 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
     },
     onFetch({ executionRequest, options }) {
       const span = executionRequest && subgraphCalls.get(executionRequest);
-      if (!span || !isTracing()) return;
+      if (!span) return;
       const headers = (options.headers ??= {});
       injectContext(span, headers);
     },

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 
 /** The header that carries a subgraph request's signature. */
 export const SIGNATURE_HEADER = 'x-patchbay-signature';
@@ -13,7 +13,8 @@ export function createRequestSignature(secret: string): {
   sign(callerToken: string, body: string | Buffer): string;
   matches(signature: string | undefined, callerToken: string, body: Buffer): boolean;
 } {
-  const key = createHmac('sha256', secret).update('patchbay subgraph request signature').digest();
+  // A key object: a Buffer would be imported again on every call.
+  const key = createSecretKey(createHmac('sha256', secret).update('patchbay subgraph request signature').digest());
   const digest = (callerToken: string, body: string | Buffer) =>
     createHmac('sha256', key).update(callerToken).update('\n').update(body).digest();
   return {
