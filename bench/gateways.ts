@@ -21,7 +21,9 @@
  * whose answer is about 87 KB. Rounds interleave the gateways so a machine that gets busier
  * does not favour one. Prints requests per second, p50, p99 and the gateway's own CPU time per
  * request (from /proc), the median over rounds, and patchbay against bare Hive Gateway with the
- * Rust planner (the goal: at least 0.95x its RPS and at most 1.05x its CPU per request).
+ * Rust planner (the goal: at least 0.95x its RPS and at most 1.05x its CPU per request), judged
+ * by the median of each round's ratio, with the lowest and highest of them. Each round starts
+ * every gateway afresh.
  *
  * Then, unless --policy-seconds is 0, the price of each policy: the compiled gateway again,
  * under each load with a CPU profile (`node --cpu-prof`), every sample counted for the policy
@@ -198,11 +200,17 @@ await runCommand('bench:gateways', async () => {
       apollo: [['node', benchProgram('bare-apollo')], bare, '/'],
     };
     const gateways = new Map<Gateway, { program: RunningProgram; url: string }>();
-    for (const name of names) {
-      const [command, env, path] = commands[name];
-      const program = await start(command, env);
-      gateways.set(name, { program, url: `${program.url}${path}` });
-    }
+    const startGateways = async () => {
+      for (const name of names) {
+        const [command, env, path] = commands[name];
+        const program = await start(command, env);
+        gateways.set(name, { program, url: `${program.url}${path}` });
+      }
+    };
+    const stopGateways = async () => {
+      for (const { program } of gateways.values()) await stop(program);
+    };
+    await startGateways();
     const authorization = `Bearer ${await mintToken(AuthConfig.parse(PRODUCTION), 'u1', [], 86_400)}`;
     const scripts = new Map(
       LOADS.map((load) => {
@@ -243,6 +251,13 @@ await runCommand('bench:gateways', async () => {
     const results = new Map<string, Run[]>();
     const record = (key: string, run: Run) => results.set(key, [...(results.get(key) ?? []), run]);
     for (let round = 0; round < rounds; round++) {
+      // Every round on fresh processes: two processes of the same program differ by up to 10%
+      // for their whole life (what their JIT made of it, where their heap lies), which one
+      // process per gateway would make part of the comparison.
+      if (round > 0) {
+        await stopGateways();
+        await startGateways();
+      }
       for (const load of LOADS) {
         const order = names.map((_, i) => names[(i + round) % names.length]!);
         for (const name of order) {
@@ -274,14 +289,25 @@ await runCommand('bench:gateways', async () => {
       console.log(
         `\npatchbay against bare Hive Gateway with the Rust planner (goal: RPS >= ${GOAL.rps}x, CPU per request <= ${GOAL.cpu}x):`,
       );
+      // Each round's ratio of two runs made minutes apart at most, then their median: a machine
+      // that is slower for a while weighs on both sides of a ratio instead of on one median.
+      const perRound = (load: Load, of: (run: Run) => number) => {
+        const theirs = results.get(`hive-rust|${load.name}`)!;
+        return results.get(`patchbay|${load.name}`)!.map((run, round) => of(run) / of(theirs[round]!));
+      };
+      const spread = (ratios: number[]) => `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`;
       for (const load of LOADS) {
-        const rps = cell('patchbay', load).rps / cell('hive-rust', load).rps;
-        const cpu = cell('patchbay', load).cpuMs / cell('hive-rust', load).cpuMs;
+        const rpsRatios = perRound(load, (run) => run.rps);
+        const cpuRatios = perRound(load, (run) => run.cpuMs);
+        const [rps, cpu] = [median(rpsRatios), median(cpuRatios)];
         const met = rps >= GOAL.rps && cpu <= GOAL.cpu;
-        console.log(`  ${load.name.padEnd(16)} RPS ${rps.toFixed(2)}x, CPU ${cpu.toFixed(2)}x: ${met ? 'met' : 'NOT met'}`);
+        console.log(
+          `  ${load.name.padEnd(16)} RPS ${rps.toFixed(2)}x (rounds ${spread(rpsRatios)}), ` +
+            `CPU ${cpu.toFixed(2)}x (rounds ${spread(cpuRatios)}): ${met ? 'met' : 'NOT met'}`,
+        );
       }
     }
-    for (const { program } of gateways.values()) await stop(program);
+    await stopGateways();
     if (!policySeconds) return;
 
     // The price of each policy, from a CPU profile of the compiled gateway under each load: a

@@ -5,6 +5,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { OPERATION_HEADER, OperationLabels, metricsIn } from '../kit/process/metrics.js';
 import { transportFailureOf } from './errors.js';
 import { appVersionOf } from './releases.js';
+import type { SubgraphCallStep } from './plugins/subgraph-calls.js';
 
 /** The limit a refusal names, from its message (ours and graphql-armor's). */
 const LIMITS: Array<[RegExp, string]> = [
@@ -147,10 +148,6 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
       const record = records.get(args.contextValue.request);
       if (record) record.operation = operations.of(getOperationAST(args.document, args.operationName)?.name?.value);
     },
-    onFetch({ context, options }) {
-      const record = context && 'request' in context ? records.get(context.request) : undefined;
-      if (record) (options.headers ??= {})[OPERATION_HEADER] = record.operation;
-    },
     onSubgraphExecute({ subgraphName }) {
       const startedAt = performance.now();
       return ({ result }) => {
@@ -192,8 +189,15 @@ export function createGatewayMetrics(registry: Registry, client: string, persist
     },
   };
 
+  /** Each subgraph call names its operation, for the subgraph's metrics. */
+  const subgraphCall: SubgraphCallStep = ({ request, headers }) => {
+    const record = request && records.get(request);
+    if (record) headers[OPERATION_HEADER] = record.operation;
+  };
+
   return {
     plugin,
+    subgraphCall,
     /** A request refused before the engine saw it (a body over the limit). */
     refused(limit: string) {
       refusals.inc({ client, limit });

@@ -23,11 +23,13 @@ import { useSafelist, type Safelist } from './plugins/safelist.js';
 import type { SubscriptionPolicy } from './plugins/subscription-policy.js';
 import { useRequestLimits } from './plugins/request-limits.js';
 import { useRequestContext } from './plugins/request-context.js';
-import { useSignedSubgraphRequests } from './plugins/signed-subgraph-requests.js';
+import { signSubgraphCalls } from './plugins/signed-subgraph-requests.js';
+import { useSubgraphCalls, type SubgraphCallStep } from './plugins/subgraph-calls.js';
 import { subgraphHeaders } from './plugins/subgraph-headers.js';
 import { useRequestErrors } from './plugins/request-errors.js';
 import { useNoSuggestions } from './plugins/suggestions.js';
 import { useTracing } from './plugins/tracing.js';
+import { exportsTraces } from '../kit/process/tracing.js';
 import { subgraphUrlVariable, type GatewaySettings } from './settings.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SupergraphSource } from './supergraph.js';
@@ -35,9 +37,10 @@ import type { SupergraphSource } from './supergraph.js';
 export const GRAPHQL_PATH = '/graphql';
 
 /**
- * The gateway's policies, by name: each is one or more plugins (or, for `caller-tokens`, the
- * headers every subgraph call carries). bench/gateways.ts switches them off one at a time to
- * price each; no setting does.
+ * The gateway's policies, by name: each is one or more plugins and what it adds to every
+ * subgraph call (plugins/subgraph-calls.ts), or, for `caller-tokens`, the headers each call
+ * carries. bench/gateways.ts prices each from a profile; bench/gateways/patchbay.ts can leave
+ * some out to look closer; no setting does.
  */
 export const POLICIES = [
   'metrics',
@@ -114,8 +117,11 @@ export function createGateway(
   routeSubgraphs(supergraph.current());
 
   const without = options.without ?? new Set<Policy>();
-  const policies: Array<[Policy, () => GatewayPlugin<ClientAuthContext>[]]> = [
-    ['metrics', () => [metrics.plugin]],
+  // Each policy's plugins, and what it adds to every subgraph call (a function): those run in one hook.
+  type Part = GatewayPlugin<ClientAuthContext> | SubgraphCallStep;
+  const withCalls = ({ plugin, subgraphCall }: { plugin: GatewayPlugin; subgraphCall: SubgraphCallStep }): Part[] => [plugin, subgraphCall];
+  const policies: Array<[Policy, () => Part[]]> = [
+    ['metrics', () => withCalls(metrics)],
     ['cors', () => (settings.corsOrigins.length ? [useVaryOnOrigin()] : [])],
     ['authentication', () => [useClientAuth(verify, GRAPHQL_PATH, metrics.authFailed)]],
     ['subscriptions', () => [options.subscriptions.plugin]],
@@ -140,12 +146,13 @@ export function createGateway(
     ['request-errors', () => [useRequestErrors()]],
     ['demand-control', () => [useDemandControl(limits)]],
     ['incremental', () => (client.defer ? [useIncrementalOnlyWhenAccepted()] : [])],
-    ['request-context', () => [useRequestContext(settings.subgraphTimeoutMs)]],
+    ['request-context', () => withCalls(useRequestContext(settings.subgraphTimeoutMs))],
     ['stale-marks', () => [useStaleMarks()]],
     ['cache-control', () => [useCacheControl(() => supergraph.document())]],
     ['caller-tokens', () => []], // the headers of propagateHeaders below
-    ['request-signatures', () => [useSignedSubgraphRequests(settings.process.INTERNAL_TOKEN_SECRET)]],
-    ['tracing', () => [useTracing(client.name, GRAPHQL_PATH)]],
+    ['request-signatures', () => [signSubgraphCalls(settings.process.INTERNAL_TOKEN_SECRET)]],
+    // Without an exporter configured, no hook at all: tracing costs nothing when off.
+    ['tracing', () => (exportsTraces(settings.process) ? withCalls(useTracing(client.name, GRAPHQL_PATH)) : [])],
   ];
 
   return createGatewayRuntime<ClientAuthContext>({
@@ -180,6 +187,11 @@ export function createGateway(
     ...(without.has('caller-tokens')
       ? {}
       : { propagateHeaders: subgraphHeaders({ client: client.name, forwardHeaders: settings.forwardHeaders, signCaller }) }),
-    plugins: () => policies.flatMap(([name, plugins]) => (without.has(name) ? [] : plugins())),
+    plugins: () => {
+      const parts = policies.flatMap(([name, parts]) => (without.has(name) ? [] : parts()));
+      const steps = parts.filter((part): part is SubgraphCallStep => typeof part === 'function');
+      const plugins = parts.filter((part): part is GatewayPlugin<ClientAuthContext> => typeof part !== 'function');
+      return [...plugins, useSubgraphCalls(steps)];
+    },
   });
 }

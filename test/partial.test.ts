@@ -5,7 +5,7 @@ import { web } from '../gateway/clients/web.js';
 import { startGateway } from '../gateway/index.js';
 import { DashboardDocument, SendEmailDocument, UserListDocument } from '../clients/web/__generated__/operations.js';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { expectNoLeaks, graphql } from './helpers.js';
+import { as, expectNoLeaks, graphql, until } from './helpers.js';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -94,6 +94,43 @@ test('a subgraph that answers too late fails only its fields, with SUBGRAPH_TIME
         extensions: { code: 'SUBGRAPH_TIMEOUT', subgraph: 'storage', retryable: true },
       },
     ]);
+  } finally {
+    await gateway.close();
+    silent.closeAllConnections();
+    silent.close();
+  }
+});
+
+test('a client that goes away ends the subgraph calls it was waiting for, long before their deadline', async () => {
+  // Takes the call and never answers; says when the gateway gives up on it.
+  const calls: http.IncomingMessage[] = [];
+  const ended: http.IncomingMessage[] = [];
+  const silent = http.createServer((req) => {
+    calls.push(req);
+    req.socket.once('close', () => ended.push(req));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const gateway = await startGateway(web, {
+    ...stack.subgraphUrls,
+    STORAGE_SUBGRAPH_URL: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/graphql`,
+    WEB_SUBGRAPH_TIMEOUT_MS: '60000',
+    WEB_GATEWAY_PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
+  try {
+    const client = http.request(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await as('usr_00001')) },
+    });
+    client.on('error', () => {}); // destroyed below, on purpose
+    client.end(JSON.stringify({ query: '{ user(id: "usr_00001") { name storageUsedBytes } }' }));
+    await until(() => calls.length === 1, { what: 'the storage call' });
+    expect(ended).toHaveLength(0);
+    client.destroy();
+    await until(() => ended.length === 1, { what: 'the gateway to end the storage call its client no longer waits for' });
+    // A later request is served as usual: nothing of the first one stays behind.
+    const { body } = await graphql(`${gateway.url}/graphql`, '{ user(id: "usr_00001") { name } }');
+    expect(body.data).toEqual({ user: { name: stack.sandbox.seed.users[0]!.name } });
   } finally {
     await gateway.close();
     silent.closeAllConnections();

@@ -1,5 +1,7 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
+import type { SubgraphCall, SubgraphCallStep } from './subgraph-calls.js';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const REQUEST_ID = /^[\w.-]{1,128}$/;
@@ -24,11 +26,14 @@ interface RequestContext {
   /** Aborts the request's subgraph calls once they have taken the client's subgraph timeout (made at the first). */
   deadline?: AbortController;
   timer?: NodeJS.Timeout;
-  /** The engine's signals the deadline follows (a client that went away), until the request is answered. */
+  /** The client's connection the deadline follows (a client that went away), until the request is answered. */
+  connection?: [ServerResponse, () => void];
+  /** The engine's signals it follows besides (without a connection, or when the engine aborts for reasons of its own). */
   follows?: Array<[AbortSignal, () => void]>;
 }
 
 const deadlinePassed = () => new DOMException("The request's subgraph deadline passed", 'TimeoutError');
+const clientWentAway = () => new DOMException('The client went away', 'AbortError');
 
 /**
  * What each subgraph call of a request carries besides its merge key: the request id (the
@@ -36,13 +41,14 @@ const deadlinePassed = () => new DOMException("The request's subgraph deadline p
  * W3C trace context (the client's trace continued, or a new one, with a span id of each call's
  * own) and the request's deadline: its subgraph calls have `timeoutMs` from the first of them,
  * after which the calls still running fail their fields with SUBGRAPH_TIMEOUT (gateway/errors.ts)
- * and the rest of the response arrives. One hook that edits each call in place: this runs on
- * every subgraph call. (The engine's upstreamTimeout left an abort listener per call on a
+ * and the rest of the response arrives. A step that edits each call in place (plugins/subgraph-calls.ts):
+ * this runs on every subgraph call. (The engine's upstreamTimeout left an abort listener per call on a
  * signal that outlives the request, which made later calls slower and slower under load.) The
  * deadline is one controller and one timer per request, cleared with its answer, rather than
- * AbortSignal.timeout and AbortSignal.any, whose weak references cost the collector on every call.
+ * AbortSignal.timeout and AbortSignal.any, whose weak references cost the collector on every call;
+ * it learns that a client went away from the client's connection closing early.
  */
-export function useRequestContext(timeoutMs: number): GatewayPlugin {
+export function useRequestContext(timeoutMs: number): { plugin: GatewayPlugin; subgraphCall: SubgraphCallStep } {
   const contexts = new WeakMap<Request, RequestContext>();
   const contextOf = (request: Request): RequestContext => {
     let context = contexts.get(request);
@@ -59,13 +65,14 @@ export function useRequestContext(timeoutMs: number): GatewayPlugin {
     }
     return context;
   };
-  /** Ends what the deadline holds: its timer, and its listeners on the engine's signals, which may outlive the request. */
+  /** Ends what the deadline holds: its timer, and its listeners, on signals and connections that may outlive the request. */
   const release = (context: RequestContext) => {
     clearTimeout(context.timer);
+    if (context.connection) context.connection[0].removeListener('close', context.connection[1]);
     for (const [signal, listener] of context.follows ?? []) signal.removeEventListener('abort', listener);
-    context.follows = undefined;
+    context.connection = context.follows = undefined;
   };
-  const deadlineOf = (context: RequestContext, engineSignal: AbortSignal | undefined): AbortSignal => {
+  const deadlineOf = (context: RequestContext, call: SubgraphCall, engineSignal: AbortSignal | undefined): AbortSignal => {
     if (engineSignal?.aborted) return engineSignal;
     let deadline = context.deadline;
     if (!deadline) {
@@ -74,8 +81,21 @@ export function useRequestContext(timeoutMs: number): GatewayPlugin {
         controller.abort(deadlinePassed());
         release(context);
       }, timeoutMs).unref();
+      const { connection } = call;
+      if (connection) {
+        // Closed before the answer was all written: the client went away.
+        const closed = () => {
+          if (!connection.writableFinished) controller.abort(connection.errored ?? clientWentAway());
+          release(context);
+        };
+        connection.once('close', closed);
+        context.connection = [connection, closed];
+      }
     }
-    if (engineSignal && !context.follows?.some(([signal]) => signal === engineSignal)) {
+    // The request's own signal says no more than its connection does, and listening to it costs
+    // far more (the server adapter wraps it in a proxy); any other signal of the engine's is followed.
+    const saysNoMore = call.connection && engineSignal === call.request?.signal;
+    if (engineSignal && !saysNoMore && !context.follows?.some(([signal]) => signal === engineSignal)) {
       const controller = deadline;
       const follow = () => controller.abort(engineSignal.reason);
       engineSignal.addEventListener('abort', follow);
@@ -84,22 +104,24 @@ export function useRequestContext(timeoutMs: number): GatewayPlugin {
     return deadline.signal;
   };
   return {
-    onFetch({ context, options }) {
-      if (!context || !('request' in context)) return;
-      const request = contextOf(context.request);
-      const headers = (options.headers ??= {});
-      headers['x-request-id'] = request.requestId;
-      headers.traceparent = `00-${request.traceId}-${randomHex(8)}-${request.flags}`;
-      if (request.state) headers.tracestate = request.state;
+    subgraphCall(call) {
+      const { request, headers, options } = call;
+      if (!request) return;
+      const context = contextOf(request);
+      headers['x-request-id'] = context.requestId;
+      headers.traceparent = `00-${context.traceId}-${randomHex(8)}-${context.flags}`;
+      if (context.state) headers.tracestate = context.state;
       // A subscription's stream lives as long as its client's (and the subscription policy's limits), not a call's.
       if (String(headers.accept ?? '').includes('text/event-stream')) return;
-      options.signal = deadlineOf(request, options.signal ?? undefined);
+      options.signal = deadlineOf(context, call, options.signal ?? undefined);
     },
-    onResponse({ request, response }) {
-      const context = contextOf(request);
-      response.headers.set('x-request-id', context.requestId);
-      // An answer sent whole ends its calls; an incremental one (@defer) may still be making them.
-      if (context.deadline && !INCREMENTAL.test(response.headers.get('content-type') ?? '')) release(context);
+    plugin: {
+      onResponse({ request, response }) {
+        const context = contextOf(request);
+        response.headers.set('x-request-id', context.requestId);
+        // An answer sent whole ends its calls; an incremental one (@defer) may still be making them.
+        if (context.deadline && !INCREMENTAL.test(response.headers.get('content-type') ?? '')) release(context);
+      },
     },
   };
 }

@@ -2,6 +2,7 @@ import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import { getOperationAST } from 'graphql';
 import { SpanKind, SpanStatusCode, extractContext, injectContext, isTracing, trace, tracer } from '../../kit/process/tracing.js';
 import type { Context, Span } from '@opentelemetry/api';
+import type { SubgraphCallStep } from './subgraph-calls.js';
 
 interface RequestSpans {
   request: Span;
@@ -15,18 +16,19 @@ interface RequestSpans {
  * The gateway's spans of a request, with explicit parents (the engine's pipeline runs through
  * hooks, not inside one call): the request (continuing a client's `traceparent`), its
  * execution, planning, and one client span per subgraph call, whose context is what the
- * subgraph receives in `traceparent`. With no SDK running (tracing off) a request gets no
- * spans, so every later hook finds none and costs a lookup, and the trace context from
- * plugins/request-context.ts goes out instead.
+ * subgraph receives in `traceparent`. Installed only where an exporter is configured; while
+ * no SDK runs there (it failed to start, or has stopped) a request gets no spans, every later
+ * hook finds none and costs a lookup, and the trace context from plugins/request-context.ts
+ * goes out instead.
  */
-export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
+export function useTracing(client: string, graphqlPath: string): { plugin: GatewayPlugin; subgraphCall: SubgraphCallStep } {
   const requests = new WeakMap<Request, RequestSpans>();
   const subgraphCalls = new WeakMap<object, Span>();
   const endPlan = (spans: RequestSpans) => {
     spans.plan?.end();
     spans.plan = undefined;
   };
-  return {
+  const plugin: GatewayPlugin = {
     onRequest({ request, url }) {
       if (!isTracing() || url.pathname !== graphqlPath || request.method === 'OPTIONS') return;
       const parent = extractContext((name) => request.headers.get(name));
@@ -77,12 +79,6 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
         span.end();
       };
     },
-    onFetch({ executionRequest, options }) {
-      const span = executionRequest && subgraphCalls.get(executionRequest);
-      if (!span) return;
-      const headers = (options.headers ??= {});
-      injectContext(span, headers);
-    },
     onResponse({ request, response }) {
       const spans = requests.get(request);
       if (!spans) return;
@@ -93,4 +89,10 @@ export function useTracing(client: string, graphqlPath: string): GatewayPlugin {
       spans.request.end();
     },
   };
+  // The call's own span is what the subgraph continues.
+  const subgraphCall: SubgraphCallStep = ({ executionRequest, headers }) => {
+    const span = executionRequest && subgraphCalls.get(executionRequest);
+    if (span) injectContext(span, headers);
+  };
+  return { plugin, subgraphCall };
 }

@@ -15,10 +15,14 @@ export function createRequestSignature(secret: string): {
 } {
   // A key object: a Buffer would be imported again on every call.
   const key = createSecretKey(createHmac('sha256', secret).update('patchbay subgraph request signature').digest());
-  const digest = (callerToken: string, body: string | Buffer) =>
-    createHmac('sha256', key).update(callerToken).update('\n').update(body).digest();
+  // One update for a body still in text: the same bytes, hashed in one call into the native code.
+  const hmac = (callerToken: string, body: string | Buffer) =>
+    typeof body === 'string'
+      ? createHmac('sha256', key).update(`${callerToken}\n${body}`)
+      : createHmac('sha256', key).update(callerToken).update('\n').update(body);
+  const digest = (callerToken: string, body: string | Buffer) => hmac(callerToken, body).digest();
   return {
-    sign: (callerToken, body) => SIGNATURE_VERSION + digest(callerToken, body).toString('base64url'),
+    sign: (callerToken, body) => SIGNATURE_VERSION + hmac(callerToken, body).digest('base64url'),
     matches(signature, callerToken, body) {
       if (!signature?.startsWith(SIGNATURE_VERSION)) return false;
       const given = Buffer.from(signature.slice(SIGNATURE_VERSION.length), 'base64url');

@@ -24,14 +24,17 @@ let exporting = false;
 /** Whether spans are exported (an SDK runs in this process). */
 export const isTracing = () => exporting;
 
+/** Whether a process with these settings exports spans: an OTLP endpoint set, the SDK not disabled. */
+export const exportsTraces = (config: TracingConfig): boolean =>
+  Boolean(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT) && config.OTEL_SDK_DISABLED !== 'true';
+
 /**
- * Starts OpenTelemetry's Node SDK when an OTLP endpoint is set (and OTEL_SDK_DISABLED is not
- * true): the exporter, protocol, sampler and resource come from the standard variables. Returns
- * what flushes and stops it.
+ * Starts OpenTelemetry's Node SDK when the settings export spans (exportsTraces): the exporter,
+ * protocol, sampler and resource come from the standard variables. Returns what flushes and
+ * stops it.
  */
 export async function startTracing(serviceName: string, config: TracingConfig): Promise<() => Promise<void>> {
-  if (!(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? config.OTEL_EXPORTER_OTLP_ENDPOINT) || config.OTEL_SDK_DISABLED === 'true')
-    return async () => {};
+  if (!exportsTraces(config)) return async () => {};
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({ serviceName: config.OTEL_SERVICE_NAME ?? serviceName, instrumentations: [] });
   sdk.start();
