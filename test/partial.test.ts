@@ -71,17 +71,39 @@ test("in a fanned-out batch, a failing call fails only its own entity's field", 
   }
 });
 
-test('a subgraph that answers too late fails only its fields, with SUBGRAPH_TIMEOUT', async () => {
-  // Accepts the connection and the request, never answers.
-  const silent = http.createServer(() => {});
+/**
+ * A web gateway whose storage subgraph takes every call and never answers, with this subgraph
+ * timeout: `calls` are the calls it took, `ended` those the gateway gave up on (closed).
+ */
+async function gatewayWithSilentStorage(subgraphTimeoutMs: number) {
+  const calls: http.IncomingMessage[] = [];
+  const ended: http.IncomingMessage[] = [];
+  const silent = http.createServer((req) => {
+    calls.push(req);
+    req.socket.once('close', () => ended.push(req));
+  });
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const gateway = await startGateway(web, {
     ...stack.subgraphUrls,
     STORAGE_SUBGRAPH_URL: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/graphql`,
-    WEB_SUBGRAPH_TIMEOUT_MS: '300',
+    WEB_SUBGRAPH_TIMEOUT_MS: String(subgraphTimeoutMs),
     WEB_GATEWAY_PORT: '0',
     LOG_LEVEL: 'silent',
   });
+  return {
+    url: gateway.url,
+    calls,
+    ended,
+    async close() {
+      await gateway.close();
+      silent.closeAllConnections();
+      silent.close();
+    },
+  };
+}
+
+test('a subgraph that answers too late fails only its fields, with SUBGRAPH_TIMEOUT', async () => {
+  const gateway = await gatewayWithSilentStorage(300);
   try {
     const { status, body } = await graphql(`${gateway.url}/graphql`, '{ user(id: "usr_00001") { name storageUsedBytes } }');
     expect(status).toBe(200);
@@ -96,27 +118,11 @@ test('a subgraph that answers too late fails only its fields, with SUBGRAPH_TIME
     ]);
   } finally {
     await gateway.close();
-    silent.closeAllConnections();
-    silent.close();
   }
 });
 
 test('a client that goes away ends the subgraph calls it was waiting for, long before their deadline', async () => {
-  // Takes the call and never answers; says when the gateway gives up on it.
-  const calls: http.IncomingMessage[] = [];
-  const ended: http.IncomingMessage[] = [];
-  const silent = http.createServer((req) => {
-    calls.push(req);
-    req.socket.once('close', () => ended.push(req));
-  });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  const gateway = await startGateway(web, {
-    ...stack.subgraphUrls,
-    STORAGE_SUBGRAPH_URL: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/graphql`,
-    WEB_SUBGRAPH_TIMEOUT_MS: '60000',
-    WEB_GATEWAY_PORT: '0',
-    LOG_LEVEL: 'silent',
-  });
+  const gateway = await gatewayWithSilentStorage(60_000);
   try {
     const client = http.request(`${gateway.url}/graphql`, {
       method: 'POST',
@@ -124,17 +130,15 @@ test('a client that goes away ends the subgraph calls it was waiting for, long b
     });
     client.on('error', () => {}); // destroyed below, on purpose
     client.end(JSON.stringify({ query: '{ user(id: "usr_00001") { name storageUsedBytes } }' }));
-    await until(() => calls.length === 1, { what: 'the storage call' });
-    expect(ended).toHaveLength(0);
+    await until(() => gateway.calls.length === 1, { what: 'the storage call' });
+    expect(gateway.ended).toHaveLength(0);
     client.destroy();
-    await until(() => ended.length === 1, { what: 'the gateway to end the storage call its client no longer waits for' });
+    await until(() => gateway.ended.length === 1, { what: 'the gateway to end the storage call its client no longer waits for' });
     // A later request is served as usual: nothing of the first one stays behind.
     const { body } = await graphql(`${gateway.url}/graphql`, '{ user(id: "usr_00001") { name } }');
     expect(body.data).toEqual({ user: { name: stack.sandbox.seed.users[0]!.name } });
   } finally {
     await gateway.close();
-    silent.closeAllConnections();
-    silent.close();
   }
 });
 
