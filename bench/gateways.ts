@@ -12,24 +12,29 @@
  *     default JavaScript planner;
  *   - apollo: bare @apollo/gateway in Apollo Server's standalone server.
  *
- *   npm run bench:gateways -- [--seconds 8] [--rounds 2] [--connections 20] [--warmup 2]
+ *   npm run bench:gateways -- [--seconds 8] [--slice 1] [--rounds 3] [--connections 20] [--warmup 5]
  *                             [--gateways patchbay,hive-rust,...] [--policy-seconds 4]
  *
  * Each gateway runs compiled in its own process; wrk (Debian's `wrk`) drives it from another,
  * with three loads: a small query sent identically by every request, the same query with a
  * distinct variable per request (so that no two concurrent subgraph calls merge), and a query
- * whose answer is about 87 KB. Rounds interleave the gateways so a machine that gets busier
- * does not favour one. Prints requests per second, p50, p99 and the gateway's own CPU time per
- * request (from /proc), the median over rounds, and patchbay against bare Hive Gateway with the
- * Rust planner (the goal: at least 0.95x its RPS and at most 1.05x its CPU per request), judged
- * by the median of each round's ratio, with the lowest and highest of them. Each round starts
- * every gateway afresh.
+ * whose answer is about 74 KB. Each gateway gets `seconds` of every load in slices of `slice`
+ * seconds, the gateways taking turns slice by slice: this machine's speed changes from one
+ * second to the next (two 8 s runs of one gateway differ by up to 20% on a 2-core machine, two
+ * sums of alternating slices by 2-4%), and taking turns lets every gateway see the same machine.
+ * Each round starts every gateway afresh (two processes of one program differ for their whole
+ * life) and rotates who goes first. Prints requests per second, p50 and p99 (the median of the
+ * slices'), the gateway's own CPU time per request (from /proc), the median over rounds, and
+ * patchbay against bare Hive Gateway with the Rust planner (the goal: at least 0.95x its RPS and
+ * at most 1.05x its CPU per request), judged by the median of each round's ratio, with the
+ * lowest and highest of them.
  *
  * Then, unless --policy-seconds is 0, the price of each policy: the compiled gateway again,
  * under each load with a CPU profile (`node --cpu-prof`), every sample counted for the policy
- * whose code is innermost on its stack. (Runs with each policy left out in turn measured the
- * same thing less well: on a 2-core machine two runs of one gateway differ by more than most
- * policies cost; bench/gateways/patchbay.ts starts the gateway without some, to look closer.)
+ * whose code is innermost on its stack. The profile ranks JavaScript work well but misprices
+ * native calls; for a decision, bench/gateways/patchbay.ts starts the gateway without some
+ * policies (WITHOUT_POLICIES), to be compared with the full one in slices taking turns, both
+ * started together (a process costs more as it ages: docs/adr/0001-gateway-engine.md).
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,15 +49,16 @@ import { PRODUCTION, benchProgram, cpuSeconds, prepare, wrk, wrkScript } from '.
 const GATEWAYS = ['patchbay', 'patchbay-js', 'hive-rust', 'hive', 'apollo'] as const;
 type Gateway = (typeof GATEWAYS)[number];
 const usage =
-  'Usage: npm run bench:gateways -- [--seconds 8] [--rounds 2] [--connections 20] [--warmup 2] ' +
+  'Usage: npm run bench:gateways -- [--seconds 8] [--slice 1] [--rounds 3] [--connections 20] [--warmup 5] ' +
   `[--gateways ${GATEWAYS.join(',')}] [--policy-seconds 4]`;
 const { values } = parseCommandLine(
   {
     options: {
       seconds: { type: 'string', default: '8' },
-      rounds: { type: 'string', default: '2' },
+      slice: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '20' },
-      warmup: { type: 'string', default: '2' },
+      warmup: { type: 'string', default: '5' },
       gateways: { type: 'string', default: GATEWAYS.join(',') },
       'policy-seconds': { type: 'string', default: '4' },
     },
@@ -60,6 +66,8 @@ const { values } = parseCommandLine(
   usage,
 );
 const seconds = wholeNumber('seconds', values.seconds, 1, 600);
+const sliceSeconds = wholeNumber('slice', values.slice, 1, 60);
+const slicesPerRun = Math.ceil(seconds / sliceSeconds);
 const rounds = wholeNumber('rounds', values.rounds, 1, 20);
 const connections = wholeNumber('connections', values.connections, 1, 1000);
 const warmupSeconds = wholeNumber('warmup', values.warmup, 0, 60);
@@ -239,13 +247,38 @@ await runCommand('bench:gateways', async () => {
     };
     await checkAlike([...gateways.values()].map((g) => g.url));
 
-    const measure = async (program: RunningProgram, url: string, load: Load, duration: number): Promise<Run> => {
+    // One load on the gateways in turn, in slices: the machine's speed changes from one second
+    // to the next (two 8 s runs of one gateway differ by up to 20% here), and slices alternating
+    // every second let each gateway's sum see the same machine.
+    const measureInSlices = async (order: Gateway[], load: Load): Promise<Map<Gateway, Run>> => {
       const script = scripts.get(load)!;
-      if (warmupSeconds) await wrk(url, script, warmupSeconds, connections);
-      const cpuBefore = cpuSeconds(program);
-      const run = await wrk(url, script, duration, connections);
-      const cpu = cpuSeconds(program) - cpuBefore;
-      return { rps: run.rps, p50: run.p50, p99: run.p99, cpuMs: (cpu * 1000) / Math.max(1, run.requests), failed: run.failed };
+      const sums = new Map(order.map((name) => [name, { requests: 0, cpu: 0, p50: [] as number[], p99: [] as number[], failed: 0 }]));
+      if (warmupSeconds) for (const name of order) await wrk(gateways.get(name)!.url, script, warmupSeconds, connections);
+      for (let slice = 0; slice < slicesPerRun; slice++) {
+        for (const name of order) {
+          const { program, url } = gateways.get(name)!;
+          const cpuBefore = cpuSeconds(program);
+          const run = await wrk(url, script, sliceSeconds, connections);
+          const sum = sums.get(name)!;
+          sum.cpu += cpuSeconds(program) - cpuBefore;
+          sum.requests += run.requests;
+          sum.p50.push(run.p50);
+          sum.p99.push(run.p99);
+          sum.failed += run.failed;
+        }
+      }
+      return new Map(
+        [...sums].map(([name, sum]) => [
+          name,
+          {
+            rps: sum.requests / (slicesPerRun * sliceSeconds),
+            p50: median(sum.p50),
+            p99: median(sum.p99),
+            cpuMs: (sum.cpu * 1000) / Math.max(1, sum.requests),
+            failed: sum.failed,
+          },
+        ]),
+      );
     };
 
     const results = new Map<string, Run[]>();
@@ -260,16 +293,16 @@ await runCommand('bench:gateways', async () => {
       }
       for (const load of LOADS) {
         const order = names.map((_, i) => names[(i + round) % names.length]!);
-        for (const name of order) {
-          const { program, url } = gateways.get(name)!;
-          record(`${name}|${load.name}`, await measure(program, url, load, seconds));
-        }
+        for (const [name, run] of await measureInSlices(order, load)) record(`${name}|${load.name}`, run);
       }
     }
     const cell = (name: string, load: Load) => medianRun(results.get(`${name}|${load.name}`)!);
     const ratio = (value: number, base: number | undefined) => (base ? `${(value / base).toFixed(2)}x` : '-');
 
-    console.log(`\n${connections} connections, ${seconds} s per run, median of ${rounds} interleaved rounds (node ${process.version})`);
+    console.log(
+      `\n${connections} connections, ${slicesPerRun * sliceSeconds} s per gateway and load in ${sliceSeconds} s slices taking turns, ` +
+        `median of ${rounds} rounds (node ${process.version})`,
+    );
     console.log(
       'load             gateway        RPS    p50 ms   p99 ms  CPU ms/req  failed  vs apollo  vs hive  vs hive-rust  CPU vs hive-rust',
     );
