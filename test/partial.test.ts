@@ -142,6 +142,34 @@ test('a client that goes away ends the subgraph calls it was waiting for, long b
   }
 });
 
+test("each request's subgraph deadline is its own, though answered requests hand theirs on", async () => {
+  const subgraphTimeoutMs = 150;
+  const gateway = await gatewayWithSilentStorage(subgraphTimeoutMs);
+  try {
+    // Requests back to back, four at a time, for longer than two deadlines: had an answered
+    // request's deadline still run, it would end a later request's calls.
+    const name = { user: { name: stack.sandbox.seed.users[0]!.name } };
+    const startedAt = Date.now();
+    let answered = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (Date.now() - startedAt < 2 * subgraphTimeoutMs + 100) {
+          const { body } = await graphql(`${gateway.url}/graphql`, '{ user(id: "usr_00001") { name } }');
+          expect(body).toEqual({ data: name });
+          answered++;
+        }
+      }),
+    );
+    expect(answered).toBeGreaterThan(4);
+    // And a deadline handed on still ends its own request's calls.
+    const { body } = await graphql(`${gateway.url}/graphql`, '{ user(id: "usr_00001") { name storageUsedBytes } }');
+    expect(body.data).toEqual({ user: { ...name.user, storageUsedBytes: null } });
+    expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['SUBGRAPH_TIMEOUT']);
+  } finally {
+    await gateway.close();
+  }
+});
+
 // After the tests that need the storage subgraph: it closes it.
 test('with the storage subgraph gone, Dashboard still serves the user, messages and events', async () => {
   const storageUrl = stack.subgraphs.storage!.url;

@@ -1,4 +1,5 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { GatewayPlugin } from '@graphql-hive/gateway-runtime';
 import type { SubgraphCall, SubgraphCallStep } from './subgraph-calls.js';
@@ -29,8 +30,44 @@ interface RequestContext {
   /** The client's connection the deadline follows (a client that went away), until the request is answered. */
   connection?: [ServerResponse, () => void];
   /** The engine's signals it follows besides (without a connection, or when the engine aborts for reasons of its own). */
-  follows?: Array<[AbortSignal, () => void]>;
+  follows?: Set<AbortSignal>;
 }
+
+/**
+ * Deadline controllers never aborted, for the next requests. A fetch holds its signal through
+ * weak references and listeners of its own; a signal that lives long costs the collector far
+ * less than a new one per request (a new one cost ~7% of a small request's CPU). One goes back
+ * only once no fetch listens to it any more.
+ */
+const idleDeadlines: AbortController[] = [];
+const IDLE_DEADLINES_KEPT = 1024;
+const reuse = (controller: AbortController) => {
+  if (
+    !controller.signal.aborted &&
+    idleDeadlines.length < IDLE_DEADLINES_KEPT &&
+    getEventListeners(controller.signal, 'abort').length === 0
+  )
+    idleDeadlines.push(controller);
+};
+
+/**
+ * The requests following each of the engine's signals: one listener per signal aborts the
+ * deadlines of all of them, rather than one listener per request on a signal every call
+ * shares (adding and removing those walks all the others).
+ */
+const followers = new WeakMap<AbortSignal, Set<RequestContext>>();
+const follow = (signal: AbortSignal, context: RequestContext) => {
+  let following = followers.get(signal);
+  if (!following) {
+    const requests = (following = new Set());
+    followers.set(signal, following);
+    signal.addEventListener('abort', () => {
+      for (const request of requests) request.deadline?.abort(signal.reason);
+    });
+  }
+  following.add(context);
+  (context.follows ??= new Set()).add(signal);
+};
 
 const deadlinePassed = () => new DOMException("The request's subgraph deadline passed", 'TimeoutError');
 const clientWentAway = () => new DOMException('The client went away', 'AbortError');
@@ -65,18 +102,23 @@ export function useRequestContext(timeoutMs: number): { plugin: GatewayPlugin; s
     }
     return context;
   };
-  /** Ends what the deadline holds: its timer, and its listeners, on signals and connections that may outlive the request. */
+  /**
+   * Ends what the deadline holds: its timer, and its place on signals and connections that may
+   * outlive the request; its controller goes back for another request's calls (a call made
+   * after this has a deadline of its own).
+   */
   const release = (context: RequestContext) => {
     clearTimeout(context.timer);
     if (context.connection) context.connection[0].removeListener('close', context.connection[1]);
-    for (const [signal, listener] of context.follows ?? []) signal.removeEventListener('abort', listener);
-    context.connection = context.follows = undefined;
+    for (const signal of context.follows ?? []) followers.get(signal)?.delete(context);
+    if (context.deadline) reuse(context.deadline);
+    context.connection = context.follows = context.deadline = undefined;
   };
   const deadlineOf = (context: RequestContext, call: SubgraphCall, engineSignal: AbortSignal | undefined): AbortSignal => {
     if (engineSignal?.aborted) return engineSignal;
     let deadline = context.deadline;
     if (!deadline) {
-      const controller = (deadline = context.deadline = new AbortController());
+      const controller = (deadline = context.deadline = idleDeadlines.pop() ?? new AbortController());
       context.timer = setTimeout(() => {
         controller.abort(deadlinePassed());
         release(context);
@@ -95,12 +137,7 @@ export function useRequestContext(timeoutMs: number): { plugin: GatewayPlugin; s
     // The request's own signal says no more than its connection does, and listening to it costs
     // far more (the server adapter wraps it in a proxy); any other signal of the engine's is followed.
     const saysNoMore = call.connection && engineSignal === call.request?.signal;
-    if (engineSignal && !saysNoMore && !context.follows?.some(([signal]) => signal === engineSignal)) {
-      const controller = deadline;
-      const follow = () => controller.abort(engineSignal.reason);
-      engineSignal.addEventListener('abort', follow);
-      (context.follows ??= []).push([engineSignal, follow]);
-    }
+    if (engineSignal && !saysNoMore && !context.follows?.has(engineSignal)) follow(engineSignal, context);
     return deadline.signal;
   };
   return {
